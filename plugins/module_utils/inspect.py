@@ -1,0 +1,100 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, ocikit.images contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""What ``skopeo inspect`` reports about an image, computed from its manifest and config."""
+
+from __future__ import annotations
+
+import json
+import typing as t
+
+from ansible_collections.ocikit.images.plugins.module_utils.copy.execute import read_child
+from ansible_collections.ocikit.images.plugins.module_utils.errors import ManifestError
+from ansible_collections.ocikit.images.plugins.module_utils.manifest import media_types as mt
+from ansible_collections.ocikit.images.plugins.module_utils.manifest.model import ImageIndex, ImageManifest, parse_manifest
+from ansible_collections.ocikit.images.plugins.module_utils.manifest.platform import choose_instance, platform_list
+from ansible_collections.ocikit.images.plugins.module_utils.transports.base import BlobInfo, ConnectionOptions, ImageReference
+
+# The fields of the OCI image config's "config" object, as containers/image's OCIConfig keeps them
+# when it converts a Docker config.
+_OCI_RUNTIME_KEYS = ('User', 'ExposedPorts', 'Env', 'Entrypoint', 'Cmd', 'Volumes', 'WorkingDir', 'Labels', 'StopSignal',
+                     'ArgsEscaped')
+_OCI_TOP_KEYS = ('created', 'author', 'architecture', 'variant', 'os', 'os.version', 'os.features', 'config', 'rootfs', 'history')
+
+
+def oci_config(config: dict[str, t.Any]) -> dict[str, t.Any]:
+    """The config in OCI form (skopeo inspect --config): Docker-only fields dropped."""
+    out = {k: config[k] for k in _OCI_TOP_KEYS if k in config and config[k] is not None}
+    if isinstance(config.get('config'), dict):
+        out['config'] = {k: v for k, v in config['config'].items() if k in _OCI_RUNTIME_KEYS and v not in (None, {}, [], '')}
+    if isinstance(out.get('history'), list):
+        out['history'] = [{k: v for k, v in h.items() if k in ('created', 'created_by', 'author', 'comment', 'empty_layer')}
+                          for h in out['history'] if isinstance(h, dict)]
+    return out
+
+
+def _load_config(raw: bytes) -> dict[str, t.Any]:
+    try:
+        data = json.loads(raw)
+    except ValueError as exc:
+        raise ManifestError('image config is not valid JSON: %s' % exc) from None
+    if not isinstance(data, dict):
+        raise ManifestError('image config is not a JSON object')
+    return data
+
+
+def inspect_image(ref: ImageReference, options: ConnectionOptions, raw: bool = False, config: bool = False,
+                  no_tags: bool = False, override_os: str | None = None, override_arch: str | None = None,
+                  override_variant: str | None = None) -> dict[str, t.Any]:
+    """Inspect ``ref`` as ``skopeo inspect`` does; returns the module's result keys."""
+    with ref.new_source(options) as src:
+        top_raw, media_type = src.get_manifest()
+        top = parse_manifest(top_raw, media_type)
+        result: dict[str, t.Any] = {'changed': False, 'digest': str(top.digest), 'media_type': top.media_type}
+        if raw and not config:
+            result['manifest'] = json.loads(top_raw)
+            return result
+        image = top
+        if isinstance(top, ImageIndex):
+            chosen = choose_instance(top, override_os, override_arch, override_variant)
+            image = read_child(src, chosen)
+            result['platform_digest'] = str(chosen.digest)
+            result['platforms'] = platform_list(top)
+        if not isinstance(image, ImageManifest):  # pragma: no cover - parse_manifest returns one of two
+            raise ManifestError('unexpected manifest type %s' % image.media_type)
+        config_desc = image.config
+        config_raw = src.get_blob_bytes(BlobInfo(config_desc.digest, config_desc.size, config_desc.media_type),
+                                        mt.MAX_CONFIG_SIZE, 'image config')
+        cfg = _load_config(config_raw)
+        if config:
+            # As skopeo: --config prints the config in OCI form, --config --raw the bytes as stored.
+            result['config'] = cfg if raw else oci_config(cfg)
+            return result
+        runtime = cfg.get('config') if isinstance(cfg.get('config'), dict) else {}
+        docker_ref = ref.docker_reference()
+        inspect: dict[str, t.Any] = {}
+        if docker_ref is not None:
+            inspect['Name'] = docker_ref.name
+            if docker_ref.tag:
+                inspect['Tag'] = docker_ref.tag
+        inspect['Digest'] = str(top.digest)
+        tags: list[str] = []
+        if not no_tags and docker_ref is not None:
+            tags = src.list_tags()
+        inspect['RepoTags'] = tags
+        inspect['Created'] = cfg.get('created')
+        inspect['DockerVersion'] = cfg.get('docker_version', '') or ''
+        inspect['Labels'] = runtime.get('Labels') or None
+        inspect['Architecture'] = cfg.get('architecture', '') or ''
+        if cfg.get('variant'):
+            inspect['Variant'] = cfg['variant']
+        inspect['Os'] = cfg.get('os', '') or ''
+        inspect['Layers'] = [str(layer.digest) for layer in image.layers]
+        inspect['LayersData'] = [{'MIMEType': layer.media_type, 'Digest': str(layer.digest), 'Size': layer.size,
+                                  'Annotations': dict(layer.annotations) if layer.annotations else None}
+                                 for layer in image.layers]
+        inspect['Env'] = runtime.get('Env') or None
+        result['inspect'] = inspect
+        return result

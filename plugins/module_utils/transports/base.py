@@ -1,0 +1,214 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, ocikit.images contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""The small interfaces every transport implements.
+
+An ImageReference is immutable and made only by its transport's ``parse_reference``. It opens an
+ImageSource to read and an ImageDestination to write. A destination is driven in a fixed order,
+which is a contract (as in containers/image's types.go):
+
+    get_manifest_digest()          (optional, for idempotence: what the name holds now)
+    has_blob()/try_reuse_blob()    for each blob, any order, maybe in parallel
+    put_blob()                     for each blob not present, maybe in parallel
+    put_manifest(instance_digest)  child manifests of an index first
+    put_manifest()                 the manifest the name will point at
+    commit()                       the name moves here, atomically; nothing before this is visible
+    close()                        always, in ``finally``
+
+A destination that is closed without commit leaves the name where it was.
+"""
+
+from __future__ import annotations
+
+import abc
+import contextlib
+import dataclasses
+import typing as t
+
+from ansible_collections.ocikit.images.plugins.module_utils.digest import Digest, read_bounded
+from ansible_collections.ocikit.images.plugins.module_utils.errors import UnsupportedOperationError
+
+if t.TYPE_CHECKING:  # pragma: no cover
+    from ansible_collections.ocikit.images.plugins.module_utils.reference import DockerReference
+
+
+@dataclasses.dataclass
+class ConnectionOptions:
+    """How to reach and authenticate to one side of an operation (skopeo's SystemContext)."""
+
+    username: str | None = None
+    password: str | None = None
+    registry_token: str | None = None
+    authfile: str | None = None
+    tls_verify: bool = True
+    cert_dir: str | None = None
+    no_creds: bool = False
+    timeout: float = 60.0
+    retry_times: int = 3
+    retry_delay: float | None = None
+    user_agent: str = 'ocikit.images'
+    # Blob requests in flight at once against one registry.
+    max_parallel: int = 6
+
+    def __repr__(self) -> str:
+        # Secrets must never reach logs or results, even through a debugging repr.
+        fields = dataclasses.asdict(self)
+        for key in ('password', 'registry_token'):
+            if fields.get(key):
+                fields[key] = '********'
+        return 'ConnectionOptions(%s)' % ', '.join('%s=%r' % kv for kv in sorted(fields.items()))
+
+
+@dataclasses.dataclass(frozen=True)
+class BlobInfo:
+    """What is known about a blob: its digest, its size (-1 when unknown) and media type."""
+
+    digest: Digest
+    size: int = -1
+    media_type: str | None = None
+
+
+class ImageTransport(abc.ABC):
+    """A named transport (``docker``, ``oci``, ...)."""
+
+    name: str = ''
+
+    @abc.abstractmethod
+    def parse_reference(self, details: str) -> 'ImageReference':
+        """Parse the part after ``name:``; raise InvalidReferenceError naming the bad part."""
+
+
+class ImageReference(abc.ABC):
+    """An immutable, parsed image location."""
+
+    transport: ImageTransport
+
+    @abc.abstractmethod
+    def string_within_transport(self) -> str:
+        """The details part, such that ``transport.parse_reference`` gives this reference back."""
+
+    def docker_reference(self) -> 'DockerReference | None':
+        """The docker reference this image is known by, if any (tag/digest included)."""
+        return None
+
+    @abc.abstractmethod
+    def new_source(self, options: ConnectionOptions) -> 'ImageSource':
+        """Open the image for reading."""
+
+    @abc.abstractmethod
+    def new_destination(self, options: ConnectionOptions) -> 'ImageDestination':
+        """Open the location for writing."""
+
+    def __str__(self) -> str:
+        return '%s:%s' % (self.transport.name, self.string_within_transport())
+
+
+class ImageSource(abc.ABC):
+    """Reads manifests and blobs of one image."""
+
+    reference: ImageReference
+
+    @abc.abstractmethod
+    def get_manifest(self, instance_digest: Digest | None = None) -> tuple[bytes, str | None]:
+        """Return the raw manifest and its media type (None when the transport does not know it).
+
+        Without ``instance_digest``: the manifest the reference names (it may be an index). With
+        it: that child of an index. Transports verify the bytes against any digest they were
+        asked for and bound the size at 4 MiB.
+        """
+
+    @abc.abstractmethod
+    def get_blob(self, info: BlobInfo) -> t.ContextManager[tuple[t.Iterator[bytes], int]]:
+        """A context manager yielding ``(chunks, size)``; size is -1 when unknown.
+
+        The chunks are the bytes as stored; the caller verifies them against ``info`` (see
+        digest.verified_stream). Memory use must not grow with the blob's size.
+        """
+
+    def get_blob_bytes(self, info: BlobInfo, limit: int, what: str = 'blob') -> bytes:
+        """A small blob (a config) read whole, bounded by ``limit`` and verified."""
+        from ansible_collections.ocikit.images.plugins.module_utils.digest import verified_stream
+
+        with self.get_blob(info) as (chunks, dummy):
+            return read_bounded(verified_stream(chunks, info.digest, info.size, what), limit, what)
+
+    def list_tags(self) -> list[str]:
+        """Tags of the repository, in the order the store gives them."""
+        raise UnsupportedOperationError('%s does not list tags' % self.reference)
+
+    def close(self) -> None:
+        """Release connections and locks."""
+
+    def __enter__(self) -> 'ImageSource':
+        return self
+
+    def __exit__(self, *exc: t.Any) -> None:
+        self.close()
+
+
+class ImageDestination(abc.ABC):
+    """Writes blobs and manifests of one image; see the module docstring for the call order."""
+
+    reference: ImageReference
+
+    #: Manifest media types this destination can store, preferred first.
+    supported_manifest_types: tuple[str, ...] = ()
+    #: Whether the destination can hold an index / manifest list.
+    supports_index: bool = True
+
+    @abc.abstractmethod
+    def get_manifest_digest(self) -> Digest | None:
+        """Digest of the manifest the destination name holds now, or None when it holds none."""
+
+    @abc.abstractmethod
+    def has_blob(self, info: BlobInfo) -> bool:
+        """True when the blob is already stored (no transfer needed)."""
+
+    def try_reuse_blob(self, info: BlobInfo, candidates: t.Sequence[ImageReference] = ()) -> str | None:
+        """Make the blob available without transferring it.
+
+        Returns ``'present'`` when it already is, ``'mounted'`` when it was linked from one of
+        ``candidates`` (e.g. a cross-repository mount), or None when it must be uploaded.
+        """
+        return 'present' if self.has_blob(info) else None
+
+    @abc.abstractmethod
+    def put_blob(self, chunks: t.Iterable[bytes], info: BlobInfo) -> BlobInfo:
+        """Store a blob from ``chunks``; verify it hashes to ``info.digest`` before it is visible."""
+
+    @abc.abstractmethod
+    def put_manifest(self, raw: bytes, media_type: str, instance_digest: Digest | None = None) -> None:
+        """Store a manifest. With ``instance_digest``, a child of an index, stored by digest only."""
+
+    @abc.abstractmethod
+    def commit(self) -> None:
+        """Make the name point at the last manifest put without ``instance_digest``."""
+
+    def close(self) -> None:
+        """Release resources; a destination closed without commit leaves the name unchanged."""
+
+    def __enter__(self) -> 'ImageDestination':
+        return self
+
+    def __exit__(self, *exc: t.Any) -> None:
+        self.close()
+
+
+@contextlib.contextmanager
+def iterate_file(path: str, chunk_size: int = 1024 * 1024) -> t.Iterator[tuple[t.Iterator[bytes], int]]:
+    """A get_blob-style context for a local file."""
+    import os
+
+    with open(path, 'rb') as handle:
+        size = os.fstat(handle.fileno()).st_size
+
+        def chunks() -> t.Iterator[bytes]:
+            while True:
+                block = handle.read(chunk_size)
+                if not block:
+                    return
+                yield block
+
+        yield chunks(), size

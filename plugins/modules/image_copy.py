@@ -1,0 +1,260 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, ocikit.images contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r'''
+module: image_copy
+short_description: Copy a container image between registries and OCI layouts, as skopeo copy does
+version_added: 0.1.0
+description:
+  - Copies an image from O(src) to O(dest), natively in Python; no skopeo binary or container runtime is needed.
+  - Idempotent by digest. When the destination already holds the manifest digest this copy would
+    write, the task reports C(changed=false) and writes nothing (not a blob, not a manifest).
+  - Blobs are copied in parallel, skipped when the destination has them, mounted across repositories of one
+    registry, streamed with constant memory, and verified against their digests while they stream.
+  - The destination name moves last. A failed copy leaves the previous image in place.
+  - From an index (manifest list), the image for this host's platform is copied, as skopeo does without
+    C(--all); set O(multi_arch=all) to copy the whole index.
+author:
+  - ocikit.images contributors
+extends_documentation_fragment:
+  - ocikit.images.connection
+attributes:
+  check_mode:
+    support: full
+    description: Reads the source and the destination's current digest, predicts C(changed), writes nothing.
+  diff_mode:
+    support: full
+    description: Returns the destination's digest before and after.
+options:
+  src:
+    description:
+      - The image to copy, as C(transport:details).
+      - V(docker://REGISTRY/REPOSITORY[:TAG|@DIGEST]) or V(oci:PATH[:REF]).
+    type: str
+    required: true
+  dest:
+    description:
+      - Where to copy it, as C(transport:details). A V(docker://) destination without a tag gets V(latest).
+    type: str
+    required: true
+  multi_arch:
+    description:
+      - What to copy when O(src) is an index. V(system) copies the image for this host's platform (or the overrides).
+        V(all) copies the index and every image in it, keeping the index's digest. V(index-only) copies the index alone.
+    type: str
+    choices: [system, all, index-only]
+    default: system
+  override_os:
+    description: With O(multi_arch=system), choose the image for this OS.
+    type: str
+  override_arch:
+    description: With O(multi_arch=system), choose the image for this architecture.
+    type: str
+  override_variant:
+    description: With O(multi_arch=system), choose the image for this architecture variant.
+    type: str
+  preserve_digests:
+    description:
+      - Fail, before writing anything, when the copy would change the manifest digest (for example when
+        one platform is copied out of an index).
+    type: bool
+    default: false
+  digestfile:
+    description:
+      - After the copy, write the destination manifest digest to this file (as C(skopeo copy --digestfile)).
+    type: path
+  force:
+    description:
+      - Copy even when the destination already holds the same digest.
+    type: bool
+    default: false
+  src_username:
+    description: Username for the source registry; overrides O(username).
+    type: str
+  src_password:
+    description: Password for O(src_username); overrides O(password).
+    type: str
+  src_registry_token:
+    description: Bearer token for the source registry; overrides O(registry_token).
+    type: str
+  src_authfile:
+    description: Auth file for the source; overrides O(authfile).
+    type: path
+  src_tls_verify:
+    description: Verify the source registry's TLS certificate; overrides O(tls_verify).
+    type: bool
+  src_cert_dir:
+    description: Certificates directory for the source registry; overrides O(cert_dir).
+    type: path
+  src_no_creds:
+    description: Access the source anonymously; overrides O(no_creds).
+    type: bool
+  dest_username:
+    description: Username for the destination registry; overrides O(username).
+    type: str
+  dest_password:
+    description: Password for O(dest_username); overrides O(password).
+    type: str
+  dest_registry_token:
+    description: Bearer token for the destination registry; overrides O(registry_token).
+    type: str
+  dest_authfile:
+    description: Auth file for the destination; overrides O(authfile).
+    type: path
+  dest_tls_verify:
+    description: Verify the destination registry's TLS certificate; overrides O(tls_verify).
+    type: bool
+  dest_cert_dir:
+    description: Certificates directory for the destination registry; overrides O(cert_dir).
+    type: path
+  dest_no_creds:
+    description: Access the destination anonymously; overrides O(no_creds).
+    type: bool
+notes:
+  - Credentials given as O(src_username)/O(src_password) (or a token) replace, not merge with, the unprefixed ones for that side.
+'''
+
+EXAMPLES = r'''
+- name: Mirror an image from one registry to another
+  ocikit.images.image_copy:
+    src: docker://registry.example.com/team/app:1.4
+    dest: docker://mirror.internal:5000/team/app:1.4
+    src_username: reader
+    src_password: "{{ reader_password }}"
+    dest_username: writer
+    dest_password: "{{ writer_password }}"
+
+- name: Save an image into an OCI layout for an air-gapped host
+  ocikit.images.image_copy:
+    src: docker://registry.example.com/team/app:1.4
+    dest: oci:/srv/bundle/app:1.4
+    preserve_digests: true
+    digestfile: /srv/bundle/app.digest
+
+- name: Copy a whole multi-platform index
+  ocikit.images.image_copy:
+    src: docker://registry.example.com/team/app:1.4
+    dest: docker://mirror.internal:5000/team/app:1.4
+    multi_arch: all
+
+- name: Credentials and TLS set once for every module of the collection
+  module_defaults:
+    group/ocikit.images.images:
+      username: robot
+      password: "{{ robot_password }}"
+      cert_dir: /etc/pki/registry
+  block:
+    - name: Push from a layout
+      ocikit.images.image_copy:
+        src: oci:/srv/build/app:latest
+        dest: docker://registry.example.com/team/app:latest
+'''
+
+RETURN = r'''
+digest:
+  description: Digest of the manifest at the destination after the copy (what it would be, in check mode).
+  returned: always
+  type: str
+  sample: sha256:3f57d9401f8d42f986df300f0c69192fc41da28ccc8d797829467780db3dd741
+source_digest:
+  description: Digest of the manifest the source name points at (for an index, the index's).
+  returned: always
+  type: str
+media_type:
+  description: Media type of the manifest written.
+  returned: always
+  type: str
+  sample: application/vnd.oci.image.manifest.v1+json
+platform:
+  description: The platform copied out of an index, as C(os/arch[/variant]).
+  returned: when O(src) is an index and O(multi_arch=system)
+  type: str
+  sample: linux/amd64
+blobs:
+  description: What happened to each blob (config and layers). All zero when nothing was copied.
+  returned: always
+  type: dict
+  contains:
+    copied:
+      description: Blobs transferred.
+      type: int
+    skipped:
+      description: Blobs the destination already had.
+      type: int
+    mounted:
+      description: Blobs linked from another repository of the same registry without transfer.
+      type: int
+bytes_copied:
+  description: Bytes of blobs transferred.
+  returned: always
+  type: int
+reason:
+  description: Why the task changed or did not.
+  returned: always
+  type: str
+  sample: destination already holds sha256:3f57d9401f8d42f986df300f0c69192fc41da28ccc8d797829467780db3dd741
+diff:
+  description: The destination's manifest digest before and after; C(before) is null when it held no image.
+  returned: always
+  type: dict
+'''
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.ocikit.images.plugins.module_utils.copy.execute import copy_image, write_digestfile
+from ansible_collections.ocikit.images.plugins.module_utils.copy.plan import MULTI_ARCH_CHOICES, CopyOptions
+from ansible_collections.ocikit.images.plugins.module_utils.module import (
+    check_dependencies,
+    connection_argument_spec,
+    connection_mutually_exclusive,
+    connection_options,
+    connection_required_together,
+    prefixed_connection_argument_spec,
+    run,
+)
+from ansible_collections.ocikit.images.plugins.module_utils.transports.names import parse_image_name
+
+
+def main() -> None:
+    argument_spec = dict(
+        src=dict(type='str', required=True),
+        dest=dict(type='str', required=True),
+        multi_arch=dict(type='str', default='system', choices=list(MULTI_ARCH_CHOICES)),
+        override_os=dict(type='str'),
+        override_arch=dict(type='str'),
+        override_variant=dict(type='str'),
+        preserve_digests=dict(type='bool', default=False),
+        digestfile=dict(type='path'),
+        force=dict(type='bool', default=False),
+        **connection_argument_spec()
+    )
+    argument_spec.update(prefixed_connection_argument_spec('src_'))
+    argument_spec.update(prefixed_connection_argument_spec('dest_'))
+    module = AnsibleModule(
+        argument_spec=argument_spec, supports_check_mode=True,
+        required_together=connection_required_together() + connection_required_together('src_') + connection_required_together('dest_'),
+        mutually_exclusive=connection_mutually_exclusive() + connection_mutually_exclusive('src_') + connection_mutually_exclusive('dest_'))
+    check_dependencies(module)
+    params = module.params
+
+    def work() -> dict:
+        src, dest = parse_image_name(params['src']), parse_image_name(params['dest'])
+        options = CopyOptions(multi_arch=params['multi_arch'], override_os=params['override_os'], override_arch=params['override_arch'],
+                              override_variant=params['override_variant'], preserve_digests=params['preserve_digests'], force=params['force'])
+        outcome = copy_image(src, dest, connection_options(params, 'src_'), connection_options(params, 'dest_'), options,
+                             check_mode=module.check_mode)
+        result = outcome.as_result()
+        if params['digestfile'] and not module.check_mode:
+            result['changed'] = write_digestfile(params['digestfile'], outcome.plan.after) or result['changed']
+        return result
+
+    run(module, work, subject='%s -> %s' % (params['src'], params['dest']))
+
+
+if __name__ == '__main__':
+    main()

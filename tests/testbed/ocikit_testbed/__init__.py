@@ -1,0 +1,42 @@
+"""Test bed for ocikit.images: a real registry, a token server, a throwaway PKI and an
+offline image builder.
+
+Nothing here is shipped with the collection. Put ``tests/testbed`` on ``sys.path`` and
+import from this package::
+
+    from ocikit_testbed import Registry, build_image, LayerSpec
+
+    with Registry(tmp_path / "reg", auth="htpasswd") as reg:
+        image = build_image(tmp_path / "layout", "v1")
+        ...
+"""
+
+from __future__ import annotations
+
+from .images import (
+    BuiltImage,
+    BuiltIndex,
+    BuiltLayer,
+    LayerSpec,
+    build_image,
+    build_index,
+)
+from .pki import PKI, CertPair
+from .registry import Registry, RegistryError, RequestRecord
+from .tokenserver import TokenRequest, TokenServer
+
+__all__ = [
+    "PKI",
+    "BuiltImage",
+    "BuiltIndex",
+    "BuiltLayer",
+    "CertPair",
+    "LayerSpec",
+    "Registry",
+    "RegistryError",
+    "RequestRecord",
+    "TokenRequest",
+    "TokenServer",
+    "build_image",
+    "build_index",
+]

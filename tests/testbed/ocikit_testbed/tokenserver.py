@@ -1,0 +1,383 @@
+"""A small Docker registry token server (the "token" auth of distribution).
+
+It implements the two documented ways to get a bearer token:
+
+* ``GET /token?service=S&scope=repository:NAME:pull,push&scope=...`` with optional HTTP
+  Basic credentials (what skopeo/containers/image and docker do);
+* ``POST /token`` with an OAuth2 form: ``grant_type=password`` (``username``,
+  ``password``) or ``grant_type=refresh_token`` (``refresh_token``), ``scope`` being
+  space separated (what docker does when it holds a refresh token).
+
+Policy: a known user with the right password gets every action they ask for on every
+resource; a wrong password (or unknown user) gets 401; anonymous callers get nothing, or
+only ``pull`` on repositories when ``anonymous_pull`` is set.
+
+Tokens are ES256 JWTs whose header carries the signing certificate in ``x5c``. The
+registry (distribution 2.8) verifies that chain against ``auth.token.rootcertbundle``
+(our CA) and then checks ``iss`` against ``auth.token.issuer`` and ``aud`` (a single
+string in 2.8) against ``auth.token.service``.
+
+Every request is recorded as a :class:`TokenRequest` for assertions.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime
+import json
+import secrets
+import ssl
+import threading
+import time
+import urllib.parse
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import jwt
+
+from .pki import CertPair
+
+__all__ = ["TokenRequest", "TokenServer"]
+
+DEFAULT_SERVICE = "ocikit-testbed-registry"
+DEFAULT_ISSUER = "ocikit-testbed-token-server"
+
+
+@dataclass(frozen=True)
+class TokenRequest:
+    """One request the token server answered."""
+
+    method: str
+    """``GET`` or ``POST``."""
+    user: str | None
+    """The authenticated user; ``None`` for anonymous (or failed) requests."""
+    attempted_user: str | None
+    """The user name the client sent, even when the password was wrong."""
+    service: str | None
+    scopes: tuple[str, ...]
+    """Scopes as the client sent them, in order (``repository:NAME:pull,push``)."""
+    status: int
+    """HTTP status returned: 200, 400 or 401."""
+    granted: tuple[dict[str, Any], ...] = ()
+    """The ``access`` claim of the issued token."""
+    grant_type: str | None = None
+    """For ``POST``: ``password`` or ``refresh_token``."""
+    offline_token: bool = False
+    """The client asked for a refresh token."""
+
+
+@dataclass
+class _Grant:
+    user: str | None
+    access: list[dict[str, Any]] = field(default_factory=list)
+
+
+class TokenServer:
+    """Token server on ``127.0.0.1`` in a background thread, over TLS when given a cert.
+
+    ``expires_in`` and ``anonymous_pull`` are plain attributes and may be changed while the
+    server runs (tests exercising token refresh shorten ``expires_in``).
+    """
+
+    def __init__(
+        self,
+        *,
+        signing: CertPair,
+        users: dict[str, str],
+        tls: CertPair | None = None,
+        service: str = DEFAULT_SERVICE,
+        issuer: str = DEFAULT_ISSUER,
+        expires_in: int = 300,
+        anonymous_pull: bool = False,
+    ) -> None:
+        """Prepare the server; call :meth:`start` (or use it as a context manager)."""
+        self.users = dict(users)
+        self.service = service
+        self.issuer = issuer
+        self.expires_in = expires_in
+        self.anonymous_pull = anonymous_pull
+        self.requests: list[TokenRequest] = []
+        self._signing_key = signing.key_pem()
+        # x5c carries standard (not URL-safe) base64 DER, leaf first.
+        self._x5c = [base64.b64encode(signing.cert_der()).decode("ascii")]
+        self._tls = tls
+        self._lock = threading.Lock()
+        self._refresh_tokens: dict[str, str] = {}
+        self._httpd: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # -- lifecycle -------------------------------------------------------------------
+
+    def start(self) -> TokenServer:
+        """Bind a free port and serve in a daemon thread."""
+        if self._httpd is not None:
+            return self
+        httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        httpd.daemon_threads = True
+        if self._tls is not None:
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            ctx.load_cert_chain(self._tls.cert_file, self._tls.key_file)
+            # Handshake lazily in the per-connection thread, so a client that connects
+            # and stalls cannot block the accept loop.
+            httpd.socket = ctx.wrap_socket(
+                httpd.socket, server_side=True, do_handshake_on_connect=False
+            )
+        httpd.token_server = self  # type: ignore[attr-defined]
+        self._httpd = httpd
+        self._thread = threading.Thread(
+            target=httpd.serve_forever, name="ocikit-testbed-token-server", daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and close the socket. Safe to call twice."""
+        httpd, self._httpd = self._httpd, None
+        if httpd is not None:
+            httpd.shutdown()
+            httpd.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+    def __enter__(self) -> TokenServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- addresses -------------------------------------------------------------------
+
+    @property
+    def port(self) -> int:
+        """The bound TCP port (only while running)."""
+        if self._httpd is None:
+            raise RuntimeError("token server is not running")
+        return int(self._httpd.server_address[1])
+
+    @property
+    def url(self) -> str:
+        """Base URL, e.g. ``https://127.0.0.1:PORT``."""
+        scheme = "https" if self._tls is not None else "http"
+        return f"{scheme}://127.0.0.1:{self.port}"
+
+    @property
+    def realm(self) -> str:
+        """The token endpoint, what the registry advertises as ``realm``."""
+        return f"{self.url}/token"
+
+    # -- records ---------------------------------------------------------------------
+
+    def clear_requests(self) -> None:
+        """Forget the requests recorded so far."""
+        with self._lock:
+            self.requests.clear()
+
+    def _record(self, record: TokenRequest) -> None:
+        with self._lock:
+            self.requests.append(record)
+
+    # -- policy and signing ----------------------------------------------------------
+
+    def authenticate(self, username: str | None, password: str | None) -> bool:
+        """Whether ``username``/``password`` match the users table."""
+        if username is None:
+            return False
+        expected = self.users.get(username)
+        return expected is not None and secrets.compare_digest(
+            expected.encode(), (password or "").encode()
+        )
+
+    def grant(self, user: str | None, scopes: list[str]) -> list[dict[str, Any]]:
+        """Compute the ``access`` claim for ``user`` (``None`` = anonymous)."""
+        access: list[dict[str, Any]] = []
+        for scope in scopes:
+            parsed = _parse_scope(scope)
+            if parsed is None:
+                continue
+            rtype, name, actions = parsed
+            if user is None:
+                allowed = ["pull"] if self.anonymous_pull and rtype == "repository" else []
+                actions = [a for a in actions if a in allowed]
+            if actions:
+                access.append({"type": rtype, "name": name, "actions": actions})
+        return access
+
+    def issue_token(self, user: str | None, access: list[dict[str, Any]]) -> str:
+        """Sign a registry token for ``user`` with the given ``access`` claim."""
+        now = int(time.time())
+        claims = {
+            "iss": self.issuer,
+            "sub": user or "",
+            # distribution 2.8 unmarshals "aud" into a plain string: a list is rejected.
+            "aud": self.service,
+            "exp": now + self.expires_in,
+            "nbf": now,
+            "iat": now,
+            "jti": secrets.token_hex(16),
+            "access": access,
+        }
+        return jwt.encode(
+            claims, self._signing_key, algorithm="ES256", headers={"x5c": self._x5c}
+        )
+
+    def _new_refresh_token(self, user: str) -> str:
+        token = secrets.token_urlsafe(24)
+        with self._lock:
+            self._refresh_tokens[token] = user
+        return token
+
+    def _user_for_refresh_token(self, token: str) -> str | None:
+        with self._lock:
+            return self._refresh_tokens.get(token)
+
+    def _response(
+        self, grant: _Grant, *, refresh_token: str | None = None
+    ) -> dict[str, Any]:
+        token = self.issue_token(grant.user, grant.access)
+        body: dict[str, Any] = {
+            "token": token,
+            "access_token": token,
+            "expires_in": self.expires_in,
+            "issued_at": datetime.datetime.now(datetime.timezone.utc)
+            .replace(microsecond=0)
+            .isoformat()
+            .replace("+00:00", "Z"),
+        }
+        if refresh_token is not None:
+            body["refresh_token"] = refresh_token
+        return body
+
+
+def _parse_scope(scope: str) -> tuple[str, str, list[str]] | None:
+    """Split ``type:name:actions``; the name may itself contain ``:`` (e.g. a port)."""
+    parts = scope.split(":")
+    if len(parts) < 3:
+        return None
+    rtype, name, actions = parts[0], ":".join(parts[1:-1]), parts[-1]
+    return rtype, name, [a for a in actions.split(",") if a]
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server_version = "ocikit-testbed-token/1"
+    protocol_version = "HTTP/1.1"
+
+    @property
+    def _ts(self) -> TokenServer:
+        return self.server.token_server  # type: ignore[attr-defined,no-any-return]
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+        # Requests are recorded as TokenRequest; stderr noise would only clutter pytest.
+        pass
+
+    def do_GET(self) -> None:  # noqa: N802 (http.server naming)
+        url = urllib.parse.urlsplit(self.path)
+        if url.path != "/token":
+            self._send_json(404, {"error": "not found"})
+            return
+        query = urllib.parse.parse_qs(url.query, keep_blank_values=True)
+        scopes = [s for value in query.get("scope", []) for s in value.split(" ") if s]
+        service = (query.get("service") or [None])[0]
+        offline = (query.get("offline_token") or ["false"])[0].lower() == "true"
+        username, password = self._basic_auth()
+        base = dict(method="GET", service=service, scopes=tuple(scopes), offline_token=offline)
+        if username is not None and not self._ts.authenticate(username, password):
+            self._ts._record(TokenRequest(user=None, attempted_user=username, status=401, **base))
+            self._unauthorized()
+            return
+        grant = _Grant(username, self._ts.grant(username, scopes))
+        refresh = self._ts._new_refresh_token(username) if offline and username else None
+        self._ts._record(
+            TokenRequest(
+                user=username,
+                attempted_user=username,
+                status=200,
+                granted=tuple(grant.access),
+                **base,
+            )
+        )
+        self._send_json(200, self._ts._response(grant, refresh_token=refresh))
+
+    def do_POST(self) -> None:  # noqa: N802 (http.server naming)
+        if urllib.parse.urlsplit(self.path).path != "/token":
+            self._send_json(404, {"error": "not found"})
+            return
+        length = int(self.headers.get("Content-Length") or 0)
+        form = urllib.parse.parse_qs(self.rfile.read(length).decode(), keep_blank_values=True)
+
+        def one(key: str) -> str | None:
+            return (form.get(key) or [None])[0]
+
+        grant_type = one("grant_type")
+        scopes = [s for s in (one("scope") or "").split(" ") if s]
+        offline = (one("access_type") or "") == "offline"
+        base = dict(
+            method="POST",
+            service=one("service"),
+            scopes=tuple(scopes),
+            grant_type=grant_type,
+            offline_token=offline,
+        )
+        user: str | None
+        if grant_type == "password":
+            attempted = one("username")
+            if not self._ts.authenticate(attempted, one("password")):
+                self._ts._record(
+                    TokenRequest(user=None, attempted_user=attempted, status=401, **base)
+                )
+                self._unauthorized()
+                return
+            user = attempted
+        elif grant_type == "refresh_token":
+            user = self._ts._user_for_refresh_token(one("refresh_token") or "")
+            if user is None:
+                self._ts._record(
+                    TokenRequest(user=None, attempted_user=None, status=401, **base)
+                )
+                self._unauthorized()
+                return
+        else:
+            self._ts._record(TokenRequest(user=None, attempted_user=None, status=400, **base))
+            self._send_json(400, {"error": "unsupported_grant_type"})
+            return
+        grant = _Grant(user, self._ts.grant(user, scopes))
+        refresh = self._ts._new_refresh_token(user) if offline and user else None
+        self._ts._record(
+            TokenRequest(
+                user=user, attempted_user=user, status=200, granted=tuple(grant.access), **base
+            )
+        )
+        body = self._ts._response(grant, refresh_token=refresh)
+        body["scope"] = " ".join(scopes)
+        self._send_json(200, body)
+
+    def _basic_auth(self) -> tuple[str | None, str | None]:
+        header = self.headers.get("Authorization") or ""
+        if not header.lower().startswith("basic "):
+            return None, None
+        try:
+            decoded = base64.b64decode(header[6:].strip()).decode("utf-8")
+        except (ValueError, UnicodeDecodeError):
+            return "", None
+        username, _, password = decoded.partition(":")
+        return username, password
+
+    def _unauthorized(self) -> None:
+        self._send_json(
+            401,
+            {"errors": [{"code": "UNAUTHORIZED", "message": "authentication required"}]},
+            extra={"WWW-Authenticate": 'Basic realm="ocikit-testbed-token"'},
+        )
+
+    def _send_json(
+        self, status: int, body: dict[str, Any], extra: dict[str, str] | None = None
+    ) -> None:
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        for key, value in (extra or {}).items():
+            self.send_header(key, value)
+        self.end_headers()
+        self.wfile.write(data)

@@ -30,11 +30,14 @@ $(VENV)/.stamp: tests/requirements-dev.txt
 venv: $(VENV)/.stamp
 
 # ansible-test refuses a symlinked collection root, so copy the work tree (tracked and new files,
-# not ignored ones) to the place it expects.
+# not ignored ones) to the place it expects. The copy gets a git index of its own: inside this
+# repository's work tree ansible-test would otherwise ask our git, which ignores build/, and find
+# no files at all.
 collection:
 	@rm -rf $(COLL) && mkdir -p $(COLL)
 	@git ls-files -z --cached --others --exclude-standard | xargs -0 -I{} sh -c 'test -e "{}" && echo "{}"' | \
 		tar --files-from=- -cf - | tar -xf - -C $(COLL)
+	@cd $(COLL) && git init -q && git add -A
 
 # ansible-test downloads a pip bootstrap script from a host this network cannot reach.
 $(PIP_CACHE_SCRIPT): .ci/get_pip_standin.py

@@ -20,7 +20,7 @@ description:
   - From an index (manifest list), the image for this host's platform is copied, as skopeo does without
     C(--all); set O(multi_arch=all) to copy the whole index.
 author:
-  - ocikit.images contributors
+  - ocikit.images contributors (@ocikit)
 extends_documentation_fragment:
   - ocikit.images.connection
 attributes:

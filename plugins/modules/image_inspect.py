@@ -17,7 +17,7 @@ description:
     chooses it (this host's, or O(override_os)/O(override_arch)/O(override_variant)).
   - Read-only. C(changed) is always V(false).
 author:
-  - ocikit.images contributors
+  - ocikit.images contributors (@ocikit)
 extends_documentation_fragment:
   - ocikit.images.connection
 attributes:
@@ -48,7 +48,7 @@ options:
     default: false
   no_tags:
     description:
-      - Do not list the repository's tags (RV(inspect.RepoTags) is empty); saves a request on large repositories.
+      - Do not list the repository's tags (C(inspect.RepoTags) is empty); saves a request on large repositories.
     type: bool
     default: false
   override_os:
@@ -102,7 +102,7 @@ media_type:
 inspect:
   description:
     - What C(skopeo inspect) prints, key for key. V(Name) and V(Tag) only for registry images.
-    - V(RepoTags) is in the registry's order; empty for OCI layouts and with O(no_tags).
+    - C(RepoTags) is in the registry's order; empty for OCI layouts and with O(no_tags).
   returned: unless O(raw) or O(config)
   type: dict
   sample:

@@ -14,10 +14,13 @@ import from this package::
 from __future__ import annotations
 
 from .images import (
+    DEFAULT_CREATED,
+    MEDIA_TYPES,
     BuiltImage,
     BuiltIndex,
     BuiltLayer,
     LayerSpec,
+    Platform,
     build_image,
     build_index,
 )
@@ -26,12 +29,15 @@ from .registry import Registry, RegistryError, RequestRecord
 from .tokenserver import TokenRequest, TokenServer
 
 __all__ = [
+    "DEFAULT_CREATED",
+    "MEDIA_TYPES",
     "PKI",
     "BuiltImage",
     "BuiltIndex",
     "BuiltLayer",
     "CertPair",
     "LayerSpec",
+    "Platform",
     "Registry",
     "RegistryError",
     "RequestRecord",

@@ -32,11 +32,20 @@ def main(argv: list[str] | None = None) -> int:
 
     serve = commands.add_parser("serve", help="run a registry until SIGTERM/SIGINT")
     serve.add_argument("--workdir", type=Path, required=True)
-    serve.add_argument("--tls", action=argparse.BooleanOptionalAction, default=True,
-                       help="serve HTTPS with a throwaway CA (default); --no-tls for HTTP")
+    serve.add_argument(
+        "--tls",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="serve HTTPS with a throwaway CA (default); --no-tls for HTTP",
+    )
     serve.add_argument("--auth", choices=["htpasswd", "token"], default=None)
-    serve.add_argument("--user", action="append", default=[], metavar="NAME:PASSWORD",
-                       help="a user (repeatable; default alice:wonderland)")
+    serve.add_argument(
+        "--user",
+        action="append",
+        default=[],
+        metavar="NAME:PASSWORD",
+        help="a user (repeatable; default alice:wonderland)",
+    )
     serve.add_argument("--no-delete", action="store_true", help="disable deletes")
     serve.add_argument("--schema1", action="store_true", help="accept schema1 manifests")
     serve.add_argument("--client-certs", action="store_true", help="require mutual TLS")
@@ -46,18 +55,30 @@ def main(argv: list[str] | None = None) -> int:
     build = commands.add_parser("build-image", help="build an image into an OCI layout")
     build.add_argument("--layout", type=Path, required=True)
     build.add_argument("--tag", default="latest")
-    build.add_argument("--layer-size", type=int, action="append", default=[], metavar="BYTES",
-                       help="one layer of this many content bytes (repeatable)")
+    build.add_argument(
+        "--layer-size",
+        type=int,
+        action="append",
+        default=[],
+        metavar="BYTES",
+        help="one layer of this many content bytes (repeatable)",
+    )
     build.add_argument("--compressible", type=float, default=0.5)
     build.add_argument("--compression", choices=["gzip", "zstd", "none"], default="gzip")
     build.add_argument("--files", type=int, default=1, help="files per layer")
     build.add_argument("--media", choices=["oci", "docker"], default="oci")
-    build.add_argument("--platform", action="append", default=[], metavar="OS/ARCH[/VARIANT]",
-                       help="repeat for a multi-platform index")
+    build.add_argument(
+        "--platform",
+        action="append",
+        default=[],
+        metavar="OS/ARCH[/VARIANT]",
+        help="repeat for a multi-platform index",
+    )
     build.add_argument("--seed", type=int, default=0)
     build.add_argument("--label", action="append", default=[], metavar="KEY=VALUE")
-    build.add_argument("--dir", type=Path, default=None,
-                       help="also export as a skopeo dir: image here")
+    build.add_argument(
+        "--dir", type=Path, default=None, help="also export as a skopeo dir: image here"
+    )
 
     args = parser.parse_args(argv)
     if args.command == "serve":
@@ -113,18 +134,34 @@ def _build(args: argparse.Namespace) -> int:
     compression = None if args.compression == "none" else args.compression
     sizes = args.layer_size or [64 * 1024]
     layers = [
-        LayerSpec(size=size, compressible=args.compressible, compression=compression, files=args.files)
+        LayerSpec(
+            size=size, compressible=args.compressible, compression=compression, files=args.files
+        )
         for size in sizes
     ]
     labels = dict(item.split("=", 1) for item in args.label) or None
     platforms = [_parse_platform(p) for p in args.platform] or [("linux", "amd64", None)]
     built: BuiltImage | BuiltIndex
     if len(platforms) > 1:
-        built = build_index(args.layout, args.tag, platforms, media=args.media, layers=layers,
-                            labels=labels, seed=args.seed)
+        built = build_index(
+            args.layout,
+            args.tag,
+            platforms,
+            media=args.media,
+            layers=layers,
+            labels=labels,
+            seed=args.seed,
+        )
     else:
-        built = build_image(args.layout, args.tag, layers=layers, media=args.media,
-                            labels=labels, platform=platforms[0], seed=args.seed)
+        built = build_image(
+            args.layout,
+            args.tag,
+            layers=layers,
+            media=args.media,
+            labels=labels,
+            platform=platforms[0],
+            seed=args.seed,
+        )
     result = asdict(built)
     result["oci_ref"] = built.oci_ref
     if args.dir is not None:

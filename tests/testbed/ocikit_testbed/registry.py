@@ -42,7 +42,7 @@ from typing import Any, Literal, TypedDict
 from .pki import PKI, CertPair
 from .tokenserver import DEFAULT_ISSUER, DEFAULT_SERVICE, TokenServer
 
-__all__ = ["Registry", "RegistryError", "RequestRecord", "REGISTRY_BINARY"]
+__all__ = ["REGISTRY_BINARY", "Registry", "RegistryError", "RequestRecord"]
 
 REGISTRY_BINARY = os.environ.get("OCIKIT_TESTBED_REGISTRY", "/usr/bin/docker-registry")
 DEFAULT_USERS = {"alice": "wonderland"}
@@ -182,14 +182,18 @@ class Registry:
         sep = "@" if tag_or_digest.startswith("sha256:") else ":"
         return f"{self.host}/{repository}{sep}{tag_or_digest}"
 
-    def skopeo_flags(self, side: Literal["src", "dest", ""] = "dest", *, creds: bool = True) -> list[str]:
+    def skopeo_flags(
+        self, side: Literal["src", "dest", ""] = "dest", *, creds: bool = True
+    ) -> list[str]:
         """skopeo flags to reach this registry: cert dir or TLS off, and credentials.
 
         ``side`` is ``"src"``/``"dest"`` for ``skopeo copy`` and ``""`` for commands
         such as ``inspect`` that take unprefixed flags.
         """
         prefix = f"--{side}-" if side else "--"
-        flags = [f"{prefix}cert-dir", str(self.cert_dir)] if self.tls else [f"{prefix}tls-verify=false"]
+        flags = (
+            [f"{prefix}cert-dir", str(self.cert_dir)] if self.tls else [f"{prefix}tls-verify=false"]
+        )
         if creds and self.auth is not None:
             user, password = self.credentials
             flags += [f"{prefix}creds", f"{user}:{password}"]
@@ -290,7 +294,7 @@ class Registry:
             match = _ACCESS_LINE.match(line)
             if match is None:
                 continue
-            path, _, query = match["uri"].partition("?")
+            path, _sep, query = match["uri"].partition("?")
             size = match["size"]
             records.append(
                 RequestRecord(

@@ -30,7 +30,7 @@ import ssl
 import threading
 import time
 import urllib.parse
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -65,12 +65,6 @@ class TokenRequest:
     """For ``POST``: ``password`` or ``refresh_token``."""
     offline_token: bool = False
     """The client asked for a refresh token."""
-
-
-@dataclass
-class _Grant:
-    user: str | None
-    access: list[dict[str, Any]] = field(default_factory=list)
 
 
 class TokenServer:
@@ -204,23 +198,34 @@ class TokenServer:
                 access.append({"type": rtype, "name": name, "actions": actions})
         return access
 
-    def issue_token(self, user: str | None, access: list[dict[str, Any]]) -> str:
-        """Sign a registry token for ``user`` with the given ``access`` claim."""
-        now = int(time.time())
+    def issue_token(
+        self,
+        user: str | None,
+        access: list[dict[str, Any]],
+        *,
+        expires_in: int | None = None,
+        issued_at: int | None = None,
+    ) -> str:
+        """Sign a registry token for ``user`` with the given ``access`` claim.
+
+        ``expires_in`` defaults to the server's; ``issued_at`` (epoch seconds, default
+        now) lets a test mint an already expired token. Note that distribution accepts
+        a token up to 60 s past ``exp`` (its clock-skew leeway).
+        """
+        now = int(time.time()) if issued_at is None else issued_at
+        expires_in = self.expires_in if expires_in is None else expires_in
         claims = {
             "iss": self.issuer,
             "sub": user or "",
             # distribution 2.8 unmarshals "aud" into a plain string: a list is rejected.
             "aud": self.service,
-            "exp": now + self.expires_in,
+            "exp": now + expires_in,
             "nbf": now,
             "iat": now,
             "jti": secrets.token_hex(16),
             "access": access,
         }
-        return jwt.encode(
-            claims, self._signing_key, algorithm="ES256", headers={"x5c": self._x5c}
-        )
+        return jwt.encode(claims, self._signing_key, algorithm="ES256", headers={"x5c": self._x5c})
 
     def _new_refresh_token(self, user: str) -> str:
         token = secrets.token_urlsafe(24)
@@ -233,14 +238,14 @@ class TokenServer:
             return self._refresh_tokens.get(token)
 
     def _response(
-        self, grant: _Grant, *, refresh_token: str | None = None
+        self, user: str | None, access: list[dict[str, Any]], *, refresh_token: str | None
     ) -> dict[str, Any]:
-        token = self.issue_token(grant.user, grant.access)
+        token = self.issue_token(user, access)
         body: dict[str, Any] = {
             "token": token,
             "access_token": token,
             "expires_in": self.expires_in,
-            "issued_at": datetime.datetime.now(datetime.timezone.utc)
+            "issued_at": datetime.datetime.now(datetime.UTC)
             .replace(microsecond=0)
             .isoformat()
             .replace("+00:00", "Z"),
@@ -248,6 +253,11 @@ class TokenServer:
         if refresh_token is not None:
             body["refresh_token"] = refresh_token
         return body
+
+
+def _first(params: dict[str, list[str]], key: str) -> str | None:
+    values = params.get(key)
+    return values[0] if values else None
 
 
 def _parse_scope(scope: str) -> tuple[str, str, list[str]] | None:
@@ -267,89 +277,76 @@ class _Handler(BaseHTTPRequestHandler):
     def _ts(self) -> TokenServer:
         return self.server.token_server  # type: ignore[attr-defined,no-any-return]
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: Any) -> None:  # pylint: disable=redefined-builtin
         # Requests are recorded as TokenRequest; stderr noise would only clutter pytest.
         pass
 
-    def do_GET(self) -> None:  # noqa: N802 (http.server naming)
+    def do_GET(self) -> None:
         url = urllib.parse.urlsplit(self.path)
         if url.path != "/token":
             self._send_json(404, {"error": "not found"})
             return
         query = urllib.parse.parse_qs(url.query, keep_blank_values=True)
-        scopes = [s for value in query.get("scope", []) for s in value.split(" ") if s]
-        service = (query.get("service") or [None])[0]
-        offline = (query.get("offline_token") or ["false"])[0].lower() == "true"
         username, password = self._basic_auth()
-        base = dict(method="GET", service=service, scopes=tuple(scopes), offline_token=offline)
-        if username is not None and not self._ts.authenticate(username, password):
-            self._ts._record(TokenRequest(user=None, attempted_user=username, status=401, **base))
-            self._unauthorized()
-            return
-        grant = _Grant(username, self._ts.grant(username, scopes))
-        refresh = self._ts._new_refresh_token(username) if offline and username else None
-        self._ts._record(
-            TokenRequest(
-                user=username,
-                attempted_user=username,
-                status=200,
-                granted=tuple(grant.access),
-                **base,
-            )
+        record = TokenRequest(
+            method="GET",
+            user=None,
+            attempted_user=username,
+            service=_first(query, "service"),
+            # Repeated scope parameters are the norm; some clients also join with spaces.
+            scopes=tuple(s for value in query.get("scope", []) for s in value.split(" ") if s),
+            status=0,
+            offline_token=(_first(query, "offline_token") or "").lower() == "true",
         )
-        self._send_json(200, self._ts._response(grant, refresh_token=refresh))
+        # No credentials at all is an anonymous request, not a failed login.
+        authenticated = username is None or self._ts.authenticate(username, password)
+        self._answer(record, username if authenticated else None, ok=authenticated)
 
-    def do_POST(self) -> None:  # noqa: N802 (http.server naming)
+    def do_POST(self) -> None:
         if urllib.parse.urlsplit(self.path).path != "/token":
             self._send_json(404, {"error": "not found"})
             return
         length = int(self.headers.get("Content-Length") or 0)
         form = urllib.parse.parse_qs(self.rfile.read(length).decode(), keep_blank_values=True)
-
-        def one(key: str) -> str | None:
-            return (form.get(key) or [None])[0]
-
-        grant_type = one("grant_type")
-        scopes = [s for s in (one("scope") or "").split(" ") if s]
-        offline = (one("access_type") or "") == "offline"
-        base = dict(
+        grant_type = _first(form, "grant_type")
+        record = TokenRequest(
             method="POST",
-            service=one("service"),
-            scopes=tuple(scopes),
+            user=None,
+            attempted_user=None,
+            service=_first(form, "service"),
+            scopes=tuple(s for s in (_first(form, "scope") or "").split(" ") if s),
+            status=0,
             grant_type=grant_type,
-            offline_token=offline,
+            offline_token=_first(form, "access_type") == "offline",
         )
         user: str | None
         if grant_type == "password":
-            attempted = one("username")
-            if not self._ts.authenticate(attempted, one("password")):
-                self._ts._record(
-                    TokenRequest(user=None, attempted_user=attempted, status=401, **base)
-                )
-                self._unauthorized()
-                return
-            user = attempted
+            user = _first(form, "username")
+            record = replace(record, attempted_user=user)
+            ok = self._ts.authenticate(user, _first(form, "password"))
         elif grant_type == "refresh_token":
-            user = self._ts._user_for_refresh_token(one("refresh_token") or "")
-            if user is None:
-                self._ts._record(
-                    TokenRequest(user=None, attempted_user=None, status=401, **base)
-                )
-                self._unauthorized()
-                return
+            user = self._ts._user_for_refresh_token(_first(form, "refresh_token") or "")
+            record = replace(record, attempted_user=user)
+            ok = user is not None
         else:
-            self._ts._record(TokenRequest(user=None, attempted_user=None, status=400, **base))
+            self._ts._record(replace(record, status=400))
             self._send_json(400, {"error": "unsupported_grant_type"})
             return
-        grant = _Grant(user, self._ts.grant(user, scopes))
-        refresh = self._ts._new_refresh_token(user) if offline and user else None
-        self._ts._record(
-            TokenRequest(
-                user=user, attempted_user=user, status=200, granted=tuple(grant.access), **base
-            )
-        )
-        body = self._ts._response(grant, refresh_token=refresh)
-        body["scope"] = " ".join(scopes)
+        self._answer(record, user if ok else None, ok=ok, echo_scope=True)
+
+    def _answer(
+        self, record: TokenRequest, user: str | None, *, ok: bool, echo_scope: bool = False
+    ) -> None:
+        if not ok:
+            self._ts._record(replace(record, status=401))
+            self._unauthorized()
+            return
+        access = self._ts.grant(user, list(record.scopes))
+        refresh = self._ts._new_refresh_token(user) if record.offline_token and user else None
+        self._ts._record(replace(record, user=user, status=200, granted=tuple(access)))
+        body = self._ts._response(user, access, refresh_token=refresh)
+        if echo_scope:
+            body["scope"] = " ".join(record.scopes)
         self._send_json(200, body)
 
     def _basic_auth(self) -> tuple[str | None, str | None]:
@@ -360,7 +357,7 @@ class _Handler(BaseHTTPRequestHandler):
             decoded = base64.b64decode(header[6:].strip()).decode("utf-8")
         except (ValueError, UnicodeDecodeError):
             return "", None
-        username, _, password = decoded.partition(":")
+        username, _sep, password = decoded.partition(":")
         return username, password
 
     def _unauthorized(self) -> None:

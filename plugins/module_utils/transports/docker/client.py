@@ -1,0 +1,557 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, ocikit.images contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""An HTTP client for one registry (the distribution API v2): scheme, auth, retries, errors.
+
+One :class:`RegistryClient` serves every repository of one registry and may be shared between
+threads and between sources and destinations (see :class:`ClientPool`).
+
+Scheme
+    ``https`` always. Only when ``tls_verify`` is false, and only when the https ping fails at the
+    connection or TLS level, is plain ``http`` tried; no host (not even localhost) is special.
+
+Auth
+    The first request pings ``/v2/`` without credentials and keeps the challenges. Bearer is
+    preferred over Basic. Bearer tokens are asked for exactly the scopes a request needs (several
+    repositories in one token request for cross-repository mounts), cached per scope set until
+    shortly before they expire, and fetched through the same TLS settings as the registry. An
+    ``Authorization`` header goes only to the registry's own origin, never to a redirect target or
+    an upload location on another host. A 401 answered to a cached token drops the token, and the
+    request is sent once more with a fresh one.
+
+Retries
+    Connection failures, 408, 429, 502, 503 and 504 are retried up to ``retry_times`` times, with
+    exponential backoff (base ``retry_delay``, default 1 s, doubling, capped at 30 s, "equal
+    jitter": half fixed, half random) or the server's ``Retry-After`` when it gives one. A
+    ``Retry-After`` beyond 60 s is not waited for: the TooManyRequestsError is raised at once and
+    carries ``retry_after``. Other statuses fail at once. A request whose streamed body has
+    started to be sent is never retried (the bytes are gone); uploads fail and the caller restarts
+    the blob from its source.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import random
+import threading
+import time
+import typing as t
+
+from ansible_collections.ocikit.images.plugins.module_utils.errors import (
+    AuthenticationError,
+    ConnectionFailedError,
+    OcikitError,
+    RegistryError,
+)
+from ansible_collections.ocikit.images.plugins.module_utils.transports.docker.auth import (
+    MAX_TOKEN_BODY,
+    Challenge,
+    Scope,
+    TokenCache,
+    TokenKey,
+    basic_authorization,
+    parse_challenges,
+    parse_token_response,
+)
+from ansible_collections.ocikit.images.plugins.module_utils.transports.docker.errors_map import (
+    MAX_ERROR_BODY,
+    error_from_response,
+    parse_retry_after,
+    transport_error,
+)
+from ansible_collections.ocikit.images.plugins.module_utils.transports.docker.tls import ssl_context
+
+try:
+    import httpx
+except ImportError as _import_error:  # pragma: no cover - exercised only without httpx
+    httpx = None
+    HTTPX_IMPORT_ERROR: ImportError | None = _import_error
+else:
+    HTTPX_IMPORT_ERROR = None
+
+if t.TYPE_CHECKING:  # pragma: no cover
+    from ansible_collections.ocikit.images.plugins.module_utils.transports.base import ConnectionOptions
+
+#: Statuses worth sending again.
+RETRY_STATUSES = frozenset((408, 429, 502, 503, 504))
+#: Largest delay between two attempts chosen by backoff.
+MAX_BACKOFF = 30.0
+#: A ``Retry-After`` longer than this is not waited for.
+MAX_RETRY_AFTER = 60.0
+DEFAULT_RETRY_DELAY = 1.0
+MAX_REDIRECTS = 10
+REDIRECT_STATUSES = frozenset((301, 302, 303, 307, 308))
+
+# Docker Hub is named docker.io in references but served from this host, as in containers/image.
+_ENDPOINTS = {'docker.io': 'registry-1.docker.io'}
+
+CredentialsResolver = t.Callable[[str, t.Optional[str], 'ConnectionOptions'], t.Any]
+
+
+def require_httpx() -> None:
+    """Raise ImportError (``name='httpx'``) with a clear message when httpx is not installed."""
+    if HTTPX_IMPORT_ERROR is not None:
+        raise ImportError('the Python library httpx is required to talk to registries (docker:// images); install it with "pip install httpx"',
+                          name='httpx') from HTTPX_IMPORT_ERROR
+
+
+def registry_endpoint(registry: str) -> str:
+    """The ``host[:port]`` serving ``registry`` (the domain of a reference)."""
+    return _ENDPOINTS.get(registry, registry)
+
+
+def _default_resolver(registry: str, repository: str | None, options: 'ConnectionOptions') -> t.Any:
+    from ansible_collections.ocikit.images.plugins.module_utils.config.auth import (  # pylint: disable=import-outside-toplevel
+        resolve_credentials,
+    )
+
+    return resolve_credentials(registry, repository, options)
+
+
+@dataclasses.dataclass
+class RegistryResponse:
+    """A registry answer read whole (bodies are bounded by the caller's ``limit``)."""
+
+    status: int
+    headers: 'httpx.Headers'
+    body: bytes
+    url: 'httpx.URL'
+
+
+class _TrackedBody:
+    """An upload body that remembers whether sending it has begun (then it cannot be resent)."""
+
+    def __init__(self, chunks: t.Iterable[bytes]) -> None:
+        self._chunks = chunks
+        self.started = False
+
+    def __iter__(self) -> t.Iterator[bytes]:
+        self.started = True
+        yield from self._chunks
+
+
+def _origin(url: 'httpx.URL') -> tuple[str, str, int | None]:
+    port = url.port or {'https': 443, 'http': 80}.get(url.scheme)
+    return url.scheme, url.host.lower(), port
+
+
+def _host_port(url: 'httpx.URL') -> str:
+    host = url.host if ':' not in url.host else '[%s]' % url.host
+    return '%s:%d' % (host, url.port) if url.port else host
+
+
+def join_url(base: 'httpx.URL', location: str, what: str) -> 'httpx.URL':
+    """Resolve a ``Location`` (relative or absolute) against ``base``; only http(s) URLs are accepted."""
+    try:
+        url = base.join(location)
+    except httpx.InvalidURL as exc:
+        raise RegistryError('%s: the registry gave an invalid Location' % what) from exc
+    if url.scheme not in ('https', 'http') or not url.host:
+        raise RegistryError('%s: the registry gave a Location that is not an http(s) URL' % what)
+    return url
+
+
+def _read_limited(response: 'httpx.Response', limit: int, what: str, limit_error: type[OcikitError], host: str,
+                  timeout: float | None) -> bytes:
+    length = response.headers.get('content-length', '')
+    if length.isdigit() and int(length) > limit:
+        raise limit_error('%s: the response is %s bytes, more than the %d byte limit' % (what, length, limit))
+    parts = []
+    total = 0
+    try:
+        for chunk in response.iter_bytes():
+            total += len(chunk)
+            if total > limit:
+                raise limit_error('%s: the response exceeds the %d byte limit' % (what, limit))
+            parts.append(chunk)
+    except httpx.TransportError as exc:
+        raise transport_error(exc, host, timeout) from exc
+    return b''.join(parts)
+
+
+class RegistryClient:
+    """HTTP access to one registry, shared by every repository and thread that uses it.
+
+    ``registry`` is the domain of a reference (``docker.io``, ``127.0.0.1:5000``). ``transport``
+    replaces httpx's network transport (tests pass an ``httpx.MockTransport``); ``credentials``
+    replaces the lookup of credentials (``config.auth.resolve_credentials``); ``clock``, ``sleep``
+    and ``rng`` make time and jitter controllable.
+    """
+
+    def __init__(self, registry: str, options: 'ConnectionOptions', *, transport: t.Any = None,
+                 credentials: CredentialsResolver | None = None, clock: t.Callable[[], float] = time.monotonic,
+                 sleep: t.Callable[[float], None] = time.sleep, rng: random.Random | None = None) -> None:
+        require_httpx()
+        self.registry = registry
+        self.endpoint = registry_endpoint(registry)
+        self.options = options
+        self._resolver = credentials or _default_resolver
+        self._clock = clock
+        self._sleep = sleep
+        self._rng = rng or random.Random()
+        self._timeout = float(options.timeout)
+        parallel = max(1, int(options.max_parallel or 1))
+        self._http = httpx.Client(
+            verify=ssl_context(registry, options),
+            transport=transport,
+            trust_env=True,
+            http2=False,
+            follow_redirects=False,
+            timeout=httpx.Timeout(self._timeout),
+            limits=httpx.Limits(max_connections=max(16, 2 * parallel + 4), max_keepalive_connections=max(8, parallel + 2)),
+            # Blobs are read as stored: no transparent compression by a server or a proxy.
+            headers={'User-Agent': options.user_agent, 'Accept-Encoding': 'identity'},
+        )
+        self._lock = threading.Lock()
+        self._auth_lock = threading.Lock()
+        self._base_url: httpx.URL | None = None
+        self._challenges: list[Challenge] = []
+        self._credentials: dict[str | None, t.Any] = {}
+        self.tokens = TokenCache(clock)
+
+    def __repr__(self) -> str:
+        return 'RegistryClient(%r)' % self.registry
+
+    # -- lifecycle -----------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Close the connection pool."""
+        self._http.close()
+
+    def __enter__(self) -> 'RegistryClient':
+        return self
+
+    def __exit__(self, *exc: t.Any) -> None:
+        self.close()
+
+    # -- URLs ----------------------------------------------------------------------------------
+
+    @property
+    def base_url(self) -> 'httpx.URL':
+        """``scheme://endpoint``, after the ping has chosen the scheme."""
+        self.ping()
+        return t.cast('httpx.URL', self._base_url)
+
+    def url(self, path_or_url: 't.Any') -> 'httpx.URL':
+        """An absolute URL: ``path`` joined to the registry's base URL, absolute URLs kept."""
+        return self.base_url.join(path_or_url)
+
+    def same_origin(self, url: 'httpx.URL') -> bool:
+        """True when ``url`` is on the registry itself (scheme, host and port)."""
+        return _origin(url) == _origin(self.base_url)
+
+    # -- ping ----------------------------------------------------------------------------------
+
+    def ping(self) -> None:
+        """Choose the scheme and read the auth challenges (once; later calls return at once)."""
+        if self._base_url is not None:
+            return
+        with self._lock:
+            if self._base_url is not None:
+                return
+            self._ping()
+
+    def _ping(self) -> None:
+        what = 'pinging registry %s' % self.registry
+        https = httpx.URL('https://%s/v2/' % self.endpoint)
+        if self.options.tls_verify:
+            response = self._send_raw(self._http.build_request('GET', https), None)
+        else:
+            try:
+                # A refused or failed TLS connection goes to http at once; statuses are retried as usual.
+                response = self._send_raw(self._http.build_request('GET', https), None, retry_connection_errors=False)
+            except ConnectionFailedError as https_error:
+                http = https.copy_with(scheme='http')
+                try:
+                    response = self._send_raw(self._http.build_request('GET', http), None)
+                except ConnectionFailedError as http_error:
+                    raise ConnectionFailedError('%s failed over https (%s) and over http (%s)'
+                                                % (what, https_error.message, http_error.message)) from http_error
+        try:
+            if response.status_code not in (200, 401):
+                raise self._error(response, what + ' (is it a registry serving the /v2/ API?)')
+            self._challenges = parse_challenges(response.headers.get_list('www-authenticate'))
+            self._base_url = httpx.URL('%s://%s/' % (response.request.url.scheme, self.endpoint))
+        finally:
+            response.close()
+
+    # -- credentials and tokens ------------------------------------------------------------------
+
+    def credentials_for(self, repository: str | None) -> t.Any:
+        """The credentials for ``repository`` (None: anonymous), looked up once per repository."""
+        if self.options.no_creds:
+            return None
+        with self._auth_lock:
+            if repository not in self._credentials:
+                self._credentials[repository] = self._resolver(self.registry, repository, self.options)
+            return self._credentials[repository]
+
+    def _challenge(self) -> Challenge | None:
+        for scheme in ('bearer', 'basic'):
+            for challenge in self._challenges:
+                if challenge.scheme == scheme:
+                    return challenge
+        return None
+
+    def _authorization(self, scopes: t.Sequence[Scope]) -> tuple[str | None, TokenKey | None, bool]:
+        """``(Authorization value, token cache key, came from cache)`` for a request needing ``scopes``."""
+        challenge = self._challenge()
+        if challenge is None:
+            return None, None, False
+        creds = self.credentials_for(scopes[0].repository if scopes else None)
+        if challenge.scheme == 'basic':
+            username = getattr(creds, 'username', None)
+            password = getattr(creds, 'password', None)
+            if username and password:
+                return basic_authorization(username, password), None, False
+            return None, None, False
+        registry_token = getattr(creds, 'registry_token', None) or self.options.registry_token
+        if registry_token:
+            return 'Bearer ' + registry_token, None, False
+        key: TokenKey = tuple(str(scope) for scope in scopes)
+        token = self.tokens.get(key)
+        if token is not None:
+            return 'Bearer ' + token, key, True
+        with self._auth_lock:
+            # Another thread may have fetched it meanwhile.
+            token = self.tokens.get(key)
+            if token is None:
+                token, lifetime = self._fetch_token(challenge, scopes, creds)
+                self.tokens.put(key, token, lifetime)
+        return 'Bearer ' + token, key, False
+
+    def _fetch_token(self, challenge: Challenge, scopes: t.Sequence[Scope], creds: t.Any) -> tuple[str, float]:
+        realm = challenge.params.get('realm', '')
+        try:
+            realm_url = httpx.URL(realm)
+        except httpx.InvalidURL:
+            realm_url = None
+        if realm_url is None or realm_url.scheme not in ('https', 'http') or not realm_url.host:
+            raise AuthenticationError('registry %s sent a Bearer challenge without a usable realm URL' % self.registry)
+        where = 'requesting a token from %s for %s' % (_host_port(realm_url), self.registry)
+        service = challenge.params.get('service')
+        username = getattr(creds, 'username', None)
+        password = getattr(creds, 'password', None)
+        identity_token = getattr(creds, 'identity_token', None)
+        headers: dict[str, str] = {}
+        if identity_token:
+            # OAuth2 refresh-token grant, as containers/image does with an identity token.
+            form = {'grant_type': 'refresh_token', 'refresh_token': identity_token, 'client_id': self.options.user_agent,
+                    'scope': ' '.join(str(scope) for scope in scopes)}
+            if service:
+                form['service'] = service
+            request = self._http.build_request('POST', realm_url, data=form, headers=headers)
+        else:
+            params: list[tuple[str, str]] = []
+            if username:
+                params.append(('account', username))
+            if service:
+                params.append(('service', service))
+            params.extend(('scope', str(scope)) for scope in scopes)
+            if username and password:
+                headers['Authorization'] = basic_authorization(username, password)
+            # Merged into (not replacing) any query the realm URL has.
+            request = self._http.build_request('GET', realm_url.copy_merge_params(params), headers=headers)
+        response = self._send_raw(request, None)
+        try:
+            if response.status_code != 200:
+                hint = None if (username or identity_token) else 'no credentials were found for %s' % self.registry
+                error = self._error(response, where, hint=hint)
+                if response.status_code in (400, 401, 403) and not isinstance(error, AuthenticationError):
+                    error = AuthenticationError(error.message, status=response.status_code)
+                raise error
+            body = _read_limited(response, MAX_TOKEN_BODY, where, AuthenticationError, _host_port(realm_url), self._timeout)
+        finally:
+            response.close()
+        return parse_token_response(body, where)
+
+    # -- sending -------------------------------------------------------------------------------
+
+    def _backoff(self, attempt: int) -> float:
+        base = self.options.retry_delay if self.options.retry_delay is not None else DEFAULT_RETRY_DELAY
+        delay = min(MAX_BACKOFF, max(0.0, base) * (2 ** attempt))
+        return delay / 2 + self._rng.uniform(0, delay / 2)
+
+    def _send_raw(self, request: 'httpx.Request', body: _TrackedBody | None, retry_connection_errors: bool = True) -> 'httpx.Response':
+        """Send ``request`` (streamed response) with the retry policy; no auth, no status check."""
+        retries = max(0, int(self.options.retry_times))
+        host = _host_port(request.url)
+        attempt = 0
+        while True:
+            try:
+                response = self._http.send(request, stream=True)
+            except httpx.TransportError as exc:
+                error = transport_error(exc, host, self._timeout)
+                if not (error.transient and retry_connection_errors) or attempt >= retries or (body is not None and body.started):
+                    raise error from exc
+                delay = self._backoff(attempt)
+            else:
+                if response.status_code not in RETRY_STATUSES or attempt >= retries or (body is not None and body.started):
+                    return response
+                retry_after = parse_retry_after(response.headers.get('retry-after'))
+                if retry_after is not None and retry_after > MAX_RETRY_AFTER:
+                    return response
+                response.close()
+                delay = retry_after if retry_after is not None else self._backoff(attempt)
+            self._sleep(delay)
+            attempt += 1
+
+    def _error(self, response: 'httpx.Response', what: str, not_found: type[OcikitError] | None = None,
+               hint: str | None = None) -> OcikitError:
+        body = b''
+        if response.request.method != 'HEAD':
+            try:
+                body = _read_limited(response, MAX_ERROR_BODY, what, RegistryError, _host_port(response.request.url), self._timeout)
+            except (RegistryError, ConnectionFailedError):
+                body = b''
+        return error_from_response(response.status_code, response.reason_phrase, body, what,
+                                   retry_after=response.headers.get('retry-after'), not_found=not_found, hint=hint)
+
+    def _open(self, method: str, url: 't.Any', scopes: t.Sequence[Scope] | None, *,
+              headers: t.Mapping[str, str] | None = None, content: 'bytes | t.Iterable[bytes] | None' = None,
+              params: t.Any = None, follow_redirects: bool = False, reauthorize: bool = True, what: str = 'request') -> 'httpx.Response':
+        """Send with auth, retries, one re-auth after a 401 (unless not ``reauthorize``) and (for GET/HEAD) redirects.
+
+        The response is streamed; the caller closes it. Statuses are not checked.
+        """
+        target = self.url(url)
+        if params is not None:
+            # Merged: upload locations carry state in their query (``_state=...``).
+            target = target.copy_merge_params(params)
+        body: _TrackedBody | None = None
+        if content is not None and not isinstance(content, bytes):
+            body = _TrackedBody(content)
+        redirects = 0
+        reauthorized = not reauthorize
+        while True:
+            request_headers = dict(headers or {})
+            key: TokenKey | None = None
+            from_cache = False
+            sent_token = None
+            if scopes is not None and self.same_origin(target):
+                sent_token, key, from_cache = self._authorization(scopes)
+                if sent_token:
+                    request_headers['Authorization'] = sent_token
+            request = self._http.build_request(method, target, headers=request_headers,
+                                               content=body if body is not None else content)
+            response = self._send_raw(request, body)
+            status = response.status_code
+            if status == 401 and not reauthorized and (body is None or not body.started):
+                if from_cache and key is not None:
+                    # Expired early or revoked: forget it and ask for a new one, once.
+                    response.close()
+                    self.tokens.drop(key, sent_token[len('Bearer '):] if sent_token else None)
+                    reauthorized = True
+                    continue
+                if not self._challenges and response.headers.get_list('www-authenticate'):
+                    # The ping needed no auth but this repository does: learn the challenge, once.
+                    response.close()
+                    self._challenges = parse_challenges(response.headers.get_list('www-authenticate'))
+                    reauthorized = True
+                    continue
+            if follow_redirects and status in REDIRECT_STATUSES and method in ('GET', 'HEAD') and response.headers.get('location'):
+                location = response.headers['location']
+                response.close()
+                redirects += 1
+                if redirects > MAX_REDIRECTS:
+                    raise RegistryError('%s: more than %d redirects (the last from %s)' % (what, MAX_REDIRECTS, _host_port(target)), status=status)
+                target = join_url(target, location, '%s: following a redirect from %s' % (what, _host_port(target)))
+                continue
+            return response
+
+    def _hint(self, status: int, scopes: t.Sequence[Scope] | None) -> str | None:
+        if status != 401 or not scopes:
+            return None
+        if self.credentials_for(scopes[0].repository) is None and not self.options.registry_token:
+            return 'no credentials were found for %s' % self.registry
+        return None
+
+    # -- public request helpers ----------------------------------------------------------------
+
+    def request(self, method: str, url: 't.Any', scopes: t.Sequence[Scope] | None, what: str, *,
+                headers: t.Mapping[str, str] | None = None, content: 'bytes | t.Iterable[bytes] | None' = None,
+                params: t.Any = None, ok: t.Container[int] = (200,), not_found: type[OcikitError] | None = None,
+                limit: int = MAX_ERROR_BODY, limit_error: type[OcikitError] = RegistryError,
+                follow_redirects: bool = False, reauthorize: bool = True) -> RegistryResponse:
+        """Send a request and read the answer whole.
+
+        ``url`` is a path on the registry (``/v2/...``) or an absolute URL (an upload location).
+        ``scopes`` are the token scopes it needs (None: send no credentials). A status outside
+        ``ok`` raises the mapped error, whose message starts with ``what``; a 404 maps to
+        ``not_found``. The body is bounded by ``limit`` (``limit_error`` beyond it). Without
+        ``reauthorize`` a 401 is final at once (for best-effort requests that should not cost a
+        token request).
+        """
+        response = self._open(method, url, scopes, headers=headers, content=content, params=params,
+                              follow_redirects=follow_redirects, reauthorize=reauthorize, what=what)
+        try:
+            if response.status_code not in ok:
+                raise self._error(response, what, not_found, self._hint(response.status_code, scopes))
+            body = b''
+            if method != 'HEAD':
+                body = _read_limited(response, limit, what, limit_error, _host_port(response.request.url), self._timeout)
+            return RegistryResponse(response.status_code, response.headers, body, response.request.url)
+        finally:
+            response.close()
+
+    @contextlib.contextmanager
+    def stream(self, method: str, url: 't.Any', scopes: t.Sequence[Scope] | None, what: str, *,
+               headers: t.Mapping[str, str] | None = None, ok: t.Container[int] = (200,),
+               not_found: type[OcikitError] | None = None, follow_redirects: bool = False) -> t.Iterator['httpx.Response']:
+        """Like :meth:`request`, but yield the open response for reading with :meth:`iter_body`."""
+        response = self._open(method, url, scopes, headers=headers, follow_redirects=follow_redirects, what=what)
+        try:
+            if response.status_code not in ok:
+                raise self._error(response, what, not_found, self._hint(response.status_code, scopes))
+            yield response
+        finally:
+            response.close()
+
+    def iter_body(self, response: 'httpx.Response') -> t.Iterator[bytes]:
+        """The body's chunks as they arrive, network failures mapped to ConnectionFailedError."""
+        host = _host_port(response.request.url)
+        try:
+            for chunk in response.iter_bytes():
+                if chunk:
+                    yield chunk
+        except httpx.TransportError as exc:
+            raise transport_error(exc, host, self._timeout) from exc
+
+
+class ClientPool:
+    """One RegistryClient per (registry, connection options), for callers that copy many images."""
+
+    def __init__(self, factory: t.Callable[[str, 'ConnectionOptions'], RegistryClient] = RegistryClient) -> None:
+        self._factory = factory
+        self._clients: dict[tuple[str, tuple[t.Any, ...]], RegistryClient] = {}
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def _key(registry: str, options: 'ConnectionOptions') -> tuple[str, tuple[t.Any, ...]]:
+        return registry, tuple(sorted(dataclasses.asdict(options).items()))
+
+    def get(self, registry: str, options: 'ConnectionOptions') -> RegistryClient:
+        """The shared client for ``registry`` with these options (created on first use)."""
+        key = self._key(registry, options)
+        with self._lock:
+            client = self._clients.get(key)
+            if client is None:
+                client = self._clients[key] = self._factory(registry, options)
+            return client
+
+    def close(self) -> None:
+        """Close every client."""
+        with self._lock:
+            clients = list(self._clients.values())
+            self._clients.clear()
+        for client in clients:
+            client.close()
+
+    def __enter__(self) -> 'ClientPool':
+        return self
+
+    def __exit__(self, *exc: t.Any) -> None:
+        self.close()

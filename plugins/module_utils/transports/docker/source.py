@@ -1,0 +1,140 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, ocikit.images contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Reading an image from a registry: manifests (bounded, digest-verified), blobs (streamed), tags."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import re
+import typing as t
+
+from ansible_collections.ocikit.images.plugins.module_utils.digest import Digest
+from ansible_collections.ocikit.images.plugins.module_utils.errors import (
+    BlobNotFoundError,
+    ImageNotFoundError,
+    ManifestTooLargeError,
+    RegistryError,
+)
+from ansible_collections.ocikit.images.plugins.module_utils.manifest.media_types import ACCEPTED_MANIFEST_TYPES, MAX_MANIFEST_SIZE
+from ansible_collections.ocikit.images.plugins.module_utils.transports.base import BlobInfo, ConnectionOptions, ImageSource
+from ansible_collections.ocikit.images.plugins.module_utils.transports.docker.auth import Scope
+from ansible_collections.ocikit.images.plugins.module_utils.transports.docker.client import RegistryClient
+
+if t.TYPE_CHECKING:  # pragma: no cover
+    from ansible_collections.ocikit.images.plugins.module_utils.transports.docker.transport import DockerImageReference
+
+#: Largest page of a tag list read (a page of 100 000 long tags fits).
+MAX_TAGS_PAGE = 16 * 1024 * 1024
+#: Pages followed at most; a registry that loops its ``Link`` headers is stopped here.
+MAX_TAGS_PAGES = 10000
+ACCEPT_MANIFESTS = ', '.join(ACCEPTED_MANIFEST_TYPES)
+
+_LINK_RE = re.compile(r'<([^>]*)>((?:\s*;\s*[^;,<]*)*)')
+
+
+def media_type_of(content_type: str | None) -> str | None:
+    """The base type of a ``Content-Type`` header (parameters dropped, lowercase); None when empty."""
+    if not content_type:
+        return None
+    base = content_type.split(';', 1)[0].strip().lower()
+    return base or None
+
+
+def next_link(values: t.Iterable[str]) -> str | None:
+    """The target of the ``rel="next"`` entry of ``Link`` header values, if any."""
+    for value in values:
+        for match in _LINK_RE.finditer(value):
+            for param in match.group(2).split(';'):
+                name, dummy, rel = param.partition('=')
+                if name.strip().lower() == 'rel' and 'next' in rel.strip().strip('"').lower().split():
+                    return match.group(1).strip()
+    return None
+
+
+class DockerImageSource(ImageSource):
+    """Reads one image of a registry repository with ``pull`` access."""
+
+    def __init__(self, reference: 'DockerImageReference', options: ConnectionOptions, client: RegistryClient | None = None) -> None:
+        self.reference = reference
+        self.ref = reference.docker_reference()
+        self._owns_client = client is None
+        self.client = client if client is not None else RegistryClient(self.ref.domain, options)
+        self.scopes = (Scope(self.ref.repository, 'pull'),)
+
+    def close(self) -> None:
+        """Close the client unless it was shared with this source."""
+        if self._owns_client:
+            self.client.close()
+
+    def _path(self, kind: str, target: str) -> str:
+        return '/v2/%s/%s/%s' % (self.ref.repository, kind, target)
+
+    def get_manifest(self, instance_digest: Digest | None = None) -> tuple[bytes, str | None]:
+        """GET the manifest (by ``instance_digest``, else the reference's digest, else its tag).
+
+        The body is bounded at 4 MiB and, when asked for by digest, verified against it.
+        """
+        expected = instance_digest if instance_digest is not None else self.ref.digest
+        target = str(expected) if expected is not None else t.cast(str, self.ref.tag)
+        name = '%s%s%s' % (self.ref.name, '@' if expected is not None else ':', target)
+        response = self.client.request(
+            'GET', self._path('manifests', target), self.scopes, 'reading manifest %s' % name,
+            headers={'Accept': ACCEPT_MANIFESTS}, not_found=ImageNotFoundError,
+            limit=MAX_MANIFEST_SIZE, limit_error=ManifestTooLargeError)
+        if expected is not None:
+            expected.verify_bytes(response.body, 'manifest %s' % name)
+        return response.body, media_type_of(response.headers.get('content-type'))
+
+    @contextlib.contextmanager
+    def get_blob(self, info: BlobInfo) -> t.Iterator[tuple[t.Iterator[bytes], int]]:
+        """Stream the blob: ``(chunks, size)``, size from Content-Length or -1.
+
+        Redirects (to a CDN or object store) are followed, without the registry's credentials
+        when they leave its host.
+        """
+        what = 'reading blob %s from %s' % (info.digest, self.ref.name)
+        with self.client.stream('GET', self._path('blobs', str(info.digest)), self.scopes, what,
+                                not_found=BlobNotFoundError, follow_redirects=True) as response:
+            size = -1
+            length = response.headers.get('content-length', '')
+            if length.isdigit() and response.headers.get('content-encoding', 'identity').lower() == 'identity':
+                size = int(length)
+            yield self.client.iter_body(response), size
+
+    def list_tags(self) -> list[str]:
+        """Every tag of the repository in the registry's order, following ``Link`` pagination."""
+        what = 'listing tags of %s' % self.ref.name
+        url: t.Any = '/v2/%s/tags/list' % self.ref.repository
+        seen_urls: set[str] = set()
+        tags: list[str] = []
+        known: set[str] = set()
+        for dummy in range(MAX_TAGS_PAGES):
+            response = self.client.request('GET', url, self.scopes, what, not_found=ImageNotFoundError,
+                                           limit=MAX_TAGS_PAGE, limit_error=RegistryError)
+            seen_urls.add(str(response.url))
+            try:
+                data = json.loads(response.body.decode('utf-8'))
+            except (ValueError, UnicodeDecodeError) as exc:
+                raise RegistryError('%s: the tag list is not JSON' % what) from exc
+            page = data.get('tags') if isinstance(data, dict) else None
+            if page is None and isinstance(data, dict):
+                page = []  # "tags": null is how some registries say "no tags"
+            if not isinstance(page, list) or not all(isinstance(tag, str) for tag in page):
+                raise RegistryError('%s: the tag list is not a list of strings' % what)
+            for tag in page:
+                if tag not in known:
+                    known.add(tag)
+                    tags.append(tag)
+            link = next_link(response.headers.get_list('link'))
+            if not link:
+                return tags
+            url = response.url.join(link)
+            if not self.client.same_origin(url):
+                raise RegistryError('%s: the next page is on another host (%s); not following it' % (what, url.host))
+            if str(url) in seen_urls:
+                return tags
+        raise RegistryError('%s: more than %d pages' % (what, MAX_TAGS_PAGES))

@@ -1,0 +1,118 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, ocikit.images contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""TLS settings for one registry, read from a certs.d directory as containers/image does.
+
+A certificate directory holds:
+
+* ``*.crt``: extra certificate authorities, trusted in addition to the system's;
+* ``*.cert`` with a ``*.key`` of the same base name: a client certificate and its key (an
+  SSLContext holds one, so with several pairs the last in name order is used).
+
+The directory is ``cert_dir`` when the user gives one; otherwise every one of
+``$HOME/.config/containers/certs.d/HOST[:PORT]``, ``/etc/containers/certs.d/HOST[:PORT]`` and
+``/etc/docker/certs.d/HOST[:PORT]`` that exists. The same context serves the registry and its token
+server, so a token is never fetched with weaker TLS than the registry gets (CVE-2019-10214).
+"""
+
+from __future__ import annotations
+
+import os
+import ssl
+import typing as t
+
+from ansible_collections.ocikit.images.plugins.module_utils.errors import ConfigError
+
+if t.TYPE_CHECKING:  # pragma: no cover
+    from ansible_collections.ocikit.images.plugins.module_utils.transports.base import ConnectionOptions
+
+#: Where per-registry directories are looked up when no ``cert_dir`` is given (tests replace it).
+SYSTEM_CERT_ROOTS: tuple[str, ...] = ('/etc/containers/certs.d', '/etc/docker/certs.d')
+
+
+def _user_cert_root() -> str | None:
+    home = os.environ.get('HOME')
+    return os.path.join(home, '.config', 'containers', 'certs.d') if home else None
+
+
+def cert_dirs(registry_host: str, options: 'ConnectionOptions') -> list[str]:
+    """The certificate directories that apply to ``registry_host`` (``host[:port]``), in load order."""
+    if options.cert_dir:
+        if not os.path.isdir(options.cert_dir):
+            raise ConfigError('cert_dir %s is not a directory' % options.cert_dir)
+        return [options.cert_dir]
+    roots = [root for root in (_user_cert_root(),) + SYSTEM_CERT_ROOTS if root]
+    # A registry name is validated before it gets here; refuse anything path-like all the same.
+    if not registry_host or '/' in registry_host or registry_host in ('.', '..'):
+        return []
+    return [os.path.join(root, registry_host) for root in roots if os.path.isdir(os.path.join(root, registry_host))]
+
+
+def _load_directory(context: ssl.SSLContext, directory: str, trust: bool) -> None:
+    try:
+        names = sorted(os.listdir(directory))
+    except OSError as exc:
+        raise ConfigError('cannot read certificate directory %s: %s' % (directory, exc.strerror or exc)) from exc
+    for name in names:
+        path = os.path.join(directory, name)
+        if name.endswith('.crt') and trust:
+            try:
+                context.load_verify_locations(cafile=path)
+            except (OSError, ssl.SSLError) as exc:
+                raise ConfigError('cannot load CA certificate %s: %s' % (path, _reason(exc))) from exc
+        elif name.endswith('.cert'):
+            key = path[:-len('.cert')] + '.key'
+            if not os.path.isfile(key):
+                raise ConfigError('client certificate %s has no key %s' % (path, os.path.basename(key)))
+            try:
+                context.load_cert_chain(certfile=path, keyfile=key)
+            except (OSError, ssl.SSLError) as exc:
+                raise ConfigError('cannot load client certificate %s with key %s: %s' % (path, os.path.basename(key), _reason(exc))) from exc
+        elif name.endswith('.key'):
+            cert = path[:-len('.key')] + '.cert'
+            if not os.path.isfile(cert):
+                raise ConfigError('client key %s has no certificate %s' % (path, os.path.basename(cert)))
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, ssl.SSLError) and exc.reason:
+        return str(exc.reason)
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    return str(exc) or type(exc).__name__
+
+
+def _load_system_trust(context: ssl.SSLContext) -> None:
+    context.load_default_certs(ssl.Purpose.SERVER_AUTH)
+    if context.cert_store_stats().get('x509_ca', 0):
+        return
+    # Minimal images (some execution environments) ship no system bundle; certifi, which httpx
+    # depends on, is then the best stand-in for "the system CAs".
+    try:
+        import certifi  # pylint: disable=import-outside-toplevel
+    except ImportError:  # pragma: no cover - httpx always brings certifi
+        return
+    context.load_verify_locations(cafile=certifi.where())
+
+
+def ssl_context(registry_host: str, options: 'ConnectionOptions') -> ssl.SSLContext:
+    """Build the SSLContext for ``registry_host`` (``host[:port]``, as in the image reference).
+
+    With ``tls_verify`` the system CAs and every ``*.crt`` of the certificate directories are
+    trusted; without it nothing is verified. Client certificates (``*.cert`` + ``*.key``) are used
+    either way. Raises ConfigError for an unreadable directory or an unpaired certificate or key.
+    """
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    if options.tls_verify:
+        context.verify_mode = ssl.CERT_REQUIRED
+        context.check_hostname = True
+        _load_system_trust(context)
+    else:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    for directory in cert_dirs(registry_host, options):
+        _load_directory(context, directory, trust=options.tls_verify)
+    return context

@@ -19,7 +19,8 @@ from ansible_collections.ocikit.images.plugins.module_utils.errors import (
 # Only algorithms with a fixed hex length are accepted, so that a digest can never smuggle path
 # separators or URL syntax into a blob path (CVE-2024-3727).
 _HEX_LENGTH = {'sha256': 64, 'sha384': 96, 'sha512': 128}
-_DIGEST_RE = re.compile(r'^([a-z0-9]+(?:[.+_-][a-z0-9]+)*):([a-zA-Z0-9=_-]+)$')
+# \Z, not $: '$' also matches before a trailing newline, which would let 'sha256:<hex>\n' through.
+_DIGEST_RE = re.compile(r'^([a-z0-9]+(?:[.+_-][a-z0-9]+)*):([a-zA-Z0-9=_-]+)\Z')
 
 CHUNK_SIZE = 1024 * 1024
 

@@ -28,7 +28,7 @@ def oci_config(config: dict[str, t.Any]) -> dict[str, t.Any]:
     """The config in OCI form (skopeo inspect --config): Docker-only fields dropped."""
     out = {k: config[k] for k in _OCI_TOP_KEYS if k in config and config[k] is not None}
     if isinstance(config.get('config'), dict):
-        out['config'] = {k: v for k, v in config['config'].items() if k in _OCI_RUNTIME_KEYS and v not in (None, {}, [], '')}
+        out['config'] = {k: v for k, v in config['config'].items() if k in _OCI_RUNTIME_KEYS and v not in (None, {}, [], '', False)}
     if isinstance(out.get('history'), list):
         out['history'] = [{k: v for k, v in h.items() if k in ('created', 'created_by', 'author', 'comment', 'empty_layer')}
                           for h in out['history'] if isinstance(h, dict)]

@@ -136,12 +136,21 @@ def write_digestfile(path: str, digest: Digest) -> bool:
     except OSError as exc:
         raise InvalidInputError('cannot read digestfile %s: %s' % (path, exc.strerror)) from None
     directory = os.path.dirname(os.path.abspath(path))
+    tmp = None
     try:
         fd, tmp = tempfile.mkstemp(prefix='.digestfile-', dir=directory)
         with os.fdopen(fd, 'w', encoding='utf-8') as handle:
             handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+            # mkstemp makes the file 0600; skopeo writes the digestfile 0644 (less the umask).
+            umask = os.umask(0)
+            os.umask(umask)
+            os.fchmod(handle.fileno(), 0o644 & ~umask)
         os.replace(tmp, path)
     except OSError as exc:
+        if tmp is not None and os.path.exists(tmp):
+            os.unlink(tmp)
         raise InvalidInputError('cannot write digestfile %s: %s' % (path, exc.strerror)) from None
     return True
 

@@ -43,6 +43,11 @@ class Platform:
     def from_json(cls, data: t.Any) -> 'Platform':
         if not isinstance(data, dict) or not isinstance(data.get('os'), str) or not isinstance(data.get('architecture'), str):
             raise ManifestError('invalid platform %s: os and architecture are required strings' % json.dumps(data)[:200])
+        # Checked here so that a malformed index fails as a ManifestError, not later in normalize().
+        features = data.get('os.features') or []
+        if (not isinstance(data.get('variant') or '', str) or not isinstance(data.get('os.version') or '', str)
+                or not isinstance(features, list) or not all(isinstance(f, str) for f in features)):
+            raise ManifestError('invalid platform %s: variant, os.version and os.features must be strings' % json.dumps(data)[:200])
         return cls(os=data['os'], architecture=data['architecture'], variant=data.get('variant') or None,
                    os_version=data.get('os.version') or None, os_features=tuple(data.get('os.features') or ()))
 

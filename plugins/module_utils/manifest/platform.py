@@ -60,6 +60,9 @@ def wanted_platforms(override_os: str | None = None, override_arch: str | None =
     wanted_arch = override_arch or host_arch
     # The host's variant only applies when the architecture is the host's own.
     wanted_variant = override_variant or (None if override_arch else host_variant)
+    # Image platforms are normalised before matching, so the wanted one must be too ('aarch64', '8').
+    wanted = normalize(Platform(os=wanted_os, architecture=wanted_arch, variant=wanted_variant))
+    wanted_os, wanted_arch, wanted_variant = wanted.os, wanted.architecture, wanted.variant
     order = _VARIANT_COMPATIBILITY.get(wanted_arch)
     variants: list[str | None]
     if wanted_variant:

@@ -13,6 +13,7 @@ lose each other's entries.
 
 from __future__ import annotations
 
+import threading
 import typing as t
 
 from ansible_collections.ocikit.images.plugins.module_utils.digest import Digest
@@ -41,8 +42,9 @@ if t.TYPE_CHECKING:  # pragma: no cover
 class OCILayoutDestination(ImageDestination):
     """An OCI layout opened for writing one image under the reference's name.
 
-    Opening creates the layout where needed (directory, ``blobs/``, ``oci-layout``, an empty
-    index.json) and refuses a non-empty directory that is not a layout.
+    Opening only checks the path (a non-empty directory that is not a layout is refused), so
+    that planning and check mode write nothing; the first write creates the layout where needed
+    (directory, ``blobs/``, ``oci-layout``, an empty index.json).
     """
 
     # As containers/image: an OCI layout holds OCI manifests and indexes only, so the copy
@@ -59,7 +61,16 @@ class OCILayoutDestination(ImageDestination):
         self.layout = Layout(reference.path)
         self._temp_files = TempFiles()
         self._pending: Descriptor | None = None
-        self.layout.initialize()
+        self._initialized = False
+        self._init_lock = threading.Lock()
+        self.layout.check_writable()
+
+    def _ensure_layout(self) -> None:
+        """Create the layout on the first write (blobs may be written from several threads)."""
+        with self._init_lock:
+            if not self._initialized:
+                self.layout.initialize()
+                self._initialized = True
 
     def get_manifest_digest(self) -> Digest | None:
         """Digest of the entry the name selects now; None when there is none (or it is ambiguous).
@@ -86,6 +97,7 @@ class OCILayoutDestination(ImageDestination):
         present = self.layout.blob_size(info.digest)
         if present is not None and (info.size < 0 or present == info.size):
             return BlobInfo(info.digest, present, info.media_type)
+        self._ensure_layout()
         size = self.layout.write_blob(chunks, info.digest, info.size, 'blob', self._temp_files)
         return BlobInfo(info.digest, size, info.media_type)
 
@@ -101,6 +113,7 @@ class OCILayoutDestination(ImageDestination):
         what = 'manifest %s' % instance_digest if instance_digest is not None else 'manifest'
         parse_manifest(raw, media_type, expected_digest=instance_digest, what=what)
         digest = instance_digest if instance_digest is not None else Digest.from_bytes(raw)
+        self._ensure_layout()
         if self.layout.blob_size(digest) != len(raw):
             self.layout.write_blob([raw], digest, len(raw), 'manifest', self._temp_files)
         if instance_digest is None:
@@ -120,6 +133,7 @@ class OCILayoutDestination(ImageDestination):
         if self._pending is None:
             raise LayoutError('nothing to commit to %s: no manifest was written' % self.reference)
         new_entry = self._pending.to_json()
+        self._ensure_layout()
         with self.layout.lock():
             index = self.layout.read_index()
             manifests = _place_entry(index['manifests'], new_entry, self.reference.image_ref)

@@ -191,6 +191,32 @@ class Layout:
 
     # -- writing -------------------------------------------------------------------------------
 
+    def check_writable(self) -> None:
+        """Refuse, without writing anything, a path that cannot become or be this layout.
+
+        A missing path is fine (it will be created on the first write). An existing file, or a
+        directory that has entries but no ``oci-layout``, is refused, so that a typo in a path
+        never turns an unrelated directory into a layout.
+        """
+        if not os.path.lexists(self.path):
+            return
+        if not os.path.isdir(self.path):
+            raise LayoutError('cannot create OCI layout %s: it exists and is not a directory' % self.path)
+        try:
+            entries = set(os.listdir(self.path))
+        except OSError as exc:
+            raise LayoutError('cannot read OCI layout %s: %s' % (self.path, exc.strerror or exc)) from None
+        if OCI_LAYOUT_FILE not in entries:
+            foreign = sorted(name for name in entries - {BLOBS_DIR, LOCK_FILE} if not name.startswith(TEMP_PREFIX))
+            if foreign:
+                raise LayoutError('refusing to write to %s: it is not empty and not an OCI layout (no %s; it holds %s)'
+                                  % (self.path, OCI_LAYOUT_FILE, ', '.join(foreign[:5]) + (', ...' if len(foreign) > 5 else '')))
+        else:
+            # An existing layout must be one we can update, or we would fail half-way through.
+            self.read_layout_version()
+            if INDEX_FILE in entries:
+                self.read_index()
+
     def initialize(self) -> None:
         """Create the layout (directory, ``blobs/``, ``oci-layout``, empty index) where missing.
 
@@ -198,18 +224,14 @@ class Layout:
         never turns an unrelated directory into a layout. A directory holding only ``blobs/`` is
         accepted: it is what an interrupted skopeo copy leaves behind.
         """
+        self.check_writable()
         try:
             os.makedirs(self.path, exist_ok=True)
         except FileExistsError:
             raise LayoutError('cannot create OCI layout %s: it exists and is not a directory' % self.path) from None
         except OSError as exc:
             raise LayoutError('cannot create OCI layout %s: %s' % (self.path, exc.strerror or exc)) from None
-        entries = set(os.listdir(self.path))
-        if OCI_LAYOUT_FILE not in entries:
-            foreign = sorted(name for name in entries - {BLOBS_DIR, LOCK_FILE} if not name.startswith(TEMP_PREFIX))
-            if foreign:
-                raise LayoutError('refusing to write to %s: it is not empty and not an OCI layout (no %s; it holds %s)'
-                                  % (self.path, OCI_LAYOUT_FILE, ', '.join(foreign[:5]) + (', ...' if len(foreign) > 5 else '')))
+        self.check_writable()
         with self.lock():
             _makedir(self.blobs_path)
             if os.path.exists(self.layout_file_path):

@@ -358,7 +358,7 @@ class RegistryClient:
         response = self._send_raw(request, None)
         try:
             if response.status_code != 200:
-                hint = None if (username or identity_token) else 'no credentials were found for %s' % self.registry
+                hint = _refused_hint(creds) if (username or identity_token) else 'no credentials were found for %s' % self.registry
                 error = self._error(response, where, hint=hint)
                 if response.status_code in (400, 401, 403) and not isinstance(error, AuthenticationError):
                     error = AuthenticationError(error.message, status=response.status_code)
@@ -465,9 +465,10 @@ class RegistryClient:
     def _hint(self, status: int, scopes: t.Sequence[Scope] | None) -> str | None:
         if status != 401 or not scopes:
             return None
-        if self.credentials_for(scopes[0].repository) is None and not self.options.registry_token:
+        creds = self.credentials_for(scopes[0].repository)
+        if creds is None and not self.options.registry_token:
             return 'no credentials were found for %s' % self.registry
-        return None
+        return _refused_hint(creds)
 
     # -- public request helpers ----------------------------------------------------------------
 
@@ -555,3 +556,10 @@ class ClientPool:
 
     def __exit__(self, *exc: t.Any) -> None:
         self.close()
+
+
+def _refused_hint(creds: 't.Any') -> str:
+    """Say whose credentials were refused (the user name and where it came from; never the secret)."""
+    if creds is not None and getattr(creds, 'username', None):
+        return 'the registry refused the credentials of user %s from %s (wrong username or password?)' % (creds.username, creds.source)
+    return 'the registry refused the token'

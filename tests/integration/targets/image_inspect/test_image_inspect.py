@@ -76,7 +76,7 @@ def test_index_reports_index_digest_and_platform(registry, tmp_path):
         ours = inspect(ref, registry, override_arch=arch)
         theirs = skopeo_inspect(ref, '--override-arch', arch, *registry.skopeo_flags(''))
         assert_same_as_skopeo(ours.result['inspect'], theirs)
-        assert ours.result['digest'] == index.index_digest
+        assert ours.result['digest'] == index.digest
         chosen = [i for i in index.images if i.platform[1] == arch][0]
         assert ours.result['platform_digest'] == chosen.manifest_digest
         assert ours.result['platforms'] == ['linux/amd64', 'linux/arm64/v8']

@@ -12,7 +12,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -126,7 +125,7 @@ def run_playbook(playbook: str, extra_vars: t.Mapping[str, t.Any] | None = None,
             cmd.append('--diff')
         penv = _env(env)
         penv.update({'ANSIBLE_COLLECTIONS_PATH': str(COLLECTIONS_PATH), 'ANSIBLE_STDOUT_CALLBACK': 'ocikit_json',
-                     'ANSIBLE_CALLBACK_PLUGINS': str(Path(__file__).parent / 'callback_plugins'), 'ANSIBLE_PYTHON_INTERPRETER': PYTHON, 
+                     'ANSIBLE_CALLBACK_PLUGINS': str(Path(__file__).parent / 'callback_plugins'), 'ANSIBLE_PYTHON_INTERPRETER': PYTHON,
                      'ANSIBLE_NOCOLOR': '1', 'ANSIBLE_LOCALHOST_WARNING': '0', 'ANSIBLE_INVENTORY_UNPARSED_WARNING': '0'})
         proc = subprocess.run(cmd, capture_output=True, text=True, env=penv, timeout=900, check=False)
     try:

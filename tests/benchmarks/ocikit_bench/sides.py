@@ -1,0 +1,230 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, ocikit.images contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""The two contenders for one copy job: the image_copy module and ``skopeo copy``.
+
+Ours runs the way Ansible runs a module on a host and the way the integration tests run it
+(``tests/integration/support/ocikit_it.py``): ``python plugins/modules/image_copy.py ARGS.json``
+in a fresh process, the arguments in a JSON file, the collection importable through PYTHONPATH.
+Python start-up and imports are part of its time, as they are of every task.
+
+skopeo runs with the matching flags and a blob-info cache of its own per run (see
+:func:`probe_cache_isolation`): containers/image remembers where it has seen each blob and would
+otherwise mount or skip blobs it uploaded in an earlier run, which is no transfer at all.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import typing as t
+from pathlib import Path
+
+from .measure import Measurement, measure
+
+MODULE_RELATIVE = Path('ansible_collections') / 'ocikit' / 'images' / 'plugins' / 'modules' / 'image_copy.py'
+# Where containers/image keeps its blob-info cache when it runs as root; ignores HOME and XDG_*.
+ROOT_BLOB_INFO_CACHE_DIR = Path('/var/lib/containers/cache')
+BLOB_INFO_CACHE_FILE = 'blob-info-cache-v1.boltdb'
+
+
+@dataclasses.dataclass
+class Endpoint:
+    """One side of a copy: an image name and, for a registry, how to log in to it."""
+
+    name: str
+    """``oci:PATH:TAG`` or ``docker://HOST/REPO:TAG``, the same string for both contenders."""
+    registry: t.Any = None
+    """The ocikit_testbed Registry behind a ``docker://`` name, else None."""
+    repository: str = ''
+    """The repository within ``registry``."""
+
+
+@dataclasses.dataclass
+class Job:
+    """One copy to run: the same source and destination for ours and for skopeo."""
+
+    src: Endpoint
+    dest: Endpoint
+
+
+@dataclasses.dataclass
+class Outcome:
+    """A contender's run: the measurement and, for ours, the module's JSON result."""
+
+    measurement: Measurement
+    result: dict[str, t.Any]
+    notes: list[str] = dataclasses.field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """The process exited 0, in time, and (for ours) the module did not report a failure."""
+        return self.measurement.rc == 0 and not self.measurement.timed_out and not self.result.get('failed')
+
+
+def run_home(base: Path) -> dict[str, str]:
+    """A throwaway HOME and XDG tree for one run: nothing read from or left in the real home."""
+    for sub in ('config', 'data', 'cache', 'runtime', 'tmp'):
+        (base / sub).mkdir(parents=True, exist_ok=True)
+    (base / 'runtime').chmod(0o700)
+    return {'HOME': str(base), 'XDG_CONFIG_HOME': str(base / 'config'), 'XDG_DATA_HOME': str(base / 'data'),
+            'XDG_CACHE_HOME': str(base / 'cache'), 'XDG_RUNTIME_DIR': str(base / 'runtime')}
+
+
+def find_collections_root(repo_root: Path, scratch: Path) -> tuple[Path, str]:
+    """A directory holding ``ansible_collections/ocikit/images``, and where it came from.
+
+    ANSIBLE_COLLECTIONS_PATH first (``make bench`` points it at the built copy of the collection);
+    otherwise a symlink tree to this work tree, made under ``scratch``.
+    """
+    paths = os.environ.get('ANSIBLE_COLLECTIONS_PATH') or os.environ.get('ANSIBLE_COLLECTIONS_PATHS') or ''
+    for entry in paths.split(os.pathsep):
+        if not entry:
+            continue
+        candidate = Path(entry).expanduser().resolve()
+        if candidate.name == 'ansible_collections':
+            candidate = candidate.parent
+        if (candidate / MODULE_RELATIVE).is_file():
+            return candidate, 'ANSIBLE_COLLECTIONS_PATH=%s' % candidate
+    root = scratch / 'collections'
+    link = root / 'ansible_collections' / 'ocikit' / 'images'
+    link.parent.mkdir(parents=True, exist_ok=True)
+    if not link.exists():
+        link.symlink_to(repo_root, target_is_directory=True)
+    return root, 'work tree %s (symlinked)' % repo_root
+
+
+class Ours:
+    """The image_copy module, run as a separate process per job."""
+
+    label = 'ours'
+
+    def __init__(self, collections_root: Path, python: str, how: str) -> None:
+        self.collections_root = collections_root
+        self.python = python
+        self.how = how
+        self.module_path = collections_root / MODULE_RELATIVE
+
+    def module_args(self, job: Job, tmpdir: Path) -> dict[str, t.Any]:
+        """The task's arguments, plus the internal ones Ansible always sends."""
+        args: dict[str, t.Any] = {'src': job.src.name, 'dest': job.dest.name}
+        for prefix, endpoint in (('src_', job.src), ('dest_', job.dest)):
+            if endpoint.registry is not None:
+                user, password = endpoint.registry.credentials
+                args.update({prefix + 'username': user, prefix + 'password': password,
+                             prefix + 'cert_dir': str(endpoint.registry.cert_dir)})
+        args.update({'_ansible_check_mode': False, '_ansible_diff': False, '_ansible_tmpdir': str(tmpdir)})
+        return args
+
+    def run(self, job: Job, scratch: Path, timeout: float) -> Outcome:
+        """Run the module for ``job`` with a fresh HOME under ``scratch``."""
+        home = run_home(scratch)
+        args_path = scratch / 'args.json'
+        args_path.write_text(json.dumps({'ANSIBLE_MODULE_ARGS': self.module_args(job, scratch / 'tmp')}), encoding='utf-8')
+        env = dict(os.environ)
+        env.update(home)
+        env['PYTHONPATH'] = os.pathsep.join([str(self.collections_root)] + [p for p in env.get('PYTHONPATH', '').split(os.pathsep) if p])
+        measurement = measure([self.python, str(self.module_path), str(args_path)], env=env, timeout=timeout, how=self.how)
+        return Outcome(measurement=measurement, result=parse_module_output(measurement))
+
+
+def parse_module_output(measurement: Measurement) -> dict[str, t.Any]:
+    """The module's JSON result (modules print exactly one JSON object; warnings may precede it)."""
+    stdout = measurement.stdout
+    try:
+        return dict(json.loads(stdout[stdout.index('{'):]))
+    except ValueError:
+        return {'failed': True, 'msg': 'unparseable module output (rc=%d): %s' % (measurement.rc, measurement.tail())}
+
+
+@dataclasses.dataclass
+class CacheIsolation:
+    """How each skopeo run gets an empty blob-info cache."""
+
+    mode: str
+    """``home`` (not root: the cache follows XDG_DATA_HOME), ``mount-namespace`` (root: a private
+    empty directory bind-mounted over /var/lib/containers/cache in a mount namespace of the run's
+    own) or ``delete`` (root without namespaces: the system cache file is removed before each run)."""
+    detail: str
+
+
+def probe_cache_isolation(scratch: Path) -> CacheIsolation:
+    """Find the least intrusive way to give every skopeo run an empty blob-info cache."""
+    if os.geteuid() != 0:
+        return CacheIsolation('home', 'not root: the cache is under the per-run XDG_DATA_HOME')
+    unshare, mount, shell = shutil.which('unshare'), shutil.which('mount'), shutil.which('sh')
+    if unshare and mount and shell:
+        # skopeo itself creates this directory on its first run as root; it must exist to be a mount point.
+        ROOT_BLOB_INFO_CACHE_DIR.mkdir(mode=0o700, parents=True, exist_ok=True)
+        probe_dir = Path(tempfile.mkdtemp(prefix='cache-probe-', dir=scratch))
+        (probe_dir / 'marker').write_text('private\n', encoding='utf-8')
+        proc = subprocess.run(isolated_argv(['cat', str(ROOT_BLOB_INFO_CACHE_DIR / 'marker')], probe_dir), capture_output=True, text=True,
+                              check=False, timeout=30)
+        shutil.rmtree(probe_dir, ignore_errors=True)
+        if proc.returncode == 0 and proc.stdout.strip() == 'private':
+            return CacheIsolation('mount-namespace', 'root: a per-run empty directory is bind-mounted over %s in a private mount namespace'
+                                  % ROOT_BLOB_INFO_CACHE_DIR)
+    return CacheIsolation('delete', 'root without mount namespaces: %s is deleted before each skopeo run'
+                          % (ROOT_BLOB_INFO_CACHE_DIR / BLOB_INFO_CACHE_FILE))
+
+
+def isolated_argv(argv: list[str], cache_dir: Path) -> list[str]:
+    """``argv`` run in a new mount namespace where ``cache_dir`` hides the system blob-info cache.
+
+    unshare and sh exec into the command, so the measured process is the command itself after a few
+    milliseconds of set-up (a ``mount`` child, far smaller than skopeo, is the only other process).
+    """
+    script = 'mount --bind "$0" %s && exec "$@"' % ROOT_BLOB_INFO_CACHE_DIR
+    return ['unshare', '--mount', '--propagation', 'private', '--', 'sh', '-c', script, str(cache_dir), *argv]
+
+
+class Skopeo:
+    """``skopeo copy`` with the flags matching the module's arguments."""
+
+    label = 'skopeo'
+
+    def __init__(self, binary: str, isolation: CacheIsolation, how: str) -> None:
+        self.binary = binary
+        self.isolation = isolation
+        self.how = how
+
+    def argv(self, job: Job) -> list[str]:
+        """The plain skopeo command line for ``job`` (without the cache isolation wrapper)."""
+        flags: list[str] = []
+        for side, endpoint in (('src', job.src), ('dest', job.dest)):
+            if endpoint.registry is not None:
+                flags += endpoint.registry.skopeo_flags(side)
+        return [self.binary, 'copy', '--quiet', *flags, job.src.name, job.dest.name]
+
+    def run(self, job: Job, scratch: Path, timeout: float) -> Outcome:
+        """Run skopeo for ``job`` with a fresh HOME and an empty blob-info cache."""
+        home = run_home(scratch)
+        env = dict(os.environ)
+        env.update(home)
+        argv = self.argv(job)
+        notes: list[str] = []
+        cache_dir = scratch / 'blob-info-cache'
+        if self.isolation.mode == 'mount-namespace':
+            cache_dir.mkdir(mode=0o700, exist_ok=True)
+            argv = isolated_argv(argv, cache_dir)
+        elif self.isolation.mode == 'delete':
+            (ROOT_BLOB_INFO_CACHE_DIR / BLOB_INFO_CACHE_FILE).unlink(missing_ok=True)
+        measurement = measure(argv, env=env, timeout=timeout, how=self.how)
+        if self.isolation.mode == 'mount-namespace' and not (cache_dir / BLOB_INFO_CACHE_FILE).exists():
+            notes.append('skopeo left no blob-info cache in its private directory')
+        result: dict[str, t.Any] = {}
+        if measurement.rc != 0:
+            result = {'failed': True, 'msg': measurement.tail()}
+        return Outcome(measurement=measurement, result=result, notes=notes)
+
+
+def skopeo_version(binary: str) -> str:
+    """``skopeo --version`` without the program name."""
+    proc = subprocess.run([binary, '--version'], capture_output=True, text=True, check=False, timeout=30)
+    return proc.stdout.strip().replace('skopeo version ', '')

@@ -1,0 +1,130 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, ocikit.images contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Checks that a run really produced the source image at its destination, and what it sent.
+
+A timed run only counts when its destination holds the source's manifest digest and every blob
+that manifest references. The registry's access log then says what the run did on the wire:
+uploads, cross-repository mounts, manifest writes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+import typing as t
+from pathlib import Path
+
+MANIFEST_ACCEPT = ', '.join([
+    'application/vnd.oci.image.manifest.v1+json',
+    'application/vnd.oci.image.index.v1+json',
+    'application/vnd.docker.distribution.manifest.v2+json',
+    'application/vnd.docker.distribution.manifest.list.v2+json',
+])
+REF_NAME = 'org.opencontainers.image.ref.name'
+WRITE_METHODS = ('POST', 'PUT', 'PATCH', 'DELETE')
+
+
+def sha256_file(path: Path) -> str:
+    """``sha256:HEX`` of a file, read in 1 MiB chunks."""
+    digest = hashlib.sha256()
+    with open(path, 'rb') as handle:
+        for chunk in iter(lambda: handle.read(1024 * 1024), b''):
+            digest.update(chunk)
+    return 'sha256:' + digest.hexdigest()
+
+
+def referenced_blobs(manifest: dict[str, t.Any]) -> list[tuple[str, int]]:
+    """``(digest, size)`` of the config and the layers of an image manifest."""
+    descriptors = [manifest['config']] + list(manifest.get('layers', []))
+    return [(d['digest'], int(d['size'])) for d in descriptors]
+
+
+def check_registry_image(registry: t.Any, repository: str, tag: str, expected: str) -> list[str]:
+    """Problems with ``repository:tag`` on ``registry`` (empty when it is exactly ``expected``).
+
+    The manifest's bytes are hashed here rather than trusting Docker-Content-Digest, and every
+    referenced blob must answer HEAD with its size in this repository.
+    """
+    problems: list[str] = []
+    with registry.http_client(auth=registry.credentials, timeout=60) as client:
+        response = client.get('/v2/%s/manifests/%s' % (repository, tag), headers={'Accept': MANIFEST_ACCEPT})
+        if response.status_code != 200:
+            return ['GET manifest %s:%s answered %d' % (repository, tag, response.status_code)]
+        actual = 'sha256:' + hashlib.sha256(response.content).hexdigest()
+        if actual != expected:
+            problems.append('manifest %s:%s is %s, the source is %s' % (repository, tag, actual, expected))
+        for digest, size in referenced_blobs(response.json()):
+            head = client.head('/v2/%s/blobs/%s' % (repository, digest))
+            if head.status_code != 200:
+                problems.append('blob %s: HEAD answered %d' % (digest, head.status_code))
+            elif int(head.headers.get('content-length', -1)) != size:
+                problems.append('blob %s: %s bytes, the manifest says %d' % (digest, head.headers.get('content-length'), size))
+    return problems
+
+
+def check_layout_image(layout: Path, tag: str, expected: str) -> list[str]:
+    """Problems with ``tag`` in the OCI layout ``layout``; every blob is re-hashed."""
+    try:
+        index = json.loads((layout / 'index.json').read_text(encoding='utf-8'))
+    except (OSError, ValueError) as exc:
+        return ['no readable index.json in %s: %s' % (layout, exc)]
+    entries = [m for m in index.get('manifests', []) if m.get('annotations', {}).get(REF_NAME) == tag]
+    if len(entries) != 1:
+        return ['index.json of %s has %d entries tagged %s' % (layout, len(entries), tag)]
+    problems: list[str] = []
+    if entries[0]['digest'] != expected:
+        problems.append('index.json tags %s as %s, the source is %s' % (tag, entries[0]['digest'], expected))
+    manifest_path = layout / 'blobs' / 'sha256' / expected.partition(':')[2]
+    if not manifest_path.is_file() or sha256_file(manifest_path) != expected:
+        return problems + ['manifest blob %s missing or corrupt' % expected]
+    for digest, size in referenced_blobs(json.loads(manifest_path.read_bytes())):
+        path = layout / 'blobs' / 'sha256' / digest.partition(':')[2]
+        if not path.is_file():
+            problems.append('blob %s missing' % digest)
+        elif path.stat().st_size != size:
+            problems.append('blob %s: %d bytes, the manifest says %d' % (digest, path.stat().st_size, size))
+        elif sha256_file(path) != digest:
+            problems.append('blob %s: content does not match its digest' % digest)
+    return problems
+
+
+def settled_requests(registry: t.Any, quiet: float = 0.3, limit: float = 5.0) -> list[dict[str, t.Any]]:
+    """The registry's requests since the last clear, once its access log has stopped growing.
+
+    The registry logs a request after answering it, so the last lines of a run can land a moment
+    after the client has exited.
+    """
+    deadline = time.monotonic() + limit
+    seen = registry.requests()
+    while time.monotonic() < deadline:
+        time.sleep(quiet)
+        now = registry.requests()
+        if len(now) == len(seen):
+            return list(now)
+        seen = now
+    return list(seen)
+
+
+def wire_activity(requests: t.Sequence[t.Mapping[str, t.Any]]) -> dict[str, int]:
+    """What a run did to one registry, counted from its access log."""
+    counts = {'requests': len(requests), 'writes': 0, 'blob_uploads': 0, 'blob_mounts': 0, 'manifest_puts': 0,
+              'blob_gets': 0, 'bytes_served': 0}
+    for request in requests:
+        method, path, status = request['method'], request['path'], request['status']
+        if method in WRITE_METHODS:
+            counts['writes'] += 1
+        # An upload completes with PUT .../blobs/uploads/UUID?digest=, or in one POST ...?digest= (monolithic).
+        if status == 201 and '/blobs/uploads/' in path and 'digest=' in request['query'] and method in ('PUT', 'POST'):
+            counts['blob_uploads'] += 1
+        if method == 'POST' and path.endswith('/blobs/uploads/') and 'mount=' in request['query'] and status == 201:
+            counts['blob_mounts'] += 1
+        if method == 'PUT' and '/manifests/' in path and status == 201:
+            counts['manifest_puts'] += 1
+        if method == 'GET' and '/blobs/' in path and status == 200:
+            counts['blob_gets'] += 1
+            counts['bytes_served'] += int(request['size'])
+    return counts

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 from pathlib import Path
@@ -215,3 +216,33 @@ def test_playbook_module_defaults_group_and_idempotence(image, registry, tmp_pat
     assert second.rc == 0
     assert second.stats['changed'] == 0 and second.stats['ok'] == 3
     assert PASSWORD not in json.dumps(second.output)
+
+
+def test_credentials_from_auth_files(image, registry, tmp_path):
+    auth = tmp_path / 'auth.json'
+    token = base64.b64encode(('%s:%s' % (USER, PASSWORD)).encode()).decode()
+    auth.write_text(json.dumps({'auths': {registry.host: {'auth': token}}}))
+    ref = 'docker://' + registry.ref('authfile/app', 'v1')
+    by_option = run_module('image_copy', {'src': image.oci_ref, 'dest': ref, 'cert_dir': str(registry.cert_dir), 'authfile': str(auth)})
+    assert not by_option.failed, by_option.result
+    by_env = run_module('image_copy', {'src': ref, 'dest': 'oci:%s:t' % (tmp_path / 'env'), 'cert_dir': str(registry.cert_dir)},
+                        env={'REGISTRY_AUTH_FILE': str(auth)})
+    assert not by_env.failed, by_env.result
+    assert by_env.result['digest'] == image.manifest_digest
+    # The most specific key wins: a wrong password for this repository beats the right one for the host.
+    wrong = base64.b64encode(('%s:nope' % USER).encode()).decode()
+    auth.write_text(json.dumps({'auths': {registry.host: {'auth': token}, '%s/authfile/app' % registry.host: {'auth': wrong}}}))
+    refused = run_module('image_copy', {'src': ref, 'dest': 'oci:%s:t2' % (tmp_path / 'env'), 'cert_dir': str(registry.cert_dir),
+                                        'authfile': str(auth)})
+    assert refused.failed and 'refused the credentials of user alice from %s' % auth in refused.msg, refused.msg
+
+
+def test_registry_token_is_used_as_is(image, token_registry, tmp_path):
+    server = token_registry.token_server
+    bearer = server.issue_token(USER, [{'type': 'repository', 'name': 'rt/app', 'actions': ['pull', 'push']}])
+    server.clear_requests()
+    ref = 'docker://' + token_registry.ref('rt/app', 'v1')
+    up = run_module('image_copy', {'src': image.oci_ref, 'dest': ref, 'cert_dir': str(token_registry.cert_dir), 'registry_token': bearer})
+    assert not up.failed, up.result
+    assert server.requests == []
+    assert bearer not in json.dumps(up.result)

@@ -215,7 +215,8 @@ def test_wrong_password_at_the_token_server() -> None:
     fake = with_manifest(FakeRegistry(auth='bearer'))
     with make_client(fake, creds=Credentials(USER, 'wrong')) as client, pytest.raises(AuthenticationError) as info:
         get(client)
-    assert info.value.message == 'requesting a token from auth.test for registry.test: HTTP 401 Unauthorized'
+    assert info.value.message == ('requesting a token from auth.test for registry.test: HTTP 401 Unauthorized; '
+                                  'the registry refused the credentials of user %s from test (wrong username or password?)' % USER)
     assert info.value.status == 401
 
 

@@ -51,6 +51,14 @@ def prefixed_connection_argument_spec(prefix: str) -> dict[str, dict[str, t.Any]
     return spec
 
 
+def retry_argument_spec() -> dict[str, dict[str, t.Any]]:
+    """skopeo's --retry-times/--retry-delay, for the modules that talk to registries."""
+    return dict(
+        retry_times=dict(type='int', default=3),
+        retry_delay=dict(type='float'),
+    )
+
+
 def connection_options(params: t.Mapping[str, t.Any], prefix: str = '') -> ConnectionOptions:
     """Build one side's ConnectionOptions: prefixed values win over unprefixed ones."""
     values: dict[str, t.Any] = {}
@@ -66,6 +74,8 @@ def connection_options(params: t.Mapping[str, t.Any], prefix: str = '') -> Conne
         authfile=values['authfile'], tls_verify=bool(values['tls_verify']) if values['tls_verify'] is not None else True,
         cert_dir=values['cert_dir'], no_creds=bool(values['no_creds']),
         timeout=float(values['timeout']) if values['timeout'] is not None else 60.0,
+        retry_times=max(0, int(params['retry_times'])) if params.get('retry_times') is not None else 3,
+        retry_delay=float(params['retry_delay']) if params.get('retry_delay') is not None else None,
     )
 
 

@@ -58,6 +58,17 @@ options:
   override_variant:
     description: With O(multi_arch=system), choose the image for this architecture variant.
     type: str
+  retry_times:
+    description:
+      - How many times to retry a request that failed for a reason that may pass (connection errors, HTTP 408, 429, 502, 503, 504),
+        as skopeo's C(--retry-times). Authentication, permission and not-found errors are never retried.
+    type: int
+    default: 3
+  retry_delay:
+    description:
+      - Seconds to wait before the first retry; each further wait doubles (capped at 30 s) with jitter. A C(Retry-After) header
+        from the registry is honoured instead. Defaults to 1 second.
+    type: float
   preserve_digests:
     description:
       - Fail, before writing anything, when the copy would change the manifest digest (for example when
@@ -215,6 +226,7 @@ from ansible_collections.ocikit.images.plugins.module_utils.module import (
     connection_options,
     connection_required_together,
     prefixed_connection_argument_spec,
+    retry_argument_spec,
     run,
 )
 from ansible_collections.ocikit.images.plugins.module_utils.transports.names import parse_image_name
@@ -233,6 +245,7 @@ def main() -> None:
         force=dict(type='bool', default=False),
         **connection_argument_spec()
     )
+    argument_spec.update(retry_argument_spec())
     argument_spec.update(prefixed_connection_argument_spec('src_'))
     argument_spec.update(prefixed_connection_argument_spec('dest_'))
     module = AnsibleModule(

@@ -51,6 +51,17 @@ options:
       - Do not list the repository's tags (C(inspect.RepoTags) is empty); saves a request on large repositories.
     type: bool
     default: false
+  retry_times:
+    description:
+      - How many times to retry a request that failed for a reason that may pass (connection errors, HTTP 408, 429, 502, 503, 504),
+        as skopeo's C(--retry-times). Authentication, permission and not-found errors are never retried.
+    type: int
+    default: 3
+  retry_delay:
+    description:
+      - Seconds to wait before the first retry; each further wait doubles (capped at 30 s) with jitter. A C(Retry-After) header
+        from the registry is honoured instead. Defaults to 1 second.
+    type: float
   override_os:
     description: Choose the image for this OS from an index instead of the host's.
     type: str
@@ -151,6 +162,7 @@ from ansible_collections.ocikit.images.plugins.module_utils.module import (
     connection_mutually_exclusive,
     connection_options,
     connection_required_together,
+    retry_argument_spec,
     run,
 )
 from ansible_collections.ocikit.images.plugins.module_utils.transports.names import parse_image_name
@@ -167,6 +179,7 @@ def main() -> None:
         override_variant=dict(type='str'),
         **connection_argument_spec()
     )
+    argument_spec.update(retry_argument_spec())
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
                            required_together=connection_required_together(),
                            mutually_exclusive=connection_mutually_exclusive())

@@ -140,3 +140,15 @@ def test_redact_ignores_very_short_values():
     # Replacing 'a' or 'ab' everywhere would make messages unreadable without protecting anything.
     assert redact('a basic message', {'password': 'a'}) == 'a basic message'
     assert redact('nothing to hide', {'password': SECRET}) == 'nothing to hide'
+
+
+@pytest.mark.parametrize('params, times, delay', [
+    ({}, 3, None),
+    ({'retry_times': 0}, 0, None),
+    ({'retry_times': 7, 'retry_delay': 0.25}, 7, 0.25),
+    ({'retry_times': -2}, 0, None),
+])
+def test_retry_options_reach_both_sides(params, times, delay):
+    for prefix in ('', 'src_', 'dest_'):
+        options = connection_options(params, prefix)
+        assert (options.retry_times, options.retry_delay) == (times, delay)

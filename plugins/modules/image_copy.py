@@ -8,7 +8,7 @@ from __future__ import annotations
 
 DOCUMENTATION = r'''
 module: image_copy
-short_description: Copy a container image between registries, OCI layouts and directories, as skopeo copy does
+short_description: Copy a container image between registries, OCI layouts, directories and archives, as skopeo copy does
 version_added: 0.1.0
 description:
   - Copies an image from O(src) to O(dest), natively in Python; no skopeo binary or container runtime is needed.
@@ -34,7 +34,7 @@ options:
   src:
     description:
       - The image to copy, as C(transport:details).
-      - V(docker://REGISTRY/REPOSITORY[:TAG|@DIGEST]), V(oci:PATH[:REF]) or V(dir:PATH) (skopeo's directory layout).
+      - V(docker://REGISTRY/REPOSITORY[:TAG|@DIGEST]), V(oci:PATH[:REF]), V(dir:PATH) (skopeo's directory layout), V(oci-archive:PATH[:REF]) or V(docker-archive:PATH[:REF|@N]).
     type: str
     required: true
   dest:

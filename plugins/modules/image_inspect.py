@@ -32,7 +32,7 @@ options:
     description:
       - The image, as C(transport:details).
       - V(docker://REGISTRY/REPOSITORY[:TAG|@DIGEST]) (short names are normalised as skopeo does,
-        V(docker://busybox) is V(docker.io/library/busybox:latest)), V(oci:PATH[:REF]) or V(dir:PATH).
+        V(docker://busybox) is V(docker.io/library/busybox:latest)), V(oci:PATH[:REF]), V(dir:PATH), V(oci-archive:PATH[:REF]) or V(docker-archive:PATH[:REF|@N]).
     type: str
     required: true
   raw:

@@ -1,0 +1,182 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, ocikit.images contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Writing an image archive atomically: a temporary file next to its path, fsync, rename.
+
+A reader of the path (skopeo, ``docker load``, another run) sees the previous archive or the new
+one, never a torn one, and a failure at any point leaves the previous archive byte-identical. The
+temporary file carries the same recognisable prefix as the OCI layout's, so leftovers of a crash
+are easy to spot and remove.
+
+Entries are deterministic (uid/gid 0, no user names, mtime 0), so the same image written twice
+gives the same bytes. PAX format is used because it has no limit on name length or file size;
+Python writes plain ustar headers whenever they suffice, which every tar reader understands.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import secrets
+import tarfile
+import typing as t
+
+from ansible_collections.ocikit.images.plugins.module_utils.errors import LayoutError
+from ansible_collections.ocikit.images.plugins.module_utils.transports.oci_layout.layout import TEMP_PREFIX
+
+
+class AtomicTarWriter:
+    """A tar archive built in a temporary file and renamed over ``path`` by :meth:`commit`.
+
+    ``what`` names the kind of archive in messages. Use it as a context manager: leaving the block
+    without ``commit()`` (an exception) removes the temporary file and leaves ``path`` alone. A new
+    archive gets mode 0644 less the umask; one that replaces a file keeps that file's mode.
+    """
+
+    def __init__(self, path: str, what: str = 'archive') -> None:
+        self.path = path
+        self.what = what
+        self.directory = os.path.dirname(path)
+        try:
+            mode: int | None = os.stat(path).st_mode & 0o7777
+        except OSError:
+            mode = None
+        self._mode = mode
+        self.temp_path, self._handle = _create_temp_file(self.directory, what)
+        self._tar: tarfile.TarFile | None = None
+        try:
+            self._tar = tarfile.open(fileobj=self._handle, mode='w', format=tarfile.PAX_FORMAT)  # pylint: disable=consider-using-with
+        except BaseException:
+            self.abort()
+            raise
+
+    def _info(self, name: str, kind: bytes, mode: int, size: int = 0, linkname: str = '') -> tarfile.TarInfo:
+        info = tarfile.TarInfo(name)
+        info.type = kind
+        info.mode = mode
+        info.size = size
+        info.linkname = linkname
+        info.mtime = 0
+        info.uid = info.gid = 0
+        info.uname = info.gname = ''
+        return info
+
+    def _add(self, info: tarfile.TarInfo, data: t.BinaryIO | None = None) -> None:
+        if self._tar is None:
+            raise LayoutError('cannot add %s to %s %s: the writer is closed' % (info.name, self.what, self.path))
+        with self._write_errors('cannot write %s to %s %s' % (info.name, self.what, self.path)):
+            self._tar.addfile(info, data)
+
+    def add_directory(self, name: str, mode: int = 0o755) -> None:
+        """Add a directory entry."""
+        self._add(self._info(name, tarfile.DIRTYPE, mode))
+
+    def add_bytes(self, name: str, data: bytes, mode: int = 0o644) -> None:
+        """Add a small file from memory."""
+        self._add(self._info(name, tarfile.REGTYPE, mode, len(data)), io.BytesIO(data))
+
+    def add_file(self, name: str, source_path: str, mode: int = 0o644) -> int:
+        """Add a file by copying ``source_path`` in chunks; return its size."""
+        with self._write_errors('cannot read %s for %s %s' % (source_path, self.what, self.path)):
+            handle = open(source_path, 'rb')  # pylint: disable=consider-using-with  # closed below
+        with handle:
+            size = os.fstat(handle.fileno()).st_size
+            self._add(self._info(name, tarfile.REGTYPE, mode, size), handle)
+        return size
+
+    def add_symlink(self, name: str, target: str) -> None:
+        """Add a symbolic link (mode 0, as Go's archive/tar writes them)."""
+        self._add(self._info(name, tarfile.SYMTYPE, 0, linkname=target))
+
+    def commit(self) -> None:
+        """Finish the archive, make it durable and rename it over ``path``."""
+        if self._tar is None:
+            raise LayoutError('cannot commit %s %s: the writer is closed' % (self.what, self.path))
+        try:
+            with self._write_errors('cannot write %s %s' % (self.what, self.path)):
+                self._tar.close()
+                self._tar = None
+                if self._mode is not None:
+                    os.fchmod(self._handle.fileno(), self._mode)
+                self._handle.flush()
+                os.fsync(self._handle.fileno())
+                self._handle.close()
+            with self._write_errors('cannot replace %s %s' % (self.what, self.path)):
+                os.rename(self.temp_path, self.path)
+        except BaseException:
+            self.abort()
+            raise
+        _fsync_dir(self.directory)
+
+    def abort(self) -> None:
+        """Drop the temporary file; ``path`` is untouched. Safe to call more than once."""
+        self._tar = None
+        with contextlib.suppress(OSError):
+            self._handle.close()
+        with contextlib.suppress(OSError):
+            os.unlink(self.temp_path)
+
+    @contextlib.contextmanager
+    def _write_errors(self, message: str) -> t.Iterator[None]:
+        try:
+            yield
+        except OSError as exc:
+            raise LayoutError('%s: %s' % (message, exc.strerror or exc)) from None
+
+    def __enter__(self) -> 'AtomicTarWriter':
+        return self
+
+    def __exit__(self, exc_type: t.Any, *rest: t.Any) -> None:
+        if exc_type is not None or self._tar is not None:
+            self.abort()
+
+
+def check_archive_path(path: str, what: str) -> str:
+    """The file an archive destination will replace: ``path`` with symlinks resolved.
+
+    Refuses, without writing anything, a path whose directory does not exist or that is a
+    directory or another non-regular file (a FIFO or device cannot be replaced atomically).
+    Symlinks are followed, as skopeo follows them, so a linked archive is updated where it lives.
+    """
+    target = os.path.realpath(path)
+    directory = os.path.dirname(target)
+    if not os.path.isdir(directory):
+        raise LayoutError('cannot write %s %s: directory %s does not exist' % (what, path, directory))
+    if os.path.lexists(target):
+        if os.path.isdir(target):
+            raise LayoutError('cannot write %s %s: it is a directory' % (what, path))
+        if not os.path.isfile(target):
+            raise LayoutError('cannot write %s %s: it exists and is not a regular file' % (what, path))
+    return target
+
+
+def _create_temp_file(directory: str, what: str) -> tuple[str, t.BinaryIO]:
+    """A new file created exclusively; ``open(..., 0o644)`` lets the umask apply, unlike mkstemp's 0600."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, 'O_CLOEXEC', 0)
+    for dummy in range(100):
+        path = os.path.join(directory, '%s%s' % (TEMP_PREFIX, secrets.token_hex(8)))
+        try:
+            fd = os.open(path, flags, 0o644)
+        except FileExistsError:
+            continue
+        except OSError as exc:
+            raise LayoutError('cannot create a temporary %s in %s: %s' % (what, directory, exc.strerror or exc)) from None
+        return path, os.fdopen(fd, 'wb')
+    raise LayoutError('cannot create a temporary %s in %s: too many name collisions' % (what, directory))
+
+
+def _fsync_dir(path: str) -> None:
+    """Persist a rename; some filesystems refuse fsync on a directory, and the rename stands anyway."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, 'O_DIRECTORY', 0))
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)

@@ -20,10 +20,10 @@ from __future__ import annotations
 import contextlib
 import io
 import os
-import secrets
 import tarfile
 import typing as t
 
+from ansible_collections.ocikit.images.plugins.module_utils.fsutil import create_temp_file, fsync_dir
 from ansible_collections.ocikit.images.plugins.module_utils.errors import LayoutError
 from ansible_collections.ocikit.images.plugins.module_utils.transports.oci_layout.layout import TEMP_PREFIX
 
@@ -45,7 +45,7 @@ class AtomicTarWriter:
         except OSError:
             mode = None
         self._mode = mode
-        self.temp_path, self._handle = _create_temp_file(self.directory, what)
+        self.temp_path, self._handle = create_temp_file(self.directory, TEMP_PREFIX, what)
         self._tar: tarfile.TarFile | None = None
         try:
             self._tar = tarfile.open(fileobj=self._handle, mode='w', format=tarfile.PAX_FORMAT)  # pylint: disable=consider-using-with
@@ -109,7 +109,7 @@ class AtomicTarWriter:
         except BaseException:
             self.abort()
             raise
-        _fsync_dir(self.directory)
+        fsync_dir(self.directory)
 
     def abort(self) -> None:
         """Drop the temporary file; ``path`` is untouched. Safe to call more than once."""
@@ -151,32 +151,3 @@ def check_archive_path(path: str, what: str) -> str:
         if not os.path.isfile(target):
             raise LayoutError('cannot write %s %s: it exists and is not a regular file' % (what, path))
     return target
-
-
-def _create_temp_file(directory: str, what: str) -> tuple[str, t.BinaryIO]:
-    """A new file created exclusively; ``open(..., 0o644)`` lets the umask apply, unlike mkstemp's 0600."""
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, 'O_CLOEXEC', 0)
-    for dummy in range(100):
-        path = os.path.join(directory, '%s%s' % (TEMP_PREFIX, secrets.token_hex(8)))
-        try:
-            fd = os.open(path, flags, 0o644)
-        except FileExistsError:
-            continue
-        except OSError as exc:
-            raise LayoutError('cannot create a temporary %s in %s: %s' % (what, directory, exc.strerror or exc)) from None
-        return path, os.fdopen(fd, 'wb')
-    raise LayoutError('cannot create a temporary %s in %s: too many name collisions' % (what, directory))
-
-
-def _fsync_dir(path: str) -> None:
-    """Persist a rename; some filesystems refuse fsync on a directory, and the rename stands anyway."""
-    try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, 'O_DIRECTORY', 0))
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)

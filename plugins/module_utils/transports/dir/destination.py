@@ -49,6 +49,7 @@ import sys
 import threading
 import typing as t
 
+from ansible_collections.ocikit.images.plugins.module_utils.fsutil import create_temp_file, fsync_dir, unlink_quietly
 from ansible_collections.ocikit.images.plugins.module_utils.digest import Digest, verified_stream
 from ansible_collections.ocikit.images.plugins.module_utils.errors import (
     DigestMismatchError,
@@ -240,11 +241,11 @@ class DirDestination(ImageDestination):
                 raise LayoutError('nothing to commit to %s: no manifest was written' % self.reference)
             old_image = self._check_target()
             self.dropped_signatures = self._carry_signatures(work) if old_image else []
-            _fsync_dir(work)
+            fsync_dir(work)
             self._swap(work)
             self._work = None
             self._committed = True
-        _fsync_dir(self.parent)
+        fsync_dir(self.parent)
 
     def close(self) -> None:
         """Delete the work directory unless commit() moved it into place; PATH is untouched."""
@@ -384,7 +385,7 @@ def _write_file(target: str, chunks: t.Iterable[bytes], digest: Digest, size: in
     digest matched, and removed on any failure. OS errors of the writes become LayoutError; an
     OSError raised by ``chunks`` (the source's failure) passes through as it is.
     """
-    temp_path, handle = _create_temp_file(directory)
+    temp_path, handle = create_temp_file(directory, PART_PREFIX)
     written = 0
     message = 'cannot write %s %s to %s' % (what, digest, directory)
     try:
@@ -399,7 +400,7 @@ def _write_file(target: str, chunks: t.Iterable[bytes], digest: Digest, size: in
         with _os_errors(message):
             os.rename(temp_path, target)
     except BaseException:
-        _unlink_quietly(temp_path)
+        unlink_quietly(temp_path)
         raise
     return written
 
@@ -442,44 +443,8 @@ def _new_sibling(parent: str, name: str, infix: str) -> str:
     raise LayoutError('cannot create a work directory beside %s: too many name collisions' % os.path.join(parent, name))
 
 
-def _create_temp_file(directory: str) -> tuple[str, t.BinaryIO]:
-    """Create a new file exclusively; mode 0644 less the umask, as skopeo writes blobs."""
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, 'O_CLOEXEC', 0)
-    for dummy in range(100):
-        path = os.path.join(directory, '%s%s' % (PART_PREFIX, secrets.token_hex(8)))
-        try:
-            fd = os.open(path, flags, 0o644)
-        except FileExistsError:
-            continue
-        except OSError as exc:
-            raise LayoutError('cannot create a temporary file in %s: %s' % (directory, exc.strerror or exc)) from None
-        return path, os.fdopen(fd, 'wb')
-    raise LayoutError('cannot create a temporary file in %s: too many name collisions' % directory)
-
-
-def _fsync_dir(path: str) -> None:
-    """Persist renames in ``path``. Some filesystems refuse fsync on a directory; the renames stand."""
-    try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, 'O_DIRECTORY', 0))
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
 def _remove_tree(path: str) -> None:
     shutil.rmtree(path, ignore_errors=True)
-
-
-def _unlink_quietly(path: str) -> None:
-    try:
-        os.unlink(path)
-    except OSError:
-        pass
 
 
 @contextlib.contextmanager

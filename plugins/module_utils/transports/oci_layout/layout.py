@@ -34,12 +34,12 @@ import errno
 import fcntl
 import json
 import os
-import secrets
 import stat
 import threading
 import time
 import typing as t
 
+from ansible_collections.ocikit.images.plugins.module_utils.fsutil import create_temp_file, fsync_dir, unlink_quietly
 from ansible_collections.ocikit.images.plugins.module_utils.digest import CHUNK_SIZE, Digest, verified_stream
 from ansible_collections.ocikit.images.plugins.module_utils.errors import (
     BlobNotFoundError,
@@ -93,7 +93,7 @@ class TempFiles:
         with self._lock:
             paths, self._paths = self._paths, set()
         for path in paths:
-            _unlink_quietly(path)
+            unlink_quietly(path)
 
 
 class Layout:
@@ -303,12 +303,12 @@ class Layout:
             with _os_errors('cannot store %s %s in OCI layout %s' % (what, digest, self.path)):
                 os.rename(temp_path, target)
         except BaseException:
-            _unlink_quietly(temp_path)
+            unlink_quietly(temp_path)
             raise
         finally:
             if temp_files is not None:
                 temp_files.discard(temp_path)
-        _fsync_dir(target_dir)
+        fsync_dir(target_dir)
         return written
 
     def _create_temp(self, target_dir: str) -> tuple[str, t.BinaryIO]:
@@ -320,7 +320,7 @@ class Layout:
                 temp_dir = target_dir
         except OSError:
             pass
-        return _create_temp_file(temp_dir)
+        return create_temp_file(temp_dir, TEMP_PREFIX)
 
 
 # -- index lookups ---------------------------------------------------------------------------------
@@ -423,7 +423,7 @@ def atomic_write(path: str, data: bytes) -> None:
         mode: int | None = os.stat(path).st_mode & 0o7777
     except FileNotFoundError:
         mode = None
-    temp_path, handle = _create_temp_file(directory)
+    temp_path, handle = create_temp_file(directory, TEMP_PREFIX)
     try:
         with handle:
             if mode is not None:
@@ -433,27 +433,12 @@ def atomic_write(path: str, data: bytes) -> None:
             os.fsync(handle.fileno())
         os.rename(temp_path, path)
     except OSError as exc:
-        _unlink_quietly(temp_path)
+        unlink_quietly(temp_path)
         raise LayoutError('cannot write %s: %s' % (path, exc.strerror or exc)) from None
     except BaseException:
-        _unlink_quietly(temp_path)
+        unlink_quietly(temp_path)
         raise
-    _fsync_dir(directory)
-
-
-def _create_temp_file(directory: str) -> tuple[str, t.BinaryIO]:
-    """Create a new file exclusively; ``open(..., 0o644)`` lets the umask apply, unlike mkstemp's 0600."""
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, 'O_CLOEXEC', 0)
-    for dummy in range(100):
-        path = os.path.join(directory, '%s%s' % (TEMP_PREFIX, secrets.token_hex(8)))
-        try:
-            fd = os.open(path, flags, 0o644)
-        except FileExistsError:
-            continue
-        except OSError as exc:
-            raise LayoutError('cannot create a temporary file in %s: %s' % (directory, exc.strerror or exc)) from None
-        return path, os.fdopen(fd, 'wb')
-    raise LayoutError('cannot create a temporary file in %s: too many name collisions' % directory)
+    fsync_dir(directory)
 
 
 def _load_json(path: str, limit: int) -> t.Any:
@@ -483,27 +468,6 @@ def _makedir(path: str) -> None:
         os.makedirs(path, exist_ok=True)
     except OSError as exc:
         raise LayoutError('cannot create directory %s: %s' % (path, exc.strerror or exc)) from None
-
-
-def _fsync_dir(path: str) -> None:
-    """Persist a rename. Some filesystems refuse fsync on a directory; the rename itself stands."""
-    try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, 'O_DIRECTORY', 0))
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
-def _unlink_quietly(path: str) -> None:
-    try:
-        os.unlink(path)
-    except OSError:
-        pass
 
 
 @contextlib.contextmanager

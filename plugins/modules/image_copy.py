@@ -69,6 +69,49 @@ options:
       - Seconds to wait before the first retry; each further wait doubles (capped at 30 s) with jitter. A C(Retry-After) header
         from the registry is honoured instead. Defaults to 1 second.
     type: float
+  format:
+    description:
+      - Manifest type to write, as skopeo's C(--format). V(oci), V(v2s2) (Docker schema2) or V(v2s1) (Docker schema1, single images only).
+      - By default the source's type is kept when the destination can store it, else converted to one it can
+        (an V(oci:) layout gets OCI, a V(docker-archive:) Docker schema2).
+      - A conversion changes the manifest digest (and for Docker to OCI the config digest, as containers/image re-serialises it).
+    type: str
+    choices: [oci, v2s2, v2s1]
+  dest_compress_format:
+    description:
+      - Compress layers with this algorithm where the destination wants compressed layers (registries, OCI layouts and archives),
+        recompressing layers compressed otherwise; as skopeo's C(--dest-compress-format).
+      - Compression is detected from the bytes, not trusted from media types; C(rootfs.diff_ids) are checked against the
+        uncompressed stream. V(zstd) needs the C(zstandard) Python package and cannot be stored in Docker schema2 images.
+    type: str
+    choices: [gzip, zstd]
+  dest_compress_level:
+    description: Compression level for O(dest_compress_format) (gzip 1-9, default 6; zstd 1-19, default 3).
+    type: int
+  dest_compress:
+    description: Compress uncompressed layers even where the destination keeps layers as they are (V(dir:)), as skopeo's C(--dest-compress).
+    type: bool
+    default: false
+  dest_decompress:
+    description: Decompress layers, as skopeo's C(--dest-decompress) (for V(dir:)).
+    type: bool
+    default: false
+  dest_oci_accept_uncompressed_layers:
+    description: Let an V(oci:) or V(oci-archive:) destination keep uncompressed layers instead of compressing them.
+    type: bool
+    default: false
+  platforms:
+    description:
+      - Copy only these platforms of a source index, as V(os/arch) or V(os/arch/variant) (beyond skopeo). The written index is a new,
+        filtered index (RV(index_digest_kept) is V(false)) unless the list names every platform.
+      - Every platform listed must be in the index.
+    type: list
+    elements: str
+  additional_tags:
+    description:
+      - More names for the image in a V(docker-archive:) destination (its C(RepoTags)), as skopeo's C(--additional-tag).
+    type: list
+    elements: str
   preserve_digests:
     description:
       - Fail, before writing anything, when the copy would change the manifest digest (for example when
@@ -204,6 +247,31 @@ bytes_copied:
   description: Bytes of blobs transferred.
   returned: always
   type: int
+rule:
+  description:
+    - Which rule decided C(changed). V(digest) when the manifest to write was known in advance and compared by digest; V(content)
+      when layers are (re)compressed, so the destination counts as up to date when it holds the same config digest and the same layer
+      sequence in the requested media types.
+  returned: always
+  type: str
+  sample: digest
+converted:
+  description: Whether the manifest written differs from the source's (format conversion or rewritten layers).
+  returned: always
+  type: bool
+platforms:
+  description: The platforms of the source index, when an index is copied.
+  returned: when an index is copied (O(multi_arch=all), O(multi_arch=index-only) or O(platforms))
+  type: list
+  elements: str
+index_digest_kept:
+  description: Whether the index written has the source index's digest (V(false) for a filtered or converted index).
+  returned: when an index is copied
+  type: bool
+sparse:
+  description: Whether the index written refers to images that were not copied (never, in this version).
+  returned: when an index is copied
+  type: bool
 reason:
   description: Why the task changed or did not.
   returned: always
@@ -217,7 +285,7 @@ diff:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.ocikit.images.plugins.module_utils.copy.execute import copy_image, write_digestfile
+from ansible_collections.ocikit.images.plugins.module_utils.copy.execute import additional_tags_kwargs, copy_image, write_digestfile
 from ansible_collections.ocikit.images.plugins.module_utils.copy.plan import MULTI_ARCH_CHOICES, CopyOptions
 from ansible_collections.ocikit.images.plugins.module_utils.module import (
     check_dependencies,
@@ -241,6 +309,14 @@ def main() -> None:
         override_arch=dict(type='str'),
         override_variant=dict(type='str'),
         preserve_digests=dict(type='bool', default=False),
+        format=dict(type='str', choices=['oci', 'v2s2', 'v2s1']),
+        dest_compress_format=dict(type='str', choices=['gzip', 'zstd']),
+        dest_compress_level=dict(type='int'),
+        dest_compress=dict(type='bool', default=False),
+        dest_decompress=dict(type='bool', default=False),
+        dest_oci_accept_uncompressed_layers=dict(type='bool', default=False),
+        platforms=dict(type='list', elements='str'),
+        additional_tags=dict(type='list', elements='str'),
         digestfile=dict(type='path'),
         force=dict(type='bool', default=False),
         **connection_argument_spec()
@@ -251,19 +327,24 @@ def main() -> None:
     module = AnsibleModule(
         argument_spec=argument_spec, supports_check_mode=True,
         required_together=connection_required_together() + connection_required_together('src_') + connection_required_together('dest_'),
-        mutually_exclusive=connection_mutually_exclusive() + connection_mutually_exclusive('src_') + connection_mutually_exclusive('dest_'))
+        mutually_exclusive=connection_mutually_exclusive() + connection_mutually_exclusive('src_') + connection_mutually_exclusive('dest_')
+        + [['dest_compress', 'dest_decompress']])
     check_dependencies(module)
     params = module.params
 
     def work() -> dict:
         src, dest = parse_image_name(params['src']), parse_image_name(params['dest'])
         options = CopyOptions(multi_arch=params['multi_arch'], override_os=params['override_os'], override_arch=params['override_arch'],
-                              override_variant=params['override_variant'], preserve_digests=params['preserve_digests'], force=params['force'])
+                              override_variant=params['override_variant'], platforms=tuple(params['platforms'] or ()),
+                              preserve_digests=params['preserve_digests'], force=params['force'], format=params['format'],
+                              compress_format=params['dest_compress_format'], compress_level=params['dest_compress_level'],
+                              dest_compress=params['dest_compress'], dest_decompress=params['dest_decompress'],
+                              oci_accept_uncompressed_layers=params['dest_oci_accept_uncompressed_layers'])
         outcome = copy_image(src, dest, connection_options(params, 'src_'), connection_options(params, 'dest_'), options,
-                             check_mode=module.check_mode)
+                             check_mode=module.check_mode, dest_kwargs=additional_tags_kwargs(dest, params['additional_tags']))
         result = outcome.as_result()
-        if params['digestfile'] and not module.check_mode:
-            result['changed'] = write_digestfile(params['digestfile'], outcome.plan.after) or result['changed']
+        if params['digestfile'] and not module.check_mode and outcome.after is not None:
+            result['changed'] = write_digestfile(params['digestfile'], outcome.after) or result['changed']
         return result
 
     run(module, work, subject='%s -> %s' % (params['src'], params['dest']))

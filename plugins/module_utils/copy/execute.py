@@ -9,19 +9,29 @@ from __future__ import annotations
 
 import concurrent.futures
 import dataclasses
+import json
 import os
 import tempfile
 import threading
 import typing as t
 
+from ansible_collections.ocikit.images.plugins.module_utils.copy.index import build_index, select_platforms
+from ansible_collections.ocikit.images.plugins.module_utils.copy.layers import LayerStep, SpooledLayer, plan_layer, spool_transformed
 from ansible_collections.ocikit.images.plugins.module_utils.copy.plan import (
     CopyOptions,
     CopyPlan,
+    DestinationTraits,
+    ImagePlan,
+    ManifestWrite,
     SourceImage,
+    choose_manifest_type,
     make_plan,
+    wanted_layer_compression,
 )
 from ansible_collections.ocikit.images.plugins.module_utils.digest import Digest, verified_stream
-from ansible_collections.ocikit.images.plugins.module_utils.errors import InvalidInputError, ManifestError
+from ansible_collections.ocikit.images.plugins.module_utils.errors import ImageNotFoundError, InvalidInputError, ManifestError, OcikitError
+from ansible_collections.ocikit.images.plugins.module_utils.manifest import media_types as mt
+from ansible_collections.ocikit.images.plugins.module_utils.manifest.convert import ConvertResult, LayerOverride, convert_manifest
 from ansible_collections.ocikit.images.plugins.module_utils.manifest.model import (
     Descriptor,
     ImageIndex,
@@ -74,19 +84,54 @@ def read_child(src: ImageSource, desc: Descriptor) -> ImageManifest:
     return parsed
 
 
-def read_source(src: ImageSource, options: CopyOptions) -> SourceImage:
-    """Read what a copy needs from ``src``: the top manifest and, for an index, the instances to copy."""
+def traits_of(dest: ImageDestination, dest_ref: ImageReference) -> DestinationTraits:
+    """What the plan needs to know about ``dest``."""
+    return DestinationTraits(supported_types=tuple(dest.supported_manifest_types), supports_index=dest.supports_index,
+                             layer_compression=dest.desired_layer_compression, transport=dest_ref.transport.name)
+
+
+def read_source(src: ImageSource, options: CopyOptions, traits: DestinationTraits | None = None) -> SourceImage:
+    """Read what a copy needs from ``src``: the top manifest, the instances to copy, and the configs conversions need."""
     raw, media_type = src.get_manifest()
     top = parse_manifest(raw, media_type)
+    chosen = None
+    chosen_platform = None
     if isinstance(top, ImageManifest):
-        return SourceImage(top=top)
-    if options.multi_arch == 'all':
-        return SourceImage(top=top, instances=tuple(read_child(src, d) for d in top.manifests))
-    if options.multi_arch == 'index-only':
-        return SourceImage(top=top)
-    chosen_desc = choose_instance(top, options.override_os, options.override_arch, options.override_variant)
-    chosen = read_child(src, chosen_desc)
-    return SourceImage(top=top, instances=(chosen,), chosen=chosen, chosen_platform=str(chosen_desc.platform))
+        instances: tuple[ImageManifest, ...] = (top,)
+    elif options.multi_arch == 'index-only':
+        instances = ()
+    elif options.multi_arch == 'all' or options.platforms:
+        descs = select_platforms(top, options.platforms) if options.platforms else list(top.manifests)
+        instances = tuple(read_child(src, d) for d in descs)
+    else:
+        chosen_desc = choose_instance(top, options.override_os, options.override_arch, options.override_variant)
+        chosen = read_child(src, chosen_desc)
+        chosen_platform = str(chosen_desc.platform)
+        instances = (chosen,)
+    configs: dict[str, bytes] = {}
+    for image in instances:
+        if traits is not None and not _needs_config(image, traits, options):
+            continue
+        desc = image.config
+        if str(desc.digest) not in configs:
+            configs[str(desc.digest)] = src.get_blob_bytes(BlobInfo(desc.digest, desc.size, desc.media_type), mt.MAX_CONFIG_SIZE,
+                                                           'image config')
+    return SourceImage(top=top, instances=instances, chosen=chosen, chosen_platform=chosen_platform, configs=configs)
+
+
+def _needs_config(image: ImageManifest, traits: DestinationTraits, options: CopyOptions) -> bool:
+    """A config is read only when the manifest type changes or a layer's bytes will (its diff_id is then checked)."""
+    try:
+        target = choose_manifest_type(image.media_type, traits, options.format)
+        if target != image.media_type:
+            return True
+        family = 'oci' if target == mt.OCI_MANIFEST else 'docker'
+        wanted = wanted_layer_compression(traits, options)
+        return any(plan_layer(layer, family, wanted, options.compress_format, options.preserve_digests).changes_bytes
+                   for layer in image.layers)
+    except OcikitError:
+        # The plan will fail with the same error, naming it properly.
+        return False
 
 
 def _copy_one_blob(src: ImageSource, dest: ImageDestination, info: BlobInfo, candidates: t.Sequence[ImageReference],
@@ -105,15 +150,22 @@ def _copy_one_blob(src: ImageSource, dest: ImageDestination, info: BlobInfo, can
     stats.add('copied', info.size if info.size >= 0 else size)
 
 
-def copy_blobs(src: ImageSource, dest: ImageDestination, blobs: t.Sequence[BlobInfo],
-               candidates: t.Sequence[ImageReference] = (), max_parallel: int = 6) -> BlobStats:
-    """Copy ``blobs`` in parallel (a bounded pool); the first failure cancels the rest and is raised."""
-    stats = BlobStats()
-    if not blobs:
-        return stats
-    workers = max(1, min(max_parallel, len(blobs)))
+def _put_bytes(dest: ImageDestination, data: bytes, desc: Descriptor, stats: BlobStats) -> None:
+    info = BlobInfo(desc.digest, desc.size, desc.media_type)
+    if dest.try_reuse_blob(info, ()):
+        stats.add('skipped')
+        return
+    dest.put_blob(verified_stream([data], desc.digest, desc.size, 'blob'), info)
+    stats.add('copied', len(data))
+
+
+def _run_parallel(jobs: t.Sequence[t.Callable[[], t.Any]], max_parallel: int) -> list[t.Any]:
+    """Run ``jobs`` in a bounded pool; the first failure cancels the rest and is raised."""
+    if not jobs:
+        return []
+    workers = max(1, min(max_parallel, len(jobs)))
     with concurrent.futures.ThreadPoolExecutor(max_workers=workers, thread_name_prefix='blob') as pool:
-        futures = [pool.submit(_copy_one_blob, src, dest, info, candidates, stats) for info in blobs]
+        futures = [pool.submit(job) for job in jobs]
         try:
             for future in concurrent.futures.as_completed(futures):
                 future.result()
@@ -121,11 +173,115 @@ def copy_blobs(src: ImageSource, dest: ImageDestination, blobs: t.Sequence[BlobI
             for future in futures:
                 future.cancel()
             raise
+        return [future.result() for future in futures]
+
+
+def copy_blobs(src: ImageSource, dest: ImageDestination, blobs: t.Sequence[BlobInfo],
+               candidates: t.Sequence[ImageReference] = (), max_parallel: int = 6) -> BlobStats:
+    """Copy ``blobs`` unchanged, in parallel; the first failure cancels the rest and is raised."""
+    stats = BlobStats()
+    _run_parallel([lambda info=info: _copy_one_blob(src, dest, info, candidates, stats) for info in blobs], max_parallel)
     return stats
 
 
+def _diff_ids(config_raw: bytes | None) -> list[Digest] | None:
+    if config_raw is None:
+        return None
+    try:
+        ids = json.loads(config_raw).get('rootfs', {}).get('diff_ids')
+        return [Digest(d) for d in ids] if isinstance(ids, list) else None
+    except (ValueError, AttributeError, OcikitError):
+        return None
+
+
+class _Transformer:
+    """Transforms each (source layer, target compression) once, however many images share it."""
+
+    def __init__(self, src: ImageSource, dest: ImageDestination, stats: BlobStats, level: int | None) -> None:
+        self.src, self.dest, self.stats, self.level = src, dest, stats, level
+        self.results: dict[tuple[str, str | None], LayerOverride] = {}
+        self.lock = threading.Lock()
+        # One lock per key: a second job for a layer being transformed waits for the first instead of redoing it.
+        self.key_locks: dict[tuple[str, str | None], threading.Lock] = {}
+        self.tmpdir = tempfile.gettempdir()
+
+    def run(self, step: LayerStep, expected_diff_id: Digest | None) -> None:
+        key = (str(step.source.digest), step.compression)
+        with self.lock:
+            key_lock = self.key_locks.setdefault(key, threading.Lock())
+        with key_lock:
+            if key not in self.results:
+                self.transform(key, step, expected_diff_id)
+
+    def transform(self, key: tuple[str, str | None], step: LayerStep, expected_diff_id: Digest | None) -> None:
+        desc = step.source
+        spooled: SpooledLayer | None = None
+        try:
+            with self.src.get_blob(BlobInfo(desc.digest, desc.size, desc.media_type)) as (chunks, dummy):
+                spooled = spool_transformed(chunks, step, self.level, expected_diff_id, self.tmpdir)
+            info = BlobInfo(spooled.digest, spooled.size, spooled.media_type)
+            if self.dest.try_reuse_blob(info, ()):
+                self.stats.add('skipped')
+            else:
+                self.dest.put_blob(verified_stream(spooled.chunks(), spooled.digest, spooled.size, 'blob'), info)
+                self.stats.add('copied', spooled.size)
+            with self.lock:
+                self.results[key] = LayerOverride(spooled.digest, spooled.size, step.compression)
+        finally:
+            if spooled is not None:
+                spooled.remove()
+
+    def override(self, step: LayerStep) -> LayerOverride | None:
+        if not step.changes_bytes:
+            return None
+        return self.results[(str(step.source.digest), step.compression)]
+
+
+def _final_conversion(image: ImagePlan, configs: t.Mapping[str, bytes], transformer: _Transformer) -> ConvertResult:
+    if image.exact:
+        return image.conversion
+    overrides = [transformer.override(step) for step in image.layers]
+    return convert_manifest(image.source, image.target_type, configs.get(str(image.source.config.digest)), layer_overrides=overrides)
+
+
+def execute_plan(src: ImageSource, dest: ImageDestination, plan: CopyPlan, source: SourceImage, options: CopyOptions,
+                 candidates: t.Sequence[ImageReference], max_parallel: int) -> tuple[BlobStats, ManifestWrite]:
+    """Write everything ``plan`` says, in the contract's order; returns the stats and the manifest the name now points at."""
+    stats = BlobStats()
+    transformer = _Transformer(src, dest, stats, options.compress_level)
+    jobs: list[t.Callable[[], t.Any]] = [lambda info=info: _copy_one_blob(src, dest, info, candidates, stats) for info in plan.blobs()]
+    for image in plan.images:
+        if image.config_raw is not None and image.conversion.config is not None:
+            jobs.append(lambda image=image: _put_bytes(dest, image.config_raw, image.conversion.config, stats))
+        diff_ids = _diff_ids(source.configs.get(str(image.source.config.digest)))
+        for position, step in enumerate(image.layers):
+            if step.changes_bytes:
+                expected = diff_ids[position] if diff_ids is not None and position < len(diff_ids) else None
+                jobs.append(lambda step=step, expected=expected: transformer.run(step, expected))
+    _run_parallel(jobs, max_parallel)
+    written: dict[str, ConvertResult] = {}
+    for image in plan.images:
+        conversion = _final_conversion(image, source.configs, transformer)
+        for desc, data in conversion.extra_blobs:
+            _put_bytes(dest, data, desc, stats)
+        written[str(image.source.digest)] = conversion
+    if plan.index_type is not None and plan.index is not None:
+        for conversion in written.values():
+            dest.put_manifest(conversion.raw, conversion.media_type, conversion.digest)
+        index = build_index(plan.index, plan.index_type, written, options.platforms, options.multi_arch == 'index-only')
+        final = ManifestWrite(index.raw, index.media_type, index.digest)
+    else:
+        conversion = written[str(plan.images[0].source.digest)]
+        final = ManifestWrite(conversion.raw, conversion.media_type, conversion.digest)
+    if plan.manifest is not None and final.digest != plan.manifest.digest:  # pragma: no cover - the plan and the run share code
+        raise ManifestError('internal error: wrote %s where the plan said %s' % (final.digest, plan.manifest.digest))
+    dest.put_manifest(final.raw, final.media_type)
+    dest.commit()
+    return stats, final
+
+
 def write_digestfile(path: str, digest: Digest) -> bool:
-    """Write ``digest`` to ``path`` atomically; True when the file changed."""
+    """Write ``digest`` to ``path`` atomically (fsynced, mode 0644 less the umask); True when the file changed."""
     text = str(digest)
     try:
         with open(path, encoding='utf-8') as handle:
@@ -133,25 +289,29 @@ def write_digestfile(path: str, digest: Digest) -> bool:
                 return False
     except FileNotFoundError:
         pass
-    except OSError as exc:
-        raise InvalidInputError('cannot read digestfile %s: %s' % (path, exc.strerror)) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InvalidInputError('cannot read digestfile %s: %s' % (path, getattr(exc, 'strerror', None) or exc)) from None
     directory = os.path.dirname(os.path.abspath(path))
     tmp = None
     try:
         fd, tmp = tempfile.mkstemp(prefix='.digestfile-', dir=directory)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.fchmod(fd, 0o644 & ~umask)
         with os.fdopen(fd, 'w', encoding='utf-8') as handle:
             handle.write(text)
             handle.flush()
             os.fsync(handle.fileno())
-            # mkstemp makes the file 0600; skopeo writes the digestfile 0644 (less the umask).
-            umask = os.umask(0)
-            os.umask(umask)
-            os.fchmod(handle.fileno(), 0o644 & ~umask)
         os.replace(tmp, path)
+        tmp = None
     except OSError as exc:
-        if tmp is not None and os.path.exists(tmp):
-            os.unlink(tmp)
         raise InvalidInputError('cannot write digestfile %s: %s' % (path, exc.strerror)) from None
+    finally:
+        if tmp is not None:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
     return True
 
 
@@ -162,27 +322,77 @@ class CopyResult:
     plan: CopyPlan
     changed: bool
     stats: BlobStats
+    written: ManifestWrite | None = None
+
+    @property
+    def after(self) -> Digest | None:
+        """The destination's digest after the copy (for an up-to-date inexact plan: what it holds)."""
+        if self.written is not None:
+            return self.written.digest
+        if self.plan.manifest is not None:
+            return self.plan.manifest.digest
+        return self.plan.before if self.plan.up_to_date else None
 
     def as_result(self) -> dict[str, t.Any]:
         plan = self.plan
+        after = self.after
+        media_type = self.written.media_type if self.written else plan.manifest.media_type if plan.manifest else plan.images[0].target_type
         result: dict[str, t.Any] = {
             'changed': self.changed,
-            'digest': str(plan.after),
+            'digest': str(after) if after else None,
             'source_digest': str(plan.source_digest),
-            'media_type': plan.manifest.media_type,
+            'media_type': plan.index_type or media_type,
             'blobs': self.stats.as_result(),
             'bytes_copied': self.stats.bytes_copied,
             'reason': plan.reason,
+            'rule': plan.rule,
+            'converted': any(image.converted or not image.exact for image in plan.images),
             'diff': {'before': {'digest': str(plan.before)} if plan.before else None,
-                     'after': {'digest': str(plan.after)}},
+                     'after': {'digest': str(after)} if after else None},
         }
         if plan.platform:
             result['platform'] = plan.platform
+        if plan.index_type is not None:
+            result['platforms'] = sorted(str(d.platform) for d in plan.index.manifests if d.platform is not None) if plan.index else []
+            result['sparse'] = False
+            result['index_digest_kept'] = bool(after is not None and after == plan.source_digest)
         return result
 
 
+def _current_manifest(dest_ref: ImageReference, dest_options: ConnectionOptions) -> tuple[t.Any, tuple[ImageManifest, ...] | None]:
+    """The destination's current manifest (and an index's children), read through a source of the destination."""
+    try:
+        with dest_ref.new_source(dest_options) as current_src:
+            raw, media_type = current_src.get_manifest()
+            current = parse_manifest(raw, media_type)
+            if isinstance(current, ImageIndex):
+                return current, tuple(read_child(current_src, d) for d in current.manifests)
+            return current, None
+    except (ImageNotFoundError, ManifestError, OcikitError):
+        return None, None
+
+
+def additional_tags_kwargs(dest_ref: ImageReference, tags: t.Sequence[str] | None) -> dict[str, t.Any]:
+    """The destination keyword arguments for ``additional_tags`` (docker-archive names); an error elsewhere."""
+    if not tags:
+        return {}
+    if dest_ref.transport.name != 'docker-archive':
+        raise InvalidInputError('additional_tags is supported for docker-archive destinations only (this destination is %s)'
+                                % dest_ref.transport.name)
+    from ansible_collections.ocikit.images.plugins.module_utils.reference import parse_normalized_named
+
+    refs = []
+    for tag in tags:
+        ref = parse_normalized_named(tag)
+        if ref.digest is not None:
+            raise InvalidInputError('additional tag "%s" must not have a digest' % tag)
+        refs.append(ref.with_default_tag())
+    return {'additional_tags': tuple(refs)}
+
+
 def copy_image(src_ref: ImageReference, dest_ref: ImageReference, src_options: ConnectionOptions,
-               dest_options: ConnectionOptions, options: CopyOptions, check_mode: bool = False) -> CopyResult:
+               dest_options: ConnectionOptions, options: CopyOptions, check_mode: bool = False,
+               dest_kwargs: t.Mapping[str, t.Any] | None = None) -> CopyResult:
     """Copy one image (or index) from ``src_ref`` to ``dest_ref``.
 
     Nothing is written when the destination already holds what the copy would write (unless
@@ -190,23 +400,19 @@ def copy_image(src_ref: ImageReference, dest_ref: ImageReference, src_options: C
     ``finally``: a failure leaves its name on the previous image.
     """
     with src_ref.new_source(src_options) as src:
-        source = read_source(src, options)
-        dest = dest_ref.new_destination(dest_options)
+        dest = dest_ref.new_destination(dest_options, **(dest_kwargs or {}))
         try:
+            traits = traits_of(dest, dest_ref)
+            source = read_source(src, options, traits)
             before = dest.get_manifest_digest()
-            plan = make_plan(source, before, options, dest.supported_manifest_types, dest.supports_index)
-            stats = BlobStats()
+            plan = make_plan(source, before, options, traits)
+            if not plan.exact and before is not None:
+                current, children = _current_manifest(dest_ref, dest_options)
+                plan = make_plan(source, before, options, traits, current, children)
             if plan.up_to_date or check_mode:
-                return CopyResult(plan=plan, changed=not plan.up_to_date, stats=stats)
+                return CopyResult(plan=plan, changed=not plan.up_to_date, stats=BlobStats())
             candidates = [src_ref] if src_ref.transport.name == dest_ref.transport.name else []
-            stats = copy_blobs(src, dest, plan.blobs, candidates, dest_options.max_parallel)
-            for child in plan.instances:
-                dest.put_manifest(child.raw, child.media_type, child.digest)
-            dest.put_manifest(plan.manifest.raw, plan.manifest.media_type)
-            dest.commit()
-            return CopyResult(plan=plan, changed=True, stats=stats)
+            stats, written = execute_plan(src, dest, plan, source, options, candidates, dest_options.max_parallel)
+            return CopyResult(plan=plan, changed=True, stats=stats, written=written)
         finally:
             dest.close()
-
-
-__all__ = ['BlobStats', 'CopyResult', 'copy_blobs', 'copy_image', 'read_source', 'write_digestfile', 'ImageIndex']

@@ -7,6 +7,14 @@
 
 Check mode, diff mode and the real copy all use the same plan, so a prediction can never disagree
 with what a run would do.
+
+For each image the plan decides the manifest type to write (the source's, or ``format``, or what
+the destination accepts), and each layer's fate (see layers.py). When no layer's bytes change, the
+manifest to write is known before anything moves ("exact"): the destination is up to date when it
+holds that digest. When layers are (re)compressed their new digests are only known after the
+transfer, so the destination is up to date when it holds the same content in the requested form:
+the same config digest and the same layer sequence in the requested media types (config digests
+pin the uncompressed layers through rootfs.diff_ids).
 """
 
 from __future__ import annotations
@@ -14,12 +22,18 @@ from __future__ import annotations
 import dataclasses
 import typing as t
 
+from ansible_collections.ocikit.images.plugins.module_utils.copy.layers import WANT_COMPRESSED, WANT_DECOMPRESSED, LayerStep, plan_layer
 from ansible_collections.ocikit.images.plugins.module_utils.digest import Digest
 from ansible_collections.ocikit.images.plugins.module_utils.errors import InvalidInputError
+from ansible_collections.ocikit.images.plugins.module_utils.manifest import media_types as mt
+from ansible_collections.ocikit.images.plugins.module_utils.manifest.convert import ConvertResult, convert_manifest
 from ansible_collections.ocikit.images.plugins.module_utils.manifest.model import ImageIndex, ImageManifest
 from ansible_collections.ocikit.images.plugins.module_utils.transports.base import BlobInfo
 
 MULTI_ARCH_CHOICES = ('system', 'all', 'index-only')
+FORMAT_TYPES = {'oci': mt.OCI_MANIFEST, 'v2s2': mt.DOCKER_V2S2, 'v2s1': mt.DOCKER_V2S1_SIGNED}
+FORMAT_INDEX_TYPES = {'oci': mt.OCI_INDEX, 'v2s2': mt.DOCKER_LIST}
+COMPRESS_FORMATS = ('gzip', 'zstd')
 
 
 @dataclasses.dataclass(frozen=True)
@@ -30,12 +44,35 @@ class CopyOptions:
     override_os: str | None = None
     override_arch: str | None = None
     override_variant: str | None = None
+    platforms: tuple[str, ...] = ()
     preserve_digests: bool = False
     force: bool = False
+    format: str | None = None
+    compress_format: str | None = None
+    compress_level: int | None = None
+    dest_compress: bool = False
+    dest_decompress: bool = False
+    oci_accept_uncompressed_layers: bool = False
 
     def __post_init__(self) -> None:
         if self.multi_arch not in MULTI_ARCH_CHOICES:
             raise InvalidInputError('invalid multi_arch %r: expected one of %s' % (self.multi_arch, ', '.join(MULTI_ARCH_CHOICES)))
+        if self.format is not None and self.format not in FORMAT_TYPES:
+            raise InvalidInputError('invalid format %r: expected one of %s' % (self.format, ', '.join(FORMAT_TYPES)))
+        if self.compress_format is not None and self.compress_format not in COMPRESS_FORMATS:
+            raise InvalidInputError('invalid dest_compress_format %r: expected gzip or zstd' % (self.compress_format,))
+        if self.dest_compress and self.dest_decompress:
+            raise InvalidInputError('dest_compress and dest_decompress exclude each other')
+
+
+@dataclasses.dataclass(frozen=True)
+class DestinationTraits:
+    """What the plan needs to know about a destination."""
+
+    supported_types: tuple[str, ...] = ()
+    supports_index: bool = True
+    layer_compression: str = 'preserve'
+    transport: str = ''
 
 
 @dataclasses.dataclass(frozen=True)
@@ -43,14 +80,16 @@ class SourceImage:
     """What was read, verified and parsed from the source.
 
     ``top`` is the manifest the source name points at. ``instances`` are the single-image manifests
-    read from an index (the chosen platform only, or all of them), in index order. ``chosen`` is
-    the instance picked for the host platform when a single image is copied out of an index.
+    read from an index (the chosen platform only, or those to copy), in index order; ``configs``
+    their config blobs, by config digest. ``chosen`` is the instance picked for the host platform
+    when a single image is copied out of an index.
     """
 
     top: ImageManifest | ImageIndex
     instances: tuple[ImageManifest, ...] = ()
     chosen: ImageManifest | None = None
     chosen_platform: str | None = None
+    configs: t.Mapping[str, bytes] = dataclasses.field(default_factory=dict)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -63,72 +102,224 @@ class ManifestWrite:
 
 
 @dataclasses.dataclass(frozen=True)
-class CopyPlan:
-    """Everything a copy will do, decided before anything is written."""
+class ImagePlan:
+    """One single image to write: the source, the target type, the config and each layer's fate.
 
-    manifest: ManifestWrite
-    instances: tuple[ManifestWrite, ...]
-    blobs: tuple[BlobInfo, ...]
+    ``conversion`` is the manifest as it will be written when ``exact`` (no layer bytes change);
+    otherwise it is the conversion with the source layers, whose config is final but whose layer
+    digests the transfer will replace.
+    """
+
+    source: ImageManifest
+    target_type: str
+    layers: tuple[LayerStep, ...]
+    conversion: ConvertResult
+    exact: bool
+
+    @property
+    def converted(self) -> bool:
+        return self.conversion.changed
+
+    @property
+    def config_raw(self) -> bytes | None:
+        """New config bytes to store (None: the source's config is kept)."""
+        return self.conversion.config_raw
+
+    def requested_layer_types(self) -> tuple[str, ...]:
+        return tuple(step.media_type for step in self.layers)
+
+
+@dataclasses.dataclass(frozen=True)
+class CopyPlan:
+    """Everything a copy will do, decided before anything is written.
+
+    ``manifest`` is the manifest the destination name will point at when it is known in advance
+    (always, unless layers change bytes); ``images`` the single images to write; for an index,
+    ``index`` is the source index and ``index_type`` the type to write it as.
+    """
+
+    images: tuple[ImagePlan, ...]
     source_digest: Digest
     before: Digest | None
     up_to_date: bool
     reason: str
+    manifest: ManifestWrite | None
+    index: ImageIndex | None = None
+    index_type: str | None = None
     platform: str | None = None
+    rule: str = 'digest'
 
     @property
-    def after(self) -> Digest:
-        return self.manifest.digest
+    def after(self) -> Digest | None:
+        return self.manifest.digest if self.manifest is not None else None
+
+    @property
+    def exact(self) -> bool:
+        return self.manifest is not None
+
+    def blobs(self) -> tuple[BlobInfo, ...]:
+        """Source blobs kept as they are (config first), each once."""
+        seen: dict[str, BlobInfo] = {}
+        for image in self.images:
+            if image.config_raw is None and image.source.config is not None:
+                desc = image.source.config
+                seen.setdefault(str(desc.digest), BlobInfo(desc.digest, desc.size, desc.media_type))
+            for step in image.layers:
+                if not step.changes_bytes:
+                    desc = step.source
+                    seen.setdefault(str(desc.digest), BlobInfo(desc.digest, desc.size, desc.media_type))
+        return tuple(seen.values())
 
 
-def _unique_blobs(manifests: t.Iterable[ImageManifest]) -> tuple[BlobInfo, ...]:
-    seen: dict[str, BlobInfo] = {}
-    for manifest in manifests:
-        for desc in manifest.blobs():
-            key = str(desc.digest)
-            if key not in seen:
-                seen[key] = BlobInfo(digest=desc.digest, size=desc.size, media_type=desc.media_type)
-    return tuple(seen.values())
+def _family(media_type: str) -> str:
+    return 'oci' if media_type in (mt.OCI_MANIFEST, mt.OCI_INDEX) else 'docker'
 
 
-def make_plan(source: SourceImage, before: Digest | None, options: CopyOptions,
-              supported_types: t.Sequence[str] = (), supports_index: bool = True) -> CopyPlan:
+def choose_manifest_type(source_type: str, traits: DestinationTraits, fmt: str | None) -> str:
+    """The single-image manifest type to write, as containers/image's determineManifestConversion."""
+    supported = [m for m in traits.supported_types if m not in mt.INDEX_TYPES] or list(mt.SINGLE_IMAGE_TYPES + mt.SCHEMA1_TYPES)
+    if fmt is not None:
+        wanted = FORMAT_TYPES[fmt]
+        candidates = [wanted] + ([mt.DOCKER_V2S1] if wanted == mt.DOCKER_V2S1_SIGNED else [])
+        for candidate in candidates:
+            if candidate in supported:
+                return candidate
+        raise InvalidInputError('the destination cannot store format %s (%s); it accepts %s' % (fmt, wanted, ', '.join(supported)))
+    if source_type in supported:
+        return source_type
+    preference = (mt.DOCKER_V2S2, mt.OCI_MANIFEST) if _family(source_type) == 'docker' else (mt.OCI_MANIFEST, mt.DOCKER_V2S2)
+    for candidate in preference + mt.SCHEMA1_TYPES:
+        if candidate in supported:
+            return candidate
+    raise InvalidInputError('the destination cannot store %s manifests (it accepts %s)' % (source_type, ', '.join(supported)))
+
+
+def choose_index_type(source_type: str, traits: DestinationTraits, fmt: str | None) -> str:
+    """The index type to write: the source's unless ``format`` or the destination asks otherwise."""
+    if not traits.supports_index:
+        raise InvalidInputError('the destination cannot store an index; set multi_arch: system to copy one platform')
+    if fmt == 'v2s1':
+        raise InvalidInputError('format v2s1 cannot hold an index (schema1 is single-image); set multi_arch: system')
+    wanted = FORMAT_INDEX_TYPES[fmt] if fmt else source_type
+    supported = [m for m in traits.supported_types if m in mt.INDEX_TYPES] or list(mt.INDEX_TYPES)
+    if wanted in supported:
+        return wanted
+    if fmt:
+        raise InvalidInputError('the destination cannot store %s indexes' % wanted)
+    return supported[0]
+
+
+def wanted_layer_compression(traits: DestinationTraits, options: CopyOptions) -> str:
+    """The destination's layer preference, adjusted by dest_compress / dest_decompress / accept-uncompressed."""
+    if options.dest_decompress:
+        return WANT_DECOMPRESSED
+    if options.dest_compress:
+        return WANT_COMPRESSED
+    if options.oci_accept_uncompressed_layers and traits.transport in ('oci', 'oci-archive') and traits.layer_compression == WANT_COMPRESSED:
+        return 'preserve'
+    return traits.layer_compression
+
+
+def plan_image(manifest: ImageManifest, config_raw: bytes | None, traits: DestinationTraits, options: CopyOptions,
+               forced_type: str | None = None) -> ImagePlan:
+    """Plan one single image: target type, layer steps and the conversion (pure)."""
+    target_type = forced_type or choose_manifest_type(manifest.media_type, traits, options.format)
+    family = _family(target_type)
+    wanted = wanted_layer_compression(traits, options)
+    steps = tuple(plan_layer(layer, family, wanted, options.compress_format, options.preserve_digests) for layer in manifest.layers)
+    changes_bytes = any(step.changes_bytes for step in steps)
+    # With layers changing bytes this conversion still has the source layers; its config is final.
+    conversion = convert_manifest(manifest, target_type, config_raw)
+    if options.preserve_digests and conversion.changed:
+        raise InvalidInputError('preserve_digests: writing %s as %s changes its digest' % (manifest.media_type, target_type))
+    return ImagePlan(source=manifest, target_type=target_type, layers=steps, conversion=conversion, exact=not changes_bytes)
+
+
+def make_plan(source: SourceImage, before: Digest | None, options: CopyOptions, traits: DestinationTraits,
+              current: ImageManifest | ImageIndex | None = None, current_children: t.Sequence[ImageManifest] | None = None) -> CopyPlan:
     """Decide what to write and whether the destination already holds it.
 
-    The destination is up to date when the manifest it holds has exactly the digest this copy would
-    write; ``force`` copies anyway.
+    ``before`` is the digest the destination name holds now; ``current`` its manifest (and
+    ``current_children``, an index's children), which are only needed (and only read by the
+    caller) when the plan is not exact.
     """
     top = source.top
-    instances: tuple[ManifestWrite, ...] = ()
+    configs = source.configs
+    index_type = None
     platform = None
-    if isinstance(top, ImageIndex) and options.multi_arch in ('all', 'index-only'):
-        if not supports_index:
-            raise InvalidInputError('the destination cannot store an index; set multi_arch: system to copy one platform')
-        target = ManifestWrite(top.raw, top.media_type, top.digest)
-        children = source.instances if options.multi_arch == 'all' else ()
-        instances = tuple(ManifestWrite(m.raw, m.media_type, m.digest) for m in children)
-        blobs = _unique_blobs(children)
+    if isinstance(top, ImageIndex) and (options.multi_arch in ('all', 'index-only') or options.platforms):
+        index_type = choose_index_type(top.media_type, traits, options.format)
+        images = tuple(plan_image(m, configs.get(str(m.config.digest)), traits, options) for m in source.instances)
+        manifest = _index_write(top, images, index_type, source, options)
     elif isinstance(top, ImageIndex):
         if source.chosen is None:
             raise InvalidInputError('no platform was chosen from the source index')
         if options.preserve_digests:
             raise InvalidInputError('preserve_digests: the source is an index (%s) and copying one platform would change the '
                                     'digest; use multi_arch: all' % top.digest)
-        target = ManifestWrite(source.chosen.raw, source.chosen.media_type, source.chosen.digest)
-        blobs = _unique_blobs([source.chosen])
+        images = (plan_image(source.chosen, configs.get(str(source.chosen.config.digest)), traits, options),)
+        manifest = _single_write(images[0])
         platform = source.chosen_platform
     else:
-        target = ManifestWrite(top.raw, top.media_type, top.digest)
-        blobs = _unique_blobs([top])
-    if supported_types and target.media_type not in supported_types:
-        raise InvalidInputError('the destination cannot store %s manifests (it accepts %s); format conversion comes in a later version'
-                                % (target.media_type, ', '.join(supported_types)))
-    if before is not None and before == target.digest and not options.force:
-        up_to_date, reason = True, 'destination already holds %s' % target.digest
-    elif before is None:
-        up_to_date, reason = False, 'destination holds no image'
-    elif before == target.digest:
-        up_to_date, reason = False, 'force: copied although the destination holds %s' % target.digest
-    else:
-        up_to_date, reason = False, 'destination holds %s' % before
-    return CopyPlan(manifest=target, instances=instances, blobs=blobs, source_digest=top.digest, before=before,
-                    up_to_date=up_to_date, reason=reason, platform=platform)
+        images = (plan_image(top, configs.get(str(top.config.digest)), traits, options),)
+        manifest = _single_write(images[0])
+    up_to_date, reason, rule = _decide(manifest, images, before, current, current_children, options, index_type)
+    return CopyPlan(images=images, source_digest=top.digest, before=before, up_to_date=up_to_date, reason=reason, manifest=manifest,
+                    index=top if index_type else None, index_type=index_type, platform=platform, rule=rule)
+
+
+def _single_write(image: ImagePlan) -> ManifestWrite | None:
+    if not image.exact:
+        return None
+    conv = image.conversion
+    return ManifestWrite(conv.raw, conv.media_type, conv.digest)
+
+
+def _index_write(top: ImageIndex, images: tuple[ImagePlan, ...], index_type: str, source: SourceImage,
+                 options: CopyOptions) -> ManifestWrite | None:
+    """The index to write when it is known in advance (every child exact), else None."""
+    from ansible_collections.ocikit.images.plugins.module_utils.copy.index import build_index
+
+    if not all(image.exact for image in images):
+        return None
+    written = {str(image.source.digest): image.conversion for image in images}
+    result = build_index(top, index_type, written, options.platforms, options.multi_arch == 'index-only')
+    if options.preserve_digests and result.digest != top.digest:
+        raise InvalidInputError('preserve_digests: the index would be rewritten (%s), which changes its digest' % index_type)
+    return ManifestWrite(result.raw, result.media_type, result.digest)
+
+
+def _decide(manifest: ManifestWrite | None, images: tuple[ImagePlan, ...], before: Digest | None,
+            current: ImageManifest | ImageIndex | None, current_children: t.Sequence[ImageManifest] | None,
+            options: CopyOptions, index_type: str | None) -> tuple[bool, str, str]:
+    """(up_to_date, reason, rule) for the plan."""
+    if before is None:
+        return False, 'destination holds no image', 'digest' if manifest is not None else 'content'
+    if manifest is not None:
+        if before == manifest.digest:
+            if options.force:
+                return False, 'force: copied although the destination holds %s' % before, 'digest'
+            return True, 'destination already holds %s' % before, 'digest'
+        return False, 'destination holds %s' % before, 'digest'
+    # Layers change bytes: compare content in the requested form.
+    if current is not None and _same_content(current, current_children, images, index_type):
+        if options.force:
+            return False, 'force: copied although the destination holds the same content (%s)' % before, 'content'
+        return True, 'destination already holds the same config and layers in the requested form (%s)' % before, 'content'
+    return False, 'destination holds %s' % before, 'content'
+
+
+def _image_matches(current: ImageManifest, image: ImagePlan) -> bool:
+    wanted_config = image.conversion.config_digest
+    return (current.media_type == image.target_type and wanted_config is not None and current.config.digest == wanted_config
+            and tuple(layer.media_type for layer in current.layers) == image.requested_layer_types())
+
+
+def _same_content(current: t.Any, children: t.Sequence[ImageManifest] | None, images: tuple[ImagePlan, ...],
+                  index_type: str | None) -> bool:
+    """Whether the destination's current manifest (and an index's children, per platform) matches the plan's content."""
+    if index_type is None:
+        return isinstance(current, ImageManifest) and _image_matches(current, images[0])
+    if not isinstance(current, ImageIndex) or current.media_type != index_type or children is None or len(children) != len(images):
+        return False
+    return all(isinstance(child, ImageManifest) and _image_matches(child, image) for child, image in zip(children, images))

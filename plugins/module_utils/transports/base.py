@@ -157,6 +157,9 @@ class ImageDestination(abc.ABC):
     supported_manifest_types: tuple[str, ...] = ()
     #: Whether the destination can hold an index / manifest list.
     supports_index: bool = True
+    #: What the destination wants done with layers, as containers/image's DesiredLayerCompression:
+    #: 'compress' (uncompressed layers are compressed on the way), 'decompress', or 'preserve'.
+    desired_layer_compression: str = 'preserve'
 
     @abc.abstractmethod
     def get_manifest_digest(self) -> Digest | None:

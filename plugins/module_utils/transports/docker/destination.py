@@ -70,6 +70,8 @@ class DockerImageDestination(ImageDestination):
     """Writes one image to a registry repository with ``pull,push`` access."""
 
     supported_manifest_types = (mt.OCI_MANIFEST, mt.DOCKER_V2S2, mt.OCI_INDEX, mt.DOCKER_LIST)
+    # As containers/image: registries and OCI layouts get compressed layers, docker-archive uncompressed ones.
+    desired_layer_compression = 'compress'
     supports_index = True
 
     def __init__(self, reference: 'DockerImageReference', options: ConnectionOptions, client: RegistryClient | None = None,

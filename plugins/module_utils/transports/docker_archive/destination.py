@@ -77,6 +77,8 @@ class DockerArchiveDestination(ImageDestination):
 
     # A docker archive describes one Docker schema2 image; the copy converts anything else.
     supported_manifest_types: tuple[str, ...] = (mt.DOCKER_V2S2,)
+    # As containers/image: registries and OCI layouts get compressed layers, docker-archive uncompressed ones.
+    desired_layer_compression = 'decompress'
     supports_index = False
     #: Tells the copy engine to decompress layers before ``put_blob`` (containers/image's
     #: DesiredLayerCompression = Decompress): ``docker save`` archives hold uncompressed layers and

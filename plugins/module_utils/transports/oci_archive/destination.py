@@ -55,6 +55,8 @@ class OCIArchiveDestination(ImageDestination):
 
     # An OCI layout holds OCI manifests and indexes only (skopeo converts Docker ones).
     supported_manifest_types: tuple[str, ...] = (mt.OCI_MANIFEST, mt.OCI_INDEX)
+    # As containers/image: registries and OCI layouts get compressed layers, docker-archive uncompressed ones.
+    desired_layer_compression = 'compress'
     supports_index = True
 
     reference: 'OCIArchiveReference'

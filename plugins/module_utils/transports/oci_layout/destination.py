@@ -50,6 +50,8 @@ class OCILayoutDestination(ImageDestination):
     # As containers/image: an OCI layout holds OCI manifests and indexes only, so the copy
     # converts Docker schema2 manifests and lists (skopeo does the same).
     supported_manifest_types: tuple[str, ...] = (mt.OCI_MANIFEST, mt.OCI_INDEX)
+    # As containers/image: registries and OCI layouts get compressed layers, docker-archive uncompressed ones.
+    desired_layer_compression = 'compress'
     supports_index = True
 
     reference: 'OCIReference'

@@ -1,0 +1,152 @@
+"""image_copy across formats and compressions: conversion, gzip/zstd, archives, platform subsets.
+
+skopeo 1.9.3 is the reference: it must read what we write, and where its conversion is
+deterministic our digests must equal the ones it produces.
+"""
+
+from __future__ import annotations
+
+import json
+import tarfile
+
+import pytest
+
+from ocikit_it import blob_writes, creds, run_module, skopeo, skopeo_inspect
+from ocikit_testbed import LayerSpec, build_image, build_index
+
+
+@pytest.fixture
+def image(tmp_path):
+    return build_image(tmp_path / 'src', 'v1', layers=[LayerSpec(size=200_000), LayerSpec(size=30_000, compressible=0.9)],
+                       labels={'purpose': 'formats'})
+
+
+def copy(src: str, dest: str, reg=None, check=False, **extra):
+    args = {'src': src, 'dest': dest}
+    if reg is not None:
+        args.update(creds(reg))
+    args.update(extra)
+    result = run_module('image_copy', args, check=check)
+    return result
+
+
+def config_digest(image_name: str, *flags: str) -> str:
+    raw = json.loads(skopeo('inspect', '--raw', *flags, image_name).stdout)
+    return raw['config']['digest']
+
+
+def test_gzip_zstd_gzip_round_trip_keeps_diff_ids(image, registry, tmp_path):
+    ref = 'docker://' + registry.ref('zstd/app', 'v1')
+    up = copy(image.oci_ref, ref, registry, dest_compress_format='zstd')
+    assert not up.failed, up.result
+    assert up.result['changed'] and up.result['rule'] == 'content'
+    raw = json.loads(skopeo('inspect', '--raw', *registry.skopeo_flags(''), ref).stdout)
+    assert [layer['mediaType'] for layer in raw['layers']] == ['application/vnd.oci.image.layer.v1.tar+zstd'] * 2
+    assert raw['config']['digest'] == image.config_digest  # config (and so diff_ids) unchanged
+    assert up.result['digest'] == skopeo_inspect(ref, *registry.skopeo_flags(''))['Digest']
+    # skopeo reads the zstd image: it copies it to a layout and the diff_ids are those of the source.
+    skopeo('copy', '--quiet', *registry.skopeo_flags('src'), ref, 'oci:%s:peer' % (tmp_path / 'peer'))
+    peer_config = json.loads(skopeo('inspect', '--config', 'oci:%s:peer' % (tmp_path / 'peer')).stdout)
+    assert peer_config['rootfs']['diff_ids'] == image.diff_ids
+
+    registry.clear_requests()
+    again = copy(image.oci_ref, ref, registry, dest_compress_format='zstd')
+    assert again.result['changed'] is False, again.result
+    assert again.result['rule'] == 'content'
+    assert blob_writes(registry) == []
+
+    back = copy(ref, 'oci:%s:back' % (tmp_path / 'back'), registry, dest_compress_format='gzip')
+    assert not back.failed, back.result
+    manifest = json.loads(skopeo('inspect', '--raw', 'oci:%s:back' % (tmp_path / 'back')).stdout)
+    assert [layer['mediaType'] for layer in manifest['layers']] == ['application/vnd.oci.image.layer.v1.tar+gzip'] * 2
+    assert manifest['config']['digest'] == image.config_digest
+    again_back = copy(ref, 'oci:%s:back' % (tmp_path / 'back'), registry, dest_compress_format='gzip')
+    assert again_back.result['changed'] is False
+
+
+@pytest.mark.parametrize('fmt', ['v2s2', 'oci'])
+def test_format_conversion_matches_skopeo(fmt, registry, tmp_path):
+    media = 'oci' if fmt == 'v2s2' else 'docker'
+    img = build_image(tmp_path / 'src', 'v1', media=media, labels={'k': 'v'})
+    src = img.oci_ref if media == 'oci' else img.to_dir(tmp_path / 'srcdir')
+    ours = 'docker://' + registry.ref('fmt/ours-%s' % fmt, 'v1')
+    theirs = 'docker://' + registry.ref('fmt/theirs-%s' % fmt, 'v1')
+    result = copy(src, ours, registry, format=fmt)
+    assert not result.failed, result.result
+    assert result.result['converted'] is True
+    skopeo('copy', '--quiet', '--format', fmt, *registry.skopeo_flags('dest'), src, theirs)
+    assert result.result['digest'] == skopeo_inspect(theirs, *registry.skopeo_flags(''))['Digest']
+    assert skopeo_inspect(ours, *registry.skopeo_flags(''))['Digest'] == result.result['digest']
+    registry.clear_requests()
+    assert copy(src, ours, registry, format=fmt).result['changed'] is False
+    assert blob_writes(registry) == []
+    refused = copy(src, 'docker://' + registry.ref('fmt/refused-%s' % fmt, 'v1'), registry, format=fmt, preserve_digests=True)
+    assert refused.failed and 'preserve_digests' in refused.msg
+    assert blob_writes(registry) == []
+
+
+def test_docker_image_into_oci_layout_is_converted_like_skopeo(registry, tmp_path):
+    img = build_image(tmp_path / 'src', 'v1', media='docker')
+    ref = 'docker://' + registry.ref('fmt/docker', 'v1')
+    skopeo('copy', '--quiet', *registry.skopeo_flags('dest'), img.to_dir(tmp_path / 'd'), ref)
+    ours = copy(ref, 'oci:%s:x' % (tmp_path / 'ours'), registry)
+    assert not ours.failed, ours.result
+    skopeo('copy', '--quiet', *registry.skopeo_flags('src'), ref, 'oci:%s:x' % (tmp_path / 'theirs'))
+    assert ours.result['digest'] == skopeo_inspect('oci:%s:x' % (tmp_path / 'theirs'))['Digest']
+    assert copy(ref, 'oci:%s:x' % (tmp_path / 'ours'), registry).result['changed'] is False
+
+
+def test_docker_archive_with_additional_tags(image, tmp_path):
+    archive = tmp_path / 'app.tar'
+    dest = 'docker-archive:%s:example.com/app:v1' % archive
+    result = copy(image.oci_ref, dest, additional_tags=['example.com/app:latest', 'other/app:2'])
+    assert not result.failed, result.result
+    with tarfile.open(archive) as tar:
+        manifest = json.load(tar.extractfile('manifest.json'))
+    assert manifest[0]['RepoTags'] == ['example.com/app:v1', 'example.com/app:latest', 'docker.io/other/app:2']
+    theirs = skopeo_inspect('docker-archive:%s' % archive)
+    assert theirs['Layers'] and len(theirs['Layers']) == 2
+    peer_config = json.loads(skopeo('inspect', '--config', 'docker-archive:%s' % archive).stdout)
+    assert peer_config['rootfs']['diff_ids'] == image.diff_ids
+    again = copy(image.oci_ref, dest, additional_tags=['example.com/app:latest', 'other/app:2'])
+    assert again.result['changed'] is False, again.result
+    wrong = copy(image.oci_ref, 'oci:%s:x' % (tmp_path / 'l'), additional_tags=['a:b'])
+    assert wrong.failed and 'additional_tags is supported for docker-archive destinations only' in wrong.msg
+
+
+@pytest.mark.parametrize('transport', ['oci-archive', 'dir'])
+def test_archive_and_dir_round_trip(transport, image, tmp_path):
+    target = tmp_path / 'out'
+    dest = '%s:%s' % (transport, target) + (':v1' if transport == 'oci-archive' else '')
+    extra = {'dest_decompress': True} if transport == 'dir' else {}
+    out = copy(image.oci_ref, dest, **extra)
+    assert not out.failed, out.result
+    assert skopeo_inspect(dest)['Digest'] == out.result['digest']
+    back = copy(dest, 'oci:%s:back' % (tmp_path / 'back'))
+    assert not back.failed, back.result
+    config = json.loads(skopeo('inspect', '--config', 'oci:%s:back' % (tmp_path / 'back')).stdout)
+    assert config['rootfs']['diff_ids'] == image.diff_ids
+    assert copy(image.oci_ref, dest, **extra).result['changed'] is False
+
+
+def test_platform_subset_and_index_conversion(registry, tmp_path):
+    index = build_index(tmp_path / 'idx', 'multi', platforms=[('linux', 'amd64', None), ('linux', 'arm64', 'v8'), ('linux', 'arm', 'v7')])
+    ref = 'docker://' + registry.ref('plat/subset', 'm')
+    sub = copy(index.oci_ref, ref, registry, platforms=['linux/arm64/v8', 'linux/amd64'])
+    assert not sub.failed, sub.result
+    assert sub.result['index_digest_kept'] is False
+    raw = json.loads(skopeo('inspect', '--raw', *registry.skopeo_flags(''), ref).stdout)
+    assert sorted('%s/%s' % (m['platform']['os'], m['platform']['architecture']) for m in raw['manifests']) == ['linux/amd64', 'linux/arm64']
+    assert sub.result['digest'] == skopeo_inspect(ref, *registry.skopeo_flags(''))['Digest']
+    assert copy(index.oci_ref, ref, registry, platforms=['linux/arm64/v8', 'linux/amd64']).result['changed'] is False
+    missing = copy(index.oci_ref, ref, registry, platforms=['linux/s390x'])
+    assert missing.failed and 'platform linux/s390x is not in the index' in missing.msg
+
+    listed = 'docker://' + registry.ref('plat/list', 'm')
+    as_list = copy(index.oci_ref, listed, registry, multi_arch='all', format='v2s2')
+    assert not as_list.failed, as_list.result
+    raw = json.loads(skopeo('inspect', '--raw', *registry.skopeo_flags(''), listed).stdout)
+    assert raw['mediaType'] == 'application/vnd.docker.distribution.manifest.list.v2+json'
+    theirs = 'docker://' + registry.ref('plat/list-peer', 'm')
+    skopeo('copy', '--quiet', '--all', '--format', 'v2s2', *registry.skopeo_flags('dest'), index.oci_ref, theirs)
+    assert as_list.result['digest'] == skopeo_inspect(theirs, *registry.skopeo_flags(''))['Digest']

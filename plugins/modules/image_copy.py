@@ -109,7 +109,9 @@ options:
     elements: str
   additional_tags:
     description:
-      - More names for the image in a V(docker-archive:) destination (its C(RepoTags)), as skopeo's C(--additional-tag).
+      - More names for the image. In a V(docker-archive:) destination, more C(RepoTags), as skopeo's C(--additional-tag).
+      - Beyond skopeo, in a V(docker://) destination (more tags of the same repository) or an V(oci:) layout (more ref names):
+        the blobs move once and each name gets the manifest; a name already pointing at it is left alone.
     type: list
     elements: str
   preserve_digests:
@@ -272,6 +274,11 @@ sparse:
   description: Whether the index written refers to images that were not copied (never, in this version).
   returned: when an index is copied
   type: bool
+additional_tags:
+  description: For V(docker://) and V(oci:) destinations, each extra name, whether it moved, and what it pointed at before.
+  returned: when O(additional_tags) is set for such a destination
+  type: list
+  elements: dict
 reason:
   description: Why the task changed or did not.
   returned: always
@@ -285,7 +292,12 @@ diff:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.ocikit.images.plugins.module_utils.copy.execute import additional_tags_kwargs, copy_image, write_digestfile
+from ansible_collections.ocikit.images.plugins.module_utils.copy.execute import (
+    additional_tag_references,
+    additional_tags_kwargs,
+    copy_image,
+    write_digestfile,
+)
 from ansible_collections.ocikit.images.plugins.module_utils.copy.plan import MULTI_ARCH_CHOICES, CopyOptions
 from ansible_collections.ocikit.images.plugins.module_utils.module import (
     check_dependencies,
@@ -341,7 +353,8 @@ def main() -> None:
                               dest_compress=params['dest_compress'], dest_decompress=params['dest_decompress'],
                               oci_accept_uncompressed_layers=params['dest_oci_accept_uncompressed_layers'])
         outcome = copy_image(src, dest, connection_options(params, 'src_'), connection_options(params, 'dest_'), options,
-                             check_mode=module.check_mode, dest_kwargs=additional_tags_kwargs(dest, params['additional_tags']))
+                             check_mode=module.check_mode, dest_kwargs=additional_tags_kwargs(dest, params['additional_tags']),
+                             extra_tags=additional_tag_references(dest, params['additional_tags']))
         result = outcome.as_result()
         if params['digestfile'] and not module.check_mode and outcome.after is not None:
             result['changed'] = write_digestfile(params['digestfile'], outcome.after) or result['changed']

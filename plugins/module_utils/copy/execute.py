@@ -323,6 +323,7 @@ class CopyResult:
     changed: bool
     stats: BlobStats
     written: ManifestWrite | None = None
+    tags: list[dict[str, t.Any]] = dataclasses.field(default_factory=list)
 
     @property
     def after(self) -> Digest | None:
@@ -352,6 +353,8 @@ class CopyResult:
         }
         if plan.platform:
             result['platform'] = plan.platform
+        if self.tags:
+            result['additional_tags'] = self.tags
         if plan.index_type is not None:
             result['platforms'] = sorted(str(d.platform) for d in plan.index.manifests if d.platform is not None) if plan.index else []
             result['sparse'] = False
@@ -373,12 +376,9 @@ def _current_manifest(dest_ref: ImageReference, dest_options: ConnectionOptions)
 
 
 def additional_tags_kwargs(dest_ref: ImageReference, tags: t.Sequence[str] | None) -> dict[str, t.Any]:
-    """The destination keyword arguments for ``additional_tags`` (docker-archive names); an error elsewhere."""
-    if not tags:
+    """The destination keyword arguments for ``additional_tags`` in a docker-archive (its RepoTags)."""
+    if not tags or dest_ref.transport.name != 'docker-archive':
         return {}
-    if dest_ref.transport.name != 'docker-archive':
-        raise InvalidInputError('additional_tags is supported for docker-archive destinations only (this destination is %s)'
-                                % dest_ref.transport.name)
     from ansible_collections.ocikit.images.plugins.module_utils.reference import parse_normalized_named
 
     refs = []
@@ -390,15 +390,73 @@ def additional_tags_kwargs(dest_ref: ImageReference, tags: t.Sequence[str] | Non
     return {'additional_tags': tuple(refs)}
 
 
+def additional_tag_references(dest_ref: ImageReference, tags: t.Sequence[str] | None) -> list[ImageReference]:
+    """More names for the image in a registry (tags of the same repository) or an OCI layout (ref names).
+
+    Beyond skopeo, which has --additional-tag for docker-archive only: the blobs move once and every
+    name gets the manifest. docker-archive names are handled by the destination itself.
+    """
+    if not tags or dest_ref.transport.name == 'docker-archive':
+        return []
+    name = dest_ref.transport.name
+    refs: list[ImageReference] = []
+    for tag in tags:
+        if name == 'docker':
+            docker_ref = dest_ref.docker_reference()
+            if docker_ref is None:  # pragma: no cover - docker references always have one
+                raise InvalidInputError('additional tag "%s": the destination has no docker reference' % tag)
+            if '/' in tag or '@' in tag or ':' in tag:
+                # Another repository would need its own blob transfer or mounts: that is another copy task.
+                raise InvalidInputError('additional tag "%s": for a registry destination give tags of %s, not references'
+                                        % (tag, docker_ref.without_tag_or_digest()))
+            from ansible_collections.ocikit.images.plugins.module_utils.reference import validate_tag
+
+            extra = dest_ref.transport.parse_reference('//' + str(docker_ref.without_tag_or_digest().with_tag(validate_tag(tag))))
+        elif name == 'oci':
+            extra = dest_ref.transport.parse_reference('%s:%s' % (getattr(dest_ref, 'path'), tag))
+        else:
+            raise InvalidInputError('additional_tags is supported for docker, oci and docker-archive destinations (this destination is %s)'
+                                    % name)
+        refs.append(extra)
+    return refs
+
+
+def _manifest_bytes(dest_ref: ImageReference, dest_options: ConnectionOptions, digest: Digest) -> ManifestWrite:
+    """The manifest ``dest_ref`` holds (known to be ``digest``), read back for tagging it under more names."""
+    with dest_ref.new_source(dest_options) as current_src:
+        raw, media_type = current_src.get_manifest()
+    parsed = parse_manifest(raw, media_type, expected_digest=digest)
+    return ManifestWrite(raw, parsed.media_type, digest)
+
+
+def tag_more(extra_refs: t.Sequence[ImageReference], final: ManifestWrite, dest_options: ConnectionOptions,
+             check_mode: bool) -> list[dict[str, t.Any]]:
+    """Point every extra name at ``final`` (only those that do not already); one entry per name for the result."""
+    out = []
+    for ref in extra_refs:
+        dest = ref.new_destination(dest_options)
+        try:
+            before = dest.get_manifest_digest()
+            changed = before != final.digest
+            if changed and not check_mode:
+                dest.put_manifest(final.raw, final.media_type)
+                dest.commit()
+        finally:
+            dest.close()
+        out.append({'name': str(ref), 'changed': changed, 'before': str(before) if before else None})
+    return out
+
+
 def copy_image(src_ref: ImageReference, dest_ref: ImageReference, src_options: ConnectionOptions,
                dest_options: ConnectionOptions, options: CopyOptions, check_mode: bool = False,
-               dest_kwargs: t.Mapping[str, t.Any] | None = None) -> CopyResult:
+               dest_kwargs: t.Mapping[str, t.Any] | None = None, extra_tags: t.Sequence[ImageReference] | None = None) -> CopyResult:
     """Copy one image (or index) from ``src_ref`` to ``dest_ref``.
 
     Nothing is written when the destination already holds what the copy would write (unless
     ``force``), nor in check mode. The destination is driven in the contract's order and closed in
     ``finally``: a failure leaves its name on the previous image.
     """
+    extra_refs = list(extra_tags or ())
     with src_ref.new_source(src_options) as src:
         dest = dest_ref.new_destination(dest_options, **(dest_kwargs or {}))
         try:
@@ -410,9 +468,22 @@ def copy_image(src_ref: ImageReference, dest_ref: ImageReference, src_options: C
                 current, children = _current_manifest(dest_ref, dest_options)
                 plan = make_plan(source, before, options, traits, current, children)
             if plan.up_to_date or check_mode:
-                return CopyResult(plan=plan, changed=not plan.up_to_date, stats=BlobStats())
-            candidates = [src_ref] if src_ref.transport.name == dest_ref.transport.name else []
-            stats, written = execute_plan(src, dest, plan, source, options, candidates, dest_options.max_parallel)
-            return CopyResult(plan=plan, changed=True, stats=stats, written=written)
+                result = CopyResult(plan=plan, changed=not plan.up_to_date, stats=BlobStats())
+            else:
+                candidates = [src_ref] if src_ref.transport.name == dest_ref.transport.name else []
+                stats, written = execute_plan(src, dest, plan, source, options, candidates, dest_options.max_parallel)
+                result = CopyResult(plan=plan, changed=True, stats=stats, written=written)
         finally:
             dest.close()
+    if extra_refs:
+        final = result.written or (ManifestWrite(plan.manifest.raw, plan.manifest.media_type, plan.manifest.digest) if plan.manifest else None)
+        if final is None and result.after is not None and plan.up_to_date:
+            final = _manifest_bytes(dest_ref, dest_options, result.after)
+        if final is not None:
+            result.tags = tag_more(extra_refs, final, dest_options, check_mode)
+            result.changed = result.changed or any(entry['changed'] for entry in result.tags)
+        else:
+            # Check mode with layers to rewrite: the manifest is not known yet, so every extra name will move.
+            result.tags = [{'name': str(ref), 'changed': True, 'before': None} for ref in extra_refs]
+            result.changed = True
+    return result

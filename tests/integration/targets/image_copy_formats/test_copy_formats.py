@@ -110,8 +110,32 @@ def test_docker_archive_with_additional_tags(image, tmp_path):
     assert peer_config['rootfs']['diff_ids'] == image.diff_ids
     again = copy(image.oci_ref, dest, additional_tags=['example.com/app:latest', 'other/app:2'])
     assert again.result['changed'] is False, again.result
-    wrong = copy(image.oci_ref, 'oci:%s:x' % (tmp_path / 'l'), additional_tags=['a:b'])
-    assert wrong.failed and 'additional_tags is supported for docker-archive destinations only' in wrong.msg
+    wrong = copy(image.oci_ref, 'dir:%s' % (tmp_path / 'd'), additional_tags=['a:b'])
+    assert wrong.failed and 'additional_tags is supported for docker, oci and docker-archive destinations' in wrong.msg
+    assert not (tmp_path / 'd').exists()
+
+
+def test_additional_tags_in_registry_and_layout(image, registry, tmp_path):
+    ref = 'docker://' + registry.ref('tags/app', 'v1')
+    registry.clear_requests()
+    first = copy(image.oci_ref, ref, registry, additional_tags=['latest', 'stable'])
+    assert not first.failed, first.result
+    assert [t['changed'] for t in first.result['additional_tags']] == [True, True]
+    for name in (registry.ref('tags/app', 'latest'), registry.ref('tags/app', 'stable')):
+        assert skopeo_inspect('docker://' + name, *registry.skopeo_flags(''))['Digest'] == image.manifest_digest
+    blob_puts = [r for r in registry.requests() if r['method'] == 'PUT' and '/blobs/' in r['path']]
+    assert len(blob_puts) == 3  # config and two layers, once for three names
+    registry.clear_requests()
+    again = copy(image.oci_ref, ref, registry, additional_tags=['latest', 'stable'])
+    assert again.result['changed'] is False, again.result
+    assert blob_writes(registry) == []
+    other_repo = copy(image.oci_ref, ref, registry, additional_tags=['%s/tags/mirror:v1' % registry.host])
+    assert other_repo.failed and 'give tags of %s/tags/app, not references' % registry.host in other_repo.msg
+    layout = tmp_path / 'layout'
+    local = copy(image.oci_ref, 'oci:%s:v1' % layout, additional_tags=['latest'])
+    assert not local.failed, local.result
+    assert skopeo_inspect('oci:%s:latest' % layout)['Digest'] == image.manifest_digest
+    assert copy(image.oci_ref, 'oci:%s:v1' % layout, additional_tags=['latest']).result['changed'] is False
 
 
 @pytest.mark.parametrize('transport', ['oci-archive', 'dir'])

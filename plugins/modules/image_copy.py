@@ -114,6 +114,14 @@ options:
         the blobs move once and each name gets the manifest; a name already pointing at it is left alone.
     type: list
     elements: str
+  src_shared_blob_dir:
+    description: For an V(oci:) source, read blobs from this directory (C(ALGORITHM/HEX)) instead of the layout's C(blobs/), as skopeo's C(--src-shared-blob-dir).
+    type: path
+  dest_shared_blob_dir:
+    description:
+      - For an V(oci:) destination, store blobs in this directory (C(ALGORITHM/HEX)) instead of the layout's C(blobs/), as skopeo's
+        C(--dest-shared-blob-dir); several layouts can share one.
+    type: path
   preserve_digests:
     description:
       - Fail, before writing anything, when the copy would change the manifest digest (for example when
@@ -328,6 +336,8 @@ def main() -> None:
         dest_decompress=dict(type='bool', default=False),
         dest_oci_accept_uncompressed_layers=dict(type='bool', default=False),
         platforms=dict(type='list', elements='str'),
+        src_shared_blob_dir=dict(type='path'),
+        dest_shared_blob_dir=dict(type='path'),
         additional_tags=dict(type='list', elements='str'),
         digestfile=dict(type='path'),
         force=dict(type='bool', default=False),
@@ -346,13 +356,15 @@ def main() -> None:
 
     def work() -> dict:
         src, dest = parse_image_name(params['src']), parse_image_name(params['dest'])
+        src_options, dest_options = connection_options(params, 'src_'), connection_options(params, 'dest_')
+        src_options.shared_blob_dir, dest_options.shared_blob_dir = params['src_shared_blob_dir'], params['dest_shared_blob_dir']
         options = CopyOptions(multi_arch=params['multi_arch'], override_os=params['override_os'], override_arch=params['override_arch'],
                               override_variant=params['override_variant'], platforms=tuple(params['platforms'] or ()),
                               preserve_digests=params['preserve_digests'], force=params['force'], format=params['format'],
                               compress_format=params['dest_compress_format'], compress_level=params['dest_compress_level'],
                               dest_compress=params['dest_compress'], dest_decompress=params['dest_decompress'],
                               oci_accept_uncompressed_layers=params['dest_oci_accept_uncompressed_layers'])
-        outcome = copy_image(src, dest, connection_options(params, 'src_'), connection_options(params, 'dest_'), options,
+        outcome = copy_image(src, dest, src_options, dest_options, options,
                              check_mode=module.check_mode, dest_kwargs=additional_tags_kwargs(dest, params['additional_tags']),
                              extra_tags=additional_tag_references(dest, params['additional_tags']))
         result = outcome.as_result()

@@ -51,6 +51,9 @@ class ConnectionOptions:
     user_agent: str = 'ocikit.images'
     # Blob requests in flight at once against one registry.
     max_parallel: int = 6
+    # OCI layouts: keep blobs in this directory (ALGORITHM/HEX) instead of the layout's blobs/, as
+    # skopeo's --src-shared-blob-dir / --dest-shared-blob-dir.
+    shared_blob_dir: str | None = None
 
     def __repr__(self) -> str:
         # Secrets must never reach logs or results, even through a debugging repr.

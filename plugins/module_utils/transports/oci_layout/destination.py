@@ -56,11 +56,11 @@ class OCILayoutDestination(ImageDestination):
 
     reference: 'OCIReference'
 
-    def __init__(self, reference: 'OCIReference') -> None:
+    def __init__(self, reference: 'OCIReference', shared_blob_dir: str | None = None) -> None:
         if reference.digest is not None:
             raise InvalidReferenceError('cannot write to %s: a digest reference cannot be a destination' % reference)
         self.reference = reference
-        self.layout = Layout(reference.path)
+        self.layout = Layout(reference.path, shared_blob_dir)
         self._temp_files = TempFiles()
         self._pending: Descriptor | None = None
         self._initialized = False

@@ -99,11 +99,12 @@ class TempFiles:
 class Layout:
     """One OCI image layout directory. ``path`` must be absolute."""
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, shared_blob_dir: str | None = None) -> None:
         self.path = path
         self.index_path = os.path.join(path, INDEX_FILE)
         self.layout_file_path = os.path.join(path, OCI_LAYOUT_FILE)
-        self.blobs_path = os.path.join(path, BLOBS_DIR)
+        # A shared blob directory holds ALGORITHM/HEX for several layouts, as containers/image's SharedBlobDirPath.
+        self.blobs_path = os.path.abspath(shared_blob_dir) if shared_blob_dir else os.path.join(path, BLOBS_DIR)
         self.lock_path = os.path.join(path, LOCK_FILE)
 
     # -- paths ---------------------------------------------------------------------------------

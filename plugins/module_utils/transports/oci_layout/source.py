@@ -36,9 +36,9 @@ class OCILayoutSource(ImageSource):
 
     reference: 'OCIReference'
 
-    def __init__(self, reference: 'OCIReference') -> None:
+    def __init__(self, reference: 'OCIReference', shared_blob_dir: str | None = None) -> None:
         self.reference = reference
-        self.layout = Layout(reference.path)
+        self.layout = Layout(reference.path, shared_blob_dir)
         self.layout.check_readable()
         self._descriptor: Descriptor | None = None
 

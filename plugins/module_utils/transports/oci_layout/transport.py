@@ -108,15 +108,15 @@ class OCIReference(ImageReference):
         return _describe(self.path, self.image_ref, self.digest)
 
     def new_source(self, options: ConnectionOptions | None = None) -> ImageSource:
-        """Open the layout for reading (options are not used by a local layout)."""
-        return OCILayoutSource(self)
+        """Open the layout for reading (``options.shared_blob_dir`` moves its blobs elsewhere)."""
+        return OCILayoutSource(self, options.shared_blob_dir if options is not None else None)
 
     def new_destination(self, options: ConnectionOptions | None = None) -> ImageDestination:
         """Open the layout for writing, creating it if needed; a digest reference is refused."""
         if self.digest is not None:
             raise InvalidReferenceError('cannot write to %s: a digest reference selects an existing manifest; '
                                         'name the destination oci:PATH:REF or oci:PATH' % self)
-        return OCILayoutDestination(self)
+        return OCILayoutDestination(self, options.shared_blob_dir if options is not None else None)
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, OCIReference):

@@ -174,3 +174,20 @@ def test_platform_subset_and_index_conversion(registry, tmp_path):
     theirs = 'docker://' + registry.ref('plat/list-peer', 'm')
     skopeo('copy', '--quiet', '--all', '--format', 'v2s2', *registry.skopeo_flags('dest'), index.oci_ref, theirs)
     assert as_list.result['digest'] == skopeo_inspect(theirs, *registry.skopeo_flags(''))['Digest']
+
+
+def test_shared_blob_dir_is_skopeo_compatible(image, tmp_path):
+    shared = tmp_path / 'shared'
+    for name in ('a', 'b'):
+        result = copy(image.oci_ref, 'oci:%s:v1' % (tmp_path / name), dest_shared_blob_dir=str(shared))
+        assert not result.failed, result.result
+        assert not (tmp_path / name / 'blobs').exists() or not any((tmp_path / name / 'blobs').rglob('*'))
+    for digest in image.blob_digests:
+        algorithm, hexpart = digest.split(':')
+        assert (shared / algorithm / hexpart).read_bytes() == image.blob_path(digest).read_bytes()
+    theirs = skopeo('inspect', '--shared-blob-dir', str(shared), 'oci:%s:v1' % (tmp_path / 'a'), check=False)
+    assert theirs.returncode == 0, theirs.stderr
+    assert json.loads(theirs.stdout)['Digest'] == image.manifest_digest
+    back = copy('oci:%s:v1' % (tmp_path / 'b'), 'oci:%s:v1' % (tmp_path / 'plain'), src_shared_blob_dir=str(shared))
+    assert not back.failed, back.result
+    assert back.result['digest'] == image.manifest_digest

@@ -13,7 +13,9 @@ import typing as t
 from ansible_collections.ocikit.images.plugins.module_utils.copy.execute import read_child
 from ansible_collections.ocikit.images.plugins.module_utils.errors import ManifestError
 from ansible_collections.ocikit.images.plugins.module_utils.manifest import media_types as mt
-from ansible_collections.ocikit.images.plugins.module_utils.manifest.model import ImageIndex, ImageManifest, parse_manifest
+from ansible_collections.ocikit.images.plugins.module_utils.manifest.model import ImageIndex, ImageManifest
+from ansible_collections.ocikit.images.plugins.module_utils.manifest.parse import parse_any
+from ansible_collections.ocikit.images.plugins.module_utils.manifest.schema1 import Schema1Manifest
 from ansible_collections.ocikit.images.plugins.module_utils.manifest.platform import choose_instance, platform_list
 from ansible_collections.ocikit.images.plugins.module_utils.transports.base import BlobInfo, ConnectionOptions, ImageReference
 
@@ -51,11 +53,13 @@ def inspect_image(ref: ImageReference, options: ConnectionOptions, raw: bool = F
     """Inspect ``ref`` as ``skopeo inspect`` does; returns the module's result keys."""
     with ref.new_source(options) as src:
         top_raw, media_type = src.get_manifest()
-        top = parse_manifest(top_raw, media_type)
+        top = parse_any(top_raw, media_type)
         result: dict[str, t.Any] = {'changed': False, 'digest': str(top.digest), 'media_type': top.media_type}
         if raw and not config:
             result['manifest'] = json.loads(top_raw)
             return result
+        if isinstance(top, Schema1Manifest):
+            return _inspect_schema1(ref, src, top, result, config, raw, no_tags)
         image = top
         if isinstance(top, ImageIndex):
             chosen = choose_instance(top, override_os, override_arch, override_variant)
@@ -98,3 +102,37 @@ def inspect_image(ref: ImageReference, options: ConnectionOptions, raw: bool = F
         inspect['Env'] = runtime.get('Env') or None
         result['inspect'] = inspect
         return result
+
+
+def _inspect_schema1(ref: ImageReference, src: t.Any, top: Schema1Manifest, result: dict[str, t.Any], config: bool, raw: bool,
+                     no_tags: bool) -> dict[str, t.Any]:
+    """What skopeo inspect prints for a Docker schema1 image: everything comes from the newest v1Compatibility entry."""
+    first = _load_config(top.history[0].encode('utf-8'))
+    if config:
+        # skopeo builds the config from the manifest; without layer diff_ids it cannot, and neither can we.
+        raise ManifestError('%s is Docker schema1: it has no config blob; inspect it without config (or copy it to convert it first)'
+                            % top.digest)
+    runtime = first.get('config') if isinstance(first.get('config'), dict) else {}
+    docker_ref = ref.docker_reference()
+    inspect: dict[str, t.Any] = {}
+    if docker_ref is not None:
+        inspect['Name'] = docker_ref.name
+        if docker_ref.tag:
+            inspect['Tag'] = docker_ref.tag
+    inspect['Digest'] = str(top.digest)
+    inspect['RepoTags'] = src.list_tags() if not no_tags and docker_ref is not None else []
+    inspect['Created'] = first.get('created')
+    inspect['DockerVersion'] = first.get('docker_version', '') or ''
+    inspect['Labels'] = runtime.get('Labels') or None
+    inspect['Architecture'] = first.get('architecture', '') or top.architecture or ''
+    if first.get('variant'):
+        inspect['Variant'] = first['variant']
+    inspect['Os'] = first.get('os', '') or ''
+    layers = top.all_layers
+    inspect['Layers'] = [str(layer.digest) for layer in layers]
+    inspect['LayersData'] = [{'MIMEType': layer.media_type, 'Digest': str(layer.digest), 'Size': layer.size, 'Annotations': None}
+                             for layer in layers]
+    inspect['Env'] = runtime.get('Env') or None
+    result['inspect'] = inspect
+    del raw
+    return result

@@ -90,3 +90,24 @@ def test_check_mode_and_missing_image(registry, tmp_path):
     assert absent.failed
     assert absent.msg.startswith('docker://%s: ' % registry.ref('inspect/none', 'v1'))
     assert 'Traceback' not in absent.msg
+
+
+@pytest.fixture(scope='module')
+def schema1_registry(tmp_path_factory):
+    from ocikit_testbed import Registry
+
+    with Registry(tmp_path_factory.mktemp('reg-s1'), tls=True, auth='htpasswd', schema1=True) as reg:
+        yield reg
+
+
+def test_schema1_image_matches_skopeo(schema1_registry, tmp_path):
+    img = build_image(tmp_path / 'l', 'v1', media='docker', labels={'era': 'schema1'}, env={'A': 'b'})
+    ref = 'docker://' + schema1_registry.ref('inspect/s1', 'v1')
+    skopeo('copy', '--quiet', '--format', 'v2s1', *schema1_registry.skopeo_flags('dest'), img.to_dir(tmp_path / 'd'), ref)
+    raw = json.loads(skopeo('inspect', '--raw', *schema1_registry.skopeo_flags(''), ref).stdout)
+    assert raw['schemaVersion'] == 1
+    ours = inspect(ref, schema1_registry)
+    assert not ours.failed, ours.result
+    theirs = skopeo_inspect(ref, *schema1_registry.skopeo_flags(''))
+    assert_same_as_skopeo(ours.result['inspect'], theirs)
+    assert ours.result['inspect']['Labels'] == {'era': 'schema1'}

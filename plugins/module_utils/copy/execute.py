@@ -16,7 +16,7 @@ import threading
 import typing as t
 
 from ansible_collections.ocikit.images.plugins.module_utils.copy.index import build_index, select_platforms
-from ansible_collections.ocikit.images.plugins.module_utils.copy.layers import LayerStep, SpooledLayer, plan_layer, spool_transformed
+from ansible_collections.ocikit.images.plugins.module_utils.copy.layers import MEASURE, LayerStep, SpooledLayer, plan_layer, spool_transformed
 from ansible_collections.ocikit.images.plugins.module_utils.copy.plan import (
     CopyOptions,
     CopyPlan,
@@ -29,7 +29,7 @@ from ansible_collections.ocikit.images.plugins.module_utils.copy.plan import (
     wanted_layer_compression,
 )
 from ansible_collections.ocikit.images.plugins.module_utils.digest import Digest, verified_stream
-from ansible_collections.ocikit.images.plugins.module_utils.errors import ImageNotFoundError, InvalidInputError, ManifestError, OcikitError
+from ansible_collections.ocikit.images.plugins.module_utils.errors import InvalidInputError, ManifestError, OcikitError
 from ansible_collections.ocikit.images.plugins.module_utils.manifest import media_types as mt
 from ansible_collections.ocikit.images.plugins.module_utils.manifest.convert import ConvertResult, LayerOverride, convert_manifest
 from ansible_collections.ocikit.images.plugins.module_utils.manifest.model import (
@@ -38,7 +38,9 @@ from ansible_collections.ocikit.images.plugins.module_utils.manifest.model impor
     ImageManifest,
     parse_manifest,
 )
+from ansible_collections.ocikit.images.plugins.module_utils.manifest.parse import parse_any
 from ansible_collections.ocikit.images.plugins.module_utils.manifest.platform import choose_instance
+from ansible_collections.ocikit.images.plugins.module_utils.manifest.schema1 import Schema1Manifest
 from ansible_collections.ocikit.images.plugins.module_utils.transports.base import (
     BlobInfo,
     ConnectionOptions,
@@ -86,16 +88,21 @@ def read_child(src: ImageSource, desc: Descriptor) -> ImageManifest:
 
 def traits_of(dest: ImageDestination, dest_ref: ImageReference) -> DestinationTraits:
     """What the plan needs to know about ``dest``."""
+    docker_ref = dest_ref.docker_reference()
     return DestinationTraits(supported_types=tuple(dest.supported_manifest_types), supports_index=dest.supports_index,
-                             layer_compression=dest.desired_layer_compression, transport=dest_ref.transport.name)
+                             layer_compression=dest.desired_layer_compression, transport=dest_ref.transport.name,
+                             docker_name=docker_ref.path if docker_ref is not None else '',
+                             docker_tag=(docker_ref.tag or '') if docker_ref is not None else '')
 
 
 def read_source(src: ImageSource, options: CopyOptions, traits: DestinationTraits | None = None) -> SourceImage:
     """Read what a copy needs from ``src``: the top manifest, the instances to copy, and the configs conversions need."""
     raw, media_type = src.get_manifest()
-    top = parse_manifest(raw, media_type)
+    top = parse_any(raw, media_type)
     chosen = None
     chosen_platform = None
+    if isinstance(top, Schema1Manifest):
+        return SourceImage(top=t.cast(ImageManifest, top), instances=(t.cast(ImageManifest, top),))
     if isinstance(top, ImageManifest):
         instances: tuple[ImageManifest, ...] = (top,)
     elif options.multi_arch == 'index-only':
@@ -121,6 +128,8 @@ def read_source(src: ImageSource, options: CopyOptions, traits: DestinationTrait
 
 def _needs_config(image: ImageManifest, traits: DestinationTraits, options: CopyOptions) -> bool:
     """A config is read only when the manifest type changes or a layer's bytes will (its diff_id is then checked)."""
+    if image.config is None:
+        return False
     try:
         target = choose_manifest_type(image.media_type, traits, options.format)
         if target != image.media_type:
@@ -200,6 +209,7 @@ class _Transformer:
     def __init__(self, src: ImageSource, dest: ImageDestination, stats: BlobStats, level: int | None) -> None:
         self.src, self.dest, self.stats, self.level = src, dest, stats, level
         self.results: dict[tuple[str, str | None], LayerOverride] = {}
+        self.diff_ids: dict[str, Digest] = {}
         self.lock = threading.Lock()
         # One lock per key: a second job for a layer being transformed waits for the first instead of redoing it.
         self.key_locks: dict[tuple[str, str | None], threading.Lock] = {}
@@ -226,7 +236,9 @@ class _Transformer:
                 self.dest.put_blob(verified_stream(spooled.chunks(), spooled.digest, spooled.size, 'blob'), info)
                 self.stats.add('copied', spooled.size)
             with self.lock:
-                self.results[key] = LayerOverride(spooled.digest, spooled.size, step.compression)
+                compression = spooled.compression if step.action == MEASURE else step.compression
+                self.results[key] = LayerOverride(spooled.digest, spooled.size, compression)
+                self.diff_ids[str(desc.digest)] = spooled.diff_id
         finally:
             if spooled is not None:
                 spooled.remove()
@@ -237,23 +249,33 @@ class _Transformer:
         return self.results[(str(step.source.digest), step.compression)]
 
 
-def _final_conversion(image: ImagePlan, configs: t.Mapping[str, bytes], transformer: _Transformer) -> ConvertResult:
+def _final_conversion(image: ImagePlan, configs: t.Mapping[str, bytes], transformer: _Transformer, traits: DestinationTraits) -> ConvertResult:
     if image.exact:
         return image.conversion
+    source = image.source
+    if isinstance(source, Schema1Manifest):
+        by_digest = {str(step.source.digest): step for step in image.layers}
+        overrides = [None if empty else transformer.override(by_digest[str(layer.digest)])
+                     for layer, empty in zip(source.all_layers, source.throwaway)]
+        diff_ids = [transformer.diff_ids[str(layer.digest)] for layer in source.all_layers]
+        return convert_manifest(source, image.target_type, None, layer_overrides=overrides, diff_ids=diff_ids)
     overrides = [transformer.override(step) for step in image.layers]
-    return convert_manifest(image.source, image.target_type, configs.get(str(image.source.config.digest)), layer_overrides=overrides)
+    return convert_manifest(image.source, image.target_type, configs.get(str(image.source.config.digest)), layer_overrides=overrides,
+                            name=traits.docker_name or None, tag=traits.docker_tag or None)
 
 
 def execute_plan(src: ImageSource, dest: ImageDestination, plan: CopyPlan, source: SourceImage, options: CopyOptions,
-                 candidates: t.Sequence[ImageReference], max_parallel: int) -> tuple[BlobStats, ManifestWrite]:
+                 candidates: t.Sequence[ImageReference], max_parallel: int,
+                 traits: DestinationTraits | None = None) -> tuple[BlobStats, ManifestWrite]:
     """Write everything ``plan`` says, in the contract's order; returns the stats and the manifest the name now points at."""
     stats = BlobStats()
+    traits = traits or DestinationTraits()
     transformer = _Transformer(src, dest, stats, options.compress_level)
     jobs: list[t.Callable[[], t.Any]] = [lambda info=info: _copy_one_blob(src, dest, info, candidates, stats) for info in plan.blobs()]
     for image in plan.images:
         if image.config_raw is not None and image.conversion.config is not None:
             jobs.append(lambda image=image: _put_bytes(dest, image.config_raw, image.conversion.config, stats))
-        diff_ids = _diff_ids(source.configs.get(str(image.source.config.digest)))
+        diff_ids = _diff_ids(source.configs.get(str(image.source.config.digest))) if image.source.config is not None else None
         for position, step in enumerate(image.layers):
             if step.changes_bytes:
                 expected = diff_ids[position] if diff_ids is not None and position < len(diff_ids) else None
@@ -261,7 +283,10 @@ def execute_plan(src: ImageSource, dest: ImageDestination, plan: CopyPlan, sourc
     _run_parallel(jobs, max_parallel)
     written: dict[str, ConvertResult] = {}
     for image in plan.images:
-        conversion = _final_conversion(image, source.configs, transformer)
+        conversion = _final_conversion(image, source.configs, transformer, traits)
+        if not image.exact and conversion.config_raw is not None and conversion.config is not None:
+            # A config only known after the transfer (rebuilt from schema1 history and measured diff_ids).
+            _put_bytes(dest, conversion.config_raw, conversion.config, stats)
         for desc, data in conversion.extra_blobs:
             _put_bytes(dest, data, desc, stats)
         written[str(image.source.digest)] = conversion
@@ -362,17 +387,23 @@ class CopyResult:
         return result
 
 
-def _current_manifest(dest_ref: ImageReference, dest_options: ConnectionOptions) -> tuple[t.Any, tuple[ImageManifest, ...] | None]:
-    """The destination's current manifest (and an index's children), read through a source of the destination."""
+def _current_manifest(dest_ref: ImageReference, dest_options: ConnectionOptions,
+                      with_config: bool = False) -> tuple[t.Any, tuple[ImageManifest, ...] | None, bytes | None]:
+    """The destination's current manifest (an index's children, or an image's config), read through a source of the destination."""
     try:
         with dest_ref.new_source(dest_options) as current_src:
             raw, media_type = current_src.get_manifest()
-            current = parse_manifest(raw, media_type)
+            current = parse_any(raw, media_type)
             if isinstance(current, ImageIndex):
-                return current, tuple(read_child(current_src, d) for d in current.manifests)
-            return current, None
-    except (ImageNotFoundError, ManifestError, OcikitError):
-        return None, None
+                return current, tuple(read_child(current_src, d) for d in current.manifests), None
+            config = None
+            if with_config and isinstance(current, ImageManifest):
+                desc = current.config
+                config = current_src.get_blob_bytes(BlobInfo(desc.digest, desc.size, desc.media_type), mt.MAX_CONFIG_SIZE, 'image config')
+            return current, None, config
+    except OcikitError:
+        # Whatever the destination holds, if it cannot be read it is not what this copy would write.
+        return None, None, None
 
 
 def additional_tags_kwargs(dest_ref: ImageReference, tags: t.Sequence[str] | None) -> dict[str, t.Any]:
@@ -465,13 +496,14 @@ def copy_image(src_ref: ImageReference, dest_ref: ImageReference, src_options: C
             before = dest.get_manifest_digest()
             plan = make_plan(source, before, options, traits)
             if not plan.exact and before is not None:
-                current, children = _current_manifest(dest_ref, dest_options)
-                plan = make_plan(source, before, options, traits, current, children)
+                schema1 = isinstance(source.top, Schema1Manifest)
+                current, children, current_config = _current_manifest(dest_ref, dest_options, with_config=schema1)
+                plan = make_plan(source, before, options, traits, current, children, current_config)
             if plan.up_to_date or check_mode:
                 result = CopyResult(plan=plan, changed=not plan.up_to_date, stats=BlobStats())
             else:
                 candidates = [src_ref] if src_ref.transport.name == dest_ref.transport.name else []
-                stats, written = execute_plan(src, dest, plan, source, options, candidates, dest_options.max_parallel)
+                stats, written = execute_plan(src, dest, plan, source, options, candidates, dest_options.max_parallel, traits)
                 result = CopyResult(plan=plan, changed=True, stats=stats, written=written)
         finally:
             dest.close()

@@ -32,6 +32,8 @@ KEEP = 'keep'
 COMPRESS = 'compress'
 DECOMPRESS = 'decompress'
 RECOMPRESS = 'recompress'
+#: Bytes kept, but size and diff_id measured on the way (schema1 sources record neither).
+MEASURE = 'measure'
 
 #: What a destination wants done with layers, as containers/image's DesiredLayerCompression.
 WANT_COMPRESSED = 'compress'
@@ -97,6 +99,8 @@ class SpooledLayer:
     size: int
     diff_id: Digest
     media_type: str
+    #: For a measured layer, the compression found in its bytes.
+    compression: str | None = None
 
     def chunks(self, chunk_size: int = 1024 * 1024) -> t.Iterator[bytes]:
         with open(self.path, 'rb') as handle:
@@ -122,8 +126,14 @@ def spool_transformed(chunks: t.Iterable[bytes], step: LayerStep, level: int | N
     """
     source = step.source
     verified = verified_stream(chunks, source.digest, source.size, 'layer')
-    work = transcode(verified, step.compression, level)
     fd, path = tempfile.mkstemp(prefix='ocikit-layer-', dir=directory)
+    if step.action == MEASURE:
+        try:
+            return _spool_measured(fd, path, verified, step)
+        except BaseException:
+            _remove(path)
+            raise
+    work = transcode(verified, step.compression, level)
     try:
         with os.fdopen(fd, 'wb') as handle:
             for chunk in work.chunks:
@@ -138,3 +148,27 @@ def spool_transformed(chunks: t.Iterable[bytes], step: LayerStep, level: int | N
         except OSError:
             pass
         raise
+
+
+def _remove(path: str) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
+
+
+def _spool_measured(fd: int, path: str, verified: t.Iterable[bytes], step: LayerStep) -> SpooledLayer:
+    """Spool the layer's bytes unchanged, then read the file back through a decompressor for its diff_id."""
+    size = 0
+    with os.fdopen(fd, 'wb') as handle:
+        for chunk in verified:
+            handle.write(chunk)
+            size += len(chunk)
+    spooled = SpooledLayer(path=path, digest=step.source.digest, size=size, diff_id=step.source.digest, media_type=step.media_type)
+    work = transcode(spooled.chunks(), None)
+    for dummy in work.chunks:
+        pass
+    spooled.diff_id = work.diff_id
+    spooled.compression = work.source_compression
+    return spooled
+

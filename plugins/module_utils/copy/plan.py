@@ -20,14 +20,17 @@ pin the uncompressed layers through rootfs.diff_ids).
 from __future__ import annotations
 
 import dataclasses
+import json
 import typing as t
 
-from ansible_collections.ocikit.images.plugins.module_utils.copy.layers import WANT_COMPRESSED, WANT_DECOMPRESSED, LayerStep, plan_layer
+from ansible_collections.ocikit.images.plugins.module_utils.copy.layers import KEEP, MEASURE, WANT_COMPRESSED, WANT_DECOMPRESSED, LayerStep, plan_layer
 from ansible_collections.ocikit.images.plugins.module_utils.digest import Digest
-from ansible_collections.ocikit.images.plugins.module_utils.errors import InvalidInputError
+from ansible_collections.ocikit.images.plugins.module_utils.compression import compression_of_media_type
+from ansible_collections.ocikit.images.plugins.module_utils.errors import InvalidInputError, OcikitError
 from ansible_collections.ocikit.images.plugins.module_utils.manifest import media_types as mt
-from ansible_collections.ocikit.images.plugins.module_utils.manifest.convert import ConvertResult, convert_manifest
+from ansible_collections.ocikit.images.plugins.module_utils.manifest.convert import ConvertResult, LayerOverride, convert_manifest
 from ansible_collections.ocikit.images.plugins.module_utils.manifest.model import ImageIndex, ImageManifest
+from ansible_collections.ocikit.images.plugins.module_utils.manifest.schema1 import Schema1Manifest
 from ansible_collections.ocikit.images.plugins.module_utils.transports.base import BlobInfo
 
 MULTI_ARCH_CHOICES = ('system', 'all', 'index-only')
@@ -73,6 +76,9 @@ class DestinationTraits:
     supports_index: bool = True
     layer_compression: str = 'preserve'
     transport: str = ''
+    #: Repository path and tag of a docker destination: a schema1 manifest written there must carry them.
+    docker_name: str = ''
+    docker_tag: str = ''
 
 
 @dataclasses.dataclass(frozen=True)
@@ -220,23 +226,52 @@ def wanted_layer_compression(traits: DestinationTraits, options: CopyOptions) ->
     return traits.layer_compression
 
 
+def plan_schema1(manifest: Schema1Manifest, traits: DestinationTraits, options: CopyOptions) -> ImagePlan:
+    """Plan a Docker schema1 image: kept as it is where the destination stores schema1, else converted.
+
+    Schema1 records neither layer sizes nor diff_ids, and its config is rebuilt from them
+    (containers/image's ToSchema2Config): converting measures every layer on the way (bytes kept,
+    gzip as they are) and builds the manifest after the transfer.
+    """
+    target_type = choose_manifest_type(manifest.media_type, traits, options.format)
+    unique: dict[str, t.Any] = {}
+    for layer in manifest.all_layers:
+        unique.setdefault(str(layer.digest), layer)
+    if target_type in mt.SCHEMA1_TYPES:
+        # Re-signing would change the digest: the manifest is kept byte for byte, layers too.
+        steps = tuple(LayerStep(source=layer, action=KEEP, compression='gzip', media_type=layer.media_type) for layer in unique.values())
+        conversion = ConvertResult(raw=manifest.raw, media_type=manifest.media_type, digest=manifest.digest, config=None,
+                                   layers=manifest.all_layers, changed=False)
+        return ImagePlan(source=t.cast(ImageManifest, manifest), target_type=manifest.media_type, layers=steps, conversion=conversion,
+                         exact=True)
+    if options.preserve_digests:
+        raise InvalidInputError('preserve_digests: converting Docker schema1 image %s to %s changes its digest' % (manifest.digest, target_type))
+    steps = tuple(LayerStep(source=layer, action=MEASURE, compression='gzip', media_type=layer.media_type) for layer in unique.values())
+    # Placeholder until the layers are measured: the real conversion happens after the transfer.
+    conversion = ConvertResult(raw=b'', media_type=target_type, digest=manifest.digest, config=None, layers=(), changed=True)
+    return ImagePlan(source=t.cast(ImageManifest, manifest), target_type=target_type, layers=steps, conversion=conversion, exact=False)
+
+
 def plan_image(manifest: ImageManifest, config_raw: bytes | None, traits: DestinationTraits, options: CopyOptions,
                forced_type: str | None = None) -> ImagePlan:
     """Plan one single image: target type, layer steps and the conversion (pure)."""
+    if isinstance(manifest, Schema1Manifest):
+        return plan_schema1(manifest, traits, options)
     target_type = forced_type or choose_manifest_type(manifest.media_type, traits, options.format)
     family = _family(target_type)
     wanted = wanted_layer_compression(traits, options)
     steps = tuple(plan_layer(layer, family, wanted, options.compress_format, options.preserve_digests) for layer in manifest.layers)
     changes_bytes = any(step.changes_bytes for step in steps)
     # With layers changing bytes this conversion still has the source layers; its config is final.
-    conversion = convert_manifest(manifest, target_type, config_raw)
+    conversion = convert_manifest(manifest, target_type, config_raw, name=traits.docker_name or None, tag=traits.docker_tag or None)
     if options.preserve_digests and conversion.changed:
         raise InvalidInputError('preserve_digests: writing %s as %s changes its digest' % (manifest.media_type, target_type))
     return ImagePlan(source=manifest, target_type=target_type, layers=steps, conversion=conversion, exact=not changes_bytes)
 
 
 def make_plan(source: SourceImage, before: Digest | None, options: CopyOptions, traits: DestinationTraits,
-              current: ImageManifest | ImageIndex | None = None, current_children: t.Sequence[ImageManifest] | None = None) -> CopyPlan:
+              current: ImageManifest | ImageIndex | None = None, current_children: t.Sequence[ImageManifest] | None = None,
+              current_config: bytes | None = None) -> CopyPlan:
     """Decide what to write and whether the destination already holds it.
 
     ``before`` is the digest the destination name holds now; ``current`` its manifest (and
@@ -261,9 +296,13 @@ def make_plan(source: SourceImage, before: Digest | None, options: CopyOptions, 
         manifest = _single_write(images[0])
         platform = source.chosen_platform
     else:
-        images = (plan_image(top, configs.get(str(top.config.digest)), traits, options),)
+        config_key = str(top.config.digest) if top.config is not None else ''
+        images = (plan_image(top, configs.get(config_key), traits, options),)
         manifest = _single_write(images[0])
-    up_to_date, reason, rule = _decide(manifest, images, before, current, current_children, options, index_type)
+    if isinstance(top, Schema1Manifest) and manifest is None:
+        up_to_date, reason, rule = _decide_schema1(top, images[0], before, current, current_config, options)
+    else:
+        up_to_date, reason, rule = _decide(manifest, images, before, current, current_children, options, index_type)
     return CopyPlan(images=images, source_digest=top.digest, before=before, up_to_date=up_to_date, reason=reason, manifest=manifest,
                     index=top if index_type else None, index_type=index_type, platform=platform, rule=rule)
 
@@ -323,3 +362,33 @@ def _same_content(current: t.Any, children: t.Sequence[ImageManifest] | None, im
     if not isinstance(current, ImageIndex) or current.media_type != index_type or children is None or len(children) != len(images):
         return False
     return all(isinstance(child, ImageManifest) and _image_matches(child, image) for child, image in zip(children, images))
+
+
+def _decide_schema1(top: Schema1Manifest, image: ImagePlan, before: Digest | None, current: t.Any, current_config: bytes | None,
+                    options: CopyOptions) -> tuple[bool, str, str]:
+    """A schema1 conversion is up to date when converting with the destination's own sizes and diff_ids gives what it holds.
+
+    The layers keep their bytes, so the destination must hold the same layer digests; its config
+    then supplies the diff_ids the conversion needs, and the rebuilt manifest's digest decides.
+    """
+    if before is None:
+        return False, 'destination holds no image', 'content'
+    if not isinstance(current, ImageManifest) or current_config is None or current.media_type != image.target_type:
+        return False, 'destination holds %s' % before, 'content'
+    if [str(layer.digest) for layer in current.layers] != [str(layer.digest) for layer in top.layers]:
+        return False, 'destination holds %s' % before, 'content'
+    try:
+        diff_ids = json.loads(current_config)['rootfs']['diff_ids']
+        sizes = {str(layer.digest): layer for layer in current.layers}
+        overrides = [None if empty else LayerOverride(layer.digest, sizes[str(layer.digest)].size,
+                                                      compression_of_media_type(sizes[str(layer.digest)].media_type))
+                     for layer, empty in zip(top.all_layers, top.throwaway)]
+        expected = convert_manifest(top, image.target_type, None, layer_overrides=overrides, diff_ids=diff_ids)
+    except (ValueError, KeyError, TypeError, OcikitError):
+        return False, 'destination holds %s' % before, 'content'
+    if expected.digest != before:
+        return False, 'destination holds %s' % before, 'content'
+    if options.force:
+        return False, 'force: copied although the destination holds the converted image (%s)' % before, 'content'
+    return True, 'destination already holds this schema1 image converted to %s (%s)' % (image.target_type, before), 'content'
+

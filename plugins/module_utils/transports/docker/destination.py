@@ -69,7 +69,8 @@ class _Counter:
 class DockerImageDestination(ImageDestination):
     """Writes one image to a registry repository with ``pull,push`` access."""
 
-    supported_manifest_types = (mt.OCI_MANIFEST, mt.DOCKER_V2S2, mt.OCI_INDEX, mt.DOCKER_LIST)
+    # Schema1 last: registries that still accept it do so only when configured to (distribution's compatibility.schema1).
+    supported_manifest_types = (mt.OCI_MANIFEST, mt.DOCKER_V2S2, mt.OCI_INDEX, mt.DOCKER_LIST, mt.DOCKER_V2S1_SIGNED, mt.DOCKER_V2S1)
     # As containers/image: registries and OCI layouts get compressed layers, docker-archive uncompressed ones.
     desired_layer_compression = 'compress'
     supports_index = True
@@ -119,7 +120,7 @@ class DockerImageDestination(ImageDestination):
         except ImageNotFoundError:
             return None
         algorithm = self.ref.digest.algorithm if self.ref.digest is not None else 'sha256'
-        return Digest.from_bytes(response.body, algorithm)
+        return _manifest_digest(response.body, response.headers.get('content-type', ''), algorithm)
 
     def has_blob(self, info: BlobInfo) -> bool:
         """HEAD the blob: 200 is present, 404 absent."""
@@ -242,7 +243,7 @@ class DockerImageDestination(ImageDestination):
                 algorithm = Digest(header.strip()).algorithm
             except InvalidDigestError as exc:
                 raise RegistryError('%s: the registry answered an invalid Docker-Content-Digest' % what, status=response.status) from exc
-            self._check_digest_header(response, Digest.from_bytes(raw, algorithm), what)
+            self._check_digest_header(response, _manifest_digest(raw, media_type, algorithm), what)
 
     def commit(self) -> None:
         """Nothing to do: a registry moves the tag when the final manifest PUT succeeds.
@@ -250,3 +251,14 @@ class DockerImageDestination(ImageDestination):
         The copy engine puts that manifest last, after every blob and child manifest, so the tag
         never points at an incomplete image.
         """
+
+
+def _manifest_digest(raw: bytes, media_type: str, algorithm: str) -> Digest:
+    """A manifest's digest as registries compute it: of the bytes, except signed schema1 (of the payload without signatures)."""
+    from ansible_collections.ocikit.images.plugins.module_utils.manifest.schema1 import guess_media_type, manifest_digest
+
+    base = (media_type or '').split(';', 1)[0].strip().lower()
+    if algorithm == 'sha256' and (base in mt.SCHEMA1_TYPES or (not base.startswith('application/vnd.') and guess_media_type(raw) in mt.SCHEMA1_TYPES)):
+        return manifest_digest(raw)
+    return Digest.from_bytes(raw, algorithm)
+

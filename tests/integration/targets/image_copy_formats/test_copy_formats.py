@@ -191,3 +191,45 @@ def test_shared_blob_dir_is_skopeo_compatible(image, tmp_path):
     back = copy('oci:%s:v1' % (tmp_path / 'b'), 'oci:%s:v1' % (tmp_path / 'plain'), src_shared_blob_dir=str(shared))
     assert not back.failed, back.result
     assert back.result['digest'] == image.manifest_digest
+
+
+@pytest.fixture(scope='module')
+def schema1_registry(tmp_path_factory):
+    from ocikit_testbed import Registry
+
+    with Registry(tmp_path_factory.mktemp('reg-s1'), tls=True, auth='htpasswd', schema1=True) as reg:
+        yield reg
+
+
+def test_schema1_read_converted_like_skopeo_and_written(schema1_registry, tmp_path):
+    reg = schema1_registry
+    img = build_image(tmp_path / 'src', 'v1', media='docker', layers=[LayerSpec(size=40_000), LayerSpec(size=8_000)], labels={'s': '1'})
+    old = 'docker://' + reg.ref('s1/app', 'v1')
+    skopeo('copy', '--quiet', '--format', 'v2s1', *reg.skopeo_flags('dest'), img.to_dir(tmp_path / 'd'), old)
+    # Read schema1, convert to schema2 (the registry destination's choice with format v2s2) like skopeo.
+    ours = 'docker://' + reg.ref('s1/ours', 'v1')
+    theirs = 'docker://' + reg.ref('s1/theirs', 'v1')
+    result = copy(old, ours, reg, format='v2s2')
+    assert not result.failed, result.msg
+    skopeo('copy', '--quiet', '--format', 'v2s2', *reg.skopeo_flags('src'), *reg.skopeo_flags('dest'), old, theirs)
+    assert result.result['digest'] == skopeo_inspect(theirs, *reg.skopeo_flags(''))['Digest']
+    config = json.loads(skopeo('inspect', '--config', *reg.skopeo_flags(''), ours).stdout)
+    assert config['rootfs']['diff_ids'] == img.diff_ids
+    reg.clear_requests()
+    again = copy(old, ours, reg, format='v2s2')
+    assert again.result['changed'] is False, again.result
+    assert blob_writes(reg) == []
+    # Into an OCI layout (converted), and kept as schema1 in a dir.
+    layout = copy(old, 'oci:%s:v1' % (tmp_path / 'l'), reg)
+    assert not layout.failed, layout.result
+    skopeo('copy', '--quiet', *reg.skopeo_flags('src'), old, 'oci:%s:v1' % (tmp_path / 'peer'))
+    assert layout.result['digest'] == skopeo_inspect('oci:%s:v1' % (tmp_path / 'peer'))['Digest']
+    kept = copy(old, 'dir:%s' % (tmp_path / 'dir'), reg)
+    assert not kept.failed, kept.result
+    assert kept.result['digest'] == skopeo_inspect(old, *reg.skopeo_flags(''))['Digest']
+    # Write schema1: OCI source, format v2s1, into the schema1-enabled registry; skopeo reads it.
+    v1 = 'docker://' + reg.ref('s1/written', 'v1')
+    written = copy(img.to_dir(tmp_path / 'd2'), v1, reg, format='v2s1')
+    assert not written.failed, written.msg
+    assert json.loads(skopeo('inspect', '--raw', *reg.skopeo_flags(''), v1).stdout)['schemaVersion'] == 1
+    assert skopeo_inspect(v1, *reg.skopeo_flags(''))['Digest'] == written.result['digest']

@@ -8,31 +8,40 @@
 from __future__ import annotations
 
 import contextlib
+import gzip
+import io
 import json
 import os
 import stat
+import tarfile
 import threading
+import time
 
 import pytest
 
 from ansible_collections.ocikit.images.plugins.module_utils.copy import execute
 from ansible_collections.ocikit.images.plugins.module_utils.copy.execute import (
     BlobStats,
+    CopyResult,
+    additional_tags_kwargs,
     copy_blobs,
     copy_image,
     read_source,
     write_digestfile,
 )
-from ansible_collections.ocikit.images.plugins.module_utils.copy.plan import CopyOptions
+from ansible_collections.ocikit.images.plugins.module_utils.copy.plan import CopyOptions, DestinationTraits, make_plan
 from ansible_collections.ocikit.images.plugins.module_utils.digest import Digest
 from ansible_collections.ocikit.images.plugins.module_utils.errors import (
     DigestMismatchError,
+    ImageNotFoundError,
     InvalidInputError,
     ManifestError,
     NoMatchingPlatformError,
 )
 from ansible_collections.ocikit.images.plugins.module_utils.manifest import media_types as mt
 from ansible_collections.ocikit.images.plugins.module_utils.manifest import platform as platform_mod
+from ansible_collections.ocikit.images.plugins.module_utils.manifest.convert import convert_manifest
+from ansible_collections.ocikit.images.plugins.module_utils.manifest.model import parse_manifest
 from ansible_collections.ocikit.images.plugins.module_utils.transports.base import (
     BlobInfo,
     ConnectionOptions,
@@ -46,12 +55,31 @@ from ansible_collections.ocikit.images.plugins.module_utils.transports.base impo
 # In-memory images
 
 
+def tar_bytes(files):
+    """A reproducible tar of ``{name: bytes}``."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode='w', format=tarfile.PAX_FORMAT) as archive:
+        for name, content in sorted(files.items()):
+            info = tarfile.TarInfo(name)
+            info.size = len(content)
+            info.mtime = 0
+            archive.addfile(info, io.BytesIO(content))
+    return buffer.getvalue()
+
+
+def zstd_decompress(data):
+    zstandard = pytest.importorskip('zstandard')
+    return zstandard.ZstdDecompressor().decompressobj().decompress(data)
+
+
 class Store:
     """Blobs and manifests by digest, as a registry or a layout holds them."""
 
     def __init__(self):
         self.blobs = {}
         self.manifests = {}
+        # The uncompressed tar of each real layer, by blob digest.
+        self.plain = {}
 
     def add_blob(self, data, media_type=mt.OCI_LAYER_GZIP):
         digest = Digest.from_bytes(data)
@@ -69,9 +97,30 @@ class Store:
         return self.add_manifest({'schemaVersion': 2, 'mediaType': mt.OCI_MANIFEST, 'config': config,
                                   'layers': [self.add_blob(layer) for layer in layers]})
 
-    def add_index(self, *children):
+    def add_real_image(self, arch, *layer_files, media_type=mt.OCI_MANIFEST, diff_ids=None):
+        """An image whose layers are real gzip-compressed tars of ``{name: bytes}`` and whose config has their diff_ids."""
+        docker = media_type == mt.DOCKER_V2S2
+        layers, ids = [], []
+        for files in layer_files:
+            plain = tar_bytes(files)
+            ids.append(str(Digest.from_bytes(plain)))
+            desc = self.add_blob(gzip.compress(plain, mtime=0), mt.DOCKER_LAYER_GZIP if docker else mt.OCI_LAYER_GZIP)
+            self.plain[desc['digest']] = plain
+            layers.append(desc)
+        config = {'architecture': arch, 'os': 'linux', 'config': {'Cmd': ['sh']},
+                  'rootfs': {'type': 'layers', 'diff_ids': ids if diff_ids is None else diff_ids}}
+        config_desc = self.add_blob(json.dumps(config).encode(), mt.DOCKER_CONFIG if docker else mt.OCI_CONFIG)
+        return self.add_manifest({'schemaVersion': 2, 'mediaType': media_type, 'config': config_desc, 'layers': layers})
+
+    def add_index(self, *children, media_type=mt.OCI_INDEX):
         manifests = [dict(desc, platform=plat) for desc, plat in children]
-        return self.add_manifest({'schemaVersion': 2, 'mediaType': mt.OCI_INDEX, 'manifests': manifests})
+        return self.add_manifest({'schemaVersion': 2, 'mediaType': media_type, 'manifests': manifests})
+
+    def parsed(self, desc):
+        return parse_manifest(*self.manifests[desc['digest']])
+
+    def config_of(self, desc):
+        return self.blobs[json.loads(self.manifests[desc['digest']][0])['config']['digest']]
 
 
 class FakeTransport(ImageTransport):
@@ -99,6 +148,8 @@ class FakeReference(ImageReference):
 
     def new_source(self, options):
         self.options.append(options)
+        if self.source is None:
+            raise ImageNotFoundError('%s holds no image' % self.details)
         return self.source
 
     def new_destination(self, options):
@@ -109,13 +160,14 @@ class FakeReference(ImageReference):
 class FakeSource(ImageSource):
     """Reads from a Store; ``top`` names the manifest the reference points at."""
 
-    def __init__(self, store, top, log, chunk_size=3, corrupt=(), wrong_size=()):
+    def __init__(self, store, top, log, chunk_size=3, corrupt=(), wrong_size=(), slow=()):
         self.store = store
         self.top = top
         self.log = log
         self.chunk_size = chunk_size
         self.corrupt = set(corrupt)
         self.wrong_size = set(wrong_size)
+        self.slow = set(slow)
 
     def get_manifest(self, instance_digest=None):
         self.log.append(('src.get_manifest', None if instance_digest is None else str(instance_digest)))
@@ -124,6 +176,9 @@ class FakeSource(ImageSource):
     @contextlib.contextmanager
     def get_blob(self, info):
         self.log.append(('src.get_blob', str(info.digest)))
+        if str(info.digest) in self.slow:
+            # Long enough for other workers to reach the same blob while this one still reads it.
+            time.sleep(0.3)
         data = self.store.blobs[str(info.digest)]
         if str(info.digest) in self.corrupt:
             data = bytes([data[0] ^ 0xff]) + data[1:]
@@ -139,8 +194,16 @@ class FakeDestination(ImageDestination):
 
     supported_manifest_types = (mt.OCI_MANIFEST, mt.OCI_INDEX, mt.DOCKER_V2S2, mt.DOCKER_LIST)
 
-    def __init__(self, log, held=None, present=(), mountable=()):
+    def __init__(self, log, held=None, present=(), mountable=(), supported=None, compression=None, supports_index=None):
         self.log = log
+        if supported is not None:
+            self.supported_manifest_types = supported
+        if compression is not None:
+            self.desired_layer_compression = compression
+        if supports_index is not None:
+            self.supports_index = supports_index
+        # What a source opened on this destination logs (reading what it holds now).
+        self.reads = []
         self.held = held
         self.blobs = {d: b'' for d in present}
         self.mountable = set(mountable)
@@ -152,7 +215,7 @@ class FakeDestination(ImageDestination):
 
     def get_manifest_digest(self):
         self.log.append(('dest.get_manifest_digest',))
-        return self.held
+        return self.name_points_at
 
     def has_blob(self, info):
         return str(info.digest) in self.blobs
@@ -192,6 +255,9 @@ class FakeDestination(ImageDestination):
 
 
 WRITES = ('dest.put_blob.start', 'dest.put_blob', 'dest.mount', 'dest.put_manifest', 'dest.commit')
+OCI_ONLY = (mt.OCI_MANIFEST, mt.OCI_INDEX)
+AMD64_PLATFORM = {'os': 'linux', 'architecture': 'amd64'}
+ARM64_PLATFORM = {'os': 'linux', 'architecture': 'arm64', 'variant': 'v8'}
 
 
 def _names(log, *names):
@@ -206,8 +272,7 @@ class World:
         self.log = []
         self.amd64 = self.store.add_image('amd64', b'shared base layer', b'amd64 application')
         self.arm64 = self.store.add_image('arm64', b'shared base layer', b'arm64 application')
-        self.index = self.store.add_index((self.amd64, {'os': 'linux', 'architecture': 'amd64'}),
-                                          (self.arm64, {'os': 'linux', 'architecture': 'arm64', 'variant': 'v8'}))
+        self.index = self.store.add_index((self.amd64, AMD64_PLATFORM), (self.arm64, ARM64_PLATFORM))
 
     def blobs_of(self, desc):
         raw = self.store.manifests[desc['digest']][0]
@@ -219,6 +284,9 @@ class World:
         dest = dest if dest is not None else FakeDestination(self.log)
         src_ref = FakeReference(FakeTransport('docker'), '//src.example/img:1', source=source)
         dest_ref = FakeReference(FakeTransport('docker' if same_transport else 'oci'), '/tmp/layout:img', destination=dest)
+        if dest.name_points_at is not None and str(dest.name_points_at) in dest.manifests:
+            # What the destination holds now, read back as a source (the content rule needs it).
+            dest_ref.source = FakeSource(dest, dest.name_points_at, dest.reads)
         result = copy_image(src_ref, dest_ref, ConnectionOptions(), ConnectionOptions(max_parallel=2),
                             options or CopyOptions(), check_mode=check_mode)
         return result, dest
@@ -312,10 +380,16 @@ def test_copy_blobs_size_disagreement_at_source():
 # read_source
 
 
+# A destination that stores any manifest and keeps layers as they are: nothing to convert, no config to read.
+AS_IS = DestinationTraits(supported_types=FakeDestination.supported_manifest_types)
+
+
 def test_read_source_single_image(world):
-    source = read_source(FakeSource(world.store, world.amd64['digest'], world.log), CopyOptions(multi_arch='all'))
+    source = read_source(FakeSource(world.store, world.amd64['digest'], world.log), CopyOptions(multi_arch='all'), AS_IS)
     assert str(source.top.digest) == world.amd64['digest']
-    assert not source.instances and source.chosen is None and source.chosen_platform is None
+    assert source.instances == (source.top,)
+    assert source.chosen is None and source.chosen_platform is None
+    assert not source.configs
     assert world.log == [('src.get_manifest', None)]
 
 
@@ -324,7 +398,7 @@ def test_read_source_single_image(world):
     ({'override_arch': 'arm64'}, 'arm64', 'linux/arm64/v8'),
 ])
 def test_read_source_index_system(world, overrides, chosen, platform):
-    source = read_source(FakeSource(world.store, world.index['digest'], world.log), CopyOptions(**overrides))
+    source = read_source(FakeSource(world.store, world.index['digest'], world.log), CopyOptions(**overrides), AS_IS)
     expected = getattr(world, chosen)['digest']
     assert str(source.top.digest) == world.index['digest']
     assert str(source.chosen.digest) == expected
@@ -334,13 +408,48 @@ def test_read_source_index_system(world, overrides, chosen, platform):
     assert world.log == [('src.get_manifest', None), ('src.get_manifest', expected)]
 
 
+@pytest.mark.parametrize('traits, options', [
+    (None, CopyOptions()),
+    (DestinationTraits(supported_types=(mt.OCI_MANIFEST, mt.DOCKER_V2S2)), CopyOptions(format='v2s2')),
+    (DestinationTraits(supported_types=(mt.DOCKER_V2S2,), supports_index=False), CopyOptions()),
+    (DestinationTraits(layer_compression='compress'), CopyOptions(compress_format='zstd')),
+    (DestinationTraits(), CopyOptions(dest_decompress=True)),
+])
+def test_read_source_reads_the_configs_a_change_needs(world, traits, options):
+    source = read_source(FakeSource(world.store, world.amd64['digest'], world.log), options, traits)
+    config = world.blobs_of(world.amd64)[0]
+    assert source.configs == {config: world.store.blobs[config]}
+    assert world.log == [('src.get_manifest', None), ('src.get_blob', config)]
+
+
+def test_read_source_reads_each_config_once(world):
+    twin = world.store.add_manifest(dict(json.loads(world.store.manifests[world.amd64['digest']][0]), layers=[]))
+    top = world.store.add_index((world.amd64, AMD64_PLATFORM), (twin, {'os': 'linux', 'architecture': 's390x'}))
+    source = read_source(FakeSource(world.store, top['digest'], world.log), CopyOptions(multi_arch='all'))
+    assert len(source.instances) == 2 and len(source.configs) == 1
+    assert len(_names(world.log, 'src.get_blob')) == 1
+
+
+def test_read_source_platforms(world):
+    source = read_source(FakeSource(world.store, world.index['digest'], world.log), CopyOptions(platforms=('linux/arm64/v8',)), AS_IS)
+    assert [str(m.digest) for m in source.instances] == [world.arm64['digest']]
+    assert source.chosen is None
+    assert world.log == [('src.get_manifest', None), ('src.get_manifest', world.arm64['digest'])]
+
+
+def test_read_source_missing_platform(world):
+    with pytest.raises(NoMatchingPlatformError) as excinfo:
+        read_source(FakeSource(world.store, world.index['digest'], world.log), CopyOptions(platforms=('linux/s390x',)), AS_IS)
+    assert str(excinfo.value) == 'platform linux/s390x is not in the index (available: linux/amd64, linux/arm64/v8)'
+
+
 def test_read_source_index_system_no_match(world):
     with pytest.raises(NoMatchingPlatformError):
         read_source(FakeSource(world.store, world.index['digest'], world.log), CopyOptions(override_arch='s390x'))
 
 
 def test_read_source_index_all(world):
-    source = read_source(FakeSource(world.store, world.index['digest'], world.log), CopyOptions(multi_arch='all'))
+    source = read_source(FakeSource(world.store, world.index['digest'], world.log), CopyOptions(multi_arch='all'), AS_IS)
     assert [str(m.digest) for m in source.instances] == [world.amd64['digest'], world.arm64['digest']]
     assert source.chosen is None
     assert world.log == [('src.get_manifest', None), ('src.get_manifest', world.amd64['digest']),
@@ -348,7 +457,7 @@ def test_read_source_index_all(world):
 
 
 def test_read_source_index_only_reads_no_child(world):
-    source = read_source(FakeSource(world.store, world.index['digest'], world.log), CopyOptions(multi_arch='index-only'))
+    source = read_source(FakeSource(world.store, world.index['digest'], world.log), CopyOptions(multi_arch='index-only'), AS_IS)
     assert not source.instances
     assert world.log == [('src.get_manifest', None)]
 
@@ -408,7 +517,8 @@ def test_copy_single_image_call_order(world):
     assert result.as_result() == {
         'changed': True, 'digest': world.amd64['digest'], 'source_digest': world.amd64['digest'], 'media_type': mt.OCI_MANIFEST,
         'blobs': {'copied': 3, 'skipped': 0, 'mounted': 0}, 'bytes_copied': result.stats.bytes_copied,
-        'reason': 'destination holds no image', 'diff': {'before': None, 'after': {'digest': world.amd64['digest']}},
+        'reason': 'destination holds no image', 'rule': 'digest', 'converted': False,
+        'diff': {'before': None, 'after': {'digest': world.amd64['digest']}},
     }
 
 
@@ -536,6 +646,268 @@ def test_connection_options_go_to_their_side(world):
     copy_image(src_ref, dest_ref, src_options, dest_options, CopyOptions())
     assert src_ref.options == [src_options]
     assert dest_ref.options == [dest_options]
+
+
+# ---------------------------------------------------------------------------------------------
+# copy_image: conversion and layer transformation
+
+BASE_FILES = {'etc/os-release': b'ID=test\n' * 40, 'bin/sh': bytes(range(256)) * 16}
+APP_FILES = {'app/run': b'#!/bin/sh\necho hello\n' * 30}
+ARM_FILES = {'app/run': b'#!/bin/sh\necho arm\n' * 30}
+
+
+def _order_of_writes(log):
+    """The write calls in order, consecutive put_blob calls folded into one 'blobs' entry."""
+    out = []
+    for entry in log:
+        if entry[0] == 'dest.put_blob':
+            if not out or out[-1] != ('blobs',):
+                out.append(('blobs',))
+        elif entry[0] in ('dest.put_manifest', 'dest.commit'):
+            out.append(entry)
+    return out
+
+
+def test_docker_image_into_oci_only_destination(world):
+    top = world.store.add_real_image('amd64', BASE_FILES, APP_FILES, media_type=mt.DOCKER_V2S2)
+    source_config = json.loads(world.store.manifests[top['digest']][0])['config']['digest']
+    expected = convert_manifest(world.store.parsed(top), mt.OCI_MANIFEST, world.store.config_of(top))
+    dest = FakeDestination(world.log, supported=OCI_ONLY, compression='compress')
+    result, dest = world.copy(top, dest=dest)
+    # The converted config is a new blob; the source's Docker config is not written.
+    new_config = str(expected.config.digest)
+    assert dest.blobs[new_config] == expected.config_raw
+    assert source_config not in dest.blobs
+    assert sorted(e[1] for e in _names(world.log, 'dest.put_blob')) == sorted([new_config] + world.blobs_of(top)[1:])
+    # Blobs first, then the converted manifest, then commit.
+    assert _order_of_writes(world.log) == [('blobs',), ('dest.put_manifest', None), ('dest.commit',)]
+    assert dest.manifests[str(expected.digest)] == (expected.raw, mt.OCI_MANIFEST)
+    assert dest.name_points_at == expected.digest
+    assert parse_manifest(expected.raw, mt.OCI_MANIFEST).layers[0].media_type == mt.OCI_LAYER_GZIP
+    out = result.as_result()
+    assert (out['digest'], out['media_type'], out['converted'], out['rule']) == (str(expected.digest), mt.OCI_MANIFEST, True, 'digest')
+    assert result.stats.as_result() == {'copied': 3, 'skipped': 0, 'mounted': 0}
+    # Copied again: the destination holds the converted digest, nothing is written.
+    del world.log[:]
+    again, dest = world.copy(top, dest=dest)
+    assert not again.changed and again.as_result()['reason'] == 'destination already holds %s' % expected.digest
+    assert not _names(world.log, *WRITES)
+
+
+def test_docker_list_into_oci_only_destination(world):
+    amd64 = world.store.add_real_image('amd64', BASE_FILES, APP_FILES, media_type=mt.DOCKER_V2S2)
+    arm64 = world.store.add_real_image('arm64', BASE_FILES, ARM_FILES, media_type=mt.DOCKER_V2S2)
+    top = world.store.add_index((amd64, AMD64_PLATFORM), (arm64, ARM64_PLATFORM), media_type=mt.DOCKER_LIST)
+    children = [convert_manifest(world.store.parsed(d), mt.OCI_MANIFEST, world.store.config_of(d)) for d in (amd64, arm64)]
+    dest = FakeDestination(world.log, supported=OCI_ONLY, compression='compress')
+    result, dest = world.copy(top, CopyOptions(multi_arch='all'), dest=dest)
+    # Blobs (two new configs, three distinct layers), the converted children by digest, the index, commit.
+    assert _order_of_writes(world.log) == [('blobs',), ('dest.put_manifest', str(children[0].digest)),
+                                           ('dest.put_manifest', str(children[1].digest)), ('dest.put_manifest', None), ('dest.commit',)]
+    assert len(_names(world.log, 'dest.put_blob')) == 5
+    assert all(str(c.config.digest) in dest.blobs for c in children)
+    index_raw, index_type = dest.manifests[str(dest.name_points_at)]
+    written = parse_manifest(index_raw, index_type)
+    assert index_type == mt.OCI_INDEX
+    assert [d.digest for d in written.manifests] == [c.digest for c in children]
+    assert [str(d.platform) for d in written.manifests] == ['linux/amd64', 'linux/arm64/v8']
+    out = result.as_result()
+    assert out['media_type'] == mt.OCI_INDEX and out['index_digest_kept'] is False and out['converted'] is True
+    assert out['platforms'] == ['linux/amd64', 'linux/arm64/v8']
+
+
+def test_gzip_to_zstd_recompression(world):
+    top = world.store.add_real_image('amd64', BASE_FILES, APP_FILES)
+    config, base, app = world.blobs_of(top)
+    dest = FakeDestination(world.log, compression='compress')
+    result, dest = world.copy(top, CopyOptions(compress_format='zstd'), dest=dest)
+    raw, media_type = dest.manifests[str(dest.name_points_at)]
+    written = parse_manifest(raw, media_type)
+    assert media_type == mt.OCI_MANIFEST
+    assert [layer.media_type for layer in written.layers] == [mt.OCI_LAYER_ZSTD] * 2
+    # The config is kept (so are the diff_ids); the layers are new zstd blobs holding the same tars.
+    assert str(written.config.digest) == config and dest.blobs[config] == world.store.blobs[config]
+    for layer, source in zip(written.layers, (base, app)):
+        data = dest.blobs[str(layer.digest)]
+        assert data[:4] == b'\x28\xb5\x2f\xfd'
+        assert zstd_decompress(data) == world.store.plain[source]
+        assert (Digest.from_bytes(data), len(data)) == (layer.digest, layer.size)
+    assert base not in dest.blobs and app not in dest.blobs
+    assert _order_of_writes(world.log) == [('blobs',), ('dest.put_manifest', None), ('dest.commit',)]
+    assert result.stats.as_result() == {'copied': 3, 'skipped': 0, 'mounted': 0}
+    assert result.stats.bytes_copied == sum(len(dest.blobs[d]) for d in [config] + [str(layer.digest) for layer in written.layers])
+    out = result.as_result()
+    assert (out['digest'], out['rule'], out['converted'], out['media_type']) == (str(written.digest), 'content', True, mt.OCI_MANIFEST)
+    assert out['diff'] == {'before': None, 'after': {'digest': str(written.digest)}}
+
+    # Again: the destination holds the same config and zstd layers, which the content rule sees without writing anything.
+    del world.log[:]
+    again, dest = world.copy(top, CopyOptions(compress_format='zstd'), dest=dest)
+    assert not again.changed and again.plan.rule == 'content'
+    # Only the config is read (the plan needs it when layers change); no layer moves.
+    assert not _names(world.log, *WRITES) and _names(world.log, 'src.get_blob') == [('src.get_blob', config)]
+    assert again.as_result()['digest'] == str(written.digest)
+    assert again.as_result()['reason'] == ('destination already holds the same config and layers in the requested form (%s)'
+                                           % written.digest)
+    # Asked for gzip, the same destination is not up to date.
+    del world.log[:]
+    back, dest = world.copy(top, CopyOptions(compress_format='gzip'), dest=dest)
+    assert back.changed and dest.name_points_at == Digest(top['digest'])
+
+
+def test_recompression_check_mode(world):
+    top = world.store.add_real_image('amd64', BASE_FILES)
+    result, dest = world.copy(top, CopyOptions(compress_format='zstd'), dest=FakeDestination(world.log, compression='compress'),
+                              check_mode=True)
+    assert result.changed and result.after is None
+    assert result.as_result()['digest'] is None and result.as_result()['diff']['after'] is None
+    assert not _names(world.log, *WRITES)
+    assert _names(world.log, 'src.get_blob') == [('src.get_blob', world.blobs_of(top)[0])]
+    assert not dest.blobs
+
+
+def test_layer_with_wrong_diff_id_is_not_committed(world):
+    wrong = str(Digest.from_bytes(b'not the layer'))
+    plain_base = str(Digest.from_bytes(tar_bytes(BASE_FILES)))
+    top = world.store.add_real_image('amd64', BASE_FILES, APP_FILES, diff_ids=[plain_base, wrong])
+    app = world.blobs_of(top)[2]
+    previous = Digest.from_bytes(b'previous image')
+    dest = FakeDestination(world.log, held=previous, compression='compress')
+    with pytest.raises(DigestMismatchError) as excinfo:
+        world.copy(top, CopyOptions(compress_format='zstd'), dest=dest)
+    assert str(excinfo.value) == ('layer %s: its uncompressed content is %s, but the config says diff_id %s'
+                                  % (app, Digest.from_bytes(world.store.plain[app]), wrong))
+    assert not _names(world.log, 'dest.put_manifest', 'dest.commit')
+    assert world.log[-2:] == [('dest.close',), ('src.close',)]
+    assert dest.name_points_at == previous
+    # Nothing holding the app layer's content reached the destination.
+    assert all(data[:4] != b'\x28\xb5\x2f\xfd' or zstd_decompress(data) != world.store.plain[app] for data in dest.blobs.values())
+
+
+def test_docker_archive_like_destination_gets_uncompressed_v2s2(world):
+    top = world.store.add_real_image('amd64', BASE_FILES, APP_FILES)
+    config, base, app = world.blobs_of(top)
+    dest = FakeDestination(world.log, supported=(mt.DOCKER_V2S2,), compression='decompress', supports_index=False)
+    result, dest = world.copy(top, dest=dest)
+    raw, media_type = dest.manifests[str(dest.name_points_at)]
+    written = parse_manifest(raw, media_type)
+    assert media_type == mt.DOCKER_V2S2 and written.config.media_type == mt.DOCKER_CONFIG
+    assert str(written.config.digest) == config
+    assert [layer.media_type for layer in written.layers] == [mt.DOCKER_LAYER] * 2
+    assert [dest.blobs[str(layer.digest)] for layer in written.layers] == [world.store.plain[base], world.store.plain[app]]
+    assert result.as_result()['converted'] is True
+
+
+def test_shared_layer_is_transformed_once(world):
+    amd64 = world.store.add_real_image('amd64', BASE_FILES, APP_FILES)
+    arm64 = world.store.add_real_image('arm64', BASE_FILES, ARM_FILES)
+    top = world.store.add_index((amd64, AMD64_PLATFORM), (arm64, ARM64_PLATFORM))
+    base = world.blobs_of(amd64)[1]
+    assert base == world.blobs_of(arm64)[1]
+    dest = FakeDestination(world.log, compression='compress')
+    result, dest = world.copy(top, CopyOptions(multi_arch='all', compress_format='zstd'), dest=dest, slow=[base])
+    assert _names(world.log, 'src.get_blob').count(('src.get_blob', base)) == 1
+    # Two configs and three distinct layers, each written once.
+    assert result.stats.as_result() == {'copied': 5, 'skipped': 0, 'mounted': 0}
+    children = [parse_manifest(*dest.manifests[e[1]]) for e in _names(world.log, 'dest.put_manifest') if e[1] is not None]
+    assert children[0].layers[0].digest == children[1].layers[0].digest
+    assert _order_of_writes(world.log) == [('blobs',), ('dest.put_manifest', str(children[0].digest)),
+                                           ('dest.put_manifest', str(children[1].digest)), ('dest.put_manifest', None), ('dest.commit',)]
+
+
+def test_platforms_filter_writes_a_filtered_index(world):
+    result, dest = world.copy(world.index, CopyOptions(platforms=('linux/arm64/v8',)))
+    log = world.log
+    # Only the arm64 child is read and copied.
+    assert ('src.get_manifest', world.amd64['digest']) not in log
+    assert sorted(e[1] for e in _names(log, 'dest.put_blob')) == sorted(world.blobs_of(world.arm64))
+    assert _order_of_writes(log) == [('blobs',), ('dest.put_manifest', world.arm64['digest']), ('dest.put_manifest', None), ('dest.commit',)]
+    raw, media_type = dest.manifests[str(dest.name_points_at)]
+    written = parse_manifest(raw, media_type)
+    assert media_type == mt.OCI_INDEX
+    assert [str(d.digest) for d in written.manifests] == [world.arm64['digest']]
+    assert str(written.digest) != world.index['digest']
+    out = result.as_result()
+    assert out['index_digest_kept'] is False and out['digest'] == str(written.digest)
+    assert out['source_digest'] == world.index['digest']
+    assert 'platform' not in out
+
+
+def test_platforms_naming_every_platform_keeps_the_index(world):
+    result, dest = world.copy(world.index, CopyOptions(platforms=('linux/arm64/v8', 'linux/amd64')))
+    assert str(dest.name_points_at) == world.index['digest']
+    assert result.as_result()['index_digest_kept'] is True
+
+
+def test_missing_platform_writes_nothing(world):
+    with pytest.raises(NoMatchingPlatformError) as excinfo:
+        world.copy(world.index, CopyOptions(platforms=('linux/arm64/v8', 'linux/s390x')))
+    assert str(excinfo.value) == 'platform linux/s390x is not in the index (available: linux/amd64, linux/arm64/v8)'
+    assert not _names(world.log, *WRITES)
+    assert ('dest.close',) in world.log
+
+
+def test_artifact_layers_are_copied_as_they_are(world):
+    config = world.store.add_blob(b'{}', 'application/vnd.dev.cosign.simplesigning.v1+json')
+    layer = world.store.add_blob(b'{"critical": {}}', 'application/vnd.dev.cosign.simplesigning.v1+json')
+    top = world.store.add_manifest({'schemaVersion': 2, 'mediaType': mt.OCI_MANIFEST, 'config': config, 'layers': [layer]})
+    result, dest = world.copy(top, CopyOptions(compress_format='zstd'), dest=FakeDestination(world.log, compression='compress'))
+    assert dest.name_points_at == Digest(top['digest'])
+    assert dest.blobs[layer['digest']] == world.store.blobs[layer['digest']]
+    assert result.as_result()['converted'] is False
+
+
+# ---------------------------------------------------------------------------------------------
+# CopyResult and additional_tags_kwargs
+
+
+def test_copy_result_after():
+    store = Store()
+    top = parse_manifest(*store.manifests[store.add_image('amd64', b'layer')['digest']])
+    source = read_source(FakeSource(store, top.digest, []), CopyOptions())
+    before = Digest.from_bytes(b'before')
+    registry = DestinationTraits(layer_compression='compress')
+    exact = make_plan(source, None, CopyOptions(), registry)
+    assert CopyResult(plan=exact, changed=True, stats=BlobStats()).after == top.digest
+    inexact = make_plan(source, before, CopyOptions(compress_format='zstd'), registry)
+    assert CopyResult(plan=inexact, changed=True, stats=BlobStats()).after is None
+    held = make_plan(source, before, CopyOptions(compress_format='zstd'), registry,
+                     current=parse_manifest(json.dumps(dict(json.loads(top.raw), layers=[
+                         {'mediaType': mt.OCI_LAYER_ZSTD, 'digest': str(before), 'size': 1}])).encode()))
+    assert held.up_to_date
+    assert CopyResult(plan=held, changed=False, stats=BlobStats()).after == before
+
+
+class NamedTransport(FakeTransport):
+    """A transport with a name and nothing else."""
+
+
+def test_additional_tags_kwargs():
+    archive = FakeReference(NamedTransport('docker-archive'), '/tmp/a.tar')
+    assert not additional_tags_kwargs(archive, None)
+    assert not additional_tags_kwargs(archive, [])
+    refs = additional_tags_kwargs(archive, ['example.com/app:latest', 'other/app'])['additional_tags']
+    assert [str(r) for r in refs] == ['example.com/app:latest', 'docker.io/other/app:latest']
+    with pytest.raises(InvalidInputError) as excinfo:
+        additional_tags_kwargs(archive, ['app@sha256:' + 'a' * 64])
+    assert str(excinfo.value) == 'additional tag "app@sha256:%s" must not have a digest' % ('a' * 64)
+    # Other transports take their extra names elsewhere: nothing for the destination itself.
+    assert not additional_tags_kwargs(FakeReference(NamedTransport('oci'), '/tmp/l'), ['a:b'])
+
+
+def test_dest_kwargs_reach_the_destination(world):
+    seen = []
+
+    class KwargsReference(FakeReference):
+        def new_destination(self, options, **kwargs):
+            seen.append(kwargs)
+            return super().new_destination(options)
+
+    source = FakeSource(world.store, world.amd64['digest'], world.log)
+    dest_ref = KwargsReference(FakeTransport('docker-archive'), 'b', destination=FakeDestination(world.log))
+    copy_image(FakeReference(FakeTransport('docker'), 'a', source=source), dest_ref, ConnectionOptions(), ConnectionOptions(),
+               CopyOptions(), dest_kwargs={'additional_tags': ('x',)})
+    assert seen == [{'additional_tags': ('x',)}]
 
 
 # ---------------------------------------------------------------------------------------------

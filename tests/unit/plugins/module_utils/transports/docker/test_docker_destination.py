@@ -386,7 +386,8 @@ def test_push_with_bearer_asks_pull_and_push() -> None:
 def test_destination_properties(fake: FakeRegistry) -> None:
     destination = open_destination(fake)
     try:
-        assert destination.supported_manifest_types == (mt.OCI_MANIFEST, mt.DOCKER_V2S2, mt.OCI_INDEX, mt.DOCKER_LIST)
+        assert destination.supported_manifest_types == (mt.OCI_MANIFEST, mt.DOCKER_V2S2, mt.OCI_INDEX, mt.DOCKER_LIST,
+                                                        mt.DOCKER_V2S1_SIGNED, mt.DOCKER_V2S1)
         assert destination.supports_index
     finally:
         close(destination)

@@ -102,7 +102,7 @@ options:
     default: false
   platforms:
     description:
-      - Copy only these platforms of a source index, as V(os/arch) or V(os/arch/variant) (beyond skopeo). The written index is a new,
+      - Copy only these platforms of a source index, as V(os/arch) (every variant of it) or V(os/arch/variant) (beyond skopeo). The written index is a new,
         filtered index (RV(index_digest_kept) is V(false)) unless the list names every platform.
       - Every platform listed must be in the index.
     type: list

@@ -13,7 +13,7 @@ import typing as t
 from ansible_collections.ocikit.images.plugins.module_utils.errors import InvalidInputError, NoMatchingPlatformError
 from ansible_collections.ocikit.images.plugins.module_utils.manifest import media_types as mt
 from ansible_collections.ocikit.images.plugins.module_utils.manifest.convert import ConvertResult, IndexConvertResult, convert_index
-from ansible_collections.ocikit.images.plugins.module_utils.manifest.model import Descriptor, ImageIndex, parse_manifest
+from ansible_collections.ocikit.images.plugins.module_utils.manifest.model import Descriptor, ImageIndex, Platform, parse_manifest
 from ansible_collections.ocikit.images.plugins.module_utils.manifest.platform import matches, parse_platform
 
 
@@ -25,7 +25,9 @@ def select_platforms(index: ImageIndex, platforms: t.Sequence[str]) -> list[Desc
     wanted = [parse_platform(p) for p in platforms]
     chosen = []
     for plat in wanted:
-        found = [d for d in index.manifests if d.platform is not None and matches(d.platform, plat)]
+        # os/arch without a variant means every variant of it (linux/arm64 is linux/arm64/v8 in most indexes).
+        found = [d for d in index.manifests if d.platform is not None
+                 and (matches(d.platform, plat) if plat.variant else matches(d.platform, Platform(plat.os, plat.architecture, d.platform.variant)))]
         if not found:
             available = ', '.join(sorted(str(d.platform) for d in index.manifests if d.platform is not None)) or 'none'
             raise NoMatchingPlatformError('platform %s is not in the index (available: %s)' % (plat, available))

@@ -177,3 +177,15 @@ def test_build_index_filters_platforms():
 def test_build_index_all_platforms_named_is_the_source():
     result = build_index(INDEX, mt.OCI_INDEX, {}, platforms=['linux/amd64', 'linux/arm64/v8', 'linux/arm/v7'])
     assert result.digest == INDEX.digest
+
+
+def test_platform_without_variant_selects_every_variant() -> None:
+    children = [{'mediaType': 'application/vnd.oci.image.manifest.v1+json', 'digest': 'sha256:' + c * 64, 'size': 10,
+                 'platform': {'os': 'linux', 'architecture': arch, **({'variant': var} if var else {})}}
+                for c, arch, var in (('a', 'amd64', None), ('b', 'arm64', 'v8'), ('c', 'arm', 'v7'))]
+    raw = json.dumps({'schemaVersion': 2, 'mediaType': 'application/vnd.oci.image.index.v1+json', 'manifests': children}).encode()
+    index = parse_manifest(raw)
+    assert [str(d.platform) for d in select_platforms(index, ['linux/arm64'])] == ['linux/arm64/v8']
+    assert [str(d.platform) for d in select_platforms(index, ['linux/arm/v7', 'linux/amd64'])] == ['linux/amd64', 'linux/arm/v7']
+    with pytest.raises(NoMatchingPlatformError):
+        select_platforms(index, ['linux/arm/v6'])

@@ -6,22 +6,26 @@
 """ocikit.images' image_copy against ``skopeo copy``, side by side (``make bench``).
 
 Builds a multi-layer image offline, starts two TLS + htpasswd registries from the test bed and
-times four scenarios, ours and skopeo in turn (the order alternates between repetitions), every
+times five scenarios, ours and skopeo in turn (the order alternates between repetitions), every
 transfer into a repository no run has used before:
 
 * push        OCI layout -> registry A
 * pull        registry A -> a new OCI layout directory
 * copy        registry A -> registry B (two registries, so the blobs really travel)
 * up-to-date  the push again, into a repository that already holds the image
+* recompress  registry A -> a registry started for this run alone, gzip layers rewritten as zstd
 
-Every run is verified: the destination must hold the source's manifest digest and all its blobs,
-and the registry's access log must show the uploads a transfer implies. The table goes to stdout,
+Every run is verified: the destination must hold the source's manifest digest and all its blobs
+(recompress: the source's config, zstd layers that decompress to the source's diff_ids, and the
+manifest digest the tool reported), and the registry's access log must show the uploads a transfer
+implies. The table goes to stdout,
 every run's details to ``.bench/results.json``. See ``tests/benchmarks/README.md``.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime
 import json
 import os
@@ -41,7 +45,8 @@ sys.path[:0] = [str(HERE), str(REPO_ROOT / 'tests' / 'testbed')]
 from ocikit_bench.measure import launcher, rss_baseline  # noqa: E402
 from ocikit_bench.report import ratio, summarize, table  # noqa: E402
 from ocikit_bench.sides import Endpoint, Job, Ours, Outcome, Skopeo, find_collections_root, probe_cache_isolation, skopeo_version  # noqa: E402
-from ocikit_bench.verify import check_layout_image, check_registry_image, settled_requests, wire_activity  # noqa: E402
+from ocikit_bench.verify import (  # noqa: E402
+    OCI_LAYER_ZSTD, check_layout_image, check_recompressed_image, check_registry_image, settled_requests, wire_activity)
 from ocikit_testbed import LayerSpec, Registry, build_image  # noqa: E402
 
 TAG = 'v1'
@@ -51,7 +56,11 @@ SCENARIOS = {
     'pull': 'registry -> OCI layout (new directory)',
     'copy': 'registry A -> registry B (new repository)',
     'up-to-date': 'the push again, destination already holds the image',
+    'recompress': 'registry A -> a fresh registry, gzip layers recompressed to zstd',
 }
+# Scenarios whose destination must receive every blob by upload, none by mount.
+FULL_TRANSFER = ('push', 'copy', 'recompress')
+RECOMPRESS_FORMAT = 'zstd'
 SIDES = ('ours', 'skopeo')
 # (share of the image's blob bytes, share of each file that is a repeated pattern): from
 # incompressible (already-compressed assets) to highly compressible (text, binaries with padding).
@@ -123,9 +132,13 @@ class Bench:
             return ['seeding %s failed: %s' % (repository, outcome.result.get('msg'))]
         return check_registry_image(self.reg_a, repository, TAG, self.image.manifest_digest)
 
-    def job_for(self, scenario: str, label: str, rep: int, scratch: Path) -> tuple[Job, list[str]]:
-        """The job of one run and the problems of its untimed set-up."""
+    def job_for(self, scenario: str, label: str, rep: int, scratch: Path, fresh: Registry | None = None) -> tuple[Job, list[str]]:
+        """The job of one run and the problems of its untimed set-up (``fresh``: the run's own registry)."""
         repository = 'bench/%s-%s-r%d' % (scenario.replace('-', ''), label, rep + 1)
+        if scenario == 'recompress':
+            if fresh is None:
+                raise ValueError('the recompress scenario needs a registry of its own')
+            return Job(registry_endpoint(self.reg_a, 'bench/source'), registry_endpoint(fresh, repository), compress_format=RECOMPRESS_FORMAT), []
         if scenario == 'push':
             return Job(Endpoint(self.image.oci_ref), registry_endpoint(self.reg_a, repository)), []
         if scenario == 'pull':
@@ -136,23 +149,29 @@ class Bench:
         problems = self.seed(repository, scratch / 'seed')
         return Job(Endpoint(self.image.oci_ref), registry_endpoint(self.reg_a, repository)), problems
 
-    def check(self, scenario: str, label: str, job: Job, outcome: Outcome, wire: dict[str, dict[str, int]]) -> list[str]:
-        """Everything wrong with a finished run; an empty list means it counts."""
+    def check(self, scenario: str, label: str, job: Job, outcome: Outcome, wire: dict[str, dict[str, int]],
+              scratch: Path, facts: dict[str, t.Any]) -> list[str]:
+        """Everything wrong with a finished run; an empty list means it counts. ``facts`` gets what was found."""
         if not outcome.ok:
             return ['run failed (rc=%d%s): %s' % (outcome.measurement.rc, ', timed out' if outcome.measurement.timed_out else '',
                                                   outcome.result.get('msg') or outcome.measurement.tail())]
         expected = self.image.manifest_digest
         problems: list[str] = []
         if label == 'ours':
-            if outcome.result.get('digest') != expected:
-                problems.append('module reported digest %s, the source is %s' % (outcome.result.get('digest'), expected))
+            # recompress writes a new manifest: its digest is checked against the destination, the source's here.
+            key = 'source_digest' if scenario == 'recompress' else 'digest'
+            if outcome.result.get(key) != expected:
+                problems.append('module reported %s %s, the source is %s' % (key, outcome.result.get(key), expected))
             if outcome.result.get('changed') != (scenario != 'up-to-date'):
                 problems.append('module reported changed=%s' % outcome.result.get('changed'))
         dest = job.dest
-        if dest.registry is not None:
+        if scenario == 'recompress':
+            problems += self.check_recompressed(label, job, outcome, scratch, facts)
+        elif dest.registry is not None:
             problems += check_registry_image(dest.registry, dest.repository, TAG, expected)
+        if dest.registry is not None:
             activity = wire['dest']
-            if scenario in ('push', 'copy') and (activity['blob_uploads'] != self.blob_count or activity['blob_mounts']):
+            if scenario in FULL_TRANSFER and (activity['blob_uploads'] != self.blob_count or activity['blob_mounts']):
                 problems.append('%d of %d blobs uploaded, %d mounted: not a full transfer'
                                 % (activity['blob_uploads'], self.blob_count, activity['blob_mounts']))
             if scenario == 'up-to-date' and label == 'ours' and activity['writes']:
@@ -162,19 +181,41 @@ class Bench:
             problems += check_layout_image(Path(layout_dir), tag, expected)
         return problems
 
+    def check_recompressed(self, label: str, job: Job, outcome: Outcome, scratch: Path, facts: dict[str, t.Any]) -> list[str]:
+        """zstd layers with the source's diff_ids and config, and the manifest digest the tool reported."""
+        dest = job.dest
+        found = check_recompressed_image(dest.registry, dest.repository, TAG, self.image.config_digest, self.image.diff_ids, OCI_LAYER_ZSTD)
+        facts.update(digest=found.digest, layer_bytes=found.layer_bytes)
+        problems = list(found.problems)
+        if label == 'ours':
+            reported, why = outcome.result.get('digest'), 'the module reported'
+        else:
+            reported, why = self.seeder.inspect_digest(dest, scratch / 'inspect', self.args.timeout)
+            why = why or 'skopeo inspect says'
+        facts['reported_digest'] = reported
+        if found.digest is not None and reported != found.digest:
+            problems.append('destination manifest is %s, %s %s' % (found.digest, why, reported))
+        if found.digest == self.image.manifest_digest:
+            problems.append('destination manifest is the source\'s: nothing was recompressed')
+        return problems
+
     def run_one(self, scenario: str, label: str, rep: int, position: int) -> dict[str, t.Any]:
         """Set up, run, measure and verify one contender's run of one scenario."""
         scratch = self.workdir / 'runs' / ('%s-%s-r%d' % (scenario, label, rep + 1))
         scratch.mkdir(parents=True)
-        job, problems = self.job_for(scenario, label, rep, scratch)
-        registries = {'src': job.src.registry, 'dest': job.dest.registry}
-        for registry in registries.values():
-            if registry is not None:
-                registry.clear_requests()
-        outcome = self.contenders[label].run(job, scratch / 'run', self.args.timeout)
-        wire = {side: wire_activity(settled_requests(registry)) for side, registry in registries.items() if registry is not None}
-        if not problems:
-            problems = self.check(scenario, label, job, outcome, wire)
+        facts: dict[str, t.Any] = {}
+        with contextlib.ExitStack() as stack:
+            # recompress: a registry of this run's own, started untimed, so no tool can find a blob already there.
+            fresh = stack.enter_context(Registry(scratch / 'registry', tls=True, auth='htpasswd', users=USERS)) if scenario == 'recompress' else None
+            job, problems = self.job_for(scenario, label, rep, scratch, fresh)
+            registries = {'src': job.src.registry, 'dest': job.dest.registry}
+            for registry in registries.values():
+                if registry is not None:
+                    registry.clear_requests()
+            outcome = self.contenders[label].run(job, scratch / 'run', self.args.timeout)
+            wire = {side: wire_activity(settled_requests(registry)) for side, registry in registries.items() if registry is not None}
+            if not problems:
+                problems = self.check(scenario, label, job, outcome, wire, scratch, facts)
         if not self.args.keep and (scratch / 'layout').exists():
             shutil.rmtree(scratch / 'layout')
         measurement = outcome.measurement
@@ -183,10 +224,13 @@ class Bench:
             'seconds': measurement.seconds, 'max_rss': measurement.max_rss, 'rc': measurement.rc,
             'cpu_user': measurement.cpu_user, 'cpu_system': measurement.cpu_system,
             'verified': not problems, 'problems': problems, 'notes': outcome.notes, 'wire': wire,
-            'src': job.src.name, 'dest': job.dest.name,
+            'src': job.src.name, 'dest': job.dest.name, 'compress_format': job.compress_format,
         }
+        if facts:
+            record['dest_image'] = facts
         if label == 'ours':
-            record['module'] = {k: outcome.result.get(k) for k in ('changed', 'digest', 'blobs', 'bytes_copied', 'reason', 'msg')}
+            record['module'] = {k: outcome.result.get(k) for k in ('changed', 'digest', 'source_digest', 'blobs', 'bytes_copied', 'reason',
+                                                                   'rule', 'converted', 'msg')}
         self.records.append(record)
         return record
 
@@ -265,6 +309,11 @@ def bench(args: argparse.Namespace, workdir: Path) -> int:
     print('%d x %.0f MB image, %d repetition(s), medians of verified runs (* = some runs failed):' % (
         len(image.layers), image.total_size / 1e6, args.repeat))
     print(table(rows))
+    for row in rows:
+        if row['scenario'] == 'recompress':
+            print('recompress: gzip layers %.1f MB -> zstd layers %s' % (sum(image.layer_sizes) / 1e6, ', '.join(
+                '%s %.1f MB' % (label, row[label]['median_layer_bytes_written'] / 1e6)
+                for label in SIDES if row[label].get('median_layer_bytes_written'))))
 
     environment['load_average_after'] = os.getloadavg()
     write_results(args, rows, state.records, image, environment)

@@ -17,7 +17,8 @@ def summarize(runs: t.Sequence[t.Mapping[str, t.Any]]) -> dict[str, t.Any]:
     """Median wall time and peak RSS of one contender's verified runs of one scenario.
 
     Only runs that succeeded and passed verification count; ``failed`` says how many did not.
-    ``peak_rss_mib`` is the largest peak over the counted runs, ``median_rss_mib`` their median.
+    ``peak_rss_mib`` is the largest peak over the counted runs, ``median_rss_mib`` their median;
+    ``median_layer_bytes_written`` (recompress) the size of the layers the tool produced.
     """
     good = [r for r in runs if r['verified']]
     summary: dict[str, t.Any] = {'runs': len(runs), 'failed': len(runs) - len(good), 'median_s': None, 'min_s': None, 'max_s': None,
@@ -28,6 +29,9 @@ def summarize(runs: t.Sequence[t.Mapping[str, t.Any]]) -> dict[str, t.Any]:
         summary.update(median_s=statistics.median(seconds), min_s=min(seconds), max_s=max(seconds),
                        median_cpu_s=statistics.median([r['cpu_user'] + r['cpu_system'] for r in good]),
                        peak_rss_mib=max(rss), median_rss_mib=statistics.median(rss))
+        written = [r['dest_image']['layer_bytes'] for r in good if r.get('dest_image', {}).get('layer_bytes')]
+        if written:
+            summary['median_layer_bytes_written'] = statistics.median(written)
     return summary
 
 
@@ -46,8 +50,12 @@ def _cell(value: float | None, fmt: str, failed: int = 0, runs: int = 0) -> str:
 
 
 def table(rows: t.Sequence[t.Mapping[str, t.Any]]) -> str:
-    """The side-by-side table; ``*`` marks a median over fewer runs because some failed."""
-    header = ['scenario', 'ours median s', 'skopeo median s', 'ours/skopeo', 'ours peak RSS MiB', 'skopeo peak RSS MiB']
+    """The side-by-side table; ``*`` marks a median over fewer runs because some failed.
+
+    CPU s is the median user + system CPU time of the verified runs.
+    """
+    header = ['scenario', 'ours median s', 'skopeo median s', 'ours/skopeo', 'ours peak RSS MiB', 'skopeo peak RSS MiB',
+              'ours CPU s', 'skopeo CPU s']
     lines = [header]
     for row in rows:
         ours, skopeo = row['ours'], row['skopeo']
@@ -58,6 +66,8 @@ def table(rows: t.Sequence[t.Mapping[str, t.Any]]) -> str:
             _cell(row['ratio'], '%.2f'),
             _cell(ours['peak_rss_mib'], '%.0f', ours['failed'], ours['runs']),
             _cell(skopeo['peak_rss_mib'], '%.0f', skopeo['failed'], skopeo['runs']),
+            _cell(ours['median_cpu_s'], '%.2f', ours['failed'], ours['runs']),
+            _cell(skopeo['median_cpu_s'], '%.2f', skopeo['failed'], skopeo['runs']),
         ])
     widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
     out = []

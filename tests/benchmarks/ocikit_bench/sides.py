@@ -52,6 +52,8 @@ class Job:
 
     src: Endpoint
     dest: Endpoint
+    compress_format: str | None = None
+    """Layer compression asked of the destination (``gzip``/``zstd``), or None to keep the layers as they are."""
 
 
 @dataclasses.dataclass
@@ -119,6 +121,8 @@ class Ours:
                 user, password = endpoint.registry.credentials
                 args.update({prefix + 'username': user, prefix + 'password': password,
                              prefix + 'cert_dir': str(endpoint.registry.cert_dir)})
+        if job.compress_format:
+            args['dest_compress_format'] = job.compress_format
         args.update({'_ansible_check_mode': False, '_ansible_diff': False, '_ansible_tmpdir': str(tmpdir)})
         return args
 
@@ -200,6 +204,8 @@ class Skopeo:
         for side, endpoint in (('src', job.src), ('dest', job.dest)):
             if endpoint.registry is not None:
                 flags += endpoint.registry.skopeo_flags(side)
+        if job.compress_format:
+            flags += ['--dest-compress-format', job.compress_format]
         return [self.binary, 'copy', '--quiet', *flags, job.src.name, job.dest.name]
 
     def run(self, job: Job, scratch: Path, timeout: float) -> Outcome:
@@ -222,6 +228,29 @@ class Skopeo:
         if measurement.rc != 0:
             result = {'failed': True, 'msg': measurement.tail()}
         return Outcome(measurement=measurement, result=result, notes=notes)
+
+    def inspect_digest(self, endpoint: Endpoint, scratch: Path, timeout: float) -> tuple[str | None, str]:
+        """The manifest digest ``skopeo inspect`` reports for ``endpoint`` (untimed), or None and why not.
+
+        Runs with a fresh HOME and, as root, the same private blob-info cache as a copy, so it reads
+        and changes nothing outside ``scratch``.
+        """
+        home = run_home(scratch)
+        env = dict(os.environ)
+        env.update(home)
+        flags = endpoint.registry.skopeo_flags('') if endpoint.registry is not None else []
+        argv = [self.binary, 'inspect', *flags, endpoint.name]
+        if self.isolation.mode == 'mount-namespace':
+            cache_dir = scratch / 'blob-info-cache'
+            cache_dir.mkdir(mode=0o700, exist_ok=True)
+            argv = isolated_argv(argv, cache_dir)
+        proc = subprocess.run(argv, capture_output=True, text=True, env=env, check=False, timeout=timeout)
+        if proc.returncode != 0:
+            return None, 'skopeo inspect failed (rc=%d): %s' % (proc.returncode, proc.stderr.strip()[-500:])
+        try:
+            return str(json.loads(proc.stdout)['Digest']), ''
+        except (ValueError, KeyError, TypeError) as exc:
+            return None, 'skopeo inspect printed no Digest: %s' % exc
 
 
 def skopeo_version(binary: str) -> str:

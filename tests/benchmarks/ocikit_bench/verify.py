@@ -12,11 +12,17 @@ uploads, cross-repository mounts, manifest writes.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import time
 import typing as t
 from pathlib import Path
+
+try:
+    import zstandard
+except ImportError:  # only the recompress scenario needs it, and says so
+    zstandard = None
 
 MANIFEST_ACCEPT = ', '.join([
     'application/vnd.oci.image.manifest.v1+json',
@@ -25,6 +31,8 @@ MANIFEST_ACCEPT = ', '.join([
     'application/vnd.docker.distribution.manifest.list.v2+json',
 ])
 REF_NAME = 'org.opencontainers.image.ref.name'
+OCI_LAYER_ZSTD = 'application/vnd.oci.image.layer.v1.tar+zstd'
+CHUNK = 1024 * 1024
 WRITE_METHODS = ('POST', 'PUT', 'PATCH', 'DELETE')
 
 
@@ -63,6 +71,85 @@ def check_registry_image(registry: t.Any, repository: str, tag: str, expected: s
                 problems.append('blob %s: HEAD answered %d' % (digest, head.status_code))
             elif int(head.headers.get('content-length', -1)) != size:
                 problems.append('blob %s: %s bytes, the manifest says %d' % (digest, head.headers.get('content-length'), size))
+    return problems
+
+
+@dataclasses.dataclass
+class Recompressed:
+    """What :func:`check_recompressed_image` found at the destination."""
+
+    digest: str | None = None
+    """sha256 of the manifest bytes the registry serves for the tag."""
+    layer_bytes: int = 0
+    """Sum of the layer blob sizes the manifest lists (the recompressed size)."""
+    problems: list[str] = dataclasses.field(default_factory=list)
+
+
+def check_recompressed_image(registry: t.Any, repository: str, tag: str, config_digest: str, diff_ids: t.Sequence[str],
+                             layer_media_type: str = OCI_LAYER_ZSTD) -> Recompressed:
+    """Check ``repository:tag`` as the result of recompressing the source's layers.
+
+    The manifest must keep the source's config digest and list one layer per source diff_id, each
+    of ``layer_media_type``; every layer is downloaded, its bytes must hash to its digest and size,
+    and (for zstd) decompress to the source's diff_id, so a wrong or truncated recompression cannot
+    pass. The manifest digest is hashed from the bytes served, for comparison with what the tool
+    reported.
+    """
+    found = Recompressed()
+    problems = found.problems
+    with registry.http_client(auth=registry.credentials, timeout=120) as client:
+        response = client.get('/v2/%s/manifests/%s' % (repository, tag), headers={'Accept': MANIFEST_ACCEPT})
+        if response.status_code != 200:
+            problems.append('GET manifest %s:%s answered %d' % (repository, tag, response.status_code))
+            return found
+        found.digest = 'sha256:' + hashlib.sha256(response.content).hexdigest()
+        manifest = response.json()
+        if manifest.get('config', {}).get('digest') != config_digest:
+            problems.append('config is %s, the source\'s is %s' % (manifest.get('config', {}).get('digest'), config_digest))
+        layers = list(manifest.get('layers', []))
+        found.layer_bytes = sum(int(layer.get('size', 0)) for layer in layers)
+        if len(layers) != len(diff_ids):
+            problems.append('%d layers, the source has %d' % (len(layers), len(diff_ids)))
+        wrong = sorted({layer.get('mediaType') for layer in layers} - {layer_media_type})
+        if wrong:
+            problems.append('layer media types %s, expected only %s' % (', '.join(map(str, wrong)), layer_media_type))
+        head = client.head('/v2/%s/blobs/%s' % (repository, config_digest))
+        if head.status_code != 200:
+            problems.append('config blob %s: HEAD answered %d' % (config_digest, head.status_code))
+        for layer, diff_id in zip(layers, diff_ids):
+            problems += check_layer_blob(client, repository, layer, diff_id if layer.get('mediaType') == OCI_LAYER_ZSTD else None)
+    return found
+
+
+def check_layer_blob(client: t.Any, repository: str, layer: t.Mapping[str, t.Any], diff_id: str | None) -> list[str]:
+    """Download one layer: digest and size must match its descriptor, its zstd content ``diff_id``."""
+    digest, size = layer['digest'], int(layer['size'])
+    compressed = hashlib.sha256()
+    uncompressed = hashlib.sha256()
+    received = 0
+    decompressor = None
+    corrupt = ''
+    if diff_id is not None:
+        if zstandard is None:
+            return ['zstandard is not installed here: cannot check the diff_id of %s' % digest]
+        decompressor = zstandard.ZstdDecompressor().decompressobj(read_across_frames=True)
+    with client.stream('GET', '/v2/%s/blobs/%s' % (repository, digest), follow_redirects=True) as response:
+        if response.status_code != 200:
+            return ['blob %s: GET answered %d' % (digest, response.status_code)]
+        for chunk in response.iter_bytes(CHUNK):
+            received += len(chunk)
+            compressed.update(chunk)
+            if decompressor is not None:
+                try:
+                    uncompressed.update(decompressor.decompress(chunk))
+                except zstandard.ZstdError as exc:
+                    decompressor = None
+                    corrupt = 'layer %s is not a valid zstd stream: %s' % (digest, exc)
+    problems = [corrupt] if corrupt else []
+    if received != size or 'sha256:' + compressed.hexdigest() != digest:
+        problems.append('blob %s: %d bytes hashing to sha256:%s, the manifest says %d' % (digest, received, compressed.hexdigest(), size))
+    elif decompressor is not None and not corrupt and 'sha256:' + uncompressed.hexdigest() != diff_id:
+        problems.append('layer %s decompresses to sha256:%s, the source\'s diff_id is %s' % (digest, uncompressed.hexdigest(), diff_id))
     return problems
 
 

@@ -30,7 +30,7 @@ from ansible_collections.ocikit.images.plugins.module_utils.copy.execute import 
     write_digestfile,
 )
 from ansible_collections.ocikit.images.plugins.module_utils.copy.plan import CopyOptions, DestinationTraits, make_plan
-from ansible_collections.ocikit.images.plugins.module_utils.digest import Digest
+from ansible_collections.ocikit.images.plugins.module_utils.digest import Digest, verified_stream
 from ansible_collections.ocikit.images.plugins.module_utils.errors import (
     DigestMismatchError,
     ImageNotFoundError,
@@ -232,7 +232,8 @@ class FakeDestination(ImageDestination):
     def put_blob(self, chunks, info):
         self.log.append(('dest.put_blob.start', str(info.digest)))
         received = []
-        for chunk in chunks:
+        # As the contract requires of every destination: verify while writing, store only verified content.
+        for chunk in verified_stream(chunks, info.digest, info.size, 'blob'):
             received.append(chunk)
         data = b''.join(received)
         self.blobs[str(info.digest)] = data

@@ -34,7 +34,8 @@ options:
   src:
     description:
       - The image to copy, as C(transport:details).
-      - V(docker://REGISTRY/REPOSITORY[:TAG|@DIGEST]), V(oci:PATH[:REF]), V(dir:PATH) (skopeo's directory layout), V(oci-archive:PATH[:REF]) or V(docker-archive:PATH[:REF|@N]).
+      - V(docker://REGISTRY/REPOSITORY[:TAG|@DIGEST]), V(oci:PATH[:REF]), V(dir:PATH) (skopeo's directory layout),
+        V(oci-archive:PATH[:REF]) or V(docker-archive:PATH[:REF]) (V(docker-archive:PATH:@N) for the N-th image of an archive).
     type: str
     required: true
   dest:
@@ -102,7 +103,8 @@ options:
     default: false
   platforms:
     description:
-      - Copy only these platforms of a source index, as V(os/arch) (every variant of it) or V(os/arch/variant) (beyond skopeo). The written index is a new,
+      - Copy only these platforms of a source index, as V(os/arch) (every variant of it) or V(os/arch/variant) (beyond skopeo).
+        The written index is a new,
         filtered index (RV(index_digest_kept) is V(false)) unless the list names every platform.
       - Every platform listed must be in the index.
     type: list
@@ -110,12 +112,14 @@ options:
   additional_tags:
     description:
       - More names for the image. In a V(docker-archive:) destination, more C(RepoTags), as skopeo's C(--additional-tag).
-      - Beyond skopeo, in a V(docker://) destination (more tags of the same repository) or an V(oci:) layout (more ref names):
-        the blobs move once and each name gets the manifest; a name already pointing at it is left alone.
+      - Beyond skopeo, in a V(docker://) destination (more tags of the same repository) or an V(oci:) layout (more ref names), the
+        blobs move once and each name gets the manifest; a name already pointing at it is left alone.
     type: list
     elements: str
   src_shared_blob_dir:
-    description: For an V(oci:) source, read blobs from this directory (C(ALGORITHM/HEX)) instead of the layout's C(blobs/), as skopeo's C(--src-shared-blob-dir).
+    description:
+      - For an V(oci:) source, read blobs from this directory (C(ALGORITHM/HEX)) instead of the layout's C(blobs/),
+        as skopeo's C(--src-shared-blob-dir).
     type: path
   dest_shared_blob_dir:
     description:

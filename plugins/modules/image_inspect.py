@@ -32,7 +32,8 @@ options:
     description:
       - The image, as C(transport:details).
       - V(docker://REGISTRY/REPOSITORY[:TAG|@DIGEST]) (short names are normalised as skopeo does,
-        V(docker://busybox) is V(docker.io/library/busybox:latest)), V(oci:PATH[:REF]), V(dir:PATH), V(oci-archive:PATH[:REF]) or V(docker-archive:PATH[:REF|@N]).
+        V(docker://busybox) is V(docker.io/library/busybox:latest)), V(oci:PATH[:REF]), V(dir:PATH), V(oci-archive:PATH[:REF])
+        or V(docker-archive:PATH[:REF]) (V(docker-archive:PATH:@N) for the N-th image of an archive).
     type: str
     required: true
   raw:

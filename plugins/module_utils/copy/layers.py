@@ -171,4 +171,3 @@ def _spool_measured(fd: int, path: str, verified: t.Iterable[bytes], step: Layer
     spooled.diff_id = work.diff_id
     spooled.compression = work.source_compression
     return spooled
-

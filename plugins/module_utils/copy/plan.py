@@ -391,4 +391,3 @@ def _decide_schema1(top: Schema1Manifest, image: ImagePlan, before: Digest | Non
     if options.force:
         return False, 'force: copied although the destination holds the converted image (%s)' % before, 'content'
     return True, 'destination already holds this schema1 image converted to %s (%s)' % (image.target_type, before), 'content'
-

@@ -226,7 +226,8 @@ class SafeTarReader:
     # -- indexing ------------------------------------------------------------------------------
 
     def _index(self) -> None:
-        assert self._handle is not None
+        if self._handle is None:  # pragma: no cover - _index runs right after the archive is opened
+            raise LayoutError('internal error: %s is not open' % self.path)
         self._handle.seek(0)
         last = None
         try:

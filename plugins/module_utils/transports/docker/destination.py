@@ -261,4 +261,3 @@ def _manifest_digest(raw: bytes, media_type: str, algorithm: str) -> Digest:
     if algorithm == 'sha256' and (base in mt.SCHEMA1_TYPES or (not base.startswith('application/vnd.') and guess_media_type(raw) in mt.SCHEMA1_TYPES)):
         return manifest_digest(raw)
     return Digest.from_bytes(raw, algorithm)
-

@@ -276,10 +276,12 @@ def legacy_layers(layer_digests: t.Sequence[Digest], config: t.Mapping[str, t.An
                 layer_config[field] = config.get(field)
         chain = digest if chain is None else Digest.from_bytes(('%s %s' % (chain, digest)).encode('utf-8'))
         layer_config['layer_id'] = str(chain)
-        layer_id = Digest.from_bytes(go_json(layer_config, sort_keys=True)).hex
+        # containers/image holds these as map[string]*json.RawMessage: Go sorts the top-level keys only,
+        # nested objects keep the source config's key order.
+        layer_id = Digest.from_bytes(go_json(dict(sorted(layer_config.items())))).hex
         del layer_config['layer_id']
         layer_config['id'] = layer_id
-        result.append((layer_id, go_json(layer_config, sort_keys=True), digest))
+        result.append((layer_id, go_json(dict(sorted(layer_config.items()))), digest))
         parent = layer_id
     return result
 

@@ -1,0 +1,384 @@
+"""image_copy interop matrix: every source transport x destination transport x image kind, against skopeo 1.9.3.
+
+Transports: docker (a TLS + htpasswd registry), oci, oci-archive, docker-archive and dir. Kinds: an OCI image,
+a Docker schema2 image and a two-platform OCI index. Every source is put in place by skopeo (so each cell also
+proves we read what skopeo writes), once per module; every destination we write is read back by skopeo.
+
+Per cell: the copy succeeds; skopeo inspects the destination and reads every blob of it; rootfs.diff_ids are the
+built image's; the config digest is the source's, except where a Docker-typed config is converted into an OCI-only
+destination, where it (and the manifest, when no layer was recompressed) must be what ``skopeo copy`` produces for
+the same pair; a second identical copy is ``changed: false`` and writes nothing (no registry write, no file touched).
+An index is copied with ``multi_arch: all`` and keeps its digest; into docker-archive (which cannot hold one) the
+host platform's image is copied by default and ``multi_arch: all`` fails before anything is written.
+The reported digest of a docker-archive image is compared modulo the layer media type skopeo gives it (see
+``assert_reported_digest``). Sources put in place by skopeo are all of them but a Docker-typed image in an oci: layout,
+which skopeo cannot write (it converts to OCI there): that one comes from the test bed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import platform
+import tarfile
+import typing as t
+from pathlib import Path
+
+import pytest
+
+from ocikit_it import blob_writes, creds, run_module, skopeo
+from ocikit_testbed import LayerSpec, Registry, build_image, build_index
+
+TRANSPORTS = ('docker', 'oci', 'oci-archive', 'docker-archive', 'dir')
+KINDS = ('oci', 'docker', 'index')
+PLATFORMS = (('linux', 'amd64', None), ('linux', 'arm64', 'v8'))
+OCI_ONLY = ('oci', 'oci-archive')
+DOCKER_V2S2 = 'application/vnd.docker.distribution.manifest.v2+json'
+OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json'
+OCI_INDEX = 'application/vnd.oci.image.index.v1+json'
+DOCKER_LAYER = 'application/vnd.docker.image.rootfs.diff.tar'
+GOARCH = {'x86_64': 'amd64', 'amd64': 'amd64', 'aarch64': 'arm64', 'arm64': 'arm64'}
+
+# (source transport, destination transport, kind) -> why the engine fails that cell today. Strict: a fix turns it red.
+KNOWN_BUGS: dict[tuple[str, str, str], str] = {}
+
+INDEX_SOURCE_SKIP = ('docker-archive cannot hold an index: an archive entry is one image (skopeo copy --all into docker-archive: '
+                     'copies no list), so there is no index source to copy from')
+
+
+def platform_name(plat: tuple[str, str, str | None]) -> str:
+    return '/'.join(part for part in plat if part)
+
+
+def host_platform() -> str | None:
+    arch = GOARCH.get(platform.machine().lower())
+    return next((platform_name(p) for p in PLATFORMS if p[1] == arch), None)
+
+
+def override_flags(plat: str | None) -> list[str]:
+    """skopeo's global flags choosing ``plat`` (os/arch[/variant]) out of an index; none for a single image."""
+    if plat is None:
+        return []
+    parts = plat.split('/')
+    flags = ['--override-os', parts[0], '--override-arch', parts[1]]
+    return flags + (['--override-variant', parts[2]] if len(parts) > 2 else [])
+
+
+def sha256(text: str) -> str:
+    return 'sha256:' + hashlib.sha256(text.encode('utf-8')).hexdigest()
+
+
+@dataclasses.dataclass(frozen=True)
+class Expected:
+    """One single image as skopeo reads it from a source: config digest, diff_ids and manifest type."""
+
+    config_digest: str
+    diff_ids: list[str]
+    media_type: str
+
+
+@dataclasses.dataclass(frozen=True)
+class Source:
+    """A source cell: what our module reads, what skopeo reads (the same image) and what it holds, per platform."""
+
+    transport: str
+    kind: str
+    ref: str
+    peer_ref: str
+    digest: str
+    media_type: str
+    images: dict[str, Expected]
+
+
+class Peer:
+    """skopeo commands against references that may be in the test registry."""
+
+    def __init__(self, registry: Registry) -> None:
+        self.registry = registry
+
+    def flags(self, ref: str, side: t.Literal['src', 'dest', '']) -> list[str]:
+        return self.registry.skopeo_flags(side) if ref.startswith('docker://') else []
+
+    def copy(self, src: str, dest: str, index: bool = False) -> None:
+        skopeo('copy', '--quiet', *(['--all'] if index else []), *self.flags(src, 'src'), *self.flags(dest, 'dest'), src, dest)
+
+    def raw(self, ref: str) -> str:
+        return skopeo('inspect', '--raw', *self.flags(ref, ''), ref).stdout
+
+    def inspect(self, ref: str) -> dict[str, t.Any]:
+        return json.loads(skopeo('inspect', '--no-tags', *self.flags(ref, ''), ref).stdout)
+
+    def config(self, ref: str, plat: str | None = None) -> tuple[str, dict[str, t.Any]]:
+        """(digest, parsed) of the raw config of ``ref`` (of its ``plat`` image when it is an index)."""
+        raw = skopeo(*override_flags(plat), 'inspect', '--config', '--raw', *self.flags(ref, ''), ref).stdout
+        return sha256(raw), json.loads(raw)
+
+
+class Sources:
+    """Each (transport, kind) source, built and put in place by skopeo on first use, once per module."""
+
+    def __init__(self, registry: Registry, root: Path) -> None:
+        self.registry = registry
+        self.peer = Peer(registry)
+        self.root = root
+        self.built: dict[str, t.Any] = {}
+        self.cache: dict[tuple[str, str], Source] = {}
+
+    def diff_ids(self, kind: str) -> dict[str, list[str]]:
+        """The built image's diff_ids, per platform: what every copy must preserve."""
+        built = self.build(kind)
+        images = built.images if kind == 'index' else (built,)
+        return {platform_name(image.platform): image.diff_ids for image in images}
+
+    def build(self, kind: str) -> t.Any:
+        if kind not in self.built:
+            layers = [LayerSpec(size=96_000), LayerSpec(size=24_000, compressible=0.9)]
+            where = self.root / ('built-%s' % kind)
+            if kind == 'index':
+                self.built[kind] = build_index(where, 'v1', platforms=PLATFORMS, layers=layers, labels={'matrix': kind})
+            else:
+                self.built[kind] = build_image(where, 'v1', media=kind, layers=layers, labels={'matrix': kind})
+        return self.built[kind]
+
+    def original(self, kind: str) -> str:
+        """The built image as skopeo reads it: the layout, or a dir: export (skopeo's oci: skips Docker-typed entries)."""
+        built = self.build(kind)
+        return built.to_dir(self.root / 'built-docker-dir') if kind == 'docker' else built.oci_ref
+
+    def get(self, transport: str, kind: str) -> Source:
+        key = (transport, kind)
+        if key not in self.cache:
+            self.cache[key] = self.place(transport, kind)
+        return self.cache[key]
+
+    def place(self, transport: str, kind: str) -> Source:
+        original = self.original(kind)
+        name = 'src-%s-%s' % (transport, kind)
+        if transport == 'oci' and kind == 'docker':
+            # skopeo converts whatever it writes into oci: to OCI; a Docker-typed layout entry comes from the test bed.
+            ref, peer_ref = self.build(kind).oci_ref, original
+        else:
+            ref = {
+                'docker': 'docker://' + self.registry.ref('matrix/' + name, 'v1'),
+                'oci': 'oci:%s:v1' % (self.root / name),
+                'oci-archive': 'oci-archive:%s:v1' % (self.root / (name + '.tar')),
+                'docker-archive': 'docker-archive:%s' % (self.root / (name + '.tar')),
+                'dir': 'dir:%s' % (self.root / name),
+            }[transport]
+            # skopeo writes a docker-archive: with a name; reading needs only the path (it holds one image).
+            target = ref + ':matrix/%s:v1' % name if transport == 'docker-archive' else ref
+            self.peer.copy(original, target, index=kind == 'index')
+            peer_ref = ref
+        raw = self.peer.raw(peer_ref)
+        top = json.loads(raw)
+        if transport == 'docker-archive':
+            raw = as_we_read(raw)
+        children = {}
+        if kind == 'index':
+            for entry in top['manifests']:
+                plat = entry['platform']
+                children[platform_name((plat['os'], plat['architecture'], plat.get('variant')))] = entry['mediaType']
+        else:
+            children[platform_name(PLATFORMS[0])] = top['mediaType']
+        images = {}
+        diff_ids = self.diff_ids(kind)
+        for plat, media_type in children.items():
+            digest, config = self.peer.config(peer_ref, plat if kind == 'index' else None)
+            assert config['rootfs']['diff_ids'] == diff_ids[plat], 'skopeo wrote %s with other diff_ids' % ref
+            images[plat] = Expected(config_digest=digest, diff_ids=diff_ids[plat], media_type=media_type)
+        return Source(transport=transport, kind=kind, ref=ref, peer_ref=peer_ref, digest=sha256(raw), media_type=top['mediaType'],
+                      images=images)
+
+
+@pytest.fixture(scope='module')
+def sources(registry: Registry, tmp_path_factory: pytest.TempPathFactory) -> Sources:
+    return Sources(registry, tmp_path_factory.mktemp('matrix-sources'))
+
+
+@pytest.fixture(scope='module')
+def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp('matrix-dest')
+
+
+def destination(transport: str, name: str, registry: Registry, root: Path) -> tuple[str, Path | None]:
+    """(reference, local path or None for the registry) of a fresh destination called ``name``."""
+    if transport == 'docker':
+        return 'docker://' + registry.ref('matrix/' + name, 'v1'), None
+    path = root / (name + ('.tar' if transport.endswith('archive') else ''))
+    details = {'oci': ':v1', 'oci-archive': ':v1', 'docker-archive': ':example.com/matrix/%s:v1' % name, 'dir': ''}[transport]
+    return '%s:%s%s' % (transport, path, details), path
+
+
+def readable(ref: str) -> str:
+    """The reference skopeo reads back: a docker-archive: by its path alone (it holds one image)."""
+    if ref.startswith('docker-archive:'):
+        return ref.split(':', 2)[0] + ':' + ref.split(':', 2)[1]
+    return ref
+
+
+def snapshot(path: Path | None) -> dict[str, tuple[int, int, int]]:
+    """Every file under ``path`` with its inode, size and mtime: equal snapshots mean nothing was written."""
+    if path is None:
+        return {}
+    files = [path] if path.is_file() else sorted(p for p in path.rglob('*') if p.is_file())
+    out = {}
+    for item in files:
+        stat = item.stat()
+        out[str(item.relative_to(path.parent))] = (stat.st_ino, stat.st_size, stat.st_mtime_ns)
+    return out
+
+
+def as_we_read(raw: str) -> str:
+    """skopeo's synthesized manifest of a docker-archive image (uncompressed layers) with the layer type we give it."""
+    assert '"mediaType":"%s"' % DOCKER_LAYER not in raw
+    return raw.replace('"mediaType":"%s.gzip"' % DOCKER_LAYER, '"mediaType":"%s"' % DOCKER_LAYER)
+
+
+def assert_reported_digest(peer: Peer, dest: str, digest: str) -> dict[str, t.Any]:
+    """The digest our copy reports is the destination's as skopeo reads it; returns the manifest skopeo reads.
+
+    A docker-archive holds no manifest: readers synthesize one. skopeo labels every layer of it ``.tar.gzip``
+    although they are stored uncompressed; ours says ``.tar`` (a documented, deliberate difference, see
+    transports/docker_archive/archive.py), which is also the manifest ``skopeo copy --digestfile`` reports.
+    """
+    ref = readable(dest)
+    raw = peer.raw(ref)
+    assert peer.inspect(ref)['Digest'] == sha256(raw)
+    if ref.startswith('docker-archive:'):
+        raw = as_we_read(raw)
+    assert sha256(raw) == digest
+    return json.loads(raw)
+
+
+def copy(src: str, dest: str, registry: Registry, **extra: t.Any) -> t.Any:
+    args: dict[str, t.Any] = {'src': src, 'dest': dest}
+    if src.startswith('docker://') or dest.startswith('docker://'):
+        args.update(creds(registry))
+    args.update(extra)
+    return run_module('image_copy', args)
+
+
+def assert_second_run_writes_nothing(src: str, dest: str, path: Path | None, registry: Registry, digest: str, **extra: t.Any) -> None:
+    before = snapshot(path)
+    registry.clear_requests()
+    again = copy(src, dest, registry, **extra)
+    assert not again.failed, again.result
+    assert again.result['changed'] is False, again.result
+    assert again.result['digest'] == digest
+    assert again.result['blobs'] == {'copied': 0, 'skipped': 0, 'mounted': 0}
+    assert blob_writes(registry) == []
+    assert snapshot(path) == before
+
+
+def matrix() -> t.Iterator[t.Any]:
+    for kind in KINDS:
+        for src in TRANSPORTS:
+            for dest in TRANSPORTS:
+                marks: list[t.Any] = []
+                if kind == 'index' and src == 'docker-archive':
+                    marks.append(pytest.mark.skip(reason=INDEX_SOURCE_SKIP))
+                if (src, dest, kind) in KNOWN_BUGS:
+                    marks.append(pytest.mark.xfail(strict=True, reason=KNOWN_BUGS[(src, dest, kind)]))
+                yield pytest.param(src, dest, kind, id='%s-%s-to-%s' % (kind, src, dest), marks=marks)
+
+
+@pytest.mark.parametrize('src_transport, dest_transport, kind', list(matrix()))
+def test_copy_matrix(src_transport: str, dest_transport: str, kind: str, sources: Sources, registry: Registry, workdir: Path) -> None:
+    """One cell: copy, compare with the source through skopeo's eyes, have skopeo read it all, copy again for nothing."""
+    source = sources.get(src_transport, kind)
+    name = '%s-%s-to-%s' % (kind, src_transport, dest_transport)
+    if kind == 'index' and dest_transport == 'docker-archive':
+        index_into_docker_archive(source, name, registry, workdir, sources.peer)
+        return
+    dest, path = destination(dest_transport, name, registry, workdir)
+    multi_arch = 'all' if kind == 'index' else 'system'
+    first = copy(source.ref, dest, registry, multi_arch=multi_arch)
+    assert not first.failed, first.result
+    assert first.result['changed'] is True, first.result
+    assert first.result['source_digest'] == source.digest
+    assert first.result['converted'] is (first.result['digest'] != source.digest)
+
+    peer = sources.peer
+    top = assert_reported_digest(peer, dest, first.result['digest'])
+    if kind == 'index':
+        # The whole index, byte for byte: its digest is kept and every platform is there.
+        assert first.result['index_digest_kept'] is True, first.result
+        assert first.result['digest'] == source.digest
+        assert top['mediaType'] == OCI_INDEX
+        assert sorted(first.result['platforms']) == sorted(source.images)
+    for plat, expected in source.images.items():
+        config_digest, config = peer.config(readable(dest), plat if kind == 'index' else None)
+        assert config['rootfs']['diff_ids'] == expected.diff_ids, plat
+        if dest_transport in OCI_ONLY and expected.media_type == DOCKER_V2S2:
+            # Docker -> OCI re-serialises the config, as containers/image does: compare with skopeo's copy of the same pair.
+            assert top['mediaType'] == OCI_MANIFEST
+            theirs, dummy = destination(dest_transport, name + '-skopeo', registry, workdir)
+            peer.copy(source.peer_ref, theirs)
+            assert config_digest == peer.config(theirs)[0], 'config converted unlike skopeo'
+            assert config_digest != expected.config_digest
+            if first.result['rule'] == 'digest':  # no layer recompressed: the manifests are byte-identical too
+                assert first.result['digest'] == peer.inspect(theirs)['Digest']
+        else:
+            assert config_digest == expected.config_digest, plat
+    if kind != 'index':
+        wanted_type = {'oci': OCI_MANIFEST, 'oci-archive': OCI_MANIFEST, 'docker-archive': DOCKER_V2S2}.get(dest_transport, source.media_type)
+        assert top['mediaType'] == wanted_type
+    # skopeo reads every blob of what we wrote (and verifies each digest on the way).
+    peer.copy(readable(dest), 'dir:%s' % (workdir / (name + '-readback')), index=kind == 'index')
+
+    assert_second_run_writes_nothing(source.ref, dest, path, registry, first.result['digest'], multi_arch=multi_arch)
+
+
+def index_into_docker_archive(source: Source, name: str, registry: Registry, workdir: Path, peer: Peer) -> None:
+    """docker-archive cannot hold an index: by default the host's image is copied; multi_arch: all fails before writing."""
+    host = host_platform()
+    if host is None:
+        pytest.skip('the index has no image for this host (%s)' % platform.machine())
+    dest, path = destination('docker-archive', name, registry, workdir)
+    first = copy(source.ref, dest, registry)
+    assert not first.failed, first.result
+    assert first.result['changed'] is True
+    assert first.result['platform'] == host
+    assert first.result['source_digest'] == source.digest
+    assert_reported_digest(peer, dest, first.result['digest'])
+    config_digest, config = peer.config(readable(dest))
+    assert config_digest == source.images[host].config_digest
+    assert config['rootfs']['diff_ids'] == source.images[host].diff_ids
+    peer.copy(readable(dest), 'dir:%s' % (workdir / (name + '-readback')))
+    assert_second_run_writes_nothing(source.ref, dest, path, registry, first.result['digest'])
+
+    refused_dest, refused_path = destination('docker-archive', name + '-all', registry, workdir)
+    present = sorted(os.listdir(workdir))
+    registry.clear_requests()
+    refused = copy(source.ref, refused_dest, registry, multi_arch='all')
+    assert refused.failed, refused.result
+    assert refused.result['error_type'] == 'InvalidInputError'
+    assert refused.msg == '%s -> %s: the destination cannot store an index; set multi_arch: system to copy one platform' % (
+        source.ref, refused_dest)
+    assert refused_path is not None and not os.path.lexists(refused_path)
+    assert sorted(os.listdir(workdir)) == present, 'files left behind'
+    assert blob_writes(registry) == []
+
+
+def members(path: Path) -> list[tuple[str, str, bytes]]:
+    """(name, link target, content) of each member of a tar, in order."""
+    out = []
+    with tarfile.open(path) as tar:
+        for member in tar.getmembers():
+            handle = tar.extractfile(member) if member.isfile() else None
+            out.append((member.name, member.linkname, handle.read() if handle is not None else b''))
+    return out
+
+
+@pytest.mark.parametrize('kind', ['oci', 'docker'])
+def test_docker_archive_members_like_skopeo(kind: str, sources: Sources, registry: Registry, workdir: Path) -> None:
+    """Beyond the matrix: our docker-archive has skopeo's members, in its order, with its bytes (legacy metadata included)."""
+    source = sources.get('dir', kind)
+    ours, theirs = workdir / ('members-%s-ours.tar' % kind), workdir / ('members-%s-theirs.tar' % kind)
+    name = 'example.com/matrix/members-%s:v1' % kind
+    result = copy(source.ref, 'docker-archive:%s:%s' % (ours, name), registry)
+    assert not result.failed, result.result
+    sources.peer.copy(source.peer_ref, 'docker-archive:%s:%s' % (theirs, name))
+    assert members(ours) == members(theirs)

@@ -29,7 +29,13 @@ from ansible_collections.ocikit.images.plugins.module_utils.copy.plan import (
     wanted_layer_compression,
 )
 from ansible_collections.ocikit.images.plugins.module_utils.digest import Digest, verified_stream
-from ansible_collections.ocikit.images.plugins.module_utils.errors import InvalidInputError, ManifestError, OcikitError
+from ansible_collections.ocikit.images.plugins.module_utils.errors import (
+    InvalidInputError,
+    ManifestError,
+    OcikitError,
+    RegistryError,
+    UnsupportedMediaTypeError,
+)
 from ansible_collections.ocikit.images.plugins.module_utils.manifest import media_types as mt
 from ansible_collections.ocikit.images.plugins.module_utils.manifest.convert import ConvertResult, LayerOverride, convert_manifest
 from ansible_collections.ocikit.images.plugins.module_utils.manifest.model import (
@@ -480,6 +486,42 @@ def tag_more(extra_refs: t.Sequence[ImageReference], final: ManifestWrite, dest_
     return out
 
 
+def _manifest_rejected(exc: OcikitError, media_type: str) -> bool:
+    """Whether a destination refused a manifest for its type (worth another type), as containers/image's isManifestInvalidError."""
+    if isinstance(exc, UnsupportedMediaTypeError):
+        return True
+    if not isinstance(exc, RegistryError):
+        return False
+    if exc.code in ('MANIFEST_INVALID', 'UNSUPPORTED', 'TAG_INVALID') or exc.status == 415:
+        return True
+    # distribution answers a schema1 PUT it does not accept with 500 UNKNOWN ("manifest schema v1 unsupported" in its detail).
+    return exc.status == 500 and media_type in mt.SCHEMA1_TYPES
+
+
+def _execute_with_fallback(src: ImageSource, dest: ImageDestination, plan: CopyPlan, source: SourceImage, options: CopyOptions,
+                           candidates: t.Sequence[ImageReference], dest_options: ConnectionOptions, traits: DestinationTraits,
+                           before: Digest | None) -> tuple[CopyPlan, BlobStats, ManifestWrite]:
+    """Run the plan; if the destination refuses the manifest's type (and no format was asked), try the types it may take instead.
+
+    As skopeo: a registry that does not take OCI (or schema1) manifests gets the next type it may
+    accept. Blobs already sent are skipped on the next attempt.
+    """
+    rejected: list[str] = []
+    while True:
+        try:
+            stats, written = execute_plan(src, dest, plan, source, options, candidates, dest_options.max_parallel, traits)
+            return plan, stats, written
+        except OcikitError as exc:
+            if options.format or plan.index_type is not None or not _manifest_rejected(exc, plan.images[0].target_type):
+                raise
+            rejected.append(plan.images[0].target_type)
+            remaining = tuple(m for m in traits.supported_types if m not in rejected and m not in mt.INDEX_TYPES)
+            if not remaining:
+                raise
+            traits = dataclasses.replace(traits, supported_types=remaining + tuple(m for m in traits.supported_types if m in mt.INDEX_TYPES))
+            plan = make_plan(source, before, dataclasses.replace(options, force=True), traits)
+
+
 def copy_image(src_ref: ImageReference, dest_ref: ImageReference, src_options: ConnectionOptions,
                dest_options: ConnectionOptions, options: CopyOptions, check_mode: bool = False,
                dest_kwargs: t.Mapping[str, t.Any] | None = None, extra_tags: t.Sequence[ImageReference] | None = None) -> CopyResult:
@@ -505,7 +547,7 @@ def copy_image(src_ref: ImageReference, dest_ref: ImageReference, src_options: C
                 result = CopyResult(plan=plan, changed=not plan.up_to_date, stats=BlobStats())
             else:
                 candidates = [src_ref] if src_ref.transport.name == dest_ref.transport.name else []
-                stats, written = execute_plan(src, dest, plan, source, options, candidates, dest_options.max_parallel, traits)
+                plan, stats, written = _execute_with_fallback(src, dest, plan, source, options, candidates, dest_options, traits, before)
                 result = CopyResult(plan=plan, changed=True, stats=stats, written=written)
         finally:
             dest.close()

@@ -233,3 +233,20 @@ def test_schema1_read_converted_like_skopeo_and_written(schema1_registry, tmp_pa
     assert not written.failed, written.msg
     assert json.loads(skopeo('inspect', '--raw', *reg.skopeo_flags(''), v1).stdout)['schemaVersion'] == 1
     assert skopeo_inspect(v1, *reg.skopeo_flags(''))['Digest'] == written.result['digest']
+
+
+def test_registry_refusing_schema1_gets_schema2_like_skopeo(schema1_registry, registry, tmp_path):
+    img = build_image(tmp_path / 'src', 'v1', media='docker', layers=[LayerSpec(size=20_000)])
+    old = 'docker://' + schema1_registry.ref('s1/fallback', 'v1')
+    skopeo('copy', '--quiet', '--format', 'v2s1', *schema1_registry.skopeo_flags('dest'), img.to_dir(tmp_path / 'd'), old)
+    ours = 'docker://' + registry.ref('fallback/ours', 'v1')
+    args = dict(creds(registry), src=old, dest=ours, src_cert_dir=str(schema1_registry.cert_dir))
+    result = run_module('image_copy', args)
+    assert not result.failed, result.msg
+    theirs = 'docker://' + registry.ref('fallback/theirs', 'v1')
+    # skopeo 1.9.3 gives up on the registry's 500 for schema1; told the format, it converts as we did.
+    assert skopeo('copy', '--quiet', *schema1_registry.skopeo_flags('src'), *registry.skopeo_flags('dest'), old, theirs, check=False).returncode != 0
+    skopeo('copy', '--quiet', '--format', 'v2s2', *schema1_registry.skopeo_flags('src'), *registry.skopeo_flags('dest'), old, theirs)
+    peer = skopeo_inspect(theirs, *registry.skopeo_flags(''))['Digest']
+    assert result.result['digest'] == peer
+    assert json.loads(skopeo('inspect', '--raw', *registry.skopeo_flags(''), ours).stdout)['schemaVersion'] == 2

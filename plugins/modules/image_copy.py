@@ -50,6 +50,11 @@ options:
     type: str
     choices: [system, all, index-only]
     default: system
+  all:
+    description:
+      - Copy the whole index, as skopeo's C(--all); the same as O(multi_arch=all).
+    type: bool
+    default: false
   override_os:
     description: With O(multi_arch=system), choose the image for this OS.
     type: str
@@ -311,6 +316,7 @@ from ansible_collections.ocikit.images.plugins.module_utils.copy.execute import 
     write_digestfile,
 )
 from ansible_collections.ocikit.images.plugins.module_utils.copy.plan import MULTI_ARCH_CHOICES, CopyOptions
+from ansible_collections.ocikit.images.plugins.module_utils.errors import InvalidInputError
 from ansible_collections.ocikit.images.plugins.module_utils.module import (
     check_dependencies,
     connection_argument_spec,
@@ -329,6 +335,7 @@ def main() -> None:
         src=dict(type='str', required=True),
         dest=dict(type='str', required=True),
         multi_arch=dict(type='str', default='system', choices=list(MULTI_ARCH_CHOICES)),
+        all=dict(type='bool', default=False),
         override_os=dict(type='str'),
         override_arch=dict(type='str'),
         override_variant=dict(type='str'),
@@ -362,7 +369,9 @@ def main() -> None:
         src, dest = parse_image_name(params['src']), parse_image_name(params['dest'])
         src_options, dest_options = connection_options(params, 'src_'), connection_options(params, 'dest_')
         src_options.shared_blob_dir, dest_options.shared_blob_dir = params['src_shared_blob_dir'], params['dest_shared_blob_dir']
-        options = CopyOptions(multi_arch=params['multi_arch'], override_os=params['override_os'], override_arch=params['override_arch'],
+        if params['all'] and params['multi_arch'] == 'index-only':
+            raise InvalidInputError('all: true copies every image of the index; it cannot be combined with multi_arch: index-only')
+        options = CopyOptions(multi_arch='all' if params['all'] else params['multi_arch'], override_os=params['override_os'], override_arch=params['override_arch'],
                               override_variant=params['override_variant'], platforms=tuple(params['platforms'] or ()),
                               preserve_digests=params['preserve_digests'], force=params['force'], format=params['format'],
                               compress_format=params['dest_compress_format'], compress_level=params['dest_compress_level'],

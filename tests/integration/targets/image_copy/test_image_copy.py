@@ -140,6 +140,8 @@ def test_index_copies_host_platform_or_all(registry, tmp_path):
     every = copy(index.oci_ref, 'docker://' + registry.ref('idx/all', 'multi'), registry, multi_arch='all')
     assert not every.failed, every.result
     assert every.result['digest'] == index.digest
+    # all: true is skopeo's --all, the same copy: nothing left to do.
+    assert copy(index.oci_ref, 'docker://' + registry.ref('idx/all', 'multi'), registry, all=True).result['changed'] is False
     raw = skopeo('inspect', '--raw', *registry.skopeo_flags(''), 'docker://' + registry.ref('idx/all', 'multi')).stdout
     assert sorted(m['digest'] for m in json.loads(raw)['manifests']) == sorted(i.manifest_digest for i in index.images)
 

@@ -16,7 +16,14 @@ import threading
 import typing as t
 
 from ansible_collections.ocikit.images.plugins.module_utils.copy.index import build_index, select_platforms
-from ansible_collections.ocikit.images.plugins.module_utils.copy.layers import MEASURE, LayerStep, SpooledLayer, plan_layer, spool_transformed
+from ansible_collections.ocikit.images.plugins.module_utils.copy.layers import (
+    MEASURE,
+    LayerStep,
+    SpooledLayer,
+    plan_layer,
+    spool_transformed,
+    transformed_stream,
+)
 from ansible_collections.ocikit.images.plugins.module_utils.copy.plan import (
     CopyOptions,
     CopyPlan,
@@ -233,6 +240,15 @@ class _Transformer:
 
     def transform(self, key: tuple[str, str | None], step: LayerStep, expected_diff_id: Digest | None) -> None:
         desc = step.source
+        if step.action != MEASURE:
+            # Recompression streams straight into the destination, which hashes as it writes.
+            with self.src.get_blob(BlobInfo(desc.digest, desc.size, desc.media_type)) as (chunks, dummy):
+                stream, dummy_work = transformed_stream(chunks, step, self.level, expected_diff_id)
+                stored = self.dest.put_blob_unknown(stream, step.media_type)
+            self.stats.add('copied', stored.size)
+            with self.lock:
+                self.results[key] = LayerOverride(stored.digest, stored.size, step.compression)
+            return
         spooled: SpooledLayer | None = None
         try:
             with self.src.get_blob(BlobInfo(desc.digest, desc.size, desc.media_type)) as (chunks, dummy):

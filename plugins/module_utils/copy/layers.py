@@ -171,3 +171,31 @@ def _spool_measured(fd: int, path: str, verified: t.Iterable[bytes], step: Layer
     spooled.diff_id = work.diff_id
     spooled.compression = work.source_compression
     return spooled
+
+
+def transformed_stream(chunks: t.Iterable[bytes], step: LayerStep, level: int | None,
+                       expected_diff_id: Digest | None) -> tuple[t.Iterator[bytes], t.Any]:
+    """Stream a layer through decompression and compression, for a destination that hashes as it writes.
+
+    Returns the output chunks and the Transcode (digest, size and diff_id once consumed). The source
+    is verified against its descriptor on the way; the last output chunk is held back until the
+    uncompressed content has matched ``expected_diff_id``, so a destination never completes a blob
+    made from the wrong content. Nothing touches the disk and memory stays flat.
+    """
+    source = step.source
+    work = transcode(verified_stream(chunks, source.digest, source.size, 'layer'), step.compression, level)
+
+    def held_back() -> t.Iterator[bytes]:
+        pending = b''
+        for chunk in work.chunks:
+            if pending:
+                yield pending
+            pending = chunk
+        if expected_diff_id is not None and work.diff_id != expected_diff_id:
+            raise DigestMismatchError('layer %s: its uncompressed content is %s, but the config says diff_id %s'
+                                      % (source.digest, work.diff_id, expected_diff_id))
+        if pending:
+            yield pending
+
+    return held_back(), work
+

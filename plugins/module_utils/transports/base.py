@@ -184,6 +184,36 @@ class ImageDestination(abc.ABC):
     def put_blob(self, chunks: t.Iterable[bytes], info: BlobInfo) -> BlobInfo:
         """Store a blob from ``chunks``; verify it hashes to ``info.digest`` before it is visible."""
 
+    def put_blob_unknown(self, chunks: t.Iterable[bytes], media_type: str | None = None) -> BlobInfo:
+        """Store a blob whose digest is only known once it has streamed (a layer being recompressed).
+
+        Destinations that can hash while they write (registries, OCI layouts) stream it; this
+        default spools it to a temporary file first and then stores it with put_blob.
+        """
+        import hashlib
+        import os
+        import tempfile
+
+        hasher = hashlib.sha256()
+        size = 0
+        fd, path = tempfile.mkstemp(prefix='ocikit-blob-')
+        try:
+            with os.fdopen(fd, 'wb') as handle:
+                for chunk in chunks:
+                    hasher.update(chunk)
+                    size += len(chunk)
+                    handle.write(chunk)
+            info = BlobInfo(Digest('sha256:' + hasher.hexdigest()), size, media_type)
+            if self.has_blob(info):
+                return info
+            with iterate_file(path) as (file_chunks, dummy):
+                return self.put_blob(file_chunks, info)
+        finally:
+            try:
+                os.unlink(path)
+            except OSError:
+                pass
+
     @abc.abstractmethod
     def put_manifest(self, raw: bytes, media_type: str, instance_digest: Digest | None = None) -> None:
         """Store a manifest. With ``instance_digest``, a child of an index, stored by digest only."""

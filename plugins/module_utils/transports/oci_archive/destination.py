@@ -114,6 +114,10 @@ class OCIArchiveDestination(ImageDestination):
         """Store a verified blob in the staging layout; safe to call from several threads."""
         return self.staging_layout().put_blob(chunks, info)
 
+    def put_blob_unknown(self, chunks: t.Iterable[bytes], media_type: str | None = None) -> BlobInfo:
+        """Stream a blob of unknown digest into the staging layout."""
+        return self.staging_layout().put_blob_unknown(chunks, media_type)
+
     def put_manifest(self, raw: bytes, media_type: str, instance_digest: Digest | None = None) -> None:
         """Store a manifest in the staging layout (checked as the OCI layout destination checks it)."""
         self.staging_layout().put_manifest(raw, media_type, instance_digest)

@@ -103,6 +103,12 @@ class OCILayoutDestination(ImageDestination):
         size = self.layout.write_blob(chunks, info.digest, info.size, 'blob', self._temp_files)
         return BlobInfo(info.digest, size, info.media_type)
 
+    def put_blob_unknown(self, chunks: t.Iterable[bytes], media_type: str | None = None) -> BlobInfo:
+        """Store a blob hashed while it is written (a recompressed layer), streamed straight into the layout."""
+        self._ensure_layout()
+        digest, size = self.layout.write_blob_unknown(chunks, 'blob', self._temp_files)
+        return BlobInfo(digest, size, media_type)
+
     def put_manifest(self, raw: bytes, media_type: str, instance_digest: Digest | None = None) -> None:
         """Store a manifest as a blob; without ``instance_digest`` it is the one commit() names.
 

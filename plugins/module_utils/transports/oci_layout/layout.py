@@ -312,6 +312,43 @@ class Layout:
         fsync_dir(target_dir)
         return written
 
+    def write_blob_unknown(self, chunks: t.Iterable[bytes], what: str = 'blob', temp_files: TempFiles | None = None) -> tuple[Digest, int]:
+        """Store a blob whose digest is computed while it is written; return (digest, size).
+
+        Same safety as write_blob: a temporary file, hashed, fsynced, renamed to its content address.
+        """
+        import hashlib
+
+        _makedir(self.blobs_path)
+        temp_path, handle = self._create_temp(self.blobs_path)
+        if temp_files is not None:
+            temp_files.add(temp_path)
+        hasher = hashlib.sha256()
+        written = 0
+        try:
+            with handle:
+                for chunk in chunks:
+                    with _os_errors('cannot write %s to OCI layout %s' % (what, self.path)):
+                        handle.write(chunk)
+                    hasher.update(chunk)
+                    written += len(chunk)
+                with _os_errors('cannot write %s to OCI layout %s' % (what, self.path)):
+                    handle.flush()
+                    os.fsync(handle.fileno())
+            digest = Digest('sha256:' + hasher.hexdigest())
+            target = self.blob_path(digest)
+            _makedir(os.path.dirname(target))
+            with _os_errors('cannot store %s %s in OCI layout %s' % (what, digest, self.path)):
+                os.rename(temp_path, target)
+        except BaseException:
+            unlink_quietly(temp_path)
+            raise
+        finally:
+            if temp_files is not None:
+                temp_files.discard(temp_path)
+        fsync_dir(os.path.dirname(target))
+        return digest, written
+
     def _create_temp(self, target_dir: str) -> tuple[str, t.BinaryIO]:
         """A new temporary file in the top directory, or in ``target_dir`` if that is another filesystem."""
         temp_dir = self.path

@@ -131,6 +131,15 @@ options:
       - For an V(oci:) destination, store blobs in this directory (C(ALGORITHM/HEX)) instead of the layout's C(blobs/), as skopeo's
         C(--dest-shared-blob-dir); several layouts can share one.
     type: path
+  remove_signatures:
+    description:
+      - Do not copy the source's signatures, as skopeo's C(--remove-signatures).
+      - Without it, signatures travel with the image (today from and to V(dir:) images), and a copy that would change the manifest
+        (a conversion, recompressed layers, one platform out of an index) or a destination that cannot store signatures fails
+        before writing anything rather than drop them silently.
+      - With it, a V(dir:) destination that holds the same image with signatures gets them removed.
+    type: bool
+    default: false
   preserve_digests:
     description:
       - Fail, before writing anything, when the copy would change the manifest digest (for example when
@@ -340,6 +349,7 @@ def main() -> None:
         override_arch=dict(type='str'),
         override_variant=dict(type='str'),
         preserve_digests=dict(type='bool', default=False),
+        remove_signatures=dict(type='bool', default=False),
         format=dict(type='str', choices=['oci', 'v2s2', 'v2s1']),
         dest_compress_format=dict(type='str', choices=['gzip', 'zstd']),
         dest_compress_level=dict(type='int'),
@@ -376,7 +386,8 @@ def main() -> None:
                               preserve_digests=params['preserve_digests'], force=params['force'], format=params['format'],
                               compress_format=params['dest_compress_format'], compress_level=params['dest_compress_level'],
                               dest_compress=params['dest_compress'], dest_decompress=params['dest_decompress'],
-                              oci_accept_uncompressed_layers=params['dest_oci_accept_uncompressed_layers'])
+                              oci_accept_uncompressed_layers=params['dest_oci_accept_uncompressed_layers'],
+                              remove_signatures=params['remove_signatures'])
         outcome = copy_image(src, dest, src_options, dest_options, options,
                              check_mode=module.check_mode, dest_kwargs=additional_tags_kwargs(dest, params['additional_tags']),
                              extra_tags=additional_tag_references(dest, params['additional_tags']))

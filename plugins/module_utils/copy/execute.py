@@ -290,7 +290,7 @@ def _final_conversion(image: ImagePlan, configs: t.Mapping[str, bytes], transfor
 
 def execute_plan(src: ImageSource, dest: ImageDestination, plan: CopyPlan, source: SourceImage, options: CopyOptions,
                  candidates: t.Sequence[ImageReference], max_parallel: int,
-                 traits: DestinationTraits | None = None) -> tuple[BlobStats, ManifestWrite]:
+                 traits: DestinationTraits | None = None, signatures: t.Sequence[bytes] | None = None) -> tuple[BlobStats, ManifestWrite]:
     """Write everything ``plan`` says, in the contract's order; returns the stats and the manifest the name now points at."""
     stats = BlobStats()
     traits = traits or DestinationTraits()
@@ -325,6 +325,8 @@ def execute_plan(src: ImageSource, dest: ImageDestination, plan: CopyPlan, sourc
     if plan.manifest is not None and final.digest != plan.manifest.digest:  # pragma: no cover - the plan and the run share code
         raise ManifestError('internal error: wrote %s where the plan said %s' % (final.digest, plan.manifest.digest))
     dest.put_manifest(final.raw, final.media_type)
+    if signatures is not None and dest.supports_signatures:
+        dest.put_signatures(signatures)
     dest.commit()
     return stats, final
 
@@ -516,7 +518,7 @@ def _manifest_rejected(exc: OcikitError, media_type: str) -> bool:
 
 def _execute_with_fallback(src: ImageSource, dest: ImageDestination, plan: CopyPlan, source: SourceImage, options: CopyOptions,
                            candidates: t.Sequence[ImageReference], dest_options: ConnectionOptions, traits: DestinationTraits,
-                           before: Digest | None) -> tuple[CopyPlan, BlobStats, ManifestWrite]:
+                           before: Digest | None, signatures: t.Sequence[bytes] | None = None) -> tuple[CopyPlan, BlobStats, ManifestWrite]:
     """Run the plan; if the destination refuses the manifest's type (and no format was asked), try the types it may take instead.
 
     As skopeo: a registry that does not take OCI (or schema1) manifests gets the next type it may
@@ -525,10 +527,10 @@ def _execute_with_fallback(src: ImageSource, dest: ImageDestination, plan: CopyP
     rejected: list[str] = []
     while True:
         try:
-            stats, written = execute_plan(src, dest, plan, source, options, candidates, dest_options.max_parallel, traits)
+            stats, written = execute_plan(src, dest, plan, source, options, candidates, dest_options.max_parallel, traits, signatures)
             return plan, stats, written
         except OcikitError as exc:
-            if options.format or plan.index_type is not None or not _manifest_rejected(exc, plan.images[0].target_type):
+            if options.format or plan.index_type is not None or signatures or not _manifest_rejected(exc, plan.images[0].target_type):
                 raise
             rejected.append(plan.images[0].target_type)
             remaining = tuple(m for m in traits.supported_types if m not in rejected and m not in mt.INDEX_TYPES)
@@ -536,6 +538,34 @@ def _execute_with_fallback(src: ImageSource, dest: ImageDestination, plan: CopyP
                 raise
             traits = dataclasses.replace(traits, supported_types=remaining + tuple(m for m in traits.supported_types if m in mt.INDEX_TYPES))
             plan = make_plan(source, before, dataclasses.replace(options, force=True), traits)
+
+
+def _signatures_for(src: ImageSource, dest: ImageDestination, plan: CopyPlan,
+                    options: CopyOptions) -> tuple[list[bytes] | None, CopyPlan]:
+    """The signatures to write (None: leave the destination's alone), and the plan adjusted for them.
+
+    As containers/image: the source's signatures travel with the image unless ``remove_signatures``;
+    a copy that would change the manifest, or a destination that cannot store signatures, fails
+    before anything is written rather than drop them silently.
+    """
+    if options.remove_signatures:
+        if dest.supports_signatures and plan.up_to_date and dest.get_signatures():
+            plan = dataclasses.replace(plan, up_to_date=False, reason='remove_signatures: the destination holds signatures to drop')
+        return ([] if dest.supports_signatures else None), plan
+    signatures = src.get_signatures()
+    if not signatures:
+        return None, plan
+    count = '%d signature%s' % (len(signatures), '' if len(signatures) == 1 else 's')
+    if plan.manifest is None or plan.manifest.digest != plan.source_digest:
+        raise InvalidInputError('the source has %s, which this copy would invalidate by changing the manifest (%s); '
+                                'set remove_signatures: true to copy without them' % (count, plan.reason if plan.manifest is None else
+                                                                                       'to %s' % plan.manifest.digest))
+    if not dest.supports_signatures:
+        raise InvalidInputError('the source has %s and the destination cannot store signatures; '
+                                'set remove_signatures: true to copy without them' % count)
+    if plan.up_to_date and dest.get_signatures() != signatures:
+        plan = dataclasses.replace(plan, up_to_date=False, reason='the destination holds the image but not its %s' % count)
+    return signatures, plan
 
 
 def copy_image(src_ref: ImageReference, dest_ref: ImageReference, src_options: ConnectionOptions,
@@ -559,11 +589,13 @@ def copy_image(src_ref: ImageReference, dest_ref: ImageReference, src_options: C
                 schema1 = isinstance(source.top, Schema1Manifest)
                 current, children, current_config = _current_manifest(dest_ref, dest_options, with_config=schema1)
                 plan = make_plan(source, before, options, traits, current, children, current_config)
+            signatures, plan = _signatures_for(src, dest, plan, options)
             if plan.up_to_date or check_mode:
                 result = CopyResult(plan=plan, changed=not plan.up_to_date, stats=BlobStats())
             else:
                 candidates = [src_ref] if src_ref.transport.name == dest_ref.transport.name else []
-                plan, stats, written = _execute_with_fallback(src, dest, plan, source, options, candidates, dest_options, traits, before)
+                plan, stats, written = _execute_with_fallback(src, dest, plan, source, options, candidates, dest_options, traits, before,
+                                                              signatures)
                 result = CopyResult(plan=plan, changed=True, stats=stats, written=written)
         finally:
             dest.close()

@@ -56,6 +56,7 @@ class CopyOptions:
     dest_compress: bool = False
     dest_decompress: bool = False
     oci_accept_uncompressed_layers: bool = False
+    remove_signatures: bool = False
 
     def __post_init__(self) -> None:
         if self.multi_arch not in MULTI_ARCH_CHOICES:

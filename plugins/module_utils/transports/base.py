@@ -137,6 +137,10 @@ class ImageSource(abc.ABC):
         with self.get_blob(info) as (chunks, dummy):
             return read_bounded(verified_stream(chunks, info.digest, info.size, what), limit, what)
 
+    def get_signatures(self, instance_digest: Digest | None = None) -> list[bytes]:
+        """The image's signatures as stored (simple signing blobs), oldest first; [] where the transport keeps none."""
+        return []
+
     def list_tags(self) -> list[str]:
         """Tags of the repository, in the order the store gives them."""
         raise UnsupportedOperationError('%s does not list tags' % self.reference)
@@ -163,6 +167,8 @@ class ImageDestination(abc.ABC):
     #: What the destination wants done with layers, as containers/image's DesiredLayerCompression:
     #: 'compress' (uncompressed layers are compressed on the way), 'decompress', or 'preserve'.
     desired_layer_compression: str = 'preserve'
+    #: Whether the destination can store signatures next to the image (containers/image's SupportsSignatures).
+    supports_signatures: bool = False
 
     @abc.abstractmethod
     def get_manifest_digest(self) -> Digest | None:
@@ -183,6 +189,15 @@ class ImageDestination(abc.ABC):
     @abc.abstractmethod
     def put_blob(self, chunks: t.Iterable[bytes], info: BlobInfo) -> BlobInfo:
         """Store a blob from ``chunks``; verify it hashes to ``info.digest`` before it is visible."""
+
+    def get_signatures(self) -> list[bytes]:
+        """The signatures the destination name holds now ([] where none can be stored)."""
+        return []
+
+    def put_signatures(self, signatures: t.Sequence[bytes]) -> None:
+        """Store ``signatures`` for the manifest put last (replacing any the name had); after put_manifest, before commit."""
+        if signatures:
+            raise UnsupportedOperationError('%s cannot store signatures' % self.reference)
 
     def put_blob_unknown(self, chunks: t.Iterable[bytes], media_type: str | None = None) -> BlobInfo:
         """Store a blob whose digest is only known once it has streamed (a layer being recompressed).

@@ -68,7 +68,10 @@ from ansible_collections.ocikit.images.plugins.module_utils.transports.dir.sourc
     blob_path,
     file_chunks,
     manifest_path,
+    MAX_SIGNATURE_SIZE,
     parse_signature_name,
+    read_signatures,
+    signature_path,
     read_small_file,
     read_version,
     signature_names,
@@ -84,7 +87,6 @@ OLD_INFIX = '.ocikit-old-'
 #: Prefix of temporary files inside the work directory.
 PART_PREFIX = '.ocikit-part-'
 #: Signatures are small; a bigger file is not copied whole into memory.
-MAX_SIGNATURE_SIZE = 4 * 1024 * 1024
 
 _AT_FDCWD = -100
 _RENAME_EXCHANGE = 2
@@ -109,6 +111,8 @@ class DirDestination(ImageDestination):
         self.parent, self.name = os.path.split(self.target)
         #: Signature files of the old image that did not apply to the new one (set by commit()).
         self.dropped_signatures: list[str] = []
+        #: Signatures given with put_signatures (None: none given, old ones that still apply are carried over).
+        self._signatures: list[bytes] | None = None
         self._lock = threading.Lock()
         self._work: str | None = None
         self._manifest_digest: Digest | None = None
@@ -227,6 +231,18 @@ class DirDestination(ImageDestination):
         if instance_digest is None:
             self._manifest_digest = digest
 
+    supports_signatures = True
+
+    def get_signatures(self) -> list[bytes]:
+        """The signatures of the image at PATH now."""
+        if not os.path.isdir(self.target):
+            return []
+        return read_signatures(self.target)
+
+    def put_signatures(self, signatures: t.Sequence[bytes]) -> None:
+        """Write ``signatures`` as signature-1... with the image at commit, replacing the old image's."""
+        self._signatures = [bytes(s) for s in signatures]
+
     def commit(self) -> None:
         """Replace PATH with the new image in one swap (see the module docstring).
 
@@ -240,6 +256,10 @@ class DirDestination(ImageDestination):
             if work is None or self._manifest_digest is None:
                 raise LayoutError('nothing to commit to %s: no manifest was written' % self.reference)
             old_image = self._check_target()
+            if self._signatures is not None:
+                for number, data in enumerate(self._signatures, start=1):
+                    path = signature_path(work, number)
+                    _write_file(path, [data], Digest.from_bytes(data), len(data), 'signature', work)
             self.dropped_signatures = self._carry_signatures(work) if old_image else []
             fsync_dir(work)
             self._swap(work)
@@ -296,7 +316,8 @@ class DirDestination(ImageDestination):
             parsed = parse_signature_name(name)
             child_hex = parsed[0] if parsed else None
             if child_hex is None:
-                applies = old_top is not None and old_top == self._manifest_digest
+                # Signatures given explicitly replace the old ones.
+                applies = self._signatures is None and old_top is not None and old_top == self._manifest_digest
             else:
                 applies = os.path.isfile(os.path.join(work, '%s.%s' % (child_hex, MANIFEST_FILE)))
             if not (applies and _link_or_copy(os.path.join(self.target, name), os.path.join(work, name), work)):

@@ -167,6 +167,10 @@ class DirSource(ImageSource):
             instance_digest.verify_bytes(raw, '%s in directory image %s' % (what, self.path))
         return raw, None
 
+    def get_signatures(self, instance_digest: Digest | None = None) -> list[bytes]:
+        """``signature-1``, ``signature-2``... (``HEX.signature-N`` for a child), read until the first gap, as containers/image."""
+        return read_signatures(self.path, instance_digest)
+
     @contextlib.contextmanager
     def get_blob(self, info: BlobInfo) -> t.Iterator[tuple[t.Iterator[bytes], int]]:
         """Stream a blob from its file; BlobNotFoundError when it is absent.
@@ -198,3 +202,25 @@ def file_chunks(handle: t.BinaryIO) -> t.Iterator[bytes]:
 def _clip(value: str, limit: int = 80) -> str:
     value = value if value.isprintable() else value.encode('unicode_escape').decode('ascii')
     return value if len(value) <= limit else value[:limit] + '...'
+
+
+MAX_SIGNATURE_SIZE = 4 * 1024 * 1024
+
+
+def signature_path(directory: str, number: int, instance_digest: Digest | None = None) -> str:
+    """Path of signature ``number`` (from 1) of the image or of one child manifest."""
+    name = 'signature-%d' % number if instance_digest is None else '%s.signature-%d' % (instance_digest.hex, number)
+    return os.path.join(directory, name)
+
+
+def read_signatures(directory: str, instance_digest: Digest | None = None) -> list[bytes]:
+    """The signatures stored in ``directory``, in order, each bounded at 4 MiB."""
+    out = []
+    number = 1
+    while True:
+        try:
+            out.append(read_small_file(signature_path(directory, number, instance_digest), MAX_SIGNATURE_SIZE, 'signature'))
+        except FileNotFoundError:
+            return out
+        number += 1
+

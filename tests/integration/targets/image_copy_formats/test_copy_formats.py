@@ -250,3 +250,33 @@ def test_registry_refusing_schema1_gets_schema2_like_skopeo(schema1_registry, re
     peer = skopeo_inspect(theirs, *registry.skopeo_flags(''))['Digest']
     assert result.result['digest'] == peer
     assert json.loads(skopeo('inspect', '--raw', *registry.skopeo_flags(''), ours).stdout)['schemaVersion'] == 2
+
+
+def test_signatures_travel_or_are_removed_explicitly(image, registry, tmp_path):
+    signed = tmp_path / 'signed'
+    skopeo('copy', '--quiet', image.oci_ref, 'dir:%s' % signed)
+    # OpenPGP-looking bytes (high bit set), which skopeo classifies as simple signing; nothing verifies them here.
+    (signed / 'signature-1').write_bytes(b'\x89first signature bytes')
+    (signed / 'signature-2').write_bytes(b'\x89second signature bytes')
+    out = tmp_path / 'out'
+    kept = copy('dir:%s' % signed, 'dir:%s' % out)
+    assert not kept.failed, kept.result
+    assert (out / 'signature-1').read_bytes() == b'\x89first signature bytes'
+    assert (out / 'signature-2').read_bytes() == b'\x89second signature bytes'
+    assert copy('dir:%s' % signed, 'dir:%s' % out).result['changed'] is False
+    # skopeo copies the same signatures from what we wrote.
+    skopeo('copy', '--quiet', 'dir:%s' % out, 'dir:%s' % (tmp_path / 'peer'))
+    assert (tmp_path / 'peer' / 'signature-2').read_bytes() == b'\x89second signature bytes'
+
+    refused = copy('dir:%s' % signed, 'docker://' + registry.ref('sig/app', 'v1'), registry)
+    assert refused.failed and 'the source has 2 signatures and the destination cannot store signatures' in refused.msg
+    converted = copy('dir:%s' % signed, 'dir:%s' % (tmp_path / 'v2s2'), format='v2s2')
+    assert converted.failed and 'would invalidate by changing the manifest' in converted.msg
+    assert not (tmp_path / 'v2s2').exists()
+    pushed = copy('dir:%s' % signed, 'docker://' + registry.ref('sig/app', 'v1'), registry, remove_signatures=True)
+    assert not pushed.failed, pushed.result
+
+    stripped = copy('dir:%s' % signed, 'dir:%s' % out, remove_signatures=True)
+    assert stripped.result['changed'] is True
+    assert not (out / 'signature-1').exists()
+    assert copy('dir:%s' % signed, 'dir:%s' % out, remove_signatures=True).result['changed'] is False

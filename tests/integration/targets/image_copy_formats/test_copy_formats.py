@@ -280,3 +280,16 @@ def test_signatures_travel_or_are_removed_explicitly(image, registry, tmp_path):
     assert stripped.result['changed'] is True
     assert not (out / 'signature-1').exists()
     assert copy('dir:%s' % signed, 'dir:%s' % out, remove_signatures=True).result['changed'] is False
+
+
+def test_uncompressed_layers_in_oci_layouts_only_when_accepted(tmp_path):
+    img = build_image(tmp_path / 'src', 'v1', layers=[LayerSpec(size=50_000, compression=None)])
+    compressed = copy(img.oci_ref, 'oci:%s:v1' % (tmp_path / 'a'))
+    assert not compressed.failed, compressed.result
+    manifest = json.loads(skopeo('inspect', '--raw', 'oci:%s:v1' % (tmp_path / 'a')).stdout)
+    assert manifest['layers'][0]['mediaType'] == 'application/vnd.oci.image.layer.v1.tar+gzip'
+    config = json.loads(skopeo('inspect', '--config', 'oci:%s:v1' % (tmp_path / 'a')).stdout)
+    assert config['rootfs']['diff_ids'] == img.diff_ids
+    kept = copy(img.oci_ref, 'oci:%s:v1' % (tmp_path / 'b'), dest_oci_accept_uncompressed_layers=True)
+    assert kept.result['digest'] == img.manifest_digest
+    assert copy(img.oci_ref, 'oci:%s:v1' % (tmp_path / 'a')).result['changed'] is False

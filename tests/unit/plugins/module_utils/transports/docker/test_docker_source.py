@@ -221,7 +221,7 @@ def test_blob_interrupted_mid_stream(fake: FakeRegistry) -> None:
     try:
         with source.get_blob(BlobInfo(Digest(digest))) as (chunks, size):
             assert size == -1
-            assert next(chunks) == b'first part'
+            # Bodies are handed on in 1 MiB pieces, so the partial first part never reaches the caller.
             with pytest.raises(ConnectionFailedError, match='^connection to registry.test failed: connection reset by peer$'):
                 next(chunks)
     finally:

@@ -323,6 +323,14 @@ def _checked_helper(auth_file: AuthFile, helper: str, field: str) -> str:
     return helper
 
 
+def checked_helper_name(auth_file: AuthFile, helper: str, field: str) -> str:
+    """Return ``helper`` (named by ``field`` of ``auth_file``) when it is a usable helper name, else raise ConfigError.
+
+    Writers of credentials (login, logout) apply the same rule as the lookup.
+    """
+    return _checked_helper(auth_file, helper, field)
+
+
 def find_credentials_in_file(auth_file: AuthFile, registry: str, repository: str | None = None) -> Credentials | None:
     """Credentials for ``registry/repository`` from one loaded auth file, or None.
 

@@ -381,8 +381,8 @@ def main() -> None:
         src_options.shared_blob_dir, dest_options.shared_blob_dir = params['src_shared_blob_dir'], params['dest_shared_blob_dir']
         if params['all'] and params['multi_arch'] == 'index-only':
             raise InvalidInputError('all: true copies every image of the index; it cannot be combined with multi_arch: index-only')
-        options = CopyOptions(multi_arch='all' if params['all'] else params['multi_arch'], override_os=params['override_os'], override_arch=params['override_arch'],
-                              override_variant=params['override_variant'], platforms=tuple(params['platforms'] or ()),
+        options = CopyOptions(multi_arch='all' if params['all'] else params['multi_arch'], override_os=params['override_os'],
+                              override_arch=params['override_arch'], override_variant=params['override_variant'], platforms=tuple(params['platforms'] or ()),
                               preserve_digests=params['preserve_digests'], force=params['force'], format=params['format'],
                               compress_format=params['dest_compress_format'], compress_level=params['dest_compress_level'],
                               dest_compress=params['dest_compress'], dest_decompress=params['dest_decompress'],

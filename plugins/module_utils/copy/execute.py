@@ -557,9 +557,9 @@ def _signatures_for(src: ImageSource, dest: ImageDestination, plan: CopyPlan,
         return None, plan
     count = '%d signature%s' % (len(signatures), '' if len(signatures) == 1 else 's')
     if plan.manifest is None or plan.manifest.digest != plan.source_digest:
+        change = plan.reason if plan.manifest is None else 'to %s' % plan.manifest.digest
         raise InvalidInputError('the source has %s, which this copy would invalidate by changing the manifest (%s); '
-                                'set remove_signatures: true to copy without them' % (count, plan.reason if plan.manifest is None else
-                                                                                       'to %s' % plan.manifest.digest))
+                                'set remove_signatures: true to copy without them' % (count, change))
     if not dest.supports_signatures:
         raise InvalidInputError('the source has %s and the destination cannot store signatures; '
                                 'set remove_signatures: true to copy without them' % count)

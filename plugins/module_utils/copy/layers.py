@@ -198,4 +198,3 @@ def transformed_stream(chunks: t.Iterable[bytes], step: LayerStep, level: int | 
             yield pending
 
     return held_back(), work
-

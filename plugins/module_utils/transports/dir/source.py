@@ -223,4 +223,3 @@ def read_signatures(directory: str, instance_digest: Digest | None = None) -> li
         except FileNotFoundError:
             return out
         number += 1
-

@@ -279,6 +279,23 @@ class DockerImageDestination(ImageDestination):
                 raise RegistryError('%s: the registry answered an invalid Docker-Content-Digest' % what, status=response.status) from exc
             self._check_digest_header(response, _manifest_digest(raw, media_type, algorithm), what)
 
+    def delete_manifest(self, target: str | None = None) -> bool:
+        """DELETE a manifest by digest or, where the registry allows it, a tag alone; False when it was absent (404).
+
+        ``target`` is a digest or a tag of the reference's repository; by default the reference's
+        own tag (else digest). Deleting needs the ``delete`` action: open the destination with
+        ``actions='pull,delete'``. A registry with deletes disabled answers 405 UNSUPPORTED
+        (UnsupportedOperationError); one that cannot delete a tag alone (OCI distribution-spec
+        1.1 made it optional; distribution 2.8 lacks it) answers 400 or 405.
+        """
+        if target is None:
+            target, name = self._manifest_target()
+        else:
+            name = '%s%s%s' % (self.ref.name, '@' if Digest.is_valid(target) else ':', target)
+        response = self.client.request('DELETE', self._path('manifests', target), self.scopes, 'deleting %s' % name,
+                                       ok=(200, 202, 204, 404), not_found=ImageNotFoundError)
+        return response.status != 404
+
     def commit(self) -> None:
         """Nothing to do: a registry moves the tag when the final manifest PUT succeeds.
 

@@ -349,6 +349,22 @@ class Layout:
         fsync_dir(os.path.dirname(target))
         return digest, written
 
+    def remove_blob(self, digest: Digest) -> int:
+        """Delete a blob file; return the bytes it held (0 when it was already gone).
+
+        The caller decides that nothing references it any more (under :meth:`lock`). The
+        directory is not fsynced here: a caller removing many blobs does that once.
+        """
+        path = self.blob_path(digest)
+        try:
+            size = os.lstat(path).st_size
+            os.unlink(path)
+        except FileNotFoundError:
+            return 0
+        except OSError as exc:
+            raise LayoutError('cannot delete blob %s from OCI layout %s: %s' % (digest, self.path, exc.strerror or exc)) from None
+        return size
+
     def _create_temp(self, target_dir: str) -> tuple[str, t.BinaryIO]:
         """A new temporary file in the top directory, or in ``target_dir`` if that is another filesystem."""
         temp_dir = self.path

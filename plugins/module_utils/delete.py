@@ -1,0 +1,547 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, ocikit.images contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Deleting an image from a registry or an OCI layout: a pure plan, then its execution.
+
+The plan (:func:`plan_delete`) decides from what the store holds, and never touches it: which
+tags disappear, whether the named tag can go alone, and whether to refuse. Check mode and diff
+mode run the same reads and the same plan, and stop before the one mutation.
+
+Registries (``docker://``)
+    The name is resolved to its digest (HEAD, ``Docker-Content-Digest``). Deleting a digest
+    removes every tag on it, which surprises users (skopeo issues #795 and #1432), so the tags of
+    the repository are listed and each one resolved with a HEAD, in parallel and with the same
+    ``Accept`` list, so that a tag matches only when it names the very same manifest. When other
+    tags would disappear, the named tag is deleted alone where the registry can do it
+    (``DELETE /v2/NAME/manifests/TAG``, OCI distribution-spec 1.1); otherwise the task refuses
+    unless ``force``. Check mode sends no DELETE, so it cannot learn whether the registry
+    deletes a tag alone and predicts the case where it cannot.
+
+OCI layouts (``oci:``)
+    Under the layout's lock, the entries the reference names leave ``index.json`` (rewritten
+    atomically), then the blobs that only they reached are deleted: a blob stays while any
+    remaining entry reaches it (untagged entries and every child of a remaining index count).
+    When what a remaining entry reaches cannot be read, no blob is deleted. Blobs in a shared
+    blob directory are never deleted: other layouts may use them.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import dataclasses
+import json
+import os
+import typing as t
+
+from ansible_collections.ocikit.images.plugins.module_utils.digest import Digest
+from ansible_collections.ocikit.images.plugins.module_utils.errors import (
+    AccessDeniedError,
+    AuthenticationError,
+    ImageNotFoundError,
+    InvalidInputError,
+    InvalidReferenceError,
+    OcikitError,
+    RegistryError,
+    UnsupportedOperationError,
+)
+from ansible_collections.ocikit.images.plugins.module_utils.fsutil import fsync_dir
+from ansible_collections.ocikit.images.plugins.module_utils.manifest import media_types as mt
+from ansible_collections.ocikit.images.plugins.module_utils.manifest.model import ImageIndex, ImageManifest
+from ansible_collections.ocikit.images.plugins.module_utils.manifest.parse import parse_any
+from ansible_collections.ocikit.images.plugins.module_utils.manifest.schema1 import Schema1Manifest
+from ansible_collections.ocikit.images.plugins.module_utils.transports.base import ConnectionOptions, ImageReference
+from ansible_collections.ocikit.images.plugins.module_utils.transports.docker.auth import Scope
+from ansible_collections.ocikit.images.plugins.module_utils.transports.docker.client import RegistryClient
+from ansible_collections.ocikit.images.plugins.module_utils.transports.docker.destination import DockerImageDestination
+from ansible_collections.ocikit.images.plugins.module_utils.transports.docker.source import DockerImageSource
+from ansible_collections.ocikit.images.plugins.module_utils.transports.docker.transport import DockerImageReference
+from ansible_collections.ocikit.images.plugins.module_utils.transports.oci_layout.layout import (
+    Layout,
+    digest_of,
+    find_descriptor,
+    ref_name_of,
+)
+
+if t.TYPE_CHECKING:  # pragma: no cover
+    from ansible_collections.ocikit.images.plugins.module_utils.reference import DockerReference
+    from ansible_collections.ocikit.images.plugins.module_utils.transports.oci_layout.transport import OCIReference
+
+#: Transports whose images can be deleted.
+DELETABLE_TRANSPORTS = ('docker', 'oci')
+
+#: What an operator sets to let a distribution registry delete.
+DELETE_ENABLE_HINT = ('deleting is disabled on this registry; its operator must enable it '
+                      '(distribution: storage.delete.enabled: true in its configuration, or REGISTRY_STORAGE_DELETE_ENABLED=true)')
+
+#: Why the named tag could not go alone, as the refusal says it.
+REGISTRY_CANNOT_DELETE_TAG = 'the registry cannot delete a tag alone'
+CHECK_MODE_CANNOT_TELL = 'check mode does not try deleting the tag alone, so it assumes the registry cannot'
+
+ABSENT, DELETE_TAG, DELETE_DIGEST = 'absent', 'tag', 'digest'
+
+
+class SharedDigestError(InvalidInputError):
+    """Deleting would remove tags other than the one named, and ``force`` is not set."""
+
+
+# -- the plan (pure) --------------------------------------------------------------------------------
+
+@dataclasses.dataclass(frozen=True)
+class DeleteTarget:
+    """What the store holds for the reference: the digest it names now and every tag on that digest.
+
+    ``tag`` is the tag (ref name) the reference names, None for a digest reference. ``digest``
+    is None when the image is absent. ``tags`` are the tags that point at ``digest`` (the named
+    one included or not; the plan adds it).
+    """
+
+    tag: str | None
+    digest: Digest | None
+    tags: tuple[str, ...] = ()
+
+
+@dataclasses.dataclass(frozen=True)
+class DeletePlan:
+    """What a delete does: ``action`` is ``absent`` (nothing), ``tag`` (the named tag alone) or ``digest``.
+
+    ``deleted_tags`` are the tags that disappear, sorted.
+    """
+
+    action: str
+    digest: Digest | None
+    deleted_tags: tuple[str, ...]
+    reason: str
+
+
+def _tag_list(tags: t.Sequence[str]) -> str:
+    return ('the tag %s' if len(tags) == 1 else 'the tags %s') % ', '.join(tags)
+
+
+def plan_delete(target: DeleteTarget, force: bool, tag_delete: bool | None, last_tag_takes_digest: bool = True,
+                why: str = REGISTRY_CANNOT_DELETE_TAG) -> DeletePlan:
+    """Decide what deleting ``target`` does; raise SharedDigestError when it must refuse.
+
+    ``tag_delete`` says whether the store can delete a tag alone: True (an OCI layout), None
+    (a registry, to be tried) or False (known not to, or check mode, which does not try). With
+    ``last_tag_takes_digest``, a tag that is the digest's only one is deleted with its digest
+    (registries: nothing is left behind); OCI layouts keep untagged entries, so they pass False.
+    ``why`` says, in a refusal, why the tag cannot go alone.
+    """
+    if target.digest is None:
+        return DeletePlan(ABSENT, None, (), 'the image is absent')
+    digest = target.digest
+    named = target.tag
+    tags = tuple(sorted(set(target.tags) | ({named} if named is not None else set())))
+    others = tuple(tag for tag in tags if tag != named)
+    if named is None:
+        if others and not force:
+            raise SharedDigestError('not deleted: %s %s at %s and would disappear with it; set force: true to delete them all'
+                                    % (_tag_list(others), 'points' if len(others) == 1 else 'point', digest))
+        return DeletePlan(DELETE_DIGEST, digest, tags, 'deleting %s%s' % (digest, ' and %s' % _tag_list(tags) if tags else ''))
+    if not others and last_tag_takes_digest:
+        return DeletePlan(DELETE_DIGEST, digest, tags, 'deleting %s, the only tag of %s, with its digest' % (named, digest))
+    if tag_delete is not False:
+        return DeletePlan(DELETE_TAG, digest, (named,), 'deleting the tag %s alone%s' % (
+            named, '; %s keeps %s' % (digest, _tag_list(others)) if others else ''))
+    if force:
+        return DeletePlan(DELETE_DIGEST, digest, tags, 'deleting %s with %s (force)' % (digest, _tag_list(tags)))
+    raise SharedDigestError('not deleted: digest %s also carries %s, which would disappear too (%s); set force: true to delete them all'
+                            % (digest, _tag_list(others), why))
+
+
+# -- results ------------------------------------------------------------------------------------------
+
+@dataclasses.dataclass
+class DeleteResult:
+    """What a delete did (or, in check mode, would do)."""
+
+    plan: DeletePlan
+    changed: bool
+    deleted_tags: tuple[str, ...] = ()
+    deleted_blobs: tuple[Digest, ...] | None = None
+    bytes_freed: int = 0
+    warnings: list[str] = dataclasses.field(default_factory=list)
+
+    def as_result(self) -> dict[str, t.Any]:
+        """The module's result keys."""
+        before = None
+        if self.plan.action != ABSENT:
+            before = {'digest': str(self.plan.digest), 'tags': list(self.deleted_tags)}
+        result: dict[str, t.Any] = {
+            'changed': self.changed,
+            'digest': str(self.plan.digest) if self.plan.digest is not None else None,
+            'deleted_tags': list(self.deleted_tags),
+            'reason': self.plan.reason,
+            'diff': {'before': before, 'after': None},
+        }
+        if self.deleted_blobs is not None:
+            result['deleted_blobs'] = sorted(str(digest) for digest in self.deleted_blobs)
+            result['bytes_freed'] = self.bytes_freed
+        if self.warnings:
+            result['warnings'] = list(self.warnings)
+        return result
+
+
+# -- entry point --------------------------------------------------------------------------------------
+
+def delete_image(ref: ImageReference, options: ConnectionOptions, force: bool = False, check_mode: bool = False,
+                 client: RegistryClient | None = None) -> DeleteResult:
+    """Delete the image ``ref`` names (a registry image or an OCI layout entry); absent is not an error.
+
+    ``client`` shares a RegistryClient (tests pass one on an httpx.MockTransport); it is not closed.
+    """
+    name = ref.transport.name
+    if name == 'docker':
+        return _delete_from_registry(t.cast(DockerImageReference, ref), options, force, check_mode, client)
+    if name == 'oci':
+        return _delete_from_layout(t.cast('OCIReference', ref), options, force, check_mode)
+    raise InvalidInputError('deleting is not supported for %s: images (only %s images can be deleted)'
+                            % (name, ' and '.join('%s:' % n for n in DELETABLE_TRANSPORTS)))
+
+
+# -- registries -------------------------------------------------------------------------------------------
+
+def _parallel_map(func: t.Callable[[t.Any], t.Any], items: t.Sequence[t.Any], max_parallel: int) -> list[t.Any]:
+    """``[func(item) for item in items]`` in a bounded thread pool; the first failure cancels the rest and is raised."""
+    if not items:
+        return []
+    workers = max(1, min(max_parallel, len(items)))
+    with concurrent.futures.ThreadPoolExecutor(max_workers=workers, thread_name_prefix='delete') as pool:
+        futures = [pool.submit(func, item) for item in items]
+        try:
+            for future in concurrent.futures.as_completed(futures):
+                future.result()
+        except BaseException:
+            for future in futures:
+                future.cancel()
+            raise
+        return [future.result() for future in futures]
+
+
+class RegistryImage:
+    """The registry side of a delete: resolve, find the tags on a digest, delete.
+
+    Every request uses one scope, ``pull`` in check mode and ``pull,delete`` otherwise, so one
+    token serves the whole task.
+    """
+
+    def __init__(self, reference: DockerImageReference, options: ConnectionOptions, check_mode: bool,
+                 client: RegistryClient | None = None) -> None:
+        self.reference = reference
+        self.ref = reference.docker_reference()
+        self.options = options
+        self.actions = 'pull' if check_mode else 'pull,delete'
+        self._owns_client = client is None
+        self.client = client if client is not None else RegistryClient(self.ref.domain, options)
+
+    def close(self) -> None:
+        """Close the client unless it was given."""
+        if self._owns_client:
+            self.client.close()
+
+    def _destination(self, docker_ref: 'DockerReference') -> DockerImageDestination:
+        """The reference (or another tag of its repository) opened with this task's scope, on the shared client."""
+        return DockerImageDestination(DockerImageReference(docker_ref), self.options, client=self.client, actions=self.actions)
+
+    def resolve(self) -> Digest | None:
+        """The digest the reference names now (HEAD), or None when it is absent."""
+        return self._destination(self.ref).get_manifest_digest()
+
+    def list_tags(self) -> list[str]:
+        """Every tag of the repository; none when the repository is unknown."""
+        source = DockerImageSource(self.reference, self.options, client=self.client)
+        # The same scope as every other request of this task, so that its token is reused.
+        source.scopes = (Scope(self.ref.repository, self.actions),)
+        try:
+            return source.list_tags()
+        except ImageNotFoundError:
+            return []
+
+    def tag_digest(self, tag: str) -> Digest | None:
+        """The digest ``tag`` names (the same HEAD and Accept list as :meth:`resolve`); None when absent or not a valid tag."""
+        try:
+            docker_ref = self.ref.without_tag_or_digest().with_tag(tag)
+        except InvalidReferenceError:
+            return None
+        return self._destination(docker_ref).get_manifest_digest()
+
+    def tags_on(self, digest: Digest, tags: t.Sequence[str], known: t.Mapping[str, Digest] | None = None) -> tuple[str, ...]:
+        """The tags among ``tags`` that name ``digest``: one HEAD per tag, at most ``max_parallel`` at once."""
+        known = dict(known or {})
+        pending = [tag for tag in tags if tag not in known]
+        for tag, found in zip(pending, _parallel_map(self.tag_digest, pending, self.options.max_parallel)):
+            if found is not None:
+                known[tag] = found
+        return tuple(sorted(tag for tag in tags if known.get(tag) == digest))
+
+    def delete(self, target: str) -> bool:
+        """DELETE a digest or a tag; False when it was already gone."""
+        try:
+            return self._destination(self.ref).delete_manifest(target)
+        except AuthenticationError as exc:
+            # Reads worked a moment ago: what is missing is the right to delete. The client's hint
+            # (wrong password?) comes last and would mislead, so it is replaced.
+            cause = exc.message.rsplit('; ', 1)[0]
+            if self.client.credentials_for(self.ref.repository) is None and not self.options.registry_token:
+                raise AuthenticationError('%s; anonymous access could read %s, but deleting needs credentials with the delete permission'
+                                          % (cause, self.ref.name), status=exc.status, code=exc.code) from exc
+            raise AccessDeniedError('%s; the same credentials could read %s, so they lack the delete permission on it'
+                                    % (cause, self.ref.name), status=exc.status, code=exc.code) from exc
+        except UnsupportedOperationError as exc:
+            raise UnsupportedOperationError('%s; %s' % (exc.message, DELETE_ENABLE_HINT), status=exc.status, code=exc.code) from exc
+
+
+def _tag_delete_refused(exc: OcikitError) -> bool:
+    """Whether a DELETE of a tag failed because the registry does not delete tags alone (400, 405, UNSUPPORTED)."""
+    return isinstance(exc, UnsupportedOperationError) or (isinstance(exc, RegistryError) and exc.status in (400, 405))
+
+
+def _delete_from_registry(reference: DockerImageReference, options: ConnectionOptions, force: bool, check_mode: bool,
+                          client: RegistryClient | None) -> DeleteResult:
+    ref = reference.docker_reference()
+    if ref.tag is not None and ref.digest is not None:
+        raise InvalidReferenceError('%s names both a tag and a digest; name the tag (:%s) or the digest (@%s) to delete'
+                                    % (ref, ref.tag, ref.digest))
+    image = RegistryImage(reference, options, check_mode, client)
+    try:
+        digest = image.resolve()
+        if digest is None:
+            return DeleteResult(plan_delete(DeleteTarget(ref.tag, None), force, None), changed=False)
+        tags = image.tags_on(digest, image.list_tags(), known={ref.tag: digest} if ref.tag else None)
+        target = DeleteTarget(ref.tag, digest, tags)
+        if check_mode:
+            return _predict(target, force)
+        plan = plan_delete(target, force, tag_delete=None)
+        if plan.action == DELETE_TAG:
+            return _delete_tag_alone(image, target, plan, force)
+        return _delete_digest(image, plan)
+    finally:
+        image.close()
+
+
+def _predict(target: DeleteTarget, force: bool) -> DeleteResult:
+    """Check mode: the plan for a registry that cannot delete a tag alone (check mode sends no DELETE to find out)."""
+    others = [tag for tag in target.tags if tag != target.tag]
+    warnings = []
+    plan = plan_delete(target, force, tag_delete=False, why=CHECK_MODE_CANNOT_TELL)
+    if target.tag is not None and others and plan.action == DELETE_DIGEST:
+        warnings.append('check mode assumes the registry cannot delete the tag %s alone; one that can (OCI distribution-spec 1.1) '
+                        'will delete only it and keep %s' % (target.tag, _tag_list(others)))
+    return DeleteResult(plan, changed=True, deleted_tags=plan.deleted_tags, warnings=warnings)
+
+
+def _delete_digest(image: RegistryImage, plan: DeletePlan) -> DeleteResult:
+    if not image.delete(str(plan.digest)):
+        # Deleted by someone else between our HEAD and our DELETE.
+        return DeleteResult(DeletePlan(ABSENT, plan.digest, (), 'the image disappeared before it was deleted'), changed=False)
+    return DeleteResult(plan, changed=True, deleted_tags=plan.deleted_tags)
+
+
+def _delete_tag_alone(image: RegistryImage, target: DeleteTarget, plan: DeletePlan, force: bool) -> DeleteResult:
+    """Try ``DELETE /v2/NAME/manifests/TAG``; where the registry refuses it, refuse too (or, with force, delete the digest)."""
+    tag = t.cast(str, target.tag)
+    try:
+        deleted = image.delete(tag)
+    except RegistryError as exc:
+        if not _tag_delete_refused(exc) or isinstance(exc, (AccessDeniedError, AuthenticationError)):
+            raise
+        why = REGISTRY_CANNOT_DELETE_TAG
+        if isinstance(exc, UnsupportedOperationError):
+            why = 'the registry refused to delete the tag alone with HTTP %s UNSUPPORTED; deleting may be disabled on it altogether' % exc.status
+        return _delete_digest(image, plan_delete(target, force, tag_delete=False, why=why))
+    if not deleted and image.tag_digest(tag) is not None:
+        # A 404 while the tag still resolves: this registry looks the tag up as a digest.
+        return _delete_digest(image, plan_delete(target, force, tag_delete=False))
+    if not deleted:
+        return DeleteResult(DeletePlan(ABSENT, plan.digest, (), 'the tag disappeared before it was deleted'), changed=False)
+    # A registry that resolved the tag and deleted its manifest took the other tags too: say so.
+    others = [other for other in target.tags if other != tag]
+    remaining = image.tags_on(t.cast(Digest, target.digest), others)
+    gone = tuple(sorted(set(others) - set(remaining)))
+    result = DeleteResult(plan, changed=True, deleted_tags=tuple(sorted((tag,) + gone)))
+    if gone:
+        result.warnings.append('the registry deleted more than the tag %s: %s disappeared too' % (tag, _tag_list(gone)))
+    return result
+
+
+# -- OCI layouts ------------------------------------------------------------------------------------------
+
+@dataclasses.dataclass(frozen=True)
+class LayoutPlan:
+    """Which index.json entries go and stay, and the delete plan they make."""
+
+    plan: DeletePlan
+    removed: tuple[dict[str, t.Any], ...]
+    kept: tuple[dict[str, t.Any], ...]
+
+
+def plan_layout_delete(index: t.Mapping[str, t.Any], reference: 'OCIReference', force: bool) -> LayoutPlan:
+    """Decide which entries of ``index`` (index.json) deleting ``reference`` removes (pure).
+
+    ``oci:PATH:NAME`` removes the entries carrying NAME; other names and untagged entries on the
+    same digest stay (a layout deletes a name alone). ``oci:PATH@DIGEST`` removes every entry with
+    that digest, which needs ``force`` when some carry names. ``oci:PATH`` means the layout's only
+    entry.
+    """
+    entries: list[dict[str, t.Any]] = list(index['manifests'])
+    where = reference.path
+    if reference.image_ref is not None:
+        named = [entry for entry in entries if ref_name_of(entry) == reference.image_ref]
+        if not named:
+            return LayoutPlan(plan_delete(DeleteTarget(reference.image_ref, None), force, True), (), tuple(entries))
+        digest = Digest.parse(str(digest_of(named[0])))
+        tags = tuple(str(ref_name_of(entry)) for entry in entries if digest_of(entry) == str(digest) and ref_name_of(entry) is not None)
+        plan = plan_delete(DeleteTarget(reference.image_ref, digest, tags), force, True, last_tag_takes_digest=False)
+        return LayoutPlan(plan, tuple(named), tuple(entry for entry in entries if ref_name_of(entry) != reference.image_ref))
+    if reference.digest is not None:
+        selected = [entry for entry in entries if digest_of(entry) == str(reference.digest)]
+        if not selected:
+            return LayoutPlan(plan_delete(DeleteTarget(None, None), force, True), (), tuple(entries))
+        tags = tuple(str(ref_name_of(entry)) for entry in selected if ref_name_of(entry) is not None)
+        plan = plan_delete(DeleteTarget(None, reference.digest, tags), force, True)
+        return LayoutPlan(plan, tuple(selected), tuple(entry for entry in entries if digest_of(entry) != str(reference.digest)))
+    if not entries:
+        return LayoutPlan(plan_delete(DeleteTarget(None, None), force, True), (), ())
+    # One entry, or InvalidReferenceError asking to choose among several.
+    desc = find_descriptor(index, where)
+    only = entries[0]
+    name = ref_name_of(only)
+    plan = plan_delete(DeleteTarget(name, desc.digest, (name,) if name else ()), force, True, last_tag_takes_digest=False)
+    return LayoutPlan(plan, (only,), ())
+
+
+def _json_descriptors(data: t.Any) -> t.Iterator[tuple[str, str | None]]:
+    """Every ``(digest, mediaType)`` of descriptor-shaped objects anywhere in a JSON document."""
+    if isinstance(data, dict):
+        digest = data.get('digest')
+        if isinstance(digest, str):
+            media_type = data.get('mediaType')
+            yield digest, media_type if isinstance(media_type, str) else None
+        for value in data.values():
+            yield from _json_descriptors(value)
+    elif isinstance(data, list):
+        for value in data:
+            yield from _json_descriptors(value)
+
+
+_MANIFEST_TYPES = mt.SINGLE_IMAGE_TYPES + mt.INDEX_TYPES + mt.SCHEMA1_TYPES
+
+
+def blob_references(raw: bytes, media_type: str | None) -> list[tuple[Digest, bool]]:
+    """What a manifest blob references: ``(digest, is_manifest)`` for each config, layer and child.
+
+    Known manifests are parsed; anything else that is JSON (an artifact of an unknown type) is
+    searched for descriptor-shaped objects, so that whatever it may reference is kept. The
+    ``subject`` of a manifest is not followed: a referrer does not keep its subject alive.
+    """
+    try:
+        parsed = parse_any(raw, media_type)
+    except OcikitError:
+        parsed = None
+    if isinstance(parsed, ImageIndex):
+        return [(desc.digest, True) for desc in parsed.manifests]
+    if isinstance(parsed, ImageManifest):
+        return [(desc.digest, False) for desc in parsed.blobs()]
+    if isinstance(parsed, Schema1Manifest):
+        return [(desc.digest, False) for desc in parsed.blobs()]
+    try:
+        data = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        return []
+    found = []
+    for value, child_type in _json_descriptors(data):
+        if Digest.is_valid(value):
+            found.append((Digest(value), child_type in _MANIFEST_TYPES or child_type is None))
+    return found
+
+
+class Unreadable(Exception):
+    """A manifest whose references cannot be known (missing, corrupt or oversized)."""
+
+
+def reachable_blobs(layout: Layout, roots: t.Iterable[t.Mapping[str, t.Any]], strict: bool) -> dict[Digest, int]:
+    """Every blob reachable from ``roots`` (index.json entries), with its depth (-1 for configs and layers).
+
+    Manifests are read and followed, recursively; roots have depth 0, children of an index 1, and
+    so on. With ``strict``, a manifest that cannot be read raises Unreadable (the caller then
+    deletes nothing); otherwise its subtree is skipped.
+    """
+    found: dict[Digest, int] = {}
+    stack: list[tuple[Digest, str | None, int]] = []
+    for entry in roots:
+        value = digest_of(entry)
+        if value is None or not Digest.is_valid(value):
+            if strict:
+                raise Unreadable('an entry of index.json has no valid digest')
+            continue
+        media_type = entry.get('mediaType')
+        stack.append((Digest(value), media_type if isinstance(media_type, str) else None, 0))
+    while stack:
+        digest, media_type, depth = stack.pop()
+        if digest in found and found[digest] >= depth:
+            continue
+        found[digest] = depth
+        if depth < 0:
+            continue
+        try:
+            raw = layout.read_blob(digest, mt.MAX_MANIFEST_SIZE, 'manifest')
+        except OcikitError as exc:
+            if strict:
+                raise Unreadable(exc.message) from None
+            continue
+        for child, child_is_manifest in blob_references(raw, media_type):
+            stack.append((child, None, depth + 1 if child_is_manifest else -1))
+    return found
+
+
+def _delete_from_layout(reference: 'OCIReference', options: ConnectionOptions, force: bool, check_mode: bool) -> DeleteResult:
+    layout = Layout(reference.path, options.shared_blob_dir)
+    if not os.path.lexists(reference.path):
+        return DeleteResult(plan_delete(DeleteTarget(None, None), force, True), changed=False, deleted_blobs=())
+    layout.check_readable()
+    if check_mode:
+        # Read without the lock: taking it would create the lock file, and check mode writes nothing.
+        planned = plan_layout_delete(layout.read_index(), reference, force)
+        return _layout_outcome(layout, planned, options, index=None)
+    with layout.lock():
+        index = layout.read_index()
+        planned = plan_layout_delete(index, reference, force)
+        return _layout_outcome(layout, planned, options, index=index)
+
+
+def _layout_outcome(layout: Layout, planned: LayoutPlan, options: ConnectionOptions, index: dict[str, t.Any] | None) -> DeleteResult:
+    """Rewrite ``index`` (index.json, read under the lock) and delete the unreachable blobs; without ``index``, only predict."""
+    plan = planned.plan
+    if plan.action == ABSENT:
+        return DeleteResult(plan, changed=False, deleted_blobs=())
+    if options.shared_blob_dir:
+        plan = dataclasses.replace(plan, reason=plan.reason + '; blobs in the shared blob directory are left alone')
+    result = DeleteResult(plan, changed=True, deleted_tags=plan.deleted_tags, deleted_blobs=())
+    if index is not None:
+        index['manifests'] = list(planned.kept)
+        layout.write_index(index)
+    if options.shared_blob_dir:
+        return result
+    try:
+        keep = reachable_blobs(layout, planned.kept, strict=True)
+    except Unreadable as exc:
+        result.warnings.append('no blob deleted: what a remaining entry of index.json references cannot be read (%s)' % exc)
+        return result
+    candidates = reachable_blobs(layout, planned.removed, strict=False)
+    sizes = {digest: layout.blob_size(digest) for digest in candidates if digest not in keep}
+    # Configs and layers first, then manifests from the deepest up: a manifest never outlives what it names.
+    garbage = sorted((digest for digest, size in sizes.items() if size is not None),
+                     key=lambda digest: (candidates[digest] >= 0, -candidates[digest], str(digest)))
+    result.deleted_blobs = tuple(garbage)
+    if index is None:
+        result.bytes_freed = sum(sizes[digest] or 0 for digest in garbage)
+        return result
+    directories = set()
+    for digest in garbage:
+        result.bytes_freed += layout.remove_blob(digest)
+        directories.add(os.path.dirname(layout.blob_path(digest)))
+    for directory in sorted(directories):
+        fsync_dir(directory)
+    return result

@@ -1,0 +1,183 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, ocikit.images contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r'''
+module: image_delete
+short_description: Delete a container image from a registry or an OCI layout, as skopeo delete does, without surprises
+version_added: 0.1.0
+description:
+  - Deletes the image O(image) names from a registry (V(docker://)) or an OCI layout (V(oci:)). An image that is already absent
+    is V(ok), not an error.
+  - In a registry, a tag is resolved to its digest and the digest is deleted, as C(skopeo delete) does. Deleting a digest removes
+    every tag that points at it, so before deleting, the repository's tags are listed and each one is resolved (one C(HEAD) request per
+    tag, several at once) to find the tags on the same digest.
+  - When tags other than the one named would disappear, the named tag is deleted alone where the registry can do that (OCI distribution-spec
+    1.1 C(DELETE /v2/NAME/manifests/TAG)). Where it cannot (distribution 2.8 and older answer 400), the task fails with a message naming
+    those tags, unless O(force) is set. For a V(@DIGEST) reference, every tag on the digest counts.
+  - In an OCI layout, the entries the reference names are removed from C(index.json) under the layout's lock, then the blobs that no remaining
+    entry reaches are deleted (untagged entries and every child of a remaining index are kept). Blobs in a shared blob directory are never deleted.
+  - A registry only unlinks the manifest; its storage is reclaimed by the registry's garbage collection
+    (for distribution, C(registry garbage-collect)), which its operator runs.
+  - Other transports (V(dir:), V(oci-archive:), V(docker-archive:)) are refused; remove the file or directory instead.
+author:
+  - ocikit.images contributors (@ocikit)
+extends_documentation_fragment:
+  - ocikit.images.connection
+attributes:
+  check_mode:
+    support: full
+    description:
+      - Resolves the name and the tags on its digest and predicts RV(deleted_tags); sends no C(DELETE) and writes nothing.
+      - As check mode cannot try deleting a tag alone, it predicts what a registry that cannot do so would do (refuse without O(force)).
+  diff_mode:
+    support: full
+    description: C(before) is the digest and every tag that disappears; C(after) is null.
+options:
+  image:
+    description:
+      - The image to delete, as C(transport:details).
+      - V(docker://REGISTRY/REPOSITORY:TAG) or V(docker://REGISTRY/REPOSITORY@DIGEST) (not both; a name without either means V(:latest)).
+      - V(oci:PATH:REF) removes the name REF, V(oci:PATH@DIGEST) every entry with that digest, V(oci:PATH) the layout's only entry.
+    type: str
+    required: true
+  force:
+    description:
+      - Delete even when tags other than the one named disappear with the digest (for a V(@DIGEST) reference, when any tag points at it).
+      - Every tag that disappeared is listed in RV(deleted_tags) and in the diff.
+      - Where the registry can delete the named tag alone, it still does, and O(force) changes nothing.
+    type: bool
+    default: false
+  shared_blob_dir:
+    description:
+      - For an V(oci:) layout whose blobs live in this shared directory (C(ALGORITHM/HEX)), as skopeo's C(--shared-blob-dir).
+        Only C(index.json) is changed; no blob is deleted, since other layouts may use them.
+    type: path
+  retry_times:
+    description:
+      - How many times to retry a request that failed for a reason that may pass (connection errors, HTTP 408, 429, 502, 503, 504),
+        as skopeo's C(--retry-times). Authentication, permission and not-found errors are never retried.
+    type: int
+    default: 3
+  retry_delay:
+    description:
+      - Seconds to wait before the first retry; each further wait doubles (capped at 30 s) with jitter. A C(Retry-After) header
+        from the registry is honoured instead. Defaults to 1 second.
+    type: float
+notes:
+  - Finding the tags on a digest costs one C(HEAD) request per tag of the repository (six at a time). A repository with thousands of tags
+    takes a while; the tag list itself is read page by page.
+  - Between listing the tags and deleting, another client may tag the same digest; that tag then disappears too. Registries offer no way
+    to delete a digest only if no other tag points at it.
+  - A registry must allow deleting (for distribution, C(storage.delete.enabled=true)); one that does not answers 405 UNSUPPORTED,
+    and the task fails saying so. With token authentication, the token is asked for the C(delete) action, which the account needs.
+seealso:
+  - name: OCI distribution-spec, deleting tags and manifests
+    description: DELETE of a tag alone is optional (400 or 405 where a registry lacks it).
+    link: https://github.com/opencontainers/distribution-spec/blob/main/spec.md#deleting-tags
+'''
+
+EXAMPLES = r'''
+- name: Delete a tag from a registry (fails if other tags share its digest and the registry cannot delete a tag alone)
+  ocikit.images.image_delete:
+    image: docker://registry.example.com/team/app:1.4
+    username: robot
+    password: "{{ robot_password }}"
+
+- name: Delete a digest and every tag on it
+  ocikit.images.image_delete:
+    image: docker://registry.example.com/team/app@sha256:3f57d9401f8d42f986df300f0c69192fc41da28ccc8d797829467780db3dd741
+    force: true
+  register: gone
+
+- name: Show what went
+  ansible.builtin.debug:
+    msg: "{{ gone.deleted_tags }}"
+
+- name: Remove a name from an OCI layout and the blobs only it used
+  ocikit.images.image_delete:
+    image: oci:/srv/bundle:app-1.4
+'''
+
+RETURN = r'''
+digest:
+  description: The digest the reference named (null when the image was absent).
+  returned: always
+  type: str
+  sample: sha256:3f57d9401f8d42f986df300f0c69192fc41da28ccc8d797829467780db3dd741
+deleted_tags:
+  description:
+    - Every tag (for V(oci:), ref name) that disappeared (would disappear, in check mode), sorted. Empty when the image was absent.
+  returned: always
+  type: list
+  elements: str
+  sample: ["1.4", latest]
+reason:
+  description: What was done and why, or why nothing was.
+  returned: always
+  type: str
+  sample: deleting the tag 1.4 alone; sha256:3f57d9401f8d42f986df300f0c69192fc41da28ccc8d797829467780db3dd741 keeps the tag latest
+deleted_blobs:
+  description: For V(oci:) layouts, the blobs deleted (would be deleted, in check mode) because no remaining entry reaches them, sorted.
+  returned: for oci layouts
+  type: list
+  elements: str
+bytes_freed:
+  description: For V(oci:) layouts, the bytes of RV(deleted_blobs).
+  returned: for oci layouts
+  type: int
+diff:
+  description: C(before) has the digest and every tag that disappears (null when the image was absent); C(after) is null.
+  returned: always
+  type: dict
+  sample:
+    before:
+      digest: sha256:3f57d9401f8d42f986df300f0c69192fc41da28ccc8d797829467780db3dd741
+      tags: ["1.4"]
+    after: null
+'''
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.ocikit.images.plugins.module_utils.delete import delete_image
+from ansible_collections.ocikit.images.plugins.module_utils.module import (
+    check_dependencies,
+    connection_argument_spec,
+    connection_mutually_exclusive,
+    connection_options,
+    connection_required_together,
+    retry_argument_spec,
+    run,
+)
+from ansible_collections.ocikit.images.plugins.module_utils.transports.names import parse_image_name
+
+
+def main() -> None:
+    argument_spec = dict(
+        image=dict(type='str', required=True),
+        force=dict(type='bool', default=False),
+        shared_blob_dir=dict(type='path'),
+        **connection_argument_spec()
+    )
+    argument_spec.update(retry_argument_spec())
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
+                           required_together=connection_required_together(),
+                           mutually_exclusive=connection_mutually_exclusive())
+    params = module.params
+    check_dependencies(module, network=params['image'].startswith('docker:'))
+
+    def work() -> dict:
+        ref = parse_image_name(params['image'])
+        options = connection_options(params)
+        options.shared_blob_dir = params['shared_blob_dir']
+        return delete_image(ref, options, force=params['force'], check_mode=module.check_mode).as_result()
+
+    run(module, work, subject=params['image'])
+
+
+if __name__ == '__main__':
+    main()

@@ -34,6 +34,12 @@ print(json.dumps({"registry": env["host"], "cert_dir": env["cert_dir"], "registr
                   "registry_password": password, "work": sys.argv[2]}))
 PYEOF
 
+echo "== leaving a stale tag in the registry for the demo to delete (a different image, pushed with skopeo)"
+"$PY" -m ocikit_testbed build-image --layout "$WORK/stale" --tag stale --layer-size 30000 --seed 7 >/dev/null
+skopeo copy --quiet --dest-cert-dir "$(sed -n 's/.*"cert_dir": *"\([^"]*\)".*/\1/p' "$VARS")" \
+    --dest-creds "$(sed -n 's/.*"registry_user": *"\([^"]*\)".*/\1/p' "$VARS"):$(sed -n 's/.*"registry_password": *"\([^"]*\)".*/\1/p' "$VARS")" \
+    "oci:$WORK/stale:stale" "docker://$(sed -n 's/.*"registry": *"\([^"]*\)".*/\1/p' "$VARS")/demo/app:stale"
+
 export ANSIBLE_COLLECTIONS_PATH="$COLLECTIONS_PATH"
 export ANSIBLE_PYTHON_INTERPRETER="$PY"
 export ANSIBLE_LOCALHOST_WARNING=False ANSIBLE_INVENTORY_UNPARSED_WARNING=False ANSIBLE_NOCOLOR=${ANSIBLE_NOCOLOR:-}

@@ -263,8 +263,13 @@ def plan_image(manifest: ImageManifest, config_raw: bytes | None, traits: Destin
     wanted = wanted_layer_compression(traits, options)
     steps = tuple(plan_layer(layer, family, wanted, options.compress_format, options.preserve_digests) for layer in manifest.layers)
     changes_bytes = any(step.changes_bytes for step in steps)
-    # With layers changing bytes this conversion still has the source layers; its config is final.
-    conversion = convert_manifest(manifest, target_type, config_raw, name=traits.docker_name or None, tag=traits.docker_tag or None)
+    # With layers changing bytes, their digests are only known after the transfer: this conversion
+    # uses stand-ins with the target compression (so media types are what will be written, and a
+    # zstd layer bound for a Docker image is not refused); its config is final.
+    overrides = [LayerOverride(Digest.from_bytes(b'pending ' + str(step.source.digest).encode()), max(step.source.size, 0), step.compression)
+                 if step.changes_bytes else None for step in steps] if changes_bytes else None
+    conversion = convert_manifest(manifest, target_type, config_raw, layer_overrides=overrides, name=traits.docker_name or None,
+                                  tag=traits.docker_tag or None)
     if options.preserve_digests and conversion.changed:
         raise InvalidInputError('preserve_digests: writing %s as %s changes its digest' % (manifest.media_type, target_type))
     return ImagePlan(source=manifest, target_type=target_type, layers=steps, conversion=conversion, exact=not changes_bytes)

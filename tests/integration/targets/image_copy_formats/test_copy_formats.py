@@ -293,3 +293,13 @@ def test_uncompressed_layers_in_oci_layouts_only_when_accepted(tmp_path):
     kept = copy(img.oci_ref, 'oci:%s:v1' % (tmp_path / 'b'), dest_oci_accept_uncompressed_layers=True)
     assert kept.result['digest'] == img.manifest_digest
     assert copy(img.oci_ref, 'oci:%s:v1' % (tmp_path / 'a')).result['changed'] is False
+
+
+def test_zstd_image_into_docker_archive_is_decompressed(tmp_path):
+    img = build_image(tmp_path / 'src', 'v1', layers=[LayerSpec(size=40_000, compression='zstd')])
+    archive = tmp_path / 'app.tar'
+    result = copy(img.oci_ref, 'docker-archive:%s:app:v1' % archive)
+    assert not result.failed, result.msg
+    config = json.loads(skopeo('inspect', '--config', 'docker-archive:%s' % archive).stdout)
+    assert config['rootfs']['diff_ids'] == img.diff_ids
+    assert copy(img.oci_ref, 'docker-archive:%s:app:v1' % archive).result['changed'] is False

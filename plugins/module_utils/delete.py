@@ -44,6 +44,7 @@ from ansible_collections.ocikit.images.plugins.module_utils.errors import (
     InvalidReferenceError,
     OcikitError,
     RegistryError,
+    SharedDigestError,
     UnsupportedOperationError,
 )
 from ansible_collections.ocikit.images.plugins.module_utils.fsutil import fsync_dir
@@ -80,10 +81,6 @@ REGISTRY_CANNOT_DELETE_TAG = 'the registry cannot delete a tag alone'
 CHECK_MODE_CANNOT_TELL = 'check mode does not try deleting the tag alone, so it assumes the registry cannot'
 
 ABSENT, DELETE_TAG, DELETE_DIGEST = 'absent', 'tag', 'digest'
-
-
-class SharedDigestError(InvalidInputError):
-    """Deleting would remove tags other than the one named, and ``force`` is not set."""
 
 
 # -- the plan (pure) --------------------------------------------------------------------------------

@@ -12,7 +12,8 @@ modules prefix it with the image it concerns.
     OcikitError
     ├── InvalidInputError            bad user input (options, references, transports)
     │   ├── InvalidReferenceError    malformed docker reference, tag, digest or transport details
-    │   └── UnknownTransportError    "foo:bar" where foo is not a transport
+    │   ├── UnknownTransportError    "foo:bar" where foo is not a transport
+    │   └── SharedDigestError        a delete that would take other tags with it (without force)
     ├── DigestError
     │   ├── InvalidDigestError       a digest string that is not algorithm:hex
     │   └── DigestMismatchError      content whose digest or size differs from what was promised
@@ -64,6 +65,10 @@ class InvalidReferenceError(InvalidInputError):
 
 class UnknownTransportError(InvalidInputError):
     """The transport prefix names no known transport."""
+
+
+class SharedDigestError(InvalidInputError):
+    """Deleting would remove tags other than the one named, and ``force`` is not set."""
 
 
 class DigestError(OcikitError):

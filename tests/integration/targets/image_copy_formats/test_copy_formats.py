@@ -303,3 +303,21 @@ def test_zstd_image_into_docker_archive_is_decompressed(tmp_path):
     config = json.loads(skopeo('inspect', '--config', 'docker-archive:%s' % archive).stdout)
     assert config['rootfs']['diff_ids'] == img.diff_ids
     assert copy(img.oci_ref, 'docker-archive:%s:app:v1' % archive).result['changed'] is False
+
+
+def test_index_recompressed_is_compared_per_platform(registry, tmp_path):
+    index = build_index(tmp_path / 'idx', 'multi', platforms=[('linux', 'amd64', None), ('linux', 'arm64', 'v8')])
+    ref = 'docker://' + registry.ref('zidx/app', 'm')
+    first = copy(index.oci_ref, ref, registry, multi_arch='all', dest_compress_format='zstd')
+    assert not first.failed, first.result
+    assert first.result['rule'] == 'content' and first.result['index_digest_kept'] is False
+    raw = json.loads(skopeo('inspect', '--raw', *registry.skopeo_flags(''), ref).stdout)
+    for child in raw['manifests']:
+        manifest = json.loads(skopeo('inspect', '--raw', *registry.skopeo_flags(''),
+                                     'docker://' + registry.ref('zidx/app', child['digest'])).stdout)
+        assert {layer['mediaType'] for layer in manifest['layers']} == {'application/vnd.oci.image.layer.v1.tar+zstd'}
+    registry.clear_requests()
+    again = copy(index.oci_ref, ref, registry, multi_arch='all', dest_compress_format='zstd')
+    assert again.result['changed'] is False, again.result
+    assert blob_writes(registry) == []
+    assert again.result['digest'] == first.result['digest']

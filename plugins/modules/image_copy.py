@@ -23,6 +23,7 @@ author:
   - ocikit.images contributors (@ocikit)
 extends_documentation_fragment:
   - ocikit.images.connection
+  - ocikit.images.retry
 attributes:
   check_mode:
     support: full
@@ -64,17 +65,6 @@ options:
   override_variant:
     description: With O(multi_arch=system), choose the image for this architecture variant.
     type: str
-  retry_times:
-    description:
-      - How many times to retry a request that failed for a reason that may pass (connection errors, HTTP 408, 429, 502, 503, 504),
-        as skopeo's C(--retry-times). Authentication, permission and not-found errors are never retried.
-    type: int
-    default: 3
-  retry_delay:
-    description:
-      - Seconds to wait before the first retry; each further wait doubles (capped at 30 s) with jitter. A C(Retry-After) header
-        from the registry is honoured instead. Defaults to 1 second.
-    type: float
   format:
     description:
       - Manifest type to write, as skopeo's C(--format). V(oci), V(v2s2) (Docker schema2) or V(v2s1) (Docker schema1, single images only).

@@ -28,6 +28,7 @@ author:
   - ocikit.images contributors (@ocikit)
 extends_documentation_fragment:
   - ocikit.images.connection
+  - ocikit.images.retry
 attributes:
   check_mode:
     support: full
@@ -57,17 +58,6 @@ options:
       - For an V(oci:) layout whose blobs live in this shared directory (C(ALGORITHM/HEX)), as skopeo's C(--shared-blob-dir).
         Only C(index.json) is changed; no blob is deleted, since other layouts may use them.
     type: path
-  retry_times:
-    description:
-      - How many times to retry a request that failed for a reason that may pass (connection errors, HTTP 408, 429, 502, 503, 504),
-        as skopeo's C(--retry-times). Authentication, permission and not-found errors are never retried.
-    type: int
-    default: 3
-  retry_delay:
-    description:
-      - Seconds to wait before the first retry; each further wait doubles (capped at 30 s) with jitter. A C(Retry-After) header
-        from the registry is honoured instead. Defaults to 1 second.
-    type: float
 notes:
   - Finding the tags on a digest costs one C(HEAD) request per tag of the repository (six at a time). A repository with thousands of tags
     takes a while; the tag list itself is read page by page.

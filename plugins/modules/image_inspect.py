@@ -20,6 +20,7 @@ author:
   - ocikit.images contributors (@ocikit)
 extends_documentation_fragment:
   - ocikit.images.connection
+  - ocikit.images.retry
 attributes:
   check_mode:
     support: full
@@ -52,17 +53,6 @@ options:
       - Do not list the repository's tags (C(inspect.RepoTags) is empty); saves a request on large repositories.
     type: bool
     default: false
-  retry_times:
-    description:
-      - How many times to retry a request that failed for a reason that may pass (connection errors, HTTP 408, 429, 502, 503, 504),
-        as skopeo's C(--retry-times). Authentication, permission and not-found errors are never retried.
-    type: int
-    default: 3
-  retry_delay:
-    description:
-      - Seconds to wait before the first retry; each further wait doubles (capped at 30 s) with jitter. A C(Retry-After) header
-        from the registry is honoured instead. Defaults to 1 second.
-    type: float
   override_os:
     description: Choose the image for this OS from an index instead of the host's.
     type: str

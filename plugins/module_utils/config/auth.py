@@ -58,6 +58,7 @@ _HELPER_NOT_FOUND = 'credentials not found in native keychain'
 _IDENTITY_TOKEN_USER = '<token>'
 
 DOCKER_IO = 'docker.io'
+DOCKER_HUB_INDEX_URL = 'https://index.docker.io/v1/'
 _DOCKER_IO_ALIASES = frozenset((DOCKER_IO, 'index.docker.io', 'registry-1.docker.io'))
 
 _REDACTED = '********'
@@ -357,7 +358,11 @@ def find_credentials_in_file(auth_file: AuthFile, registry: str, repository: str
                 break
 
     if creds is None and auth_file.creds_store:
-        creds = credentials_from_helper(_checked_helper(auth_file, auth_file.creds_store, 'credsStore'), registry)
+        store = _checked_helper(auth_file, auth_file.creds_store, 'credsStore')
+        creds = credentials_from_helper(store, registry)
+        if creds is None and registry == DOCKER_IO:
+            # `docker login` (and registry_login with compat_auth_file) keep Docker Hub under its legacy index URL.
+            creds = credentials_from_helper(store, DOCKER_HUB_INDEX_URL)
     return creds
 
 

@@ -527,3 +527,14 @@ def test_credentials_repr_redacts_secrets() -> None:
 ])
 def test_credentials_is_anonymous(creds: Credentials, anonymous: bool) -> None:
     assert creds.is_anonymous is anonymous
+
+
+def test_creds_store_finds_docker_hub_under_the_legacy_index_url(env: Env) -> None:
+    # `docker login` stores Docker Hub credentials in the credsStore under https://index.docker.io/v1/.
+    log = env.helper('store', {'https://index.docker.io/v1/': {'Username': 'hub', 'Secret': 'p'}})
+    env.write(env.primary, {'credsStore': 'store', 'auths': {'https://index.docker.io/v1/': {}}})
+    creds = resolve_credentials('docker.io', 'library/busybox', ConnectionOptions())
+    assert creds is not None and creds.username == 'hub'
+    assert [call[1] for call in env.calls(log)] == ['docker.io', 'https://index.docker.io/v1/']
+    assert resolve_credentials('quay.io', None, ConnectionOptions()) is None
+    assert [call[1] for call in env.calls(log)][-1] == 'quay.io'

@@ -47,6 +47,10 @@ class ModuleRun:
     def msg(self) -> str:
         return str(self.result.get('msg', ''))
 
+    def __repr__(self) -> str:
+        # The message first: pytest shortens long reprs, and the message is what explains a failure.
+        return 'ModuleRun(rc=%d, msg=%r, error_type=%r)' % (self.rc, self.msg, self.result.get('error_type'))
+
 
 def _env(extra: t.Mapping[str, str] | None = None) -> dict[str, str]:
     env = dict(os.environ)

@@ -181,6 +181,10 @@ def transport_error(exc: BaseException, host: str, timeout: float | None = None)
                         % (host, one_line(str(reason))))
     if ssl_error is not None:
         reason = one_line(str(ssl_error.reason or text))
+        if isinstance(ssl_error, (ssl.SSLEOFError, ssl.SSLZeroReturnError, ssl.SSLSyscallError)) or 'EOF' in reason.upper():
+            # The peer closed or reset the connection during TLS (a busy or restarting server):
+            # a connection failure that may pass, not a verdict on its certificate.
+            return ConnectionFailedError('TLS connection to %s was closed early: %s' % (host, reason))
         if 'WRONG_VERSION_NUMBER' in reason.upper() or 'RECORD LAYER' in reason.upper():
             # What a plain-HTTP server looks like to a TLS client.
             reason += ' (does the registry speak plain HTTP? then set tls_verify: false)'

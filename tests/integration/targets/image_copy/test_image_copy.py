@@ -30,7 +30,7 @@ def copy(src: str, dest: str, reg=None, check=False, diff=False, **extra):
 def test_round_trip_keeps_digest_and_skopeo_agrees(image, registry, tmp_path):
     ref = registry.ref('roundtrip/app', 'v1')
     up = copy(image.oci_ref, 'docker://' + ref, registry)
-    assert not up.failed, up.result
+    assert not up.failed, up.msg
     assert up.result['changed'] is True
     assert up.result['digest'] == image.manifest_digest
     assert up.result['source_digest'] == image.manifest_digest
@@ -39,7 +39,7 @@ def test_round_trip_keeps_digest_and_skopeo_agrees(image, registry, tmp_path):
     assert up.result['diff'] == {'before': None, 'after': {'digest': image.manifest_digest}}
 
     down = copy('docker://' + ref, 'oci:%s:back' % (tmp_path / 'back'), registry)
-    assert not down.failed, down.result
+    assert not down.failed, down.msg
     assert down.result['digest'] == image.manifest_digest
 
     # The reference peer sees the same digest at both ends.
@@ -56,7 +56,7 @@ def test_second_run_writes_nothing(image, registry):
     assert copy(image.oci_ref, ref, registry).result['changed'] is True
     registry.clear_requests()
     again = copy(image.oci_ref, ref, registry)
-    assert not again.failed, again.result
+    assert not again.failed, again.msg
     assert again.result['changed'] is False
     assert again.result['blobs'] == {'copied': 0, 'skipped': 0, 'mounted': 0}
     assert again.result['diff']['before'] == again.result['diff']['after'] == {'digest': image.manifest_digest}
@@ -83,7 +83,7 @@ def test_skopeo_written_image_reads_the_same(image, registry, tmp_path):
     ref = registry.ref('bypeer/app', 'v1')
     skopeo('copy', '--quiet', *registry.skopeo_flags('dest'), image.oci_ref, 'docker://' + ref)
     ours = copy('docker://' + ref, 'oci:%s:t' % (tmp_path / 'ours'), registry)
-    assert not ours.failed, ours.result
+    assert not ours.failed, ours.msg
     assert ours.result['digest'] == image.manifest_digest
     # skopeo copying to a layout, read back by us: same digest, nothing to do.
     skopeo('copy', '--quiet', *registry.skopeo_flags('src'), 'docker://' + ref, 'oci:%s:t' % (tmp_path / 'peer'))
@@ -104,7 +104,7 @@ def test_cross_repository_mount(image, registry):
     copy(image.oci_ref, first, registry)
     registry.clear_requests()
     second = copy(first, 'docker://' + registry.ref('mount/two', 'v1'), registry)
-    assert not second.failed, second.result
+    assert not second.failed, second.msg
     assert second.result['blobs'] == {'copied': 0, 'skipped': 0, 'mounted': 3}
     assert any(r['method'] == 'POST' and 'mount=' in r.get('query', '') for r in registry.requests())
     assert not [r for r in registry.requests() if r['method'] in ('PATCH',) or (r['method'] == 'PUT' and '/blobs/' in r['path'])]
@@ -113,7 +113,7 @@ def test_cross_repository_mount(image, registry):
 def test_token_auth_round_trip(image, token_registry, tmp_path):
     ref = 'docker://' + token_registry.ref('tok/app', 'v1')
     up = copy(image.oci_ref, ref, token_registry)
-    assert not up.failed, up.result
+    assert not up.failed, up.msg
     down = copy(ref, 'oci:%s:t' % (tmp_path / 'tok'), token_registry)
     assert down.result['digest'] == image.manifest_digest
     scopes = [s for req in token_registry.token_server.requests for s in req.scopes]
@@ -124,21 +124,21 @@ def test_token_auth_round_trip(image, token_registry, tmp_path):
 def test_digestfile_and_preserve_digests(image, registry, tmp_path):
     digestfile = tmp_path / 'digest'
     result = copy(image.oci_ref, 'docker://' + registry.ref('df/app', 'v1'), registry, digestfile=str(digestfile), preserve_digests=True)
-    assert not result.failed, result.result
+    assert not result.failed, result.msg
     assert digestfile.read_text() == image.manifest_digest
 
 
 def test_index_copies_host_platform_or_all(registry, tmp_path):
     index = build_index(tmp_path / 'idx', 'multi', platforms=[('linux', 'amd64', None), ('linux', 'arm64', 'v8')])
     one = copy(index.oci_ref, 'docker://' + registry.ref('idx/one', 'multi'), registry, override_arch='arm64')
-    assert not one.failed, one.result
+    assert not one.failed, one.msg
     arm = [img for img in index.images if img.platform[1] == 'arm64'][0]
     assert one.result['digest'] == arm.manifest_digest
     assert one.result['platform'] == 'linux/arm64/v8'
     refused = copy(index.oci_ref, 'docker://' + registry.ref('idx/one', 'multi'), registry, preserve_digests=True)
     assert refused.failed and 'preserve_digests' in refused.msg
     every = copy(index.oci_ref, 'docker://' + registry.ref('idx/all', 'multi'), registry, multi_arch='all')
-    assert not every.failed, every.result
+    assert not every.failed, every.msg
     assert every.result['digest'] == index.digest
     # all: true is skopeo's --all, the same copy: nothing left to do.
     assert copy(index.oci_ref, 'docker://' + registry.ref('idx/all', 'multi'), registry, all=True).result['changed'] is False
@@ -179,11 +179,11 @@ def test_one_gib_layer_keeps_memory_flat(registry, tmp_path):
     ref = 'docker://' + registry.ref('big/app', 'big')
     # preserve_digests keeps the uncompressed layer as it is (as skopeo's --preserve-digests); without it a registry gets it gzipped.
     up = copy(big.oci_ref, ref, registry, preserve_digests=True)
-    assert not up.failed, up.result
+    assert not up.failed, up.msg
     assert up.result['bytes_copied'] >= 1024 ** 3
     assert up.max_rss < 150 * 1024 * 1024, 'push peak RSS %d MiB' % (up.max_rss // 2 ** 20)
     down = copy(ref, 'oci:%s:big' % (tmp_path / 'down'), registry, preserve_digests=True)
-    assert not down.failed, down.result
+    assert not down.failed, down.msg
     assert down.max_rss < 150 * 1024 * 1024, 'pull peak RSS %d MiB' % (down.max_rss // 2 ** 20)
     assert down.result['digest'] == big.manifest_digest
 
@@ -227,10 +227,10 @@ def test_credentials_from_auth_files(image, registry, tmp_path):
     auth.write_text(json.dumps({'auths': {registry.host: {'auth': token}}}))
     ref = 'docker://' + registry.ref('authfile/app', 'v1')
     by_option = run_module('image_copy', {'src': image.oci_ref, 'dest': ref, 'cert_dir': str(registry.cert_dir), 'authfile': str(auth)})
-    assert not by_option.failed, by_option.result
+    assert not by_option.failed, by_option.msg
     by_env = run_module('image_copy', {'src': ref, 'dest': 'oci:%s:t' % (tmp_path / 'env'), 'cert_dir': str(registry.cert_dir)},
                         env={'REGISTRY_AUTH_FILE': str(auth)})
-    assert not by_env.failed, by_env.result
+    assert not by_env.failed, by_env.msg
     assert by_env.result['digest'] == image.manifest_digest
     # The most specific key wins: a wrong password for this repository beats the right one for the host.
     wrong = base64.b64encode(('%s:nope' % USER).encode()).decode()
@@ -246,6 +246,6 @@ def test_registry_token_is_used_as_is(image, token_registry, tmp_path):
     server.clear_requests()
     ref = 'docker://' + token_registry.ref('rt/app', 'v1')
     up = run_module('image_copy', {'src': image.oci_ref, 'dest': ref, 'cert_dir': str(token_registry.cert_dir), 'registry_token': bearer})
-    assert not up.failed, up.result
+    assert not up.failed, up.msg
     assert server.requests == []
     assert bearer not in json.dumps(up.result)

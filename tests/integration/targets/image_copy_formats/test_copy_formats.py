@@ -38,7 +38,7 @@ def config_digest(image_name: str, *flags: str) -> str:
 def test_gzip_zstd_gzip_round_trip_keeps_diff_ids(image, registry, tmp_path):
     ref = 'docker://' + registry.ref('zstd/app', 'v1')
     up = copy(image.oci_ref, ref, registry, dest_compress_format='zstd')
-    assert not up.failed, up.result
+    assert not up.failed, up.msg
     assert up.result['changed'] and up.result['rule'] == 'content'
     raw = json.loads(skopeo('inspect', '--raw', *registry.skopeo_flags(''), ref).stdout)
     assert [layer['mediaType'] for layer in raw['layers']] == ['application/vnd.oci.image.layer.v1.tar+zstd'] * 2
@@ -56,7 +56,7 @@ def test_gzip_zstd_gzip_round_trip_keeps_diff_ids(image, registry, tmp_path):
     assert blob_writes(registry) == []
 
     back = copy(ref, 'oci:%s:back' % (tmp_path / 'back'), registry, dest_compress_format='gzip')
-    assert not back.failed, back.result
+    assert not back.failed, back.msg
     manifest = json.loads(skopeo('inspect', '--raw', 'oci:%s:back' % (tmp_path / 'back')).stdout)
     assert [layer['mediaType'] for layer in manifest['layers']] == ['application/vnd.oci.image.layer.v1.tar+gzip'] * 2
     assert manifest['config']['digest'] == image.config_digest
@@ -72,7 +72,7 @@ def test_format_conversion_matches_skopeo(fmt, registry, tmp_path):
     ours = 'docker://' + registry.ref('fmt/ours-%s' % fmt, 'v1')
     theirs = 'docker://' + registry.ref('fmt/theirs-%s' % fmt, 'v1')
     result = copy(src, ours, registry, format=fmt)
-    assert not result.failed, result.result
+    assert not result.failed, result.msg
     assert result.result['converted'] is True
     skopeo('copy', '--quiet', '--format', fmt, *registry.skopeo_flags('dest'), src, theirs)
     assert result.result['digest'] == skopeo_inspect(theirs, *registry.skopeo_flags(''))['Digest']
@@ -90,7 +90,7 @@ def test_docker_image_into_oci_layout_is_converted_like_skopeo(registry, tmp_pat
     ref = 'docker://' + registry.ref('fmt/docker', 'v1')
     skopeo('copy', '--quiet', *registry.skopeo_flags('dest'), img.to_dir(tmp_path / 'd'), ref)
     ours = copy(ref, 'oci:%s:x' % (tmp_path / 'ours'), registry)
-    assert not ours.failed, ours.result
+    assert not ours.failed, ours.msg
     skopeo('copy', '--quiet', *registry.skopeo_flags('src'), ref, 'oci:%s:x' % (tmp_path / 'theirs'))
     assert ours.result['digest'] == skopeo_inspect('oci:%s:x' % (tmp_path / 'theirs'))['Digest']
     assert copy(ref, 'oci:%s:x' % (tmp_path / 'ours'), registry).result['changed'] is False
@@ -100,7 +100,7 @@ def test_docker_archive_with_additional_tags(image, tmp_path):
     archive = tmp_path / 'app.tar'
     dest = 'docker-archive:%s:example.com/app:v1' % archive
     result = copy(image.oci_ref, dest, additional_tags=['example.com/app:latest', 'other/app:2'])
-    assert not result.failed, result.result
+    assert not result.failed, result.msg
     with tarfile.open(archive) as tar:
         manifest = json.load(tar.extractfile('manifest.json'))
     assert manifest[0]['RepoTags'] == ['example.com/app:v1', 'example.com/app:latest', 'docker.io/other/app:2']
@@ -119,7 +119,7 @@ def test_additional_tags_in_registry_and_layout(image, registry, tmp_path):
     ref = 'docker://' + registry.ref('tags/app', 'v1')
     registry.clear_requests()
     first = copy(image.oci_ref, ref, registry, additional_tags=['latest', 'stable'])
-    assert not first.failed, first.result
+    assert not first.failed, first.msg
     assert [t['changed'] for t in first.result['additional_tags']] == [True, True]
     for name in (registry.ref('tags/app', 'latest'), registry.ref('tags/app', 'stable')):
         assert skopeo_inspect('docker://' + name, *registry.skopeo_flags(''))['Digest'] == image.manifest_digest
@@ -133,7 +133,7 @@ def test_additional_tags_in_registry_and_layout(image, registry, tmp_path):
     assert other_repo.failed and 'give tags of %s/tags/app, not references' % registry.host in other_repo.msg
     layout = tmp_path / 'layout'
     local = copy(image.oci_ref, 'oci:%s:v1' % layout, additional_tags=['latest'])
-    assert not local.failed, local.result
+    assert not local.failed, local.msg
     assert skopeo_inspect('oci:%s:latest' % layout)['Digest'] == image.manifest_digest
     assert copy(image.oci_ref, 'oci:%s:v1' % layout, additional_tags=['latest']).result['changed'] is False
 
@@ -144,10 +144,10 @@ def test_archive_and_dir_round_trip(transport, image, tmp_path):
     dest = '%s:%s' % (transport, target) + (':v1' if transport == 'oci-archive' else '')
     extra = {'dest_decompress': True} if transport == 'dir' else {}
     out = copy(image.oci_ref, dest, **extra)
-    assert not out.failed, out.result
+    assert not out.failed, out.msg
     assert skopeo_inspect(dest)['Digest'] == out.result['digest']
     back = copy(dest, 'oci:%s:back' % (tmp_path / 'back'))
-    assert not back.failed, back.result
+    assert not back.failed, back.msg
     config = json.loads(skopeo('inspect', '--config', 'oci:%s:back' % (tmp_path / 'back')).stdout)
     assert config['rootfs']['diff_ids'] == image.diff_ids
     assert copy(image.oci_ref, dest, **extra).result['changed'] is False
@@ -157,7 +157,7 @@ def test_platform_subset_and_index_conversion(registry, tmp_path):
     index = build_index(tmp_path / 'idx', 'multi', platforms=[('linux', 'amd64', None), ('linux', 'arm64', 'v8'), ('linux', 'arm', 'v7')])
     ref = 'docker://' + registry.ref('plat/subset', 'm')
     sub = copy(index.oci_ref, ref, registry, platforms=['linux/arm64/v8', 'linux/amd64'])
-    assert not sub.failed, sub.result
+    assert not sub.failed, sub.msg
     assert sub.result['index_digest_kept'] is False
     raw = json.loads(skopeo('inspect', '--raw', *registry.skopeo_flags(''), ref).stdout)
     assert sorted('%s/%s' % (m['platform']['os'], m['platform']['architecture']) for m in raw['manifests']) == ['linux/amd64', 'linux/arm64']
@@ -168,7 +168,7 @@ def test_platform_subset_and_index_conversion(registry, tmp_path):
 
     listed = 'docker://' + registry.ref('plat/list', 'm')
     as_list = copy(index.oci_ref, listed, registry, multi_arch='all', format='v2s2')
-    assert not as_list.failed, as_list.result
+    assert not as_list.failed, as_list.msg
     raw = json.loads(skopeo('inspect', '--raw', *registry.skopeo_flags(''), listed).stdout)
     assert raw['mediaType'] == 'application/vnd.docker.distribution.manifest.list.v2+json'
     theirs = 'docker://' + registry.ref('plat/list-peer', 'm')
@@ -180,7 +180,7 @@ def test_shared_blob_dir_is_skopeo_compatible(image, tmp_path):
     shared = tmp_path / 'shared'
     for name in ('a', 'b'):
         result = copy(image.oci_ref, 'oci:%s:v1' % (tmp_path / name), dest_shared_blob_dir=str(shared))
-        assert not result.failed, result.result
+        assert not result.failed, result.msg
         assert not (tmp_path / name / 'blobs').exists() or not any((tmp_path / name / 'blobs').rglob('*'))
     for digest in image.blob_digests:
         algorithm, hexpart = digest.split(':')
@@ -189,7 +189,7 @@ def test_shared_blob_dir_is_skopeo_compatible(image, tmp_path):
     assert theirs.returncode == 0, theirs.stderr
     assert json.loads(theirs.stdout)['Digest'] == image.manifest_digest
     back = copy('oci:%s:v1' % (tmp_path / 'b'), 'oci:%s:v1' % (tmp_path / 'plain'), src_shared_blob_dir=str(shared))
-    assert not back.failed, back.result
+    assert not back.failed, back.msg
     assert back.result['digest'] == image.manifest_digest
 
 
@@ -221,11 +221,11 @@ def test_schema1_read_converted_like_skopeo_and_written(schema1_registry, tmp_pa
     assert blob_writes(reg) == []
     # Into an OCI layout (converted), and kept as schema1 in a dir.
     layout = copy(old, 'oci:%s:v1' % (tmp_path / 'l'), reg)
-    assert not layout.failed, layout.result
+    assert not layout.failed, layout.msg
     skopeo('copy', '--quiet', *reg.skopeo_flags('src'), old, 'oci:%s:v1' % (tmp_path / 'peer'))
     assert layout.result['digest'] == skopeo_inspect('oci:%s:v1' % (tmp_path / 'peer'))['Digest']
     kept = copy(old, 'dir:%s' % (tmp_path / 'dir'), reg)
-    assert not kept.failed, kept.result
+    assert not kept.failed, kept.msg
     assert kept.result['digest'] == skopeo_inspect(old, *reg.skopeo_flags(''))['Digest']
     # Write schema1: OCI source, format v2s1, into the schema1-enabled registry; skopeo reads it.
     v1 = 'docker://' + reg.ref('s1/written', 'v1')
@@ -260,7 +260,7 @@ def test_signatures_travel_or_are_removed_explicitly(image, registry, tmp_path):
     (signed / 'signature-2').write_bytes(b'\x89second signature bytes')
     out = tmp_path / 'out'
     kept = copy('dir:%s' % signed, 'dir:%s' % out)
-    assert not kept.failed, kept.result
+    assert not kept.failed, kept.msg
     assert (out / 'signature-1').read_bytes() == b'\x89first signature bytes'
     assert (out / 'signature-2').read_bytes() == b'\x89second signature bytes'
     assert copy('dir:%s' % signed, 'dir:%s' % out).result['changed'] is False
@@ -274,7 +274,7 @@ def test_signatures_travel_or_are_removed_explicitly(image, registry, tmp_path):
     assert converted.failed and 'would invalidate by changing the manifest' in converted.msg
     assert not (tmp_path / 'v2s2').exists()
     pushed = copy('dir:%s' % signed, 'docker://' + registry.ref('sig/app', 'v1'), registry, remove_signatures=True)
-    assert not pushed.failed, pushed.result
+    assert not pushed.failed, pushed.msg
 
     stripped = copy('dir:%s' % signed, 'dir:%s' % out, remove_signatures=True)
     assert stripped.result['changed'] is True
@@ -285,7 +285,7 @@ def test_signatures_travel_or_are_removed_explicitly(image, registry, tmp_path):
 def test_uncompressed_layers_in_oci_layouts_only_when_accepted(tmp_path):
     img = build_image(tmp_path / 'src', 'v1', layers=[LayerSpec(size=50_000, compression=None)])
     compressed = copy(img.oci_ref, 'oci:%s:v1' % (tmp_path / 'a'))
-    assert not compressed.failed, compressed.result
+    assert not compressed.failed, compressed.msg
     manifest = json.loads(skopeo('inspect', '--raw', 'oci:%s:v1' % (tmp_path / 'a')).stdout)
     assert manifest['layers'][0]['mediaType'] == 'application/vnd.oci.image.layer.v1.tar+gzip'
     config = json.loads(skopeo('inspect', '--config', 'oci:%s:v1' % (tmp_path / 'a')).stdout)
@@ -309,7 +309,7 @@ def test_index_recompressed_is_compared_per_platform(registry, tmp_path):
     index = build_index(tmp_path / 'idx', 'multi', platforms=[('linux', 'amd64', None), ('linux', 'arm64', 'v8')])
     ref = 'docker://' + registry.ref('zidx/app', 'm')
     first = copy(index.oci_ref, ref, registry, multi_arch='all', dest_compress_format='zstd')
-    assert not first.failed, first.result
+    assert not first.failed, first.msg
     assert first.result['rule'] == 'content' and first.result['index_digest_kept'] is False
     raw = json.loads(skopeo('inspect', '--raw', *registry.skopeo_flags(''), ref).stdout)
     for child in raw['manifests']:

@@ -264,7 +264,7 @@ def assert_second_run_writes_nothing(src: str, dest: str, path: Path | None, reg
     before = snapshot(path)
     registry.clear_requests()
     again = copy(src, dest, registry, **extra)
-    assert not again.failed, again.result
+    assert not again.failed, again.msg
     assert again.result['changed'] is False, again.result
     assert again.result['digest'] == digest
     assert again.result['blobs'] == {'copied': 0, 'skipped': 0, 'mounted': 0}
@@ -295,7 +295,7 @@ def test_copy_matrix(src_transport: str, dest_transport: str, kind: str, sources
     dest, path = destination(dest_transport, name, registry, workdir)
     multi_arch = 'all' if kind == 'index' else 'system'
     first = copy(source.ref, dest, registry, multi_arch=multi_arch)
-    assert not first.failed, first.result
+    assert not first.failed, first.msg
     assert first.result['changed'] is True, first.result
     assert first.result['source_digest'] == source.digest
     assert first.result['converted'] is (first.result['digest'] != source.digest)
@@ -338,7 +338,7 @@ def index_into_docker_archive(source: Source, name: str, registry: Registry, wor
         pytest.skip('the index has no image for this host (%s)' % platform.machine())
     dest, path = destination('docker-archive', name, registry, workdir)
     first = copy(source.ref, dest, registry)
-    assert not first.failed, first.result
+    assert not first.failed, first.msg
     assert first.result['changed'] is True
     assert first.result['platform'] == host
     assert first.result['source_digest'] == source.digest
@@ -379,6 +379,6 @@ def test_docker_archive_members_like_skopeo(kind: str, sources: Sources, registr
     ours, theirs = workdir / ('members-%s-ours.tar' % kind), workdir / ('members-%s-theirs.tar' % kind)
     name = 'example.com/matrix/members-%s:v1' % kind
     result = copy(source.ref, 'docker-archive:%s:%s' % (ours, name), registry)
-    assert not result.failed, result.result
+    assert not result.failed, result.msg
     sources.peer.copy(source.peer_ref, 'docker-archive:%s:%s' % (theirs, name))
     assert members(ours) == members(theirs)

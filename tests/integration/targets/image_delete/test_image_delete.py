@@ -53,7 +53,7 @@ def test_delete_by_tag_then_second_run_is_ok(image, registry):
     push(build_image(image.layout_dir, 'v2', seed=2), registry, 'del-tag/app', 'v2')
     registry.clear_requests()
     done = delete('docker://' + registry.ref('del-tag/app', 'v1'), registry)
-    assert not done.failed, done.result
+    assert not done.failed, done.msg
     assert done.result['changed'] is True
     assert done.result['digest'] == image.manifest_digest
     assert done.result['deleted_tags'] == ['v1']
@@ -65,7 +65,7 @@ def test_delete_by_tag_then_second_run_is_ok(image, registry):
 
     registry.clear_requests()
     again = delete('docker://' + registry.ref('del-tag/app', 'v1'), registry)
-    assert not again.failed, again.result
+    assert not again.failed, again.msg
     assert again.result['changed'] is False
     assert again.result['deleted_tags'] == []
     assert again.result['diff'] == {'before': None, 'after': None}
@@ -90,7 +90,7 @@ def test_shared_digest_is_refused_then_force_deletes_every_tag(image, registry):
     assert heads == ['/v2/del-shared/app/manifests/%s' % tag for tag in ('latest', 'stable', 'v1')]
 
     forced = delete(name, registry, force=True, diff=True)
-    assert not forced.failed, forced.result
+    assert not forced.failed, forced.msg
     assert forced.result['changed'] is True
     assert forced.result['deleted_tags'] == ['latest', 'stable', 'v1']
     assert forced.result['diff'] == {'before': {'digest': image.manifest_digest, 'tags': ['latest', 'stable', 'v1']}, 'after': None}
@@ -108,7 +108,7 @@ def test_delete_by_digest(image, registry):
                            % (name, image.manifest_digest))
     assert exists(registry, 'del-digest/app', image.manifest_digest)
     forced = delete(name, registry, force=True)
-    assert not forced.failed, forced.result
+    assert not forced.failed, forced.msg
     assert (forced.result['digest'], forced.result['deleted_tags']) == (image.manifest_digest, ['v1', 'v2'])
     assert not exists(registry, 'del-digest/app', image.manifest_digest)
     assert exists(registry, 'del-digest/app', 'keep')
@@ -121,7 +121,7 @@ def test_check_mode_deletes_nothing(image, registry):
     alone = build_image(image.layout_dir, 'alone', seed=4)
     push(alone, registry, 'del-check/app', 'alone')
     predicted = delete('docker://' + registry.ref('del-check/app', 'alone'), registry, check=True, diff=True)
-    assert not predicted.failed, predicted.result
+    assert not predicted.failed, predicted.msg
     assert predicted.result['changed'] is True
     assert predicted.result['deleted_tags'] == ['alone']
     assert predicted.result['diff'] == {'before': {'digest': alone.manifest_digest, 'tags': ['alone']}, 'after': None}
@@ -147,7 +147,7 @@ def test_token_auth_asks_for_delete(image, token_registry):
     push(image, token_registry, 'tok-del/app', 'v1')
     token_registry.token_server.clear_requests()
     done = delete('docker://' + token_registry.ref('tok-del/app', 'v1'), token_registry)
-    assert not done.failed, done.result
+    assert not done.failed, done.msg
     assert done.result['deleted_tags'] == ['v1']
     scopes = [scope for request in token_registry.token_server.requests for scope in request.scopes]
     assert 'repository:tok-del/app:pull,delete' in scopes
@@ -163,7 +163,7 @@ def test_oci_layout_collects_blobs_on_disk(tmp_path):
     assert app.layer_digests[0] == base.layer_digests[0]
 
     done = delete('oci:%s:app' % layout)
-    assert not done.failed, done.result
+    assert not done.failed, done.msg
     own = [app.manifest_digest, app.config_digest, app.layer_digests[1]]
     assert done.result['deleted_tags'] == ['app']
     assert done.result['deleted_blobs'] == sorted(own)

@@ -34,7 +34,7 @@ def test_registry_image_matches_skopeo(media, registry, tmp_path):
     for tag in ('v1', 'v2', '0.9'):
         skopeo('copy', '--quiet', *registry.skopeo_flags('dest'), src, 'docker://' + registry.ref(repo, tag))
     ours = inspect('docker://' + registry.ref(repo, 'v1'), registry)
-    assert not ours.failed, ours.result
+    assert not ours.failed, ours.msg
     theirs = skopeo_inspect('docker://' + registry.ref(repo, 'v1'), *registry.skopeo_flags(''))
     assert_same_as_skopeo(ours.result['inspect'], theirs)
     assert ours.result['digest'] == img.manifest_digest
@@ -107,7 +107,7 @@ def test_schema1_image_matches_skopeo(schema1_registry, tmp_path):
     raw = json.loads(skopeo('inspect', '--raw', *schema1_registry.skopeo_flags(''), ref).stdout)
     assert raw['schemaVersion'] == 1
     ours = inspect(ref, schema1_registry)
-    assert not ours.failed, ours.result
+    assert not ours.failed, ours.msg
     theirs = skopeo_inspect(ref, *schema1_registry.skopeo_flags(''))
     assert_same_as_skopeo(ours.result['inspect'], theirs)
     assert ours.result['inspect']['Labels'] == {'era': 'schema1'}

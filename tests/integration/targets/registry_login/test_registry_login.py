@@ -120,7 +120,7 @@ def skopeo_with(env, *args):
 def test_login_basic_stores_0600_in_0700_dirs_and_copy_and_skopeo_use_it(image, registry, tmp_path):
     authfile = tmp_path / 'fresh' / 'containers' / 'auth.json'
     first = login(registry, authfile)
-    assert not first.failed, first.result
+    assert not first.failed, first.msg
     assert {k: v for k, v in first.result.items() if k != 'invocation'} == {
         'changed': True, 'registry': registry.host, 'auth_key': registry.host, 'username': USER, 'authfile': str(authfile),
         'verification': {'auth_scheme': 'basic', 'verified': True},
@@ -134,7 +134,7 @@ def test_login_basic_stores_0600_in_0700_dirs_and_copy_and_skopeo_use_it(image, 
 
     ref = 'docker://' + registry.ref('login/app', 'v1')
     push = run_module('image_copy', {'src': image.oci_ref, 'dest': ref, 'authfile': str(authfile), 'cert_dir': str(registry.cert_dir)})
-    assert not push.failed, push.result
+    assert not push.failed, push.msg
     peer = skopeo('inspect', '--authfile', str(authfile), *registry.skopeo_flags('', creds=False), ref)
     assert json.loads(peer.stdout)['Digest'] == image.manifest_digest
 
@@ -143,7 +143,7 @@ def test_login_token_auth_asks_the_token_server_with_the_credentials(image, toke
     authfile = tmp_path / 'auth.json'
     token_registry.token_server.clear_requests()
     first = login(token_registry, authfile)
-    assert not first.failed, first.result
+    assert not first.failed, first.msg
     assert first.result['changed'] is True
     assert first.result['verification'] == {'auth_scheme': 'bearer', 'verified': True}
     requests = token_registry.token_server.requests
@@ -152,7 +152,7 @@ def test_login_token_auth_asks_the_token_server_with_the_credentials(image, toke
 
     ref = 'docker://' + token_registry.ref('login/tok', 'v1')
     push = run_module('image_copy', {'src': image.oci_ref, 'dest': ref, 'authfile': str(authfile), 'cert_dir': str(token_registry.cert_dir)})
-    assert not push.failed, push.result
+    assert not push.failed, push.msg
     peer = skopeo('inspect', '--authfile', str(authfile), *token_registry.skopeo_flags('', creds=False), ref)
     assert json.loads(peer.stdout)['Digest'] == image.manifest_digest
 
@@ -162,7 +162,7 @@ def test_second_login_is_ok_and_rewrites_nothing(registry, tmp_path):
     assert login(registry, authfile).result['changed'] is True
     before = authfile.stat()
     again = login(registry, authfile, diff=True)
-    assert not again.failed, again.result
+    assert not again.failed, again.msg
     assert again.result['changed'] is False
     assert again.result['diff'] == {'before': {'registries': [registry.host]}, 'after': {'registries': [registry.host]}}
     after = authfile.stat()
@@ -207,7 +207,7 @@ def test_logout_removes_the_entry_and_a_second_logout_is_ok(image, registry, tmp
     assert not run_module('image_copy', {'src': image.oci_ref, 'dest': ref, 'authfile': str(authfile), 'cert_dir': str(registry.cert_dir)}).failed
 
     out = logout(authfile, registry.host)
-    assert not out.failed, out.result
+    assert not out.failed, out.msg
     assert {k: v for k, v in out.result.items() if k != 'invocation'} == {
         'changed': True, 'registry': registry.host, 'auth_key': registry.host, 'authfile': str(authfile), 'removed': [registry.host],
         'diff': {'before': {'registries': [registry.host, 'quay.io']}, 'after': {'registries': ['quay.io']}},
@@ -227,7 +227,7 @@ def test_logout_removes_the_entry_and_a_second_logout_is_ok(image, registry, tmp
 def test_logout_without_a_file_is_ok_and_creates_nothing(tmp_path):
     authfile = tmp_path / 'missing' / 'auth.json'
     out = logout(authfile, 'registry.example.com')
-    assert not out.failed, out.result
+    assert not out.failed, out.msg
     assert out.result['changed'] is False and out.result['removed'] == []
     assert not (tmp_path / 'missing').exists()
 
@@ -248,7 +248,7 @@ def test_logout_all_removes_every_registry_and_helper_entries(registry, token_re
     assert len(read(authfile)['auths']) == 3 and helper_bin.data()
 
     out = logout(authfile, all=True, env=helper_bin.env)
-    assert not out.failed, out.result
+    assert not out.failed, out.msg
     assert out.result['removed'] == expected
     assert out.result['diff'] == {'before': {'registries': expected}, 'after': {'registries': []}}
     # The helper configuration stays: it says where credentials go, it holds none.
@@ -281,7 +281,7 @@ def test_concurrent_logins_into_one_file_all_survive(registry, token_registry, t
     with concurrent.futures.ThreadPoolExecutor(len(jobs)) as pool:
         runs = list(pool.map(lambda job: login(job.pop('reg'), authfile, **job), [dict(job) for job in jobs]))
     for run in runs:
-        assert not run.failed, run.result
+        assert not run.failed, run.msg
         assert run.result['changed'] is True
     auths = read(authfile)['auths']
     assert sorted(auths) == sorted(job['registry'] for job in jobs)
@@ -295,7 +295,7 @@ def test_concurrent_logins_into_one_file_all_survive(registry, token_registry, t
 def test_check_mode_writes_nothing(registry, tmp_path):
     authfile = tmp_path / 'check' / 'auth.json'
     predicted = login(registry, authfile, check=True, diff=True)
-    assert not predicted.failed, predicted.result
+    assert not predicted.failed, predicted.msg
     assert predicted.result['changed'] is True
     assert predicted.result['verification'] == {'auth_scheme': 'basic', 'verified': True}
     assert predicted.result['diff'] == {'before': {'registries': []}, 'after': {'registries': [registry.host]}}
@@ -315,14 +315,14 @@ def test_default_file_is_under_xdg_runtime_dir_and_the_other_modules_read_it(ima
     runtime.mkdir(mode=0o700)
     env = {'XDG_RUNTIME_DIR': str(runtime), 'REGISTRY_AUTH_FILE': '', 'HOME': str(tmp_path / 'home')}
     first = login(registry, None, env=env)
-    assert not first.failed, first.result
+    assert not first.failed, first.msg
     authfile = runtime / 'containers' / 'auth.json'
     assert first.result['authfile'] == str(authfile)
     assert mode(authfile) == 0o600 and mode(authfile.parent) == 0o700
 
     ref = 'docker://' + registry.ref('default/app', 'v1')
     push = run_module('image_copy', {'src': image.oci_ref, 'dest': ref, 'cert_dir': str(registry.cert_dir)}, env=env)
-    assert not push.failed, push.result
+    assert not push.failed, push.msg
     seen = run_module('image_inspect', {'image': ref, 'cert_dir': str(registry.cert_dir)}, env=env)
     assert seen.result['digest'] == image.manifest_digest
     peer = skopeo_with(env, 'inspect', *registry.skopeo_flags('', creds=False), ref)
@@ -372,7 +372,7 @@ def test_credential_helper_stores_reads_and_erases(image, registry, helper_bin, 
     authfile.write_text(json.dumps({'credHelpers': {registry.host: HELPER}}))
     content = authfile.read_bytes()
     first = login(registry, authfile, env=helper_bin.env)
-    assert not first.failed, first.result
+    assert not first.failed, first.msg
     assert first.result['changed'] is True and first.result['credential_helper'] == HELPER
     assert first.result['diff'] == {'before': {'registries': []}, 'after': {'registries': [registry.host]}}
     assert helper_bin.data() == {registry.host: [USER, PASSWORD]}
@@ -387,7 +387,7 @@ def test_credential_helper_stores_reads_and_erases(image, registry, helper_bin, 
     ref = 'docker://' + registry.ref('helper/app', 'v1')
     push = run_module('image_copy', {'src': image.oci_ref, 'dest': ref, 'authfile': str(authfile), 'cert_dir': str(registry.cert_dir)},
                       env=helper_bin.env)
-    assert not push.failed, push.result
+    assert not push.failed, push.msg
     peer = skopeo_with(helper_bin.env, 'inspect', '--authfile', str(authfile), *registry.skopeo_flags('', creds=False), ref)
     assert peer.returncode == 0, peer.stderr
 
@@ -410,7 +410,7 @@ def test_compat_auth_file_writes_docker_format_read_by_skopeo(image, registry, t
     config.parent.mkdir()
     config.write_text(json.dumps({'auths': {}, 'psFormat': 'table {{.ID}}', 'currentContext': 'default'}))
     first = login(registry, None, compat_auth_file=str(config))
-    assert not first.failed, first.result
+    assert not first.failed, first.msg
     assert first.result['authfile'] == str(config) and first.result['auth_key'] == registry.host
     assert read(config) == {'auths': {registry.host: {'auth': b64(USER, PASSWORD)}}, 'psFormat': 'table {{.ID}}', 'currentContext': 'default'}
     ref = 'docker://' + registry.ref('compat/app', 'v1')
@@ -423,7 +423,7 @@ def test_compat_auth_file_keys_docker_hub_by_its_url_and_refuses_namespaces(tmp_
     config = tmp_path / 'config.json'
     hub = run_module('registry_login', {'registry': 'index.docker.io', 'username': 'me', 'password': 'hub-t0ken', 'verify': False,
                                         'compat_auth_file': str(config)})
-    assert not hub.failed, hub.result
+    assert not hub.failed, hub.msg
     assert hub.result['registry'] == 'docker.io' and hub.result['auth_key'] == 'https://index.docker.io/v1/'
     assert read(config) == {'auths': {'https://index.docker.io/v1/': {'auth': b64('me', 'hub-t0ken')}}}
     assert mode(config) == 0o600
@@ -444,7 +444,7 @@ def test_compat_auth_file_with_creds_store_uses_the_helper(helper_bin, tmp_path)
     config.write_text(json.dumps({'auths': {}, 'credsStore': HELPER}))
     args = {'registry': 'docker.io', 'username': 'me', 'password': 'hub-t0ken', 'verify': False, 'compat_auth_file': str(config)}
     first = run_module('registry_login', args, env=helper_bin.env)
-    assert not first.failed, first.result
+    assert not first.failed, first.msg
     assert first.result['changed'] is True and first.result['credential_helper'] == HELPER
     # As docker login: the secret in the store, an empty entry in the file.
     assert helper_bin.data() == {'https://index.docker.io/v1/': ['me', 'hub-t0ken']}

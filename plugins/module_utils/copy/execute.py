@@ -156,8 +156,27 @@ def _needs_config(image: ImageManifest, traits: DestinationTraits, options: Copy
         return False
 
 
+BLOB_ATTEMPTS = 3
+
+
 def _copy_one_blob(src: ImageSource, dest: ImageDestination, info: BlobInfo, candidates: t.Sequence[ImageReference],
                    stats: BlobStats) -> None:
+    """Copy one blob; a transfer cut by a failure that may pass (a connection the server closed) starts again from the source.
+
+    Single requests are retried by the registry client, but a streamed upload cannot be replayed
+    there: its bytes are gone. Here the whole blob is fetched and sent again.
+    """
+    for attempt in range(1, BLOB_ATTEMPTS + 1):
+        try:
+            _copy_one_blob_once(src, dest, info, candidates, stats)
+            return
+        except OcikitError as exc:
+            if not exc.transient or attempt == BLOB_ATTEMPTS:
+                raise
+
+
+def _copy_one_blob_once(src: ImageSource, dest: ImageDestination, info: BlobInfo, candidates: t.Sequence[ImageReference],
+                        stats: BlobStats) -> None:
     reused = dest.try_reuse_blob(info, candidates)
     if reused == 'mounted':
         stats.add('mounted')

@@ -997,3 +997,42 @@ def test_write_digestfile_unreadable_path(tmp_path):
     with pytest.raises(InvalidInputError) as excinfo:
         write_digestfile(str(tmp_path), DIGEST)
     assert str(excinfo.value).startswith('cannot read digestfile %s: ' % tmp_path)
+
+
+class FlakyDestination(FakeDestination):
+    """Fails the first uploads with ``error`` (as a registry connection closed under a streamed PUT)."""
+
+    def __init__(self, log, error, failures=1):
+        super().__init__(log)
+        self.error, self.failures = error, failures
+
+    def put_blob(self, chunks, info):
+        if self.failures:
+            self.failures -= 1
+            for dummy in chunks:
+                break
+            raise self.error
+        return super().put_blob(chunks, info)
+
+
+def test_copy_blobs_starts_a_blob_again_after_a_failure_that_may_pass():
+    from ansible_collections.ocikit.images.plugins.module_utils.errors import ConnectionFailedError
+
+    store, log = Store(), []
+    digest = store.add_blob(b'retried blob')['digest']
+    dest = FlakyDestination(log, ConnectionFailedError('TLS connection to r was closed early: EOF'), failures=2)
+    stats = copy_blobs(FakeSource(store, None, log), dest, _infos(store, [digest]))
+    assert dest.blobs[digest] == b'retried blob'
+    assert stats.copied == 1
+
+
+def test_copy_blobs_does_not_retry_a_final_failure():
+    from ansible_collections.ocikit.images.plugins.module_utils.errors import AccessDeniedError
+
+    store, log = Store(), []
+    digest = store.add_blob(b'denied blob')['digest']
+    dest = FlakyDestination(log, AccessDeniedError('denied'), failures=1)
+    with pytest.raises(AccessDeniedError):
+        copy_blobs(FakeSource(store, None, log), dest, _infos(store, [digest]))
+    dest.failures = 0
+    assert digest not in dest.blobs

@@ -154,3 +154,23 @@ def test_transport_error_network(exc: BaseException, message: str) -> None:
     assert type(error) is ConnectionFailedError  # pylint: disable=unidiomatic-typecheck
     assert error.transient
     assert error.message == message
+
+
+def test_tls_connection_closed_early_is_a_connection_failure_that_may_pass() -> None:
+    import ssl
+
+    import httpx
+
+    from ansible_collections.ocikit.images.plugins.module_utils.errors import TLSError
+    from ansible_collections.ocikit.images.plugins.module_utils.transports.docker.errors_map import transport_error
+
+    try:
+        try:
+            raise ssl.SSLEOFError(8, 'EOF occurred in violation of protocol (_ssl.c:2427)')
+        except ssl.SSLEOFError as inner:
+            raise httpx.ReadError('EOF occurred in violation of protocol') from inner
+    except httpx.ReadError as exc:
+        error = transport_error(exc, 'registry.test:5000')
+    assert not isinstance(error, TLSError)
+    assert error.transient
+    assert error.message.startswith('TLS connection to registry.test:5000 was closed early')

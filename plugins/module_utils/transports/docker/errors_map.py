@@ -180,7 +180,7 @@ def transport_error(exc: BaseException, host: str, timeout: float | None = None)
         return TLSError('TLS certificate verification failed for %s: %s (set tls_verify: false or give cert_dir)'
                         % (host, one_line(str(reason))))
     if ssl_error is not None:
-        reason = one_line(str(ssl_error.reason or text))
+        reason = one_line(str(getattr(ssl_error, 'reason', None) or text))
         if isinstance(ssl_error, (ssl.SSLEOFError, ssl.SSLZeroReturnError, ssl.SSLSyscallError)) or 'EOF' in reason.upper():
             # The peer closed or reset the connection during TLS (a busy or restarting server):
             # a connection failure that may pass, not a verdict on its certificate.

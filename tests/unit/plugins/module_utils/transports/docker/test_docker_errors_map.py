@@ -164,13 +164,9 @@ def test_tls_connection_closed_early_is_a_connection_failure_that_may_pass() -> 
     from ansible_collections.ocikit.images.plugins.module_utils.errors import TLSError
     from ansible_collections.ocikit.images.plugins.module_utils.transports.docker.errors_map import transport_error
 
-    try:
-        try:
-            raise ssl.SSLEOFError(8, 'EOF occurred in violation of protocol (_ssl.c:2427)')
-        except ssl.SSLEOFError as inner:
-            raise httpx.ReadError('EOF occurred in violation of protocol') from inner
-    except httpx.ReadError as exc:
-        error = transport_error(exc, 'registry.test:5000')
+    outer = httpx.ReadError('EOF occurred in violation of protocol')
+    outer.__cause__ = ssl.SSLEOFError(8, 'EOF occurred in violation of protocol (_ssl.c:2427)')
+    error = transport_error(outer, 'registry.test:5000')
     assert not isinstance(error, TLSError)
     assert error.transient
     assert error.message.startswith('TLS connection to registry.test:5000 was closed early')

@@ -42,7 +42,7 @@ skopeo copy --quiet --dest-cert-dir "$(sed -n 's/.*"cert_dir": *"\([^"]*\)".*/\1
 
 export ANSIBLE_COLLECTIONS_PATH="$COLLECTIONS_PATH"
 export ANSIBLE_PYTHON_INTERPRETER="$PY"
-export ANSIBLE_LOCALHOST_WARNING=False ANSIBLE_INVENTORY_UNPARSED_WARNING=False ANSIBLE_NOCOLOR=${ANSIBLE_NOCOLOR:-}
+export ANSIBLE_LOCALHOST_WARNING=False ANSIBLE_INVENTORY_UNPARSED_WARNING=False ANSIBLE_NOCOLOR="${ANSIBLE_NOCOLOR:-}"
 echo "== first run: copies and inspects (tasks report changed)"
 ansible-playbook -i localhost, -c local "$ROOT/docs/demo/demo.yml" -e "@$VARS" --diff
 echo "== second run: the same playbook again; every task must be ok (unchanged)"

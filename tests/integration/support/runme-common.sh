@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Sourced by every target's runme.sh: find the collection root (ansible-test runs targets from a
 # copy under tests/output), put the test bed and the collection on PYTHONPATH, run pytest.
 root="$PWD"

@@ -7,11 +7,14 @@
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import os
 import secrets
+import time
 import typing as t
 
-from ansible_collections.ocikit.images.plugins.module_utils.errors import LayoutError
+from ansible_collections.ocikit.images.plugins.module_utils.errors import LayoutError, OcikitError
 
 
 def create_temp_file(directory: str, prefix: str, what: str = 'file') -> tuple[str, t.BinaryIO]:
@@ -53,3 +56,38 @@ def unlink_quietly(path: str) -> None:
         os.unlink(path)
     except OSError:
         pass
+
+
+@contextlib.contextmanager
+def exclusive_lock(lock_path: str, mode: int, timeout: float, error: type[OcikitError], busy_message: str,
+                   max_delay: float = 0.5) -> t.Iterator[None]:
+    """Hold an exclusive flock on ``lock_path`` (created with ``mode``) for a read-modify-write.
+
+    Waits with a growing delay (up to ``max_delay``) and gives up after ``timeout`` seconds with
+    ``error(busy_message)``. Closing the descriptor releases the lock; the lock file stays, since
+    removing it would race with the next writer.
+    """
+    import fcntl
+
+    try:
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | getattr(os, 'O_CLOEXEC', 0), mode)
+    except OSError as exc:
+        raise error('cannot open lock file %s: %s' % (lock_path, exc.strerror or exc)) from None
+    try:
+        deadline = time.monotonic() + timeout
+        delay = 0.01
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except OSError as exc:
+                if exc.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+                    raise error('cannot lock %s: %s' % (lock_path, exc.strerror or exc)) from None
+            if time.monotonic() >= deadline:
+                raise error(busy_message)
+            time.sleep(delay)
+            delay = min(delay * 2, max_delay)
+        yield
+    finally:
+        os.close(fd)
+

@@ -40,16 +40,13 @@ Nothing here logs, and no message carries a secret.
 from __future__ import annotations
 
 import base64
-import contextlib
 import dataclasses
 import errno
-import fcntl
 import json
 import os
 import secrets
 import subprocess
 import sys
-import time
 import typing as t
 
 from ansible_collections.ocikit.images.plugins.module_utils.config.auth import (
@@ -64,7 +61,7 @@ from ansible_collections.ocikit.images.plugins.module_utils.config.auth import (
     normalize_registry,
 )
 from ansible_collections.ocikit.images.plugins.module_utils.errors import ConfigError, InvalidInputError, OcikitError
-from ansible_collections.ocikit.images.plugins.module_utils.fsutil import fsync_dir, unlink_quietly
+from ansible_collections.ocikit.images.plugins.module_utils.fsutil import exclusive_lock, fsync_dir, unlink_quietly
 from ansible_collections.ocikit.images.plugins.module_utils.reference import validate_domain, validate_repository_path
 
 #: File formats: containers-auth.json(5), and Docker's config.json (``compat_auth_file``).
@@ -300,32 +297,11 @@ def ensure_directory(directory: str) -> None:
         os.chmod(created, AUTH_DIR_MODE)
 
 
-@contextlib.contextmanager
-def locked(path: str, timeout: float = LOCK_TIMEOUT) -> t.Iterator[None]:
+def locked(path: str, timeout: float = LOCK_TIMEOUT) -> t.ContextManager[None]:
     """Hold the exclusive lock guarding read-modify-write of the auth file ``path`` (``path.lock``; its directory must exist)."""
     lock_path = real_path(path) + LOCK_SUFFIX
-    try:
-        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | getattr(os, 'O_CLOEXEC', 0), AUTH_FILE_MODE)
-    except OSError as exc:
-        raise ConfigError('cannot open lock file %s: %s' % (lock_path, exc.strerror or exc)) from None
-    try:
-        deadline = time.monotonic() + timeout
-        delay = 0.01
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except OSError as exc:
-                if exc.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
-                    raise ConfigError('cannot lock %s: %s' % (lock_path, exc.strerror or exc)) from None
-            if time.monotonic() >= deadline:
-                raise ConfigError('auth file %s is locked by another writer (waited %.0f s for %s)' % (path, timeout, lock_path))
-            time.sleep(delay)
-            delay = min(delay * 2, 0.25)
-        yield
-    finally:
-        # Closing the descriptor releases the lock. The lock file stays: removing it would race with the next writer.
-        os.close(fd)
+    return exclusive_lock(lock_path, AUTH_FILE_MODE, timeout, ConfigError,
+                          'auth file %s is locked by another writer (waited %.0f s for %s)' % (path, timeout, lock_path), max_delay=0.25)
 
 
 def write_auth_file(path: str, document: dict[str, t.Any]) -> None:

@@ -30,16 +30,13 @@ one place:
 from __future__ import annotations
 
 import contextlib
-import errno
-import fcntl
 import json
 import os
 import stat
 import threading
-import time
 import typing as t
 
-from ansible_collections.ocikit.images.plugins.module_utils.fsutil import create_temp_file, fsync_dir, unlink_quietly
+from ansible_collections.ocikit.images.plugins.module_utils.fsutil import create_temp_file, exclusive_lock, fsync_dir, unlink_quietly
 from ansible_collections.ocikit.images.plugins.module_utils.digest import CHUNK_SIZE, Digest, verified_stream
 from ansible_collections.ocikit.images.plugins.module_utils.errors import (
     BlobNotFoundError,
@@ -248,32 +245,10 @@ class Layout:
         """Replace index.json atomically. Call it under :meth:`lock`."""
         atomic_write(self.index_path, _dump_json(index))
 
-    @contextlib.contextmanager
-    def lock(self, timeout: float = 120.0) -> t.Iterator[None]:
+    def lock(self, timeout: float = 120.0) -> t.ContextManager[None]:
         """Hold the exclusive lock that guards read-modify-write of index.json."""
-        try:
-            fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT | getattr(os, 'O_CLOEXEC', 0), 0o644)
-        except OSError as exc:
-            raise LayoutError('cannot open lock file %s: %s' % (self.lock_path, exc.strerror or exc)) from None
-        try:
-            deadline = time.monotonic() + timeout
-            delay = 0.01
-            while True:
-                try:
-                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    break
-                except OSError as exc:
-                    if exc.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
-                        raise LayoutError('cannot lock %s: %s' % (self.lock_path, exc.strerror or exc)) from None
-                if time.monotonic() >= deadline:
-                    raise LayoutError('OCI layout %s is locked by another writer (waited %.0f s for %s)'
-                                      % (self.path, timeout, self.lock_path))
-                time.sleep(delay)
-                delay = min(delay * 2, 0.5)
-            yield
-        finally:
-            # Closing the descriptor releases the flock.
-            os.close(fd)
+        return exclusive_lock(self.lock_path, 0o644, timeout, LayoutError,
+                              'OCI layout %s is locked by another writer (waited %.0f s for %s)' % (self.path, timeout, self.lock_path))
 
     def write_blob(self, chunks: t.Iterable[bytes], digest: Digest, size: int = -1, what: str = 'blob',
                    temp_files: TempFiles | None = None) -> int:

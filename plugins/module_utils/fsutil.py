@@ -90,4 +90,3 @@ def exclusive_lock(lock_path: str, mode: int, timeout: float, error: type[Ocikit
         yield
     finally:
         os.close(fd)
-

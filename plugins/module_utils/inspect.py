@@ -47,6 +47,17 @@ def _load_config(raw: bytes) -> dict[str, t.Any]:
     return data
 
 
+def _repo_tags(ref: ImageReference, src: t.Any, no_tags: bool) -> list[str]:
+    """The repository's tags, listed only for registry images, as skopeo inspect does.
+
+    A local store may carry a docker reference (``docker-archive:PATH:NAME:TAG``) without being a
+    repository whose tags can be listed; skopeo 1.9.3 reports ``RepoTags: []`` there, and so do we.
+    """
+    if no_tags or ref.transport.name != 'docker' or ref.docker_reference() is None:
+        return []
+    return src.list_tags()
+
+
 def inspect_image(ref: ImageReference, options: ConnectionOptions, raw: bool = False, config: bool = False,
                   no_tags: bool = False, override_os: str | None = None, override_arch: str | None = None,
                   override_variant: str | None = None) -> dict[str, t.Any]:
@@ -84,10 +95,7 @@ def inspect_image(ref: ImageReference, options: ConnectionOptions, raw: bool = F
             if docker_ref.tag:
                 inspect['Tag'] = docker_ref.tag
         inspect['Digest'] = str(top.digest)
-        tags: list[str] = []
-        if not no_tags and docker_ref is not None:
-            tags = src.list_tags()
-        inspect['RepoTags'] = tags
+        inspect['RepoTags'] = _repo_tags(ref, src, no_tags)
         inspect['Created'] = cfg.get('created')
         inspect['DockerVersion'] = cfg.get('docker_version', '') or ''
         inspect['Labels'] = runtime.get('Labels') or None
@@ -120,7 +128,7 @@ def _inspect_schema1(ref: ImageReference, src: t.Any, top: Schema1Manifest, resu
         if docker_ref.tag:
             inspect['Tag'] = docker_ref.tag
     inspect['Digest'] = str(top.digest)
-    inspect['RepoTags'] = src.list_tags() if not no_tags and docker_ref is not None else []
+    inspect['RepoTags'] = _repo_tags(ref, src, no_tags)
     inspect['Created'] = first.get('created')
     inspect['DockerVersion'] = first.get('docker_version', '') or ''
     inspect['Labels'] = runtime.get('Labels') or None

@@ -155,24 +155,37 @@ def decompress_stream(chunks: t.Iterable[bytes], algorithm: str) -> t.Iterator[b
     raise CompressionError('cannot decompress %r: supported algorithms are %s' % (algorithm, ', '.join(DECOMPRESSORS)))
 
 
+#: The levels each compressor accepts, as (lowest, highest, default).
+LEVELS = {GZIP: (1, 9, DEFAULT_GZIP_LEVEL), ZSTD: (1, 22, DEFAULT_ZSTD_LEVEL)}
+
+
+def check_level(algorithm: str, level: int | None) -> int:
+    """Return the level to compress ``algorithm`` with: ``level``, or the default when it is None.
+
+    The one validation of a compression level, used when options are read (so a bad level fails
+    even when nothing will be recompressed) and again when a compressor is made.
+    """
+    if algorithm not in LEVELS:
+        raise InvalidInputError('cannot compress with %r: supported algorithms are %s' % (algorithm, ', '.join(COMPRESSORS)))
+    lowest, highest, default = LEVELS[algorithm]
+    if level is None:
+        return default
+    if isinstance(level, bool) or not isinstance(level, int) or not lowest <= level <= highest:
+        raise InvalidInputError('invalid %s compression level %r: expected %d to %d' % (algorithm, level, lowest, highest))
+    return level
+
+
 def compress_stream(chunks: t.Iterable[bytes], algorithm: str, level: int | None = None) -> t.Iterator[bytes]:
     """Yield ``chunks`` compressed with ``algorithm`` ('gzip' or 'zstd') at ``level``.
 
     gzip levels are 1-9 (default 6, a gzip member with mtime 0); zstd levels are 1-22 (default 3,
     one frame with a checksum and no content size, since the size is not known up front).
     """
-    if algorithm == GZIP:
-        chosen = DEFAULT_GZIP_LEVEL if level is None else level
-        if isinstance(chosen, bool) or not isinstance(chosen, int) or not 1 <= chosen <= 9:
-            raise InvalidInputError('invalid gzip compression level %r: expected 1 to 9' % (level,))
-        return _compress_gzip(chunks, chosen)
+    chosen = check_level(algorithm, level)
     if algorithm == ZSTD:
-        chosen = DEFAULT_ZSTD_LEVEL if level is None else level
-        if isinstance(chosen, bool) or not isinstance(chosen, int) or not 1 <= chosen <= 22:
-            raise InvalidInputError('invalid zstd compression level %r: expected 1 to 22' % (level,))
         require_zstandard()
         return _compress_zstd(chunks, chosen)
-    raise InvalidInputError('cannot compress with %r: supported algorithms are %s' % (algorithm, ', '.join(COMPRESSORS)))
+    return _compress_gzip(chunks, chosen)
 
 
 def _compress_gzip(chunks: t.Iterable[bytes], level: int) -> t.Iterator[bytes]:

@@ -82,7 +82,10 @@ options:
     type: str
     choices: [gzip, zstd]
   dest_compress_level:
-    description: Compression level for O(dest_compress_format) (gzip 1-9, default 6; zstd 1-19, default 3).
+    description:
+      - Compression level for O(dest_compress_format) (gzip 1-9, default 6; zstd 1-22, default 3). Without
+        O(dest_compress_format) the level is a gzip level.
+      - Checked on every run, also when nothing is recompressed, so that a wrong level fails at once.
     type: int
   dest_compress:
     description: Compress uncompressed layers even where the destination keeps layers as they are (V(dir:)), as skopeo's C(--dest-compress).
@@ -229,7 +232,12 @@ EXAMPLES = r'''
 
 RETURN = r'''
 digest:
-  description: Digest of the manifest at the destination after the copy (what it would be, in check mode).
+  description:
+    - Digest of the manifest at the destination after the copy.
+    - In check mode, the digest the copy would write when it can be known without writing. It is null when a change
+      is predicted and layers would be (re)compressed (RV(rule) is V(content)): a compressed layer's digest, and so the
+      manifest's, exists only once the layer has been compressed. When the destination is already up to date it is
+      the digest the destination holds.
   returned: always
   type: str
   sample: sha256:3f57d9401f8d42f986df300f0c69192fc41da28ccc8d797829467780db3dd741
@@ -301,7 +309,9 @@ reason:
   type: str
   sample: destination already holds sha256:3f57d9401f8d42f986df300f0c69192fc41da28ccc8d797829467780db3dd741
 diff:
-  description: The destination's manifest digest before and after; C(before) is null when it held no image.
+  description:
+    - The destination's manifest digest before and after; C(before) is null when it held no image.
+    - C(after) is null in check mode where RV(digest) is (layers to be recompressed).
   returned: always
   type: dict
 '''

@@ -25,7 +25,7 @@ import typing as t
 
 from ansible_collections.ocikit.images.plugins.module_utils.copy.layers import KEEP, MEASURE, WANT_COMPRESSED, WANT_DECOMPRESSED, LayerStep, plan_layer
 from ansible_collections.ocikit.images.plugins.module_utils.digest import Digest
-from ansible_collections.ocikit.images.plugins.module_utils.compression import compression_of_media_type
+from ansible_collections.ocikit.images.plugins.module_utils.compression import check_level, compression_of_media_type
 from ansible_collections.ocikit.images.plugins.module_utils.errors import InvalidInputError, OcikitError
 from ansible_collections.ocikit.images.plugins.module_utils.manifest import media_types as mt
 from ansible_collections.ocikit.images.plugins.module_utils.manifest.convert import ConvertResult, LayerOverride, convert_manifest
@@ -65,6 +65,9 @@ class CopyOptions:
             raise InvalidInputError('invalid format %r: expected one of %s' % (self.format, ', '.join(FORMAT_TYPES)))
         if self.compress_format is not None and self.compress_format not in COMPRESS_FORMATS:
             raise InvalidInputError('invalid dest_compress_format %r: expected gzip or zstd' % (self.compress_format,))
+        # Validated whatever the plan turns out to be: a level that cannot work is an error even on a
+        # run that recompresses nothing (gzip unless a format is chosen, as skopeo).
+        check_level(self.compress_format or 'gzip', self.compress_level)
         if self.dest_compress and self.dest_decompress:
             raise InvalidInputError('dest_compress and dest_decompress exclude each other')
 

@@ -568,3 +568,21 @@ def test_index_content_rule_per_platform(current, children, up_to_date):
                      current_children=children)
     assert plan.rule == 'content'
     assert plan.up_to_date is up_to_date
+
+
+@pytest.mark.parametrize('compress_format, level, expected', [
+    (None, 42, 'invalid gzip compression level 42: expected 1 to 9'),
+    (None, 0, 'invalid gzip compression level 0: expected 1 to 9'),
+    ('gzip', 10, 'invalid gzip compression level 10: expected 1 to 9'),
+    ('zstd', 23, 'invalid zstd compression level 23: expected 1 to 22'),
+])
+def test_compress_level_is_checked_even_when_nothing_is_recompressed(compress_format, level, expected):
+    # A plan that keeps every layer never builds a compressor; the options themselves refuse the level.
+    with pytest.raises(InvalidInputError) as excinfo:
+        CopyOptions(compress_format=compress_format, compress_level=level)
+    assert str(excinfo.value) == expected
+
+
+@pytest.mark.parametrize('compress_format, level', [(None, 9), ('gzip', 1), ('zstd', 22), ('zstd', None), (None, None)])
+def test_compress_levels_in_range_are_accepted(compress_format, level):
+    assert CopyOptions(compress_format=compress_format, compress_level=level).compress_level == level

@@ -235,7 +235,7 @@ digest:
   description:
     - Digest of the manifest at the destination after the copy.
     - In check mode, the digest the copy would write when it can be known without writing. It is null when a change
-      is predicted and layers would be (re)compressed (RV(rule) is V(content)): a compressed layer's digest, and so the
+      is predicted and layers would be (re)compressed (RV(rule) is V(content)), because a compressed layer's digest, and so the
       manifest's, exists only once the layer has been compressed. When the destination is already up to date it is
       the digest the destination holds.
   returned: always

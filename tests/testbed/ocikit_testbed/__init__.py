@@ -13,6 +13,7 @@ import from this package::
 
 from __future__ import annotations
 
+from .faultproxy import FAULT_KINDS, Fault, FaultProxy, ProxyRecord, RecordedRequest, http_date
 from .images import (
     DEFAULT_CREATED,
     MEDIA_TYPES,
@@ -30,12 +31,17 @@ from .tokenserver import TokenRequest, TokenServer
 
 __all__ = [
     "DEFAULT_CREATED",
+    "FAULT_KINDS",
     "MEDIA_TYPES",
     "PKI",
+    "ProxyRecord",
+    "RecordedRequest",
     "BuiltImage",
     "BuiltIndex",
     "BuiltLayer",
     "CertPair",
+    "Fault",
+    "FaultProxy",
     "LayerSpec",
     "Platform",
     "Registry",
@@ -45,4 +51,5 @@ __all__ = [
     "TokenServer",
     "build_image",
     "build_index",
+    "http_date",
 ]

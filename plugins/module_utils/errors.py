@@ -29,6 +29,7 @@ modules prefix it with the image it concerns.
     │   └── TLSError                 certificate verification and handshake failures (final)
     └── RegistryError                an HTTP error answered by a registry or token server
         ├── AuthenticationError      401 / UNAUTHORIZED: credentials missing or wrong
+        │   └── TokenExpiredError    a cached token refused mid-upload (transient: the blob starts again)
         ├── AccessDeniedError        403 / DENIED
         ├── TooManyRequestsError     429 / TOOMANYREQUESTS               (transient)
         ├── ServerError              5xx                                 (transient for 502-504)
@@ -144,6 +145,16 @@ class RegistryError(OcikitError):
 
 class AuthenticationError(RegistryError):
     """Credentials are missing or were refused (401, UNAUTHORIZED)."""
+
+
+class TokenExpiredError(AuthenticationError):
+    """A token that worked was refused while a streamed upload was sent (expired or revoked).
+
+    The token is already dropped; the upload cannot be replayed by the client, so the caller
+    starts the blob again from its source, with a new token.
+    """
+
+    transient = True
 
 
 class AccessDeniedError(RegistryError):

@@ -28,7 +28,15 @@ Retries
     ``Retry-After`` beyond 60 s is not waited for: the TooManyRequestsError is raised at once and
     carries ``retry_after``. Other statuses fail at once. A request whose streamed body has
     started to be sent is never retried (the bytes are gone); uploads fail and the caller restarts
-    the blob from its source.
+    the blob from its source. A 401 to a cached token during such an upload drops the token and
+    raises TokenExpiredError, which may pass: the restarted upload gets a new token.
+
+    Small documents (manifests, tag lists, token responses, the answers of PUT and DELETE) are
+    read whole by one helper: when the connection breaks or stalls in the middle of the body,
+    the whole request is sent again (within the same ``retry_times``), unless its body was a
+    stream or it was a PATCH. A response says ``uncertain`` when an earlier attempt of it may
+    have reached the server and been carried out although its answer was lost (a DELETE retried
+    after a reset, then answered 404, deleted nonetheless).
 """
 
 from __future__ import annotations
@@ -45,6 +53,7 @@ from ansible_collections.ocikit.images.plugins.module_utils.errors import (
     ConnectionFailedError,
     OcikitError,
     RegistryError,
+    TokenExpiredError,
 )
 from ansible_collections.ocikit.images.plugins.module_utils.transports.docker.auth import (
     MAX_TOKEN_BODY,
@@ -87,6 +96,10 @@ DEFAULT_RETRY_DELAY = 1.0
 BODY_CHUNK_SIZE = 1024 * 1024
 MAX_REDIRECTS = 10
 REDIRECT_STATUSES = frozenset((301, 302, 303, 307, 308))
+#: Answers that a gateway may give after it passed the request on: the server may have acted on it.
+GATEWAY_STATUSES = frozenset((502, 503, 504))
+#: Transport failures raised before a request can have left this host.
+_NOT_SENT_ERRORS = ('ConnectError', 'ConnectTimeout', 'PoolTimeout')
 
 # Docker Hub is named docker.io in references but served from this host, as in containers/image.
 _ENDPOINTS = {'docker.io': 'registry-1.docker.io'}
@@ -122,6 +135,15 @@ class RegistryResponse:
     headers: 'httpx.Headers'
     body: bytes
     url: 'httpx.URL'
+    uncertain: bool = False
+    """An earlier attempt may have been carried out by the server, its answer lost (then retried)."""
+
+
+class _Attempts:
+    """What the attempts of one request have learnt: whether the server may have acted on one already."""
+
+    def __init__(self) -> None:
+        self.uncertain = False
 
 
 class _TrackedBody:
@@ -358,18 +380,18 @@ class RegistryClient:
                 headers['Authorization'] = basic_authorization(username, password)
             # Merged into (not replacing) any query the realm URL has.
             request = self._http.build_request('GET', realm_url.copy_merge_params(params), headers=headers)
-        response = self._send_raw(request, None)
-        try:
+
+        def check(response: 'httpx.Response') -> None:
             if response.status_code != 200:
                 hint = _refused_hint(creds) if (username or identity_token) else 'no credentials were found for %s' % self.registry
                 error = self._error(response, where, hint=hint)
                 if response.status_code in (400, 401, 403) and not isinstance(error, AuthenticationError):
                     error = AuthenticationError(error.message, status=response.status_code)
                 raise error
-            body = _read_limited(response, MAX_TOKEN_BODY, where, AuthenticationError, _host_port(realm_url), self._timeout)
-        finally:
-            response.close()
-        return parse_token_response(body, where)
+
+        answer = self._read_document(lambda: self._send_raw(request, None), check, where, MAX_TOKEN_BODY, AuthenticationError,
+                                     replayable=True, attempts=_Attempts())
+        return parse_token_response(answer.body, where)
 
     # -- sending -------------------------------------------------------------------------------
 
@@ -378,8 +400,12 @@ class RegistryClient:
         delay = min(MAX_BACKOFF, max(0.0, base) * (2 ** attempt))
         return delay / 2 + self._rng.uniform(0, delay / 2)
 
-    def _send_raw(self, request: 'httpx.Request', body: _TrackedBody | None, retry_connection_errors: bool = True) -> 'httpx.Response':
-        """Send ``request`` (streamed response) with the retry policy; no auth, no status check."""
+    def _send_raw(self, request: 'httpx.Request', body: _TrackedBody | None, retry_connection_errors: bool = True,
+                  attempts: _Attempts | None = None) -> 'httpx.Response':
+        """Send ``request`` (streamed response) with the retry policy; no auth, no status check.
+
+        ``attempts`` learns whether an attempt that failed may have been carried out nonetheless.
+        """
         retries = max(0, int(self.options.retry_times))
         host = _host_port(request.url)
         attempt = 0
@@ -390,6 +416,8 @@ class RegistryClient:
                 error = transport_error(exc, host, self._timeout)
                 if not (error.transient and retry_connection_errors) or attempt >= retries or (body is not None and body.started):
                     raise error from exc
+                if attempts is not None and type(exc).__name__ not in _NOT_SENT_ERRORS:
+                    attempts.uncertain = True
                 delay = self._backoff(attempt)
             else:
                 if response.status_code not in RETRY_STATUSES or attempt >= retries or (body is not None and body.started):
@@ -398,6 +426,8 @@ class RegistryClient:
                 if retry_after is not None and retry_after > MAX_RETRY_AFTER:
                     return response
                 response.close()
+                if attempts is not None and response.status_code in GATEWAY_STATUSES:
+                    attempts.uncertain = True
                 delay = retry_after if retry_after is not None else self._backoff(attempt)
             self._sleep(delay)
             attempt += 1
@@ -415,10 +445,12 @@ class RegistryClient:
 
     def _open(self, method: str, url: 't.Any', scopes: t.Sequence[Scope] | None, *,
               headers: t.Mapping[str, str] | None = None, content: 'bytes | t.Iterable[bytes] | None' = None,
-              params: t.Any = None, follow_redirects: bool = False, reauthorize: bool = True, what: str = 'request') -> 'httpx.Response':
+              params: t.Any = None, follow_redirects: bool = False, reauthorize: bool = True, what: str = 'request',
+              attempts: _Attempts | None = None) -> 'httpx.Response':
         """Send with auth, retries, one re-auth after a 401 (unless not ``reauthorize``) and (for GET/HEAD) redirects.
 
-        The response is streamed; the caller closes it. Statuses are not checked.
+        The response is streamed; the caller closes it. Statuses are not checked, except a 401 to
+        a cached token after a streamed body was sent: TokenExpiredError (the body cannot be resent).
         """
         target = self.url(url)
         if params is not None:
@@ -440,8 +472,15 @@ class RegistryClient:
                     request_headers['Authorization'] = sent_token
             request = self._http.build_request(method, target, headers=request_headers,
                                                content=body if body is not None else content)
-            response = self._send_raw(request, body)
+            response = self._send_raw(request, body, attempts=attempts)
             status = response.status_code
+            if status == 401 and from_cache and key is not None and body is not None and body.started:
+                # The token expired or was revoked while the upload was sent. The bytes are gone, so
+                # this request cannot be sent again; the caller starts the blob again with a new token.
+                response.close()
+                self.tokens.drop(key, sent_token[len('Bearer '):] if sent_token else None)
+                raise TokenExpiredError('%s: the registry refused the token during the upload (expired or revoked); a new one is needed'
+                                        % what, status=401)
             if status == 401 and not reauthorized and (body is None or not body.started):
                 if from_cache and key is not None:
                     # Expired early or revoked: forget it and ask for a new one, once.
@@ -489,17 +528,46 @@ class RegistryClient:
         ``reauthorize`` a 401 is final at once (for best-effort requests that should not cost a
         token request).
         """
-        response = self._open(method, url, scopes, headers=headers, content=content, params=params,
-                              follow_redirects=follow_redirects, reauthorize=reauthorize, what=what)
-        try:
+        attempts = _Attempts()
+
+        def send() -> 'httpx.Response':
+            return self._open(method, url, scopes, headers=headers, content=content, params=params,
+                              follow_redirects=follow_redirects, reauthorize=reauthorize, what=what, attempts=attempts)
+
+        def check(response: 'httpx.Response') -> None:
             if response.status_code not in ok:
                 raise self._error(response, what, not_found, self._hint(response.status_code, scopes))
-            body = b''
-            if method != 'HEAD':
-                body = _read_limited(response, limit, what, limit_error, _host_port(response.request.url), self._timeout)
-            return RegistryResponse(response.status_code, response.headers, body, response.request.url)
-        finally:
-            response.close()
+
+        # A stream cannot be sent twice, and a PATCH sent twice would append its bytes twice.
+        replayable = (content is None or isinstance(content, bytes)) and method != 'PATCH'
+        return self._read_document(send, check, what, limit, limit_error, replayable, attempts)
+
+    def _read_document(self, send: t.Callable[[], 'httpx.Response'], check: t.Callable[['httpx.Response'], None], what: str,
+                       limit: int, limit_error: type[OcikitError], replayable: bool, attempts: _Attempts) -> RegistryResponse:
+        """Send, check the status and read the (bounded) body whole; the one reader of small documents.
+
+        A body cut or stalled by the network (a failure that may pass) sends the whole request
+        again, up to ``retry_times`` times, when it is ``replayable``; the request may then have
+        been carried out twice, which ``uncertain`` records.
+        """
+        retries = max(0, int(self.options.retry_times))
+        failures = 0
+        while True:
+            response = send()
+            try:
+                check(response)
+                body = b''
+                if response.request.method != 'HEAD':
+                    body = _read_limited(response, limit, what, limit_error, _host_port(response.request.url), self._timeout)
+                return RegistryResponse(response.status_code, response.headers, body, response.request.url, uncertain=attempts.uncertain)
+            except ConnectionFailedError as exc:
+                if not (exc.transient and replayable) or failures >= retries:
+                    raise
+                attempts.uncertain = True
+            finally:
+                response.close()
+            self._sleep(self._backoff(failures))
+            failures += 1
 
     @contextlib.contextmanager
     def stream(self, method: str, url: 't.Any', scopes: t.Sequence[Scope] | None, what: str, *,

@@ -105,7 +105,8 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
         return None
     value = value.strip()
     if value.isdigit():
-        return float(value)
+        # str.isdigit() admits other scripts' digits ('\u00b2'), which float() refuses.
+        return float(value) if value.isascii() else None
     try:
         when = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError, IndexError):

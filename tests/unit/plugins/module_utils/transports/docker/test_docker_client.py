@@ -19,6 +19,7 @@ from ansible_collections.ocikit.images.plugins.module_utils.errors import (
     RegistryError,
     ServerError,
     TLSError,
+    TokenExpiredError,
     TooManyRequestsError,
 )
 from ansible_collections.ocikit.images.plugins.module_utils.transports.base import ConnectionOptions
@@ -439,6 +440,181 @@ def test_unstarted_streamed_body_is_resent_after_a_connect_error(fake: FakeRegis
         client.request('PATCH', '/v2/app/blobs/uploads/x', PULL, 'uploading', content=iter([b'data']), ok=(202,))
     assert fake.calls() == ['GET /v2/', 'PATCH /v2/app/blobs/uploads/x']
     assert fake.requests[-1].content == b'data'
+
+
+# -- bodies cut or stalled mid-way (issue 7, defect 9) -----------------------------------------------
+
+
+class CutStream(httpx.SyncByteStream):
+    """A body that delivers ``head`` and then fails as a reset, a peer close or a stall does."""
+
+    def __init__(self, head: bytes, error: BaseException) -> None:
+        self.head = head
+        self.error = error
+
+    def __iter__(self) -> t.Iterator[bytes]:
+        yield self.head
+        raise self.error
+
+
+CUTS = [httpx.RemoteProtocolError('peer closed connection without sending complete message body (received 5 bytes, expected 20)'),
+        httpx.ReadTimeout('The read operation timed out'),
+        httpx.ReadError('[Errno 104] Connection reset by peer')]
+
+
+def cut(status: int, body: bytes, error: BaseException, **headers: str) -> httpx.Response:
+    """A response whose body stops half-way with ``error``."""
+    headers = dict(headers, **{'Content-Length': str(len(body))})
+    return httpx.Response(status, headers=headers, stream=CutStream(body[:len(body) // 2], error))
+
+
+@pytest.mark.parametrize('error', CUTS, ids=['closed', 'stalled', 'reset'])
+def test_a_manifest_cut_mid_body_is_fetched_again(fake: FakeRegistry, error: BaseException) -> None:
+    with_manifest(fake)
+    failing(fake, [cut(200, b'{"schemaVersion": 2}', error)])
+    sleeps: list[float] = []
+    with make_client(fake, sleeps=sleeps) as client:
+        response = get(client)
+    assert response.body == b'{"schemaVersion": 2}'
+    assert fake.calls() == ['GET /v2/', 'GET ' + MANIFEST, 'GET ' + MANIFEST]
+    assert len(sleeps) == 1
+
+
+def test_a_tag_list_cut_mid_body_is_fetched_again(fake: FakeRegistry) -> None:
+    with_manifest(fake)
+    tags = '/v2/app/tags/list'
+    answers = [cut(200, b'{"name": "app", "tags": ["latest"]}', CUTS[0])]
+    fake.hooks.append(lambda request: answers.pop(0) if request.url.path == tags and answers else None)
+    with make_client(fake) as client:
+        response = client.request('GET', tags, PULL, 'listing tags of registry.test/app')
+    assert response.body == b'{"name":"app","tags":["latest"]}'
+    assert fake.calls().count('GET ' + tags) == 2
+
+
+def test_a_token_response_cut_mid_body_is_fetched_again() -> None:
+    fake = with_manifest(FakeRegistry(auth='bearer'))
+    answers = [cut(200, b'{"token": "tok-cut", "expires_in": 300}', CUTS[0])]
+    fake.hooks.append(lambda request: answers.pop(0) if request.url.host == AUTH_HOST and answers else None)
+    with make_client(fake, creds=CREDS) as client:
+        assert get(client).status == 200
+    assert fake.calls() == ['GET /v2/', 'TOKEN repository:app:pull', 'TOKEN repository:app:pull', 'GET ' + MANIFEST]
+    assert fake.requests[-1].headers['authorization'] == 'Bearer tok-1'
+
+
+def test_cut_bodies_are_retried_within_retry_times(fake: FakeRegistry) -> None:
+    with_manifest(fake)
+    failing(fake, [cut(200, b'{"schemaVersion": 2}', CUTS[0]) for dummy in range(10)])
+    sleeps: list[float] = []
+    with make_client(fake, sleeps=sleeps, retry_times=2) as client, pytest.raises(ConnectionFailedError) as info:
+        get(client)
+    assert info.value.message == ('connection to registry.test failed: peer closed connection without sending complete message body '
+                                  '(received 5 bytes, expected 20)')
+    assert fake.calls().count('GET ' + MANIFEST) == 3
+    assert len(sleeps) == 2
+
+
+@pytest.mark.parametrize('method, content', [('PATCH', b'data'), ('PUT', iter([b'data']))])
+def test_cut_answers_to_unrepeatable_requests_are_final(fake: FakeRegistry, method: str, content: t.Any) -> None:
+    path = '/v2/app/blobs/uploads/x'
+    answers = [cut(202, b'{"some": "answer"}', CUTS[0])]
+    fake.hooks.append(lambda request: answers.pop(0) if request.url.path == path and answers else None)
+    with make_client(fake) as client, pytest.raises(ConnectionFailedError):
+        client.request(method, path, PULL, 'uploading', content=content, ok=(202,))
+    assert fake.calls().count('%s %s' % (method, path)) == 1
+
+
+def test_a_cut_error_body_still_gives_the_status_error(fake: FakeRegistry) -> None:
+    with_manifest(fake)
+    failing(fake, [cut(404, error_body('MANIFEST_UNKNOWN', 'manifest unknown'), CUTS[0])])
+    with make_client(fake) as client, pytest.raises(ImageNotFoundError) as info:
+        get(client)
+    assert info.value.message == 'reading manifest registry.test/app:latest: HTTP 404 Not Found'
+
+
+# -- answers lost after the server acted (issue 7, defect 8) ------------------------------------------
+
+
+def lost_then(fake: FakeRegistry, path: str, first: t.Any) -> None:
+    """The first request to ``path`` reaches the fake (which acts on it), then its answer is replaced by ``first``."""
+    done: list[bool] = []
+
+    def hook(request: httpx.Request) -> httpx.Response | None:
+        if request.url.path != path or done:
+            return None
+        done.append(True)
+        fake.hooks.remove(hook)
+        fake(request)  # the registry does it...
+        fake.requests.pop()
+        if isinstance(first, BaseException):
+            raise first  # ...and the answer never arrives
+        return first
+
+    fake.hooks.insert(0, hook)
+
+
+@pytest.mark.parametrize('first', [httpx.ReadError('[Errno 104] Connection reset by peer'), httpx.ReadTimeout('timed out'),
+                                   httpx.Response(502), cut(202, b'{"deleted": true}', CUTS[0])],
+                         ids=['reset', 'timeout', 'gateway', 'cut'])
+def test_a_retry_after_a_lost_answer_is_uncertain(fake: FakeRegistry, first: t.Any) -> None:
+    with_manifest(fake)
+    digest = fake.add_manifest('app', b'{"schemaVersion": 2}', 'application/vnd.oci.image.manifest.v1+json')
+    path = '/v2/app/manifests/' + digest
+    fake.hooks.append(lambda request: fake.manifests.pop(('app', digest)) and httpx.Response(202)
+                      if request.method == 'DELETE' and ('app', digest) in fake.manifests else None)
+    lost_then(fake, path, first)
+    with make_client(fake) as client:
+        response = client.request('DELETE', path, PULL, 'deleting', ok=(202, 404))
+    assert response.status == 404 and response.uncertain
+    assert fake.calls()[-1] == 'DELETE ' + path
+
+
+@pytest.mark.parametrize('first', [httpx.ConnectError('[Errno 111] Connection refused'), httpx.Response(429)])
+def test_a_retry_after_a_request_that_never_arrived_is_certain(fake: FakeRegistry, first: t.Any) -> None:
+    with_manifest(fake)
+    failing(fake, [first])
+    with make_client(fake) as client:
+        response = get(client)
+    assert response.status == 200 and not response.uncertain
+
+
+# -- a token revoked during an upload (issue 7, defect 9) -----------------------------------------------
+
+
+def test_a_token_refused_during_a_streamed_upload_is_dropped_and_may_pass() -> None:
+    fake = FakeRegistry(auth='bearer')
+    path = '/v2/app/blobs/uploads/x'
+    push = (Scope('app', 'pull,push'),)
+
+    def revoke(request: httpx.Request) -> httpx.Response | None:
+        if request.method != 'PATCH':
+            return None
+        request.read()  # the whole body went out before the 401 came back
+        fake.tokens.clear()
+        return fake._challenge('invalid_token')  # pylint: disable=protected-access
+
+    with make_client(fake, creds=CREDS) as client:
+        client.request('HEAD', '/v2/app/blobs/sha256:' + '0' * 64, push, 'checking', ok=(404,))
+        fake.hooks.append(revoke)
+        with pytest.raises(TokenExpiredError) as info:
+            client.request('PATCH', path, push, 'uploading blob x to registry.test/app', content=iter([b'data']), ok=(202,))
+        assert info.value.transient and info.value.status == 401
+        assert info.value.message == ('uploading blob x to registry.test/app: the registry refused the token during the upload '
+                                      '(expired or revoked); a new one is needed')
+        assert len(client.tokens) == 0
+        fake.hooks.remove(revoke)
+        client.request('HEAD', '/v2/app/blobs/sha256:' + '0' * 64, push, 'checking', ok=(404,))
+    assert fake.calls().count('PATCH ' + path) == 1
+    assert [c for c in fake.calls() if c.startswith('TOKEN')] == ['TOKEN repository:app:pull,push'] * 2
+    assert fake.requests[-1].headers['authorization'] == 'Bearer tok-2'
+
+
+def test_a_fresh_token_refused_during_an_upload_is_final() -> None:
+    fake = FakeRegistry(auth='bearer')
+    fake.hooks.append(lambda request: request.read() and fake._challenge('insufficient_scope')  # pylint: disable=protected-access
+                      if request.method == 'PATCH' else None)
+    with make_client(fake, creds=CREDS) as client, pytest.raises(AuthenticationError) as info:
+        client.request('PATCH', '/v2/app/blobs/uploads/x', (Scope('app', 'pull,push'),), 'uploading', content=iter([b'data']), ok=(202,))
+    assert not isinstance(info.value, TokenExpiredError) and not info.value.transient
 
 
 # -- scheme ----------------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ import typing as t
 import pytest
 
 from ansible_collections.ocikit.images.plugins.module_utils.digest import Digest
-from ansible_collections.ocikit.images.plugins.module_utils.errors import DigestMismatchError, RegistryError
+from ansible_collections.ocikit.images.plugins.module_utils.errors import DigestMismatchError, RegistryError, TokenExpiredError
 from ansible_collections.ocikit.images.plugins.module_utils.manifest import media_types as mt
 from ansible_collections.ocikit.images.plugins.module_utils.transports.base import BlobInfo
 from ansible_collections.ocikit.images.plugins.module_utils.transports.docker import destination as destination_module
@@ -381,6 +381,32 @@ def test_push_with_bearer_asks_pull_and_push() -> None:
         close(destination)
     assert [c for c in fake.calls() if c.startswith('TOKEN')] == ['TOKEN repository:app:pull,push']
     assert fake.manifests[('app', 'v1')][0] == MANIFEST
+
+
+def test_a_token_revoked_during_an_upload_fails_as_may_pass_and_the_next_upload_gets_a_new_one() -> None:
+    """The copy engine starts a blob again after a failure that may pass; with a new token it goes through."""
+    fake = FakeRegistry(auth='bearer')
+
+    def revoke(request: httpx.Request) -> httpx.Response | None:
+        if request.method != 'PUT' or '/blobs/uploads/' not in request.url.path:
+            return None
+        request.read()
+        fake.tokens.clear()
+        fake.hooks.remove(revoke)
+        return fake._challenge('invalid_token')  # pylint: disable=protected-access
+
+    fake.hooks.append(revoke)
+    destination = open_destination(fake, creds=Credentials(USER, PASSWORD))
+    try:
+        with pytest.raises(TokenExpiredError) as info:
+            destination.put_blob(chunks(DATA), BlobInfo(Digest(DIGEST), len(DATA)))
+        assert info.value.transient
+        assert ('app', DIGEST) not in fake.blobs
+        assert destination.put_blob(chunks(DATA), BlobInfo(Digest(DIGEST), len(DATA))).size == len(DATA)
+    finally:
+        close(destination)
+    assert fake.blobs[('app', DIGEST)] == DATA
+    assert [c for c in fake.calls() if c.startswith('TOKEN')] == ['TOKEN repository:app:pull,push'] * 2
 
 
 def test_destination_properties(fake: FakeRegistry) -> None:

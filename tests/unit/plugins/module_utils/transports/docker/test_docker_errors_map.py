@@ -107,7 +107,8 @@ def test_parse_error_body_tolerates_junk(raw: bytes) -> None:
 
 
 @pytest.mark.parametrize('value, expected', [
-    ('5', 5.0), (' 0 ', 0.0), ('-3', None), ('soon', None), ('', None), (None, None), ('1.5', None),
+    ('5', 5.0), (' 0 ', 0.0), ('-3', None), ('soon', None), ('', None), (None, None), ('1.5', None), ('\u00b2', None),
+    ('\u0663', None), ('Fri, 01 Jan 99999 00:00:00 GMT', None),
     (email.utils.formatdate(1000 + 30, usegmt=True), 30.0),
     (email.utils.formatdate(1000 - 30, usegmt=True), None),
 ])

@@ -17,7 +17,9 @@ Registries (``docker://``)
     tags would disappear, the named tag is deleted alone where the registry can do it
     (``DELETE /v2/NAME/manifests/TAG``, OCI distribution-spec 1.1); otherwise the task refuses
     unless ``force``. Check mode sends no DELETE, so it cannot learn whether the registry
-    deletes a tag alone and predicts the case where it cannot.
+    deletes a tag alone and predicts the case where it cannot. A DELETE whose answer was lost
+    (reset, timeout, gateway error) is retried; a 404 to the retry, with the target still gone,
+    means the first attempt did it: the run reports the deletion as its own, with a warning.
 
 OCI layouts (``oci:``)
     Under the layout's lock, the entries the reference names leave ``index.json`` (rewritten
@@ -55,7 +57,11 @@ from ansible_collections.ocikit.images.plugins.module_utils.manifest.schema1 imp
 from ansible_collections.ocikit.images.plugins.module_utils.transports.base import ConnectionOptions, ImageReference
 from ansible_collections.ocikit.images.plugins.module_utils.transports.docker.auth import Scope
 from ansible_collections.ocikit.images.plugins.module_utils.transports.docker.client import RegistryClient
-from ansible_collections.ocikit.images.plugins.module_utils.transports.docker.destination import DockerImageDestination
+from ansible_collections.ocikit.images.plugins.module_utils.transports.docker.destination import (
+    DELETE_ABSENT,
+    DELETE_ANSWER_LOST,
+    DockerImageDestination,
+)
 from ansible_collections.ocikit.images.plugins.module_utils.transports.docker.source import DockerImageSource
 from ansible_collections.ocikit.images.plugins.module_utils.transports.docker.transport import DockerImageReference
 from ansible_collections.ocikit.images.plugins.module_utils.transports.oci_layout.layout import (
@@ -273,10 +279,10 @@ class RegistryImage:
                 known[tag] = found
         return tuple(sorted(tag for tag in tags if known.get(tag) == digest))
 
-    def delete(self, target: str) -> bool:
-        """DELETE a digest or a tag; False when it was already gone."""
+    def delete(self, target: str) -> str:
+        """DELETE a digest or a tag: ``DELETE_DONE``, ``DELETE_ABSENT`` (already gone) or ``DELETE_ANSWER_LOST``."""
         try:
-            return self._destination(self.ref).delete_manifest(target)
+            return self._destination(self.ref).delete_manifest_outcome(target)
         except AuthenticationError as exc:
             # Reads worked a moment ago: what is missing is the right to delete. The client's hint
             # (wrong password?) comes last and would mislead, so it is replaced.
@@ -329,18 +335,26 @@ def _predict(target: DeleteTarget, force: bool) -> DeleteResult:
     return DeleteResult(plan, changed=True, deleted_tags=plan.deleted_tags, warnings=warnings)
 
 
+def _answer_lost(result: DeleteResult, outcome: str, target: str) -> DeleteResult:
+    """Say so when this run's DELETE was carried out but its answer lost (the retry found it gone)."""
+    if outcome == DELETE_ANSWER_LOST:
+        result.warnings.append('the answer to deleting %s was lost; the retry found it gone, so this run counts it as deleted' % target)
+    return result
+
+
 def _delete_digest(image: RegistryImage, plan: DeletePlan) -> DeleteResult:
-    if not image.delete(str(plan.digest)):
+    outcome = image.delete(str(plan.digest))
+    if outcome == DELETE_ABSENT:
         # Deleted by someone else between our HEAD and our DELETE.
         return DeleteResult(DeletePlan(ABSENT, plan.digest, (), 'the image disappeared before it was deleted'), changed=False)
-    return DeleteResult(plan, changed=True, deleted_tags=plan.deleted_tags)
+    return _answer_lost(DeleteResult(plan, changed=True, deleted_tags=plan.deleted_tags), outcome, str(plan.digest))
 
 
 def _delete_tag_alone(image: RegistryImage, target: DeleteTarget, plan: DeletePlan, force: bool) -> DeleteResult:
     """Try ``DELETE /v2/NAME/manifests/TAG``; where the registry refuses it, refuse too (or, with force, delete the digest)."""
     tag = t.cast(str, target.tag)
     try:
-        deleted = image.delete(tag)
+        outcome = image.delete(tag)
     except RegistryError as exc:
         if not _tag_delete_refused(exc) or isinstance(exc, (AccessDeniedError, AuthenticationError)):
             raise
@@ -348,16 +362,16 @@ def _delete_tag_alone(image: RegistryImage, target: DeleteTarget, plan: DeletePl
         if isinstance(exc, UnsupportedOperationError):
             why = 'the registry refused to delete the tag alone with HTTP %s UNSUPPORTED; deleting may be disabled on it altogether' % exc.status
         return _delete_digest(image, plan_delete(target, force, tag_delete=False, why=why))
-    if not deleted and image.tag_digest(tag) is not None:
+    if outcome == DELETE_ABSENT and image.tag_digest(tag) is not None:
         # A 404 while the tag still resolves: this registry looks the tag up as a digest.
         return _delete_digest(image, plan_delete(target, force, tag_delete=False))
-    if not deleted:
+    if outcome == DELETE_ABSENT:
         return DeleteResult(DeletePlan(ABSENT, plan.digest, (), 'the tag disappeared before it was deleted'), changed=False)
     # A registry that resolved the tag and deleted its manifest took the other tags too: say so.
     others = [other for other in target.tags if other != tag]
     remaining = image.tags_on(t.cast(Digest, target.digest), others)
     gone = tuple(sorted(set(others) - set(remaining)))
-    result = DeleteResult(plan, changed=True, deleted_tags=tuple(sorted((tag,) + gone)))
+    result = _answer_lost(DeleteResult(plan, changed=True, deleted_tags=tuple(sorted((tag,) + gone))), outcome, tag)
     if gone:
         result.warnings.append('the registry deleted more than the tag %s: %s disappeared too' % (tag, _tag_list(gone)))
     return result

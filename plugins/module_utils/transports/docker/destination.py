@@ -50,6 +50,8 @@ if t.TYPE_CHECKING:  # pragma: no cover
 
 #: Blobs of known size up to this are uploaded in one PUT (two requests instead of three).
 MONOLITHIC_UPLOAD_MAX = 32 * 1024 * 1024
+#: Outcomes of :meth:`DockerImageDestination.delete_manifest_outcome`.
+DELETE_DONE, DELETE_ABSENT, DELETE_ANSWER_LOST = 'deleted', 'absent', 'deleted, answer lost'
 _OCTET_STREAM = 'application/octet-stream'
 
 
@@ -288,13 +290,30 @@ class DockerImageDestination(ImageDestination):
         (UnsupportedOperationError); one that cannot delete a tag alone (OCI distribution-spec
         1.1 made it optional; distribution 2.8 lacks it) answers 400 or 405.
         """
+        return self.delete_manifest_outcome(target) != DELETE_ABSENT
+
+    def delete_manifest_outcome(self, target: str | None = None) -> str:
+        """DELETE as :meth:`delete_manifest`; say ``deleted``, ``absent`` or ``deleted, answer lost``.
+
+        When the first attempt's answer was lost (a reset, a timeout, a gateway error) and the
+        retry was answered 404, the first attempt most likely did the deleting: if the target
+        is still gone, the outcome is :data:`DELETE_ANSWER_LOST` (this run deleted it, as far
+        as anyone can tell) rather than ``absent``.
+        """
         if target is None:
             target, name = self._manifest_target()
         else:
             name = '%s%s%s' % (self.ref.name, '@' if Digest.is_valid(target) else ':', target)
-        response = self.client.request('DELETE', self._path('manifests', target), self.scopes, 'deleting %s' % name,
+        path = self._path('manifests', target)
+        response = self.client.request('DELETE', path, self.scopes, 'deleting %s' % name,
                                        ok=(200, 202, 204, 404), not_found=ImageNotFoundError)
-        return response.status != 404
+        if response.status != 404:
+            return DELETE_DONE
+        if not response.uncertain:
+            return DELETE_ABSENT
+        check = self.client.request('HEAD', path, self.scopes, 'checking that %s is gone' % name, headers={'Accept': ACCEPT_MANIFESTS},
+                                    ok=(200, 404))
+        return DELETE_ANSWER_LOST if check.status == 404 else DELETE_ABSENT
 
     def commit(self) -> None:
         """Nothing to do: a registry moves the tag when the final manifest PUT succeeds.

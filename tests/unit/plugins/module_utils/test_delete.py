@@ -320,6 +320,69 @@ def test_a_404_for_a_tag_that_still_resolves_falls_back(fake: FakeRegistry) -> N
     assert deletes(fake)[-1] == 'DELETE /v2/app/manifests/%s' % digest
 
 
+class LoseFirstAnswer:
+    """The first DELETE reaches the registry, which carries it out; its answer is then lost (``error``)."""
+
+    def __init__(self, fake: FakeRegistry, error: t.Any) -> None:
+        self.fake = fake
+        self.error = error
+        fake.hooks.insert(0, self)
+
+    def __call__(self, request: httpx.Request) -> httpx.Response | None:
+        if request.method != 'DELETE':
+            return None
+        self.fake.hooks.remove(self)
+        self.fake(request)
+        self.fake.requests.pop()
+        if isinstance(self.error, BaseException):
+            raise self.error
+        return self.error
+
+
+LOST = [httpx.ReadError('[Errno 104] Connection reset by peer'), httpx.ReadTimeout('timed out'), httpx.Response(504)]
+
+
+@pytest.mark.parametrize('error', LOST, ids=['reset', 'timeout', 'gateway'])
+def test_a_digest_delete_whose_answer_was_lost_is_reported_as_this_runs(fake: FakeRegistry, error: t.Any) -> None:
+    digest = setup_repo(fake, shared=('v1',))
+    Deletes(fake, 'dist28')
+    LoseFirstAnswer(fake, error)
+    result = run_delete(fake, 'app:v1')
+    assert result['changed'] is True
+    assert result['deleted_tags'] == ['v1']
+    assert result['digest'] == digest
+    assert result['warnings'] == ['the answer to deleting %s was lost; the retry found it gone, so this run counts it as deleted' % digest]
+    assert tags_of(fake) == ['other']
+    assert deletes(fake) == ['DELETE /v2/app/manifests/%s' % digest] * 2
+    assert fake.calls()[-1] == 'HEAD /v2/app/manifests/%s' % digest
+
+
+def test_a_tag_delete_whose_answer_was_lost_is_reported_as_this_runs(fake: FakeRegistry) -> None:
+    setup_repo(fake)
+    Deletes(fake, 'oci11')
+    LoseFirstAnswer(fake, LOST[0])
+    result = run_delete(fake, 'app:v1')
+    assert result['changed'] is True
+    assert result['deleted_tags'] == ['v1']
+    assert result['warnings'] == ['the answer to deleting v1 was lost; the retry found it gone, so this run counts it as deleted']
+    assert tags_of(fake) == ['latest', 'other', 'stable']
+
+
+def test_a_404_without_a_lost_answer_is_still_someone_elses(fake: FakeRegistry) -> None:
+    digest = setup_repo(fake, shared=('v1',))
+
+    def gone_meanwhile(request: httpx.Request) -> httpx.Response | None:
+        if request.method == 'DELETE':
+            return httpx.Response(404, content=error_body('MANIFEST_UNKNOWN'))
+        return None
+
+    fake.hooks.insert(0, gone_meanwhile)
+    result = run_delete(fake, 'app:v1')
+    assert result['changed'] is False and result['deleted_tags'] == []
+    assert result['reason'] == 'the image disappeared before it was deleted'
+    assert deletes(fake) == ['DELETE /v2/app/manifests/%s' % digest]
+
+
 def test_tag_digests_use_the_same_accept_list_and_bounded_parallelism(fake: FakeRegistry) -> None:
     many = ['t%02d' % number for number in range(24)]
     digest = setup_repo(fake, shared=('v1',), alone=many)

@@ -11,11 +11,13 @@ import hashlib
 import io
 import json
 import os
+import re
 import signal
 import ssl
 import subprocess
 import sys
 import tarfile
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -29,11 +31,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from ocikit_testbed import (
     PKI,
     BuiltImage,
+    FaultProxy,
     LayerSpec,
     Registry,
     RegistryError,
     build_image,
     build_index,
+    http_date,
 )
 from ocikit_testbed import registry as registry_module
 
@@ -545,6 +549,79 @@ def test_cli_serve_and_build(tmp_path: Path) -> None:
             verify=ssl.create_default_context(cafile=info["ca_file"]),
             timeout=2,
         )
+
+
+def test_fault_proxy_kinds_seen_from_a_client(tmp_path: Path) -> None:
+    """Every kind does what it says, on the wire, and rules fire on the occurrences asked for."""
+    with Registry(tmp_path / "reg") as reg, FaultProxy(reg) as proxy:
+        ctx = reg.ssl_context()
+
+        def get(path: str = "/v2/", **kwargs: object) -> httpx.Response:
+            with httpx.Client(base_url=f"https://{proxy.host}", verify=ctx, timeout=5) as client:
+                return client.get(path, **kwargs)  # type: ignore[arg-type]
+
+        assert get().json() == {}
+        rule = proxy.add_fault("status", "GET", r"^/v2/$", skip=1, times=2, status=429, retry_after=http_date(30))
+        assert [get().status_code for _ in range(4)] == [200, 429, 429, 200]
+        assert (rule.seen, rule.hits) == (3, 2)
+        proxy.clear_faults()
+        proxy.add_fault("status", "GET", "/v2/", status=503, retry_after="7")
+        answer = get()
+        assert (answer.status_code, answer.headers["retry-after"]) == (503, "7")
+        assert answer.json()["errors"][0]["code"] == "UNAVAILABLE"
+        for kind, error in [("reset_after", "received 1 bytes, expected 2"), ("truncate", "received 1 bytes, expected 2"),
+                            ("drop_response", "without sending a response"), ("endless", "incomplete chunked read")]:
+            proxy.add_fault(kind, "GET", "/v2/", nbytes=1, seconds=1)
+            with pytest.raises(httpx.RemoteProtocolError, match=re.escape(error)):
+                get()
+        proxy.add_fault("stall", "GET", "/v2/", nbytes=1, seconds=30)
+        started = time.monotonic()
+        with pytest.raises(httpx.ReadTimeout):
+            httpx.get(f"https://{proxy.host}/v2/", verify=ctx, timeout=0.5)
+        assert time.monotonic() - started < 5
+        for kind, body in [("lengthen", b"{}" + b"#" * 50), ("corrupt", bytes(b ^ 0xFF for b in b"{}")),
+                           ("deep_json", b"[" * 50 + b"]" * 50)]:
+            proxy.add_fault(kind, "GET", "/v2/", nbytes=50)
+            assert get().content == body
+        proxy.add_fault("oversize", "GET", "/v2/", seconds=5)
+        with httpx.stream("GET", f"https://{proxy.host}/v2/", verify=ctx) as answer:
+            assert answer.headers["content-length"] == str(1 << 40)
+            assert len(next(answer.iter_raw())) > 0
+        proxy.add_fault("redirect", "GET", "/v2/")
+        moved = get(headers={"Authorization": "Basic c2VjcmV0"})
+        assert moved.status_code == 307
+        assert moved.headers["location"].startswith(f"https://{proxy.recorder_host}/stash/")
+        proxy.add_fault("redirect", "GET", "/v2/")
+        again = get(headers={"Authorization": "Basic c2VjcmV0"}, follow_redirects=True)
+        assert again.json() == {} and again.url.port != proxy.port
+        assert [r.headers.get("Authorization") for r in proxy.recorded] == [None]  # httpx drops it across origins
+        assert [r.fault for r in proxy.requests][-3:] == ["oversize", "redirect", "redirect"]
+        assert all(r.authorization for r in proxy.requests[-2:])
+
+
+def test_fault_proxy_revoke_gets_the_registry_challenge_and_stop_ends_stalls(tmp_path: Path) -> None:
+    with Registry(tmp_path / "reg", auth="htpasswd") as reg:
+        proxy = FaultProxy(reg).start()
+        try:
+            with httpx.Client(base_url=f"https://{proxy.host}", verify=reg.ssl_context(), auth=reg.credentials, timeout=5) as client:
+                assert client.get("/v2/").status_code == 200
+                proxy.add_fault("revoke", path="/v2/")
+                refused = client.get("/v2/")
+                assert refused.status_code == 401
+                assert refused.headers["www-authenticate"] == 'Basic realm="ocikit-testbed"'
+                assert client.get("/v2/").status_code == 200
+                proxy.add_fault("stall", "GET", "/v2/", seconds=60)
+                stopper = threading.Timer(0.5, proxy.stop)
+                stopper.start()
+                started = time.monotonic()
+                with pytest.raises(httpx.TransportError):
+                    client.get("/v2/")
+                assert time.monotonic() - started < 4
+                stopper.join()
+        finally:
+            proxy.stop()
+    with pytest.raises(ValueError, match="unknown fault kind"):
+        FaultProxy.__new__(FaultProxy).add_fault("explode")
 
 
 @pytest.fixture(autouse=True)

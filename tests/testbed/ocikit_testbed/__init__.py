@@ -1,5 +1,5 @@
-"""Test bed for ocikit.images: a real registry, a token server, a throwaway PKI and an
-offline image builder.
+"""Test bed for ocikit.images: a real registry, a token server, a throwaway PKI, an
+offline image builder and a fault-injecting proxy (:class:`FaultProxy`).
 
 Nothing here is shipped with the collection. Put ``tests/testbed`` on ``sys.path`` and
 import from this package::

@@ -378,3 +378,17 @@ def test_cell(bed: Bed, matrix: Matrix, op: str, fault: str) -> None:
     if fault in MUST_RECOVER and (fault, op) not in MAY_FAIL:
         assert cell.verdict == 'recovered', '%s x %s should recover: %s' % (fault, op, cell.why)
     assert cell.seconds < CELL_BOUND
+
+
+@pytest.mark.parametrize('module, args', [('image_inspect', {'image': 'docker://{host}/fm/tls:t'}),
+                                          ('registry_login', {'registry': '{host}', 'authfile': '{tmp}/auth.json'})])
+def test_tls_is_verified_by_default(bed: Bed, tmp_path: Path, module: str, args: dict[str, str]) -> None:
+    """Without cert_dir the proxy's certificate (from the test bed's own CA) is refused, before any request is sent."""
+    bed.proxy.clear_requests()
+    filled = {key: value.format(host=bed.proxy.host, tmp=tmp_path) for key, value in args.items()}
+    run = run_module(module, dict(filled, username=USER, password=PASSWORD, timeout=TIMEOUT), timeout=CELL_BOUND)
+    assert run.failed
+    assert 'TLS certificate verification failed for %s: ' % bed.proxy.host in run.msg, run.msg
+    assert '\n' not in run.msg and 'exception' not in run.result
+    assert bed.proxy.requests == []
+    assert not (tmp_path / 'auth.json').exists()

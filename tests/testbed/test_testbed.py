@@ -31,6 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from ocikit_testbed import (
     PKI,
     BuiltImage,
+    Fault,
     FaultProxy,
     LayerSpec,
     Registry,
@@ -621,7 +622,7 @@ def test_fault_proxy_revoke_gets_the_registry_challenge_and_stop_ends_stalls(tmp
         finally:
             proxy.stop()
     with pytest.raises(ValueError, match="unknown fault kind"):
-        FaultProxy.__new__(FaultProxy).add_fault("explode")
+        Fault("explode")
 
 
 @pytest.fixture(autouse=True)

@@ -222,7 +222,7 @@ class _BaseHandler(BaseHTTPRequestHandler):
         except (OSError, ValueError):
             pass
         if pause:
-            self.server.owner._stopping.wait(pause)
+            self.server.owner.stopping.wait(pause)
         try:
             self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         except OSError:
@@ -238,8 +238,8 @@ class _ProxyHandler(_BaseHandler):
         split = self.path.partition("?")
         path, query = split[0], split[2]
         body = self._read_body()
-        fault = proxy._match(self.command, path)
-        proxy._record(ProxyRecord(self.command, path, query, fault.kind if fault else None,
+        fault = proxy.match(self.command, path)
+        proxy.record(ProxyRecord(self.command, path, query, fault.kind if fault else None,
                                   "Authorization" in self.headers))
         if fault is None:
             self._relay(self._forward(body))
@@ -310,7 +310,7 @@ class _ProxyHandler(_BaseHandler):
         if self.command != "HEAD":
             self.wfile.write(answer.body[: fault.nbytes or 0])
         self.wfile.flush()
-        self.server.owner._stopping.wait(fault.seconds)
+        self.server.owner.stopping.wait(fault.seconds)
         self._reset()
 
     def _fault_truncate(self, fault: Fault, body: bytes) -> None:
@@ -332,7 +332,7 @@ class _ProxyHandler(_BaseHandler):
 
     def _stream_filler(self, fault: Fault, chunked: bool) -> None:
         deadline = time.monotonic() + fault.seconds
-        stopping = self.server.owner._stopping
+        stopping = self.server.owner.stopping
         try:
             while time.monotonic() < deadline and not stopping.is_set():
                 if chunked:
@@ -364,7 +364,7 @@ class _ProxyHandler(_BaseHandler):
 
     def _fault_redirect(self, fault: Fault, body: bytes) -> None:
         answer = self._forward(body)
-        location = self.server.owner._stash(answer)
+        location = self.server.owner.stash(answer)
         self._relay(_Answer(307, "Temporary Redirect", [("Location", location)], b""))
 
     def _fault_revoke(self, fault: Fault, body: bytes) -> None:
@@ -375,8 +375,8 @@ class _RecorderHandler(_BaseHandler):
     def _handle(self) -> None:
         proxy = self.server.owner
         self._read_body()
-        proxy._recorded_append(RecordedRequest(self.command, self.path, dict(self.headers.items())))
-        answer = proxy._unstash(self.path.partition("?")[0])
+        proxy.record_redirected(RecordedRequest(self.command, self.path, dict(self.headers.items())))
+        answer = proxy.unstash(self.path.partition("?")[0])
         if answer is None:
             answer = _Answer(404, "Not Found", [("Content-Type", "text/plain")], b"no such redirect\n")
         headers = list(answer.headers)
@@ -405,7 +405,7 @@ class FaultProxy:
         self._faults: list[Fault] = []
         self._stash_store: dict[str, _Answer] = {}
         self._stash_ids = itertools.count(1)
-        self._stopping = threading.Event()
+        self.stopping = threading.Event()
         self.requests: list[ProxyRecord] = []
         self.recorded: list[RecordedRequest] = []
         self._proxy: _TLSServer | None = None
@@ -444,7 +444,7 @@ class FaultProxy:
         """Listen (proxy and recorder) in background threads."""
         if self._proxy is not None:
             return self
-        self._stopping.clear()
+        self.stopping.clear()
         self._proxy = _TLSServer(_ProxyHandler, self._server_context, self)
         self._recorder = _TLSServer(_RecorderHandler, self._server_context, self)
         for server in (self._proxy, self._recorder):
@@ -455,7 +455,7 @@ class FaultProxy:
 
     def stop(self) -> None:
         """Stop listening and end every stall and endless body."""
-        self._stopping.set()
+        self.stopping.set()
         for server in (self._proxy, self._recorder):
             if server is not None:
                 server.shutdown()
@@ -496,9 +496,10 @@ class FaultProxy:
             self.requests.clear()
             self.recorded.clear()
 
-    # -- internals (handler threads) -----------------------------------------------------
+    # -- for the handler threads ---------------------------------------------------------
 
-    def _match(self, method: str, path: str) -> Fault | None:
+    def match(self, method: str, path: str) -> Fault | None:
+        """The rule that applies to this request (counted as applied), or None."""
         with self._lock:
             for fault in self._faults:
                 if not fault.matches(method, path):
@@ -512,21 +513,25 @@ class FaultProxy:
                 return fault
         return None
 
-    def _record(self, record: ProxyRecord) -> None:
+    def record(self, record: ProxyRecord) -> None:
+        """Log a request that reached the proxy."""
         with self._lock:
             self.requests.append(record)
 
-    def _recorded_append(self, record: RecordedRequest) -> None:
+    def record_redirected(self, record: RecordedRequest) -> None:
+        """Log a request that reached the redirect recorder."""
         with self._lock:
             self.recorded.append(record)
 
-    def _stash(self, answer: _Answer) -> str:
+    def stash(self, answer: _Answer) -> str:
+        """Keep ``answer`` for the recorder to serve once; return its URL there."""
         key = f"/stash/{next(self._stash_ids)}"
         with self._lock:
             self._stash_store[key] = answer
         return f"https://{self.recorder_host}{key}"
 
-    def _unstash(self, key: str) -> _Answer | None:
+    def unstash(self, key: str) -> _Answer | None:
+        """Take the kept answer for ``key`` (a recorder path), if any."""
         with self._lock:
             return self._stash_store.pop(key, None)
 

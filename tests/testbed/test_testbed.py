@@ -562,6 +562,14 @@ def test_fault_proxy_kinds_seen_from_a_client(tmp_path: Path) -> None:
                 return client.get(path, **kwargs)  # type: ignore[arg-type]
 
         assert get().json() == {}
+        # Uploads pass untouched, chunked ones included; Locations name the proxy (the Host it was asked as).
+        with httpx.Client(base_url=f"https://{proxy.host}", verify=ctx, timeout=5) as client:
+            opened = client.post("/v2/up/blobs/uploads/")
+            assert opened.headers["location"].startswith(f"https://{proxy.host}/")
+            patched = client.patch(opened.headers["location"], content=iter([b"ab", b"cd"]))
+            location = patched.headers["location"] + "&digest=" + sha256(b"abcd").replace(":", "%3A")
+            assert client.put(location).status_code == 201
+            assert client.get(f"/v2/up/blobs/{sha256(b'abcd')}").content == b"abcd"
         rule = proxy.add_fault("status", "GET", r"^/v2/$", skip=1, times=2, status=429, retry_after=http_date(30))
         assert [get().status_code for _ in range(4)] == [200, 429, 429, 200]
         assert (rule.seen, rule.hits) == (3, 2)

@@ -15,6 +15,8 @@ options:
     description:
       - How many times to retry a request that failed for a reason that may pass (connection errors, HTTP 408, 429, 502, 503, 504),
         as skopeo's C(--retry-times). Authentication, permission and not-found errors are never retried.
+      - A manifest, tag list or token whose answer is cut or stalls half-way is requested again; a blob upload or download cut
+        that way, or whose token expires during the upload, starts again from the source (3 attempts at most).
     type: int
     default: 3
   retry_delay:

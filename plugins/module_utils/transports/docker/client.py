@@ -139,11 +139,11 @@ class RegistryResponse:
     """An earlier attempt may have been carried out by the server, its answer lost (then retried)."""
 
 
+@dataclasses.dataclass
 class _Attempts:
     """What the attempts of one request have learnt: whether the server may have acted on one already."""
 
-    def __init__(self) -> None:
-        self.uncertain = False
+    uncertain: bool = False
 
 
 class _TrackedBody:

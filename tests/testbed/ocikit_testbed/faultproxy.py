@@ -239,8 +239,7 @@ class _ProxyHandler(_BaseHandler):
         path, query = split[0], split[2]
         body = self._read_body()
         fault = proxy.match(self.command, path)
-        proxy.record(ProxyRecord(self.command, path, query, fault.kind if fault else None,
-                                  "Authorization" in self.headers))
+        proxy.record(ProxyRecord(self.command, path, query, fault.kind if fault else None, "Authorization" in self.headers))
         if fault is None:
             self._relay(self._forward(body))
             return

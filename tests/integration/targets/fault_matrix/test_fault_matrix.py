@@ -195,8 +195,8 @@ class Matrix:
             lines.append(fault.ljust(width) + ''.join(verdict.ljust(16) for verdict in row))
         counts = {verdict: sum(1 for cell in self.cells.values() if cell.verdict == verdict)
                   for verdict in ('recovered', 'failed-cleanly', 'bad')}
-        lines.append('cells %d: recovered %d, failed-cleanly %d, bad %d' % (len(self.cells), counts['recovered'],
-                                                                          counts['failed-cleanly'], counts['bad']))
+        lines.append('cells %d: recovered %d, failed-cleanly %d, bad %d'
+                     % (len(self.cells), counts['recovered'], counts['failed-cleanly'], counts['bad']))
         for cell in self.cells.values():
             if cell.verdict != 'recovered':
                 lines.append('  %s x %s: %s: %s' % (cell.fault, cell.op, cell.verdict, cell.why))

@@ -571,7 +571,7 @@ def test_fault_proxy_kinds_seen_from_a_client(tmp_path: Path) -> None:
             assert client.put(location).status_code == 201
             assert client.get(f"/v2/up/blobs/{sha256(b'abcd')}").content == b"abcd"
         rule = proxy.add_fault("status", "GET", r"^/v2/$", skip=1, times=2, status=429, retry_after=http_date(30))
-        assert [get().status_code for _ in range(4)] == [200, 429, 429, 200]
+        assert [get().status_code for dummy in range(4)] == [200, 429, 429, 200]
         assert (rule.seen, rule.hits) == (3, 2)
         proxy.clear_faults()
         proxy.add_fault("status", "GET", "/v2/", status=503, retry_after="7")

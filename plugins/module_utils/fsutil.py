@@ -11,6 +11,9 @@ import contextlib
 import errno
 import os
 import secrets
+import shutil
+import stat
+import tempfile
 import time
 import typing as t
 
@@ -21,7 +24,8 @@ def create_temp_file(directory: str, prefix: str, what: str = 'file') -> tuple[s
     """Create a new file in ``directory`` exclusively, named ``prefix`` + random hex.
 
     ``open(..., 0o644)`` lets the umask apply (skopeo's blobs are 0644 less the umask), unlike
-    mkstemp's 0600.
+    mkstemp's 0600. The file is held under a shared ``flock`` while it is open (see
+    :func:`sweep_stale_temps`).
     """
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, 'O_CLOEXEC', 0)
     for dummy in range(100):
@@ -32,6 +36,8 @@ def create_temp_file(directory: str, prefix: str, what: str = 'file') -> tuple[s
             continue
         except OSError as exc:
             raise LayoutError('cannot create a temporary %s in %s: %s' % (what, directory, exc.strerror or exc)) from None
+        # Held until the file is closed: it tells sweep_stale_temps that a live process owns it.
+        hold_shared_lock(fd)
         return path, os.fdopen(fd, 'wb')
     raise LayoutError('cannot create a temporary %s in %s: too many name collisions' % (what, directory))
 
@@ -66,13 +72,15 @@ def exclusive_lock(lock_path: str, mode: int, timeout: float, error: type[Ocikit
     Waits with a growing delay (up to ``max_delay``) and gives up after ``timeout`` seconds with
     ``error(busy_message)``. Closing the descriptor releases the lock; the lock file stays, since
     removing it would race with the next writer.
+
+    The lock file is opened with ``O_NOFOLLOW``: it is created if missing, often as root, in a
+    directory others may write to, so following a symlink planted there would create or truncate
+    a file wherever it points. A symlink, a FIFO (``O_NONBLOCK`` keeps its open from hanging), a
+    device or a directory at ``lock_path`` is refused with ``error``.
     """
     import fcntl
 
-    try:
-        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | getattr(os, 'O_CLOEXEC', 0), mode)
-    except OSError as exc:
-        raise error('cannot open lock file %s: %s' % (lock_path, exc.strerror or exc)) from None
+    fd = open_lock_file(lock_path, mode, error)
     try:
         deadline = time.monotonic() + timeout
         delay = 0.01
@@ -90,3 +98,124 @@ def exclusive_lock(lock_path: str, mode: int, timeout: float, error: type[Ocikit
         yield
     finally:
         os.close(fd)
+
+
+def open_lock_file(lock_path: str, mode: int, error: type[OcikitError]) -> int:
+    """Open (creating with ``mode`` if missing) the regular file ``lock_path`` without following a symlink; return its descriptor.
+
+    Anything but a regular file there is refused with ``error`` naming what it is.
+    """
+    flags = os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, 'O_CLOEXEC', 0)
+    try:
+        fd = os.open(lock_path, flags, mode)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP or os.path.islink(lock_path):
+            raise error('refusing lock file %s: it is a symbolic link' % lock_path) from None
+        raise error('cannot open lock file %s: %s' % (lock_path, exc.strerror or exc)) from None
+    try:
+        kind = os.fstat(fd).st_mode
+    except OSError as exc:
+        os.close(fd)
+        raise error('cannot open lock file %s: %s' % (lock_path, exc.strerror or exc)) from None
+    if not stat.S_ISREG(kind):
+        os.close(fd)
+        raise error('refusing lock file %s: it is not a regular file' % lock_path)
+    return fd
+
+
+#: A temporary entry older than this (by mtime) and locked by no process is a killed run's leftover.
+STALE_AFTER = 600.0
+
+
+def hold_shared_lock(fd: int) -> None:
+    """Take a shared ``flock`` on ``fd`` for as long as it stays open: "a live process is writing this".
+
+    Best effort: a filesystem without flock only loses the protection of its temporary files
+    against :func:`sweep_stale_temps`, which then still waits for :data:`STALE_AFTER`.
+    """
+    import fcntl
+
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except OSError:
+        pass
+
+
+def create_temp_dir(parent: str, prefix: str, what: str = 'directory') -> tuple[str, int]:
+    """Create a new directory ``prefix`` + random in ``parent``; return its path and a descriptor holding it in use.
+
+    The descriptor carries a shared ``flock`` (see :func:`hold_shared_lock`); close it with
+    :func:`release_temp_dir` once the directory is removed or renamed into place.
+    """
+    try:
+        path = tempfile.mkdtemp(prefix=prefix, dir=parent)
+    except OSError as exc:
+        raise LayoutError('cannot create a temporary %s in %s: %s' % (what, parent, exc.strerror or exc)) from None
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, 'O_DIRECTORY', 0) | getattr(os, 'O_CLOEXEC', 0))
+    except OSError as exc:
+        shutil.rmtree(path, ignore_errors=True)
+        raise LayoutError('cannot open the temporary %s %s: %s' % (what, path, exc.strerror or exc)) from None
+    hold_shared_lock(fd)
+    return path, fd
+
+
+def release_temp_dir(fd: int | None) -> None:
+    """Close the descriptor :func:`create_temp_dir` returned (None is fine), releasing its lock."""
+    if fd is not None:
+        try:
+            os.close(fd)
+        except OSError:
+            pass
+
+
+def sweep_stale_temps(directory: str, match: t.Callable[[str], bool], stale_after: float = STALE_AFTER) -> list[str]:
+    """Delete the temporary files and directories a killed run left in ``directory``; return their paths.
+
+    An entry goes only when it is provably ours and abandoned: its name ``match``es our temporary
+    naming, it is a regular file or a directory (never a symlink) owned by this user, it has not
+    been modified for ``stale_after`` seconds, and no process holds a ``flock`` on it. Every
+    writer of this code holds a shared flock on its temporary files and directories while they
+    exist, so a free exclusive lock means the writer is gone; the age covers the moment between
+    creating an entry and locking it. The exclusive lock is held while the entry is deleted.
+    Errors are ignored: sweeping is housekeeping and must never fail a copy.
+    """
+    import fcntl
+
+    removed: list[str] = []
+    try:
+        names = os.listdir(directory)
+    except OSError:
+        return removed
+    now = time.time()
+    for name in sorted(names):
+        if not match(name):
+            continue
+        path = os.path.join(directory, name)
+        try:
+            info = os.lstat(path)
+        except OSError:
+            continue
+        is_dir = stat.S_ISDIR(info.st_mode)
+        if not (is_dir or stat.S_ISREG(info.st_mode)) or info.st_uid != os.geteuid() or now - info.st_mtime < stale_after:
+            continue
+        flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, 'O_CLOEXEC', 0) | (getattr(os, 'O_DIRECTORY', 0) if is_dir else 0)
+        try:
+            fd = os.open(path, flags)
+        except OSError:
+            continue
+        try:
+            if os.fstat(fd).st_ino != info.st_ino:
+                continue  # replaced since we looked
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                continue  # a live writer holds it
+            if is_dir:
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                unlink_quietly(path)
+            removed.append(path)
+        finally:
+            os.close(fd)
+    return removed

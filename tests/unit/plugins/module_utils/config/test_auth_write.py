@@ -408,3 +408,32 @@ def test_helper_failures_are_config_errors(tmp_path: t.Any, monkeypatch: pytest.
     with pytest.raises(ConfigError) as missing:
         store_in_helper('absent-helper-xyz', 'quay.io', 'alice', SECRET)
     assert str(missing.value) == 'credential helper docker-credential-absent-helper-xyz is not installed: no such program on PATH'
+
+
+@pytest.mark.parametrize('kind', ['symlink', 'dangling', 'fifo', 'directory'])
+def test_lock_refuses_what_is_not_a_regular_file(tmp_path: t.Any, kind: str) -> None:
+    """The auth file's lock never follows a symlink (it would create a file where the link points) nor hangs on a FIFO."""
+    path = str(tmp_path / 'auth.json')
+    elsewhere = tmp_path / 'elsewhere'
+    if kind == 'symlink':
+        elsewhere.write_bytes(b'keep')
+        os.symlink(str(elsewhere), path + '.lock')
+    elif kind == 'dangling':
+        os.symlink(str(elsewhere), path + '.lock')
+    elif kind == 'fifo':
+        os.mkfifo(path + '.lock')
+    else:
+        os.mkdir(path + '.lock')
+    with pytest.raises(ConfigError) as info:
+        with locked(path, timeout=0.05):
+            pass  # pragma: no cover - refused
+    expected = {'symlink': 'it is a symbolic link', 'dangling': 'it is a symbolic link', 'fifo': 'it is not a regular file',
+                'directory': 'Is a directory'}[kind]
+    assert str(info.value).startswith('refusing lock file %s: ' % (path + '.lock') if kind != 'directory'
+                                      else 'cannot open lock file %s: ' % (path + '.lock'))
+    assert str(info.value).endswith(expected)
+    # Nothing was created or changed where the link points.
+    if kind == 'symlink':
+        assert elsewhere.read_bytes() == b'keep'
+    else:
+        assert not elsewhere.exists()

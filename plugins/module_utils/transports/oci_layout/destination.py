@@ -9,14 +9,21 @@ Blobs and manifests are content-addressed files, written atomically as they come
 invisible to anyone reading by name until ``commit()`` adds the entry to index.json. That update
 is a read-modify-write under the layout lock, so writers of different names to one layout never
 lose each other's entries.
+
+Every blob the image relies on, written or reused, is pinned (hard-linked into a private
+directory) as soon as it is relied on, and checked (restored from its pin if a concurrent
+``image_delete`` collected it) under the lock at commit: see the ``layout`` module docstring.
 """
 
 from __future__ import annotations
 
+import os
+import shutil
 import threading
 import typing as t
 
 from ansible_collections.ocikit.images.plugins.module_utils.digest import Digest
+from ansible_collections.ocikit.images.plugins.module_utils.fsutil import create_temp_dir, release_temp_dir
 from ansible_collections.ocikit.images.plugins.module_utils.errors import (
     ImageNotFoundError,
     InvalidReferenceError,
@@ -28,6 +35,7 @@ from ansible_collections.ocikit.images.plugins.module_utils.manifest.model impor
 from ansible_collections.ocikit.images.plugins.module_utils.transports.base import BlobInfo, ImageDestination
 from ansible_collections.ocikit.images.plugins.module_utils.transports.oci_layout.layout import (
     REF_NAME_ANNOTATION,
+    TEMP_PREFIX,
     Layout,
     TempFiles,
     digest_of,
@@ -65,14 +73,50 @@ class OCILayoutDestination(ImageDestination):
         self._pending: Descriptor | None = None
         self._initialized = False
         self._init_lock = threading.Lock()
+        #: Where this writer pins the blobs it relies on (None until the first one; see the layout module).
+        self._pin_dir: str | None = None
+        self._pin_fd: int | None = None
+        #: Every blob the image relies on, and whether it is pinned.
+        self._needed: dict[Digest, bool] = {}
         self.layout.check_writable()
 
-    def _ensure_layout(self) -> None:
-        """Create the layout on the first write (blobs may be written from several threads)."""
+    def _ensure_layout(self) -> str | None:
+        """Create the layout and this writer's pin directory on the first write (blobs may come from several threads).
+
+        Returns the pin directory, None where pins cannot work (blobs on another filesystem).
+        """
         with self._init_lock:
             if not self._initialized:
                 self.layout.initialize()
+                self._pin_dir, self._pin_fd = self._make_pin_dir()
                 self._initialized = True
+            return self._pin_dir
+
+    def _make_pin_dir(self) -> tuple[str | None, int | None]:
+        try:
+            same_device = os.stat(self.layout.path).st_dev == os.stat(self.layout.blobs_path).st_dev
+        except OSError:
+            same_device = False
+        if not same_device:
+            return None, None
+        path, fd = create_temp_dir(self.layout.path, TEMP_PREFIX, 'pin directory')
+        return path, fd
+
+    def _rely_on(self, digest: Digest, pinned: bool | None) -> None:
+        with self._init_lock:
+            self._needed[digest] = bool(pinned) or self._needed.get(digest, False)
+
+    def _reuse(self, info: BlobInfo) -> int | None:
+        """The size of a stored blob this image can reuse, pinned first; None when it must be written."""
+        present = self.layout.blob_size(info.digest)
+        if present is None or (info.size >= 0 and present != info.size):
+            return None
+        pin_dir = self._ensure_layout()
+        pinned = self.layout.pin_blob(info.digest, pin_dir) if pin_dir is not None else None
+        if pinned is False:
+            return None  # collected meanwhile: write it again
+        self._rely_on(info.digest, pinned)
+        return present
 
     def get_manifest_digest(self) -> Digest | None:
         """Digest of the entry the name selects now; None when there is none (or it is ambiguous).
@@ -87,26 +131,27 @@ class OCILayoutDestination(ImageDestination):
             return None
 
     def has_blob(self, info: BlobInfo) -> bool:
-        """True when the blob file exists (with ``info.size`` bytes, when that is known)."""
-        size = self.layout.blob_size(info.digest)
-        return size is not None and (info.size < 0 or size == info.size)
+        """True when the blob file exists (with ``info.size`` bytes, when that is known); it is then pinned for this image."""
+        return self._reuse(info) is not None
 
     def put_blob(self, chunks: t.Iterable[bytes], info: BlobInfo) -> BlobInfo:
-        """Store a blob, verified against ``info`` before it gets its name; skip it if present.
+        """Store a blob, verified against ``info`` before it gets its name; skip (and pin) it if present.
 
         Safe to call from several threads at once.
         """
-        present = self.layout.blob_size(info.digest)
-        if present is not None and (info.size < 0 or present == info.size):
+        present = self._reuse(info)
+        if present is not None:
             return BlobInfo(info.digest, present, info.media_type)
-        self._ensure_layout()
-        size = self.layout.write_blob(chunks, info.digest, info.size, 'blob', self._temp_files)
+        pin_dir = self._ensure_layout()
+        size = self.layout.write_blob(chunks, info.digest, info.size, 'blob', self._temp_files, pin_dir)
+        self._rely_on(info.digest, pin_dir is not None)
         return BlobInfo(info.digest, size, info.media_type)
 
     def put_blob_unknown(self, chunks: t.Iterable[bytes], media_type: str | None = None) -> BlobInfo:
         """Store a blob hashed while it is written (a recompressed layer), streamed straight into the layout."""
-        self._ensure_layout()
-        digest, size = self.layout.write_blob_unknown(chunks, 'blob', self._temp_files)
+        pin_dir = self._ensure_layout()
+        digest, size = self.layout.write_blob_unknown(chunks, 'blob', self._temp_files, pin_dir)
+        self._rely_on(digest, pin_dir is not None)
         return BlobInfo(digest, size, media_type)
 
     def put_manifest(self, raw: bytes, media_type: str, instance_digest: Digest | None = None) -> None:
@@ -121,9 +166,10 @@ class OCILayoutDestination(ImageDestination):
         what = 'manifest %s' % instance_digest if instance_digest is not None else 'manifest'
         parse_manifest(raw, media_type, expected_digest=instance_digest, what=what)
         digest = instance_digest if instance_digest is not None else Digest.from_bytes(raw)
-        self._ensure_layout()
-        if self.layout.blob_size(digest) != len(raw):
-            self.layout.write_blob([raw], digest, len(raw), 'manifest', self._temp_files)
+        pin_dir = self._ensure_layout()
+        if self._reuse(BlobInfo(digest, len(raw))) is None:
+            self.layout.write_blob([raw], digest, len(raw), 'manifest', self._temp_files, pin_dir)
+            self._rely_on(digest, pin_dir is not None)
         if instance_digest is None:
             annotations = {REF_NAME_ANNOTATION: self.reference.image_ref} if self.reference.image_ref else None
             self._pending = Descriptor(media_type=media_type, digest=digest, size=len(raw), annotations=annotations)
@@ -141,17 +187,42 @@ class OCILayoutDestination(ImageDestination):
         if self._pending is None:
             raise LayoutError('nothing to commit to %s: no manifest was written' % self.reference)
         new_entry = self._pending.to_json()
-        self._ensure_layout()
+        pin_dir = self._ensure_layout()
         with self.layout.lock():
+            self._check_blobs(pin_dir)
             index = self.layout.read_index()
             manifests = _place_entry(index['manifests'], new_entry, self.reference.image_ref)
             if manifests != index['manifests']:
                 index['manifests'] = manifests
                 self.layout.write_index(index)
 
+    def _check_blobs(self, pin_dir: str | None) -> None:
+        """Under the lock: every blob the image relies on is in place, restored from its pin if a collection took it.
+
+        A blob that vanished and was not pinned fails the commit before index.json changes.
+        """
+        with self._init_lock:
+            needed = sorted(self._needed.items(), key=lambda item: str(item[0]))
+        missing = []
+        for digest, pinned in needed:
+            if self.layout.blob_size(digest) is not None:
+                continue
+            if not (pinned and pin_dir is not None and self.layout.restore_blob(digest, pin_dir)):
+                missing.append(str(digest))
+        if missing:
+            raise LayoutError('cannot commit to %s: %d blob%s of the new image vanished from the layout before the commit '
+                              '(removed by a concurrent image_delete?): %s; index.json is unchanged, run the copy again'
+                              % (self.reference, len(missing), '' if len(missing) == 1 else 's', ', '.join(missing[:3])))
+
     def close(self) -> None:
-        """Remove temporary files still open; index.json is untouched unless commit() ran."""
+        """Remove temporary files still open and the pin directory; index.json is untouched unless commit() ran."""
         self._temp_files.remove_all()
+        with self._init_lock:
+            pin_dir, pin_fd = self._pin_dir, self._pin_fd
+            self._pin_dir = self._pin_fd = None
+        if pin_dir is not None:
+            shutil.rmtree(pin_dir, ignore_errors=True)
+        release_temp_dir(pin_fd)
 
 
 def _place_entry(manifests: list[dict[str, t.Any]], new_entry: dict[str, t.Any], name: str | None) -> list[dict[str, t.Any]]:

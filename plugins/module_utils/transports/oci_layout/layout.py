@@ -24,7 +24,24 @@ one place:
   layout, and it cannot collide with the lock of another layout. It is hidden, empty, never
   deleted (deleting a lock file reopens the race it prevents) and ignored by skopeo and umoci
   (checked with ``umoci gc``/``umoci stat`` and ``skopeo inspect``). The lock is advisory:
-  readers never take it, and need not, since every file they read is replaced atomically.
+  readers never take it, and need not, since every file they read is replaced atomically. The
+  lock file is opened without following symlinks (``fsutil.exclusive_lock``).
+- Blob garbage collection (``image_delete``) and blob reuse by a writer are made safe together
+  with *pins*. A writer (``OCILayoutDestination``) hard-links every blob it writes or decides to
+  reuse into its own pin directory (``.ocikit-tmp-<random>/`` in the top directory) before it
+  relies on it; a written blob is pinned while it still has its temporary name, so there is no
+  moment when it exists only under its digest name. Garbage collection runs under the index
+  lock and may unlink a pinned blob's name in ``blobs/`` (it cannot see in-flight writers), but
+  the pin keeps the content alive. At commit, under the same lock, the writer checks every blob
+  of the new image and links a vanished one back from its pin before index.json names the image;
+  once the entry is in index.json, later collections see the blob as reachable. A blob that could
+  not be pinned (a filesystem without hard links, a shared blob directory on another filesystem)
+  is only checked, and a vanished one fails the commit with nothing written to index.json. Blobs
+  in a shared blob directory are never collected, so there only the check applies. Nobody waits
+  on anybody: a delete never blocks on a long copy, and a copy never fails because of a delete.
+- A killed run leaves temporary files and pin directories behind. Each is held under a shared
+  ``flock`` while its writer lives, so the first write to a layout sweeps those that are older
+  than ``fsutil.STALE_AFTER`` and locked by nobody (``fsutil.sweep_stale_temps``).
 """
 
 from __future__ import annotations
@@ -36,7 +53,13 @@ import stat
 import threading
 import typing as t
 
-from ansible_collections.ocikit.images.plugins.module_utils.fsutil import create_temp_file, exclusive_lock, fsync_dir, unlink_quietly
+from ansible_collections.ocikit.images.plugins.module_utils.fsutil import (
+    create_temp_file,
+    exclusive_lock,
+    fsync_dir,
+    sweep_stale_temps,
+    unlink_quietly,
+)
 from ansible_collections.ocikit.images.plugins.module_utils.digest import CHUNK_SIZE, Digest, verified_stream
 from ansible_collections.ocikit.images.plugins.module_utils.errors import (
     BlobNotFoundError,
@@ -231,6 +254,7 @@ class Layout:
             raise LayoutError('cannot create OCI layout %s: %s' % (self.path, exc.strerror or exc)) from None
         self.check_writable()
         with self.lock():
+            self.sweep_temps()
             _makedir(self.blobs_path)
             if os.path.exists(self.layout_file_path):
                 self.read_layout_version()
@@ -240,6 +264,57 @@ class Layout:
                 self.read_index()
             else:
                 atomic_write(self.index_path, _dump_json(_EMPTY_INDEX))
+
+    def sweep_temps(self) -> list[str]:
+        """Delete temporary files and pin directories that killed runs left (see the module docstring); return their paths.
+
+        Temporary files live in the top directory, and in ``blobs/<algorithm>/`` only when that is
+        on another filesystem (see :meth:`_create_temp`); both places are swept.
+        """
+        removed = sweep_stale_temps(self.path, _is_temp_name)
+        try:
+            top_device = os.stat(self.path).st_dev
+            algorithms = os.listdir(self.blobs_path)
+        except OSError:
+            return removed
+        for name in sorted(algorithms):
+            directory = os.path.join(self.blobs_path, name)
+            try:
+                if os.stat(directory).st_dev == top_device:
+                    continue
+            except OSError:
+                continue
+            removed.extend(sweep_stale_temps(directory, _is_temp_name))
+        return removed
+
+    def pin_blob(self, digest: Digest, pin_dir: str) -> bool | None:
+        """Hard-link the stored blob into ``pin_dir`` so a concurrent garbage collection cannot destroy it.
+
+        True when pinned (or already pinned), False when the blob is absent, None when it exists
+        but cannot be linked (the caller then relies on the check at commit).
+        """
+        try:
+            os.link(self.blob_path(digest), pin_path(pin_dir, digest))
+        except FileExistsError:
+            return True
+        except (FileNotFoundError, NotADirectoryError):
+            return False if self.blob_size(digest) is None else None
+        except OSError:
+            return None
+        return True
+
+    def restore_blob(self, digest: Digest, pin_dir: str) -> bool:
+        """Link a pinned blob back under its digest name (a collection removed it); False when that fails. Call under :meth:`lock`."""
+        target = self.blob_path(digest)
+        _makedir(os.path.dirname(target))
+        try:
+            os.link(pin_path(pin_dir, digest), target)
+        except FileExistsError:
+            return True
+        except OSError:
+            return False
+        fsync_dir(os.path.dirname(target))
+        return True
 
     def write_index(self, index: dict[str, t.Any]) -> None:
         """Replace index.json atomically. Call it under :meth:`lock`."""
@@ -251,12 +326,13 @@ class Layout:
                               'OCI layout %s is locked by another writer (waited %.0f s for %s)' % (self.path, timeout, self.lock_path))
 
     def write_blob(self, chunks: t.Iterable[bytes], digest: Digest, size: int = -1, what: str = 'blob',
-                   temp_files: TempFiles | None = None) -> int:
+                   temp_files: TempFiles | None = None, pin_dir: str | None = None) -> int:
         """Store a blob atomically, verifying it against ``digest`` and ``size``; return its size.
 
         The bytes go to a temporary file while they are hashed; the file is renamed to its
         content address only once the digest matched, so a reader never sees a partial or wrong
-        blob under a digest name. On any failure the temporary file is removed.
+        blob under a digest name. On any failure the temporary file is removed. With ``pin_dir``
+        the file is pinned there before it gets its name (see the module docstring).
         """
         target = self.blob_path(digest)
         target_dir = os.path.dirname(target)
@@ -276,6 +352,7 @@ class Layout:
                 with _os_errors('cannot write %s %s to OCI layout %s' % (what, digest, self.path)):
                     handle.flush()
                     os.fsync(handle.fileno())
+            _pin_temp(temp_path, pin_dir, digest)
             with _os_errors('cannot store %s %s in OCI layout %s' % (what, digest, self.path)):
                 os.rename(temp_path, target)
         except BaseException:
@@ -287,10 +364,11 @@ class Layout:
         fsync_dir(target_dir)
         return written
 
-    def write_blob_unknown(self, chunks: t.Iterable[bytes], what: str = 'blob', temp_files: TempFiles | None = None) -> tuple[Digest, int]:
+    def write_blob_unknown(self, chunks: t.Iterable[bytes], what: str = 'blob', temp_files: TempFiles | None = None,
+                           pin_dir: str | None = None) -> tuple[Digest, int]:
         """Store a blob whose digest is computed while it is written; return (digest, size).
 
-        Same safety as write_blob: a temporary file, hashed, fsynced, renamed to its content address.
+        Same safety as write_blob: a temporary file, hashed, fsynced, pinned, renamed to its content address.
         """
         import hashlib
 
@@ -313,6 +391,7 @@ class Layout:
             digest = Digest('sha256:' + hasher.hexdigest())
             target = self.blob_path(digest)
             _makedir(os.path.dirname(target))
+            _pin_temp(temp_path, pin_dir, digest)
             with _os_errors('cannot store %s %s in OCI layout %s' % (what, digest, self.path)):
                 os.rename(temp_path, target)
         except BaseException:
@@ -440,6 +519,25 @@ def _names_hint(names: list[str]) -> str:
 
 
 # -- file helpers ----------------------------------------------------------------------------------
+
+def _is_temp_name(name: str) -> bool:
+    return name.startswith(TEMP_PREFIX)
+
+
+def pin_path(pin_dir: str, digest: Digest) -> str:
+    """Where ``digest`` is pinned in ``pin_dir`` (one flat directory)."""
+    return os.path.join(pin_dir, '%s-%s' % (digest.algorithm, digest.hex))
+
+
+def _pin_temp(temp_path: str, pin_dir: str | None, digest: Digest) -> None:
+    """Pin a finished temporary blob file under its digest (best effort: the commit checks anyway)."""
+    if pin_dir is None:
+        return
+    try:
+        os.link(temp_path, pin_path(pin_dir, digest))
+    except OSError:
+        pass
+
 
 def atomic_write(path: str, data: bytes) -> None:
     """Replace ``path`` with ``data``: temporary file in the same directory, fsync, rename, fsync.

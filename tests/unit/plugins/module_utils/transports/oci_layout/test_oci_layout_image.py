@@ -672,3 +672,86 @@ def test_we_write_into_a_umoci_layout(tmp_path) -> None:
     with open_source('%s:base' % layout) as source:
         raw, dummy = source.get_manifest()
         assert json.loads(raw)['schemaVersion'] == 2
+
+
+# -- a copy racing a delete (issue 7, defect 1) --------------------------------------------------------
+
+def _delete(details: str) -> t.Any:
+    from ansible_collections.ocikit.images.plugins.module_utils.delete import delete_image
+    from ansible_collections.ocikit.images.plugins.module_utils.transports.names import parse_image_name
+
+    return delete_image(parse_image_name('oci:' + details), OPTIONS)
+
+
+def _write_racing_delete(layout: t.Any, new: Image, old_name: str, use_has_blob: bool) -> OCILayoutDestination:
+    """Write ``new`` as v2; after its blobs are reused or written, and before its commit, delete ``old_name`` (its blob GC runs)."""
+    dest = OCILayoutTransport().parse_reference('%s:v2' % layout).new_destination(OPTIONS)
+    assert isinstance(dest, OCILayoutDestination)
+    try:
+        for blob, media_type in new.blobs():
+            info = BlobInfo(Digest.from_bytes(blob), len(blob), media_type)
+            if not (use_has_blob and dest.has_blob(info)):
+                dest.put_blob(iter([blob]), info)
+        dest.put_manifest(new.manifest, mt.OCI_MANIFEST)
+        deleted = _delete('%s:%s' % (layout, old_name))
+        # The race is real: the old tag's GC removed the layer the new image reuses.
+        assert str(Digest.from_bytes(new.layer)) in [str(d) for d in deleted.deleted_blobs]
+        assert not os.path.exists(blob_file(layout, new.layer))
+        dest.commit()
+    finally:
+        dest.close()
+    return dest
+
+
+@pytest.mark.parametrize('use_has_blob', [True, False], ids=['has_blob', 'put_blob'])
+def test_copy_racing_delete_keeps_reused_blobs(tmp_path, use_has_blob) -> None:
+    layout = tmp_path / 'layout'
+    old = make_image(b'shared layer\n')
+    new = make_image(b'shared layer\n', user='other')
+    assert old.layer == new.layer and old.config != new.config
+    write_image('%s:v1' % layout, old)
+    _write_racing_delete(layout, new, 'v1', use_has_blob)
+    # v2 is complete: every blob is back, byte for byte, and nothing of ours is left behind.
+    assert [entry['annotations'][REF_NAME] for entry in read_index(layout)['manifests']] == ['v2']
+    for blob in (new.layer, new.config, new.manifest):
+        with open(blob_file(layout, blob), 'rb') as handle:
+            assert handle.read() == blob
+    with open_source('%s:v2' % layout) as source:
+        raw, dummy = source.get_manifest()
+        assert raw == new.manifest
+    assert not [name for name in os.listdir(str(layout)) if name.startswith(TEMP_PREFIX)]
+
+
+def test_copy_racing_delete_without_pins_fails_cleanly(tmp_path, monkeypatch) -> None:
+    """Where a blob cannot be pinned (no hard links), a vanished blob fails the commit; index.json keeps the old state."""
+    layout = tmp_path / 'layout'
+    old = make_image(b'shared layer\n')
+    new = make_image(b'shared layer\n', user='other')
+    write_image('%s:v1' % layout, old)
+    monkeypatch.setattr(Layout, 'pin_blob', lambda self, digest, pin_dir: None)
+    with pytest.raises(LayoutError) as info:
+        _write_racing_delete(layout, new, 'v1', use_has_blob=True)
+    assert str(info.value) == ('cannot commit to oci:%s:v2: 1 blob of the new image vanished from the layout before the commit '
+                               '(removed by a concurrent image_delete?): %s; index.json is unchanged, run the copy again'
+                               % (layout, Digest.from_bytes(new.layer)))
+    assert read_index(layout)['manifests'] == []
+    assert not [name for name in os.listdir(str(layout)) if name.startswith(TEMP_PREFIX)]
+
+
+@pytest.mark.parametrize('kind', ['symlink', 'fifo'])
+def test_layout_lock_refuses_symlink_and_fifo(tmp_path, kind) -> None:
+    """The index lock never follows a symlink: a root run would otherwise create or truncate the file it points at."""
+    layout = tmp_path / 'layout'
+    write_image('%s:v1' % layout, make_image())
+    os.unlink(str(layout / LOCK_FILE))
+    victim = tmp_path / 'victim'
+    if kind == 'symlink':
+        os.symlink(str(victim), str(layout / LOCK_FILE))
+    else:
+        os.mkfifo(str(layout / LOCK_FILE))
+    with pytest.raises(LayoutError) as info:
+        write_image('%s:v2' % layout, make_image(b'two'))
+    reason = 'it is a symbolic link' if kind == 'symlink' else 'it is not a regular file'
+    assert str(info.value) == 'refusing lock file %s: %s' % (layout / LOCK_FILE, reason)
+    assert not victim.exists()
+    assert [entry['annotations'][REF_NAME] for entry in read_index(layout)['manifests']] == ['v1']

@@ -15,9 +15,12 @@ sibling work directory, ``.<name>.ocikit-tmp-<random>`` next to PATH, and swappe
   1.x format) is refused with LayoutError, as containers/image refuses it, before any write.
 - The work directory is created by the first write. Blobs are written to a temporary file in it
   while they are hashed (``verified_stream``), fsynced and renamed to their digest name.
-- A blob the old image at PATH already has is reused when ``has_blob``/``put_blob`` asks for it:
-  hard-linked into the work directory (its size checked, its content trusted, as containers/image
-  trusts a blob it finds), or copied and verified where a hard link is refused.
+- A blob the old image at PATH already has is reused when ``has_blob``/``put_blob`` asks for it,
+  but only a regular file (never a symlink, which could pull a file from anywhere into the new
+  image), and only once its content is verified against its digest: it is hard-linked into the
+  work directory and the link is hashed (a corrupt or truncated blob of the right size is
+  dropped and transferred again), or copied and verified where a hard link is refused.
+  containers/image empties the directory instead; verifying keeps the reuse and its safety.
 - ``commit()`` swaps the work directory and PATH in one ``renameat2(RENAME_EXCHANGE)`` where Linux
   offers it, else renames the old image away and the new one in (the old one is restored if the
   second rename fails), then deletes the old image. Readers see the old image or the new one,
@@ -60,6 +63,7 @@ from ansible_collections.ocikit.images.plugins.module_utils.errors import (
 )
 from ansible_collections.ocikit.images.plugins.module_utils.manifest import media_types as mt
 from ansible_collections.ocikit.images.plugins.module_utils.manifest.model import parse_manifest
+from ansible_collections.ocikit.images.plugins.module_utils.manifest.schema1 import manifest_digest
 from ansible_collections.ocikit.images.plugins.module_utils.transports.base import BlobInfo, ImageDestination
 from ansible_collections.ocikit.images.plugins.module_utils.transports.dir.source import (
     MANIFEST_FILE,
@@ -148,16 +152,20 @@ class DirDestination(ImageDestination):
         return True
 
     def get_manifest_digest(self) -> Digest | None:
-        """Digest of PATH's ``manifest.json`` bytes; None when there is none (or it cannot be read).
+        """Digest of PATH's ``manifest.json``; None when there is none (or it cannot be read).
 
+        The digest is containers/image's (``manifest_digest``): that of the bytes, except for a
+        signed schema1 manifest, whose digest is that of its payload without the signatures. That
+        is what skopeo reports and what the copy plans, so a signed schema1 image already in place
+        is recognised instead of being rewritten (and re-signed) on every run.
         Reads only: no file or directory is created.
         """
         try:
             raw = read_small_file(manifest_path(self.target), mt.MAX_MANIFEST_SIZE, 'manifest')
-        except (OSError, LayoutError, ManifestTooLargeError):
+            return manifest_digest(raw)
+        except (OSError, LayoutError, ManifestError):
             # Whatever PATH holds now, commit() will replace it.
             return None
-        return Digest.from_bytes(raw)
 
     # -- blobs ---------------------------------------------------------------------------------
 
@@ -173,27 +181,35 @@ class DirDestination(ImageDestination):
         if not self._old_image:
             return False
         old = blob_path(self.target, info.digest)
-        if not _size_matches(_regular_size(old), info.size):
+        if not _size_matches(_regular_size(old, follow=False), info.size):
             return False
         return self._reuse(old, info)
 
     def _reuse(self, old: str, info: BlobInfo) -> bool:
-        """Hard-link (or copy, verified) ``old`` into the work directory; False when it cannot be used."""
+        """Hard-link (or copy) ``old`` into the work directory, verified against its digest; False when it cannot be used."""
         work = self._workdir()
         new = blob_path(work, info.digest)
         try:
+            # link() does not follow a symlink: at worst the link is one, and is refused below.
             os.link(old, new)
-            return True
         except FileExistsError:
-            # Another thread put the same blob meanwhile.
+            # Another thread put the same blob meanwhile (verified by whoever put it).
             return True
         except OSError:
             pass  # protected_hardlinks, a link-count limit, another filesystem: copy instead.
+        else:
+            if _verified_file(new, info):
+                return True
+            unlink_quietly(new)
+            return False
         try:
-            with open(old, 'rb') as handle:
+            fd = os.open(old, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, 'O_CLOEXEC', 0))
+            with os.fdopen(fd, 'rb') as handle:
+                if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+                    return False
                 _write_file(new, file_chunks(handle), info.digest, info.size, 'blob', work)
         except (DigestMismatchError, OSError):
-            # The old copy is damaged or unreadable: the caller transfers the blob again.
+            # The old copy is damaged, unreadable or not a regular file: the caller transfers the blob again.
             return False
         return True
 
@@ -229,7 +245,8 @@ class DirDestination(ImageDestination):
         work = self._workdir()
         _write_file(manifest_path(work, instance_digest), [raw], digest, len(raw), what, work)
         if instance_digest is None:
-            self._manifest_digest = digest
+            # The digest get_manifest_digest() will report (a signed schema1 manifest's is its payload's).
+            self._manifest_digest = _digest_or_bytes(raw)
 
     supports_signatures = True
 
@@ -386,17 +403,42 @@ def _check_schema1(raw: bytes, instance_digest: Digest | None, what: str) -> Non
         raise ManifestError('%s is typed as Docker schema1 but is not a schemaVersion 1 object' % what)
 
 
+def _digest_or_bytes(raw: bytes) -> Digest:
+    """``manifest_digest(raw)``, or the digest of the bytes for a schema1 manifest whose signatures cannot be parsed."""
+    try:
+        return manifest_digest(raw)
+    except ManifestError:
+        return Digest.from_bytes(raw)
+
+
 def _size_matches(size: int | None, expected: int) -> bool:
     return size is not None and (expected < 0 or size == expected)
 
 
-def _regular_size(path: str) -> int | None:
-    """Size of a regular file, or None when there is none at ``path``."""
+def _regular_size(path: str, follow: bool = True) -> int | None:
+    """Size of a regular file, or None when there is none at ``path`` (without ``follow``, a symlink is none either)."""
     try:
-        info = os.stat(path)
+        info = os.stat(path) if follow else os.lstat(path)
     except OSError:
         return None
     return info.st_size if stat.S_ISREG(info.st_mode) else None
+
+
+def _verified_file(path: str, info: BlobInfo) -> bool:
+    """Whether ``path`` is a regular file (not followed) whose content matches ``info``'s digest and size."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, 'O_CLOEXEC', 0))
+    except OSError:
+        return False
+    try:
+        with os.fdopen(fd, 'rb') as handle:
+            if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+                return False
+            for dummy in verified_stream(file_chunks(handle), info.digest, info.size, 'blob'):
+                pass
+    except (DigestMismatchError, OSError):
+        return False
+    return True
 
 
 def _write_file(target: str, chunks: t.Iterable[bytes], digest: Digest, size: int, what: str, directory: str) -> int:

@@ -769,3 +769,52 @@ def test_skopeo_reads_an_index_we_write(tmp_path) -> None:
     with reference.new_source(OPTIONS) as source:
         assert source.get_manifest()[0] == index
         assert source.get_manifest(amd.digest)[0] == amd.manifest
+
+
+# -- reuse of the old image's blobs is verified (issue 7, defects 3 and 11) -----------------------------
+
+@pytest.mark.parametrize('kind', ['corrupt', 'symlink-outside', 'symlink-corrupt'])
+def test_reuse_never_takes_a_corrupt_blob_or_a_symlink(tmp_path, kind) -> None:
+    """A same-size corrupt blob, or a symlink (even to the right bytes), is not reused: the copy writes the blob itself."""
+    source_dir, target = tmp_path / 'src', tmp_path / 'dst'
+    image = make_image(b'the layer\n' * 50)
+    write_image(source_dir, image)
+    write_image(target, image)
+    layer_path = target / hexname(image.layer)
+    damaged = bytearray(image.layer)
+    damaged[len(damaged) // 2] ^= 0xff
+    outside = tmp_path / 'outside'
+    outside.write_bytes(image.layer if kind == 'symlink-outside' else bytes(damaged))
+    layer_path.unlink()
+    if kind == 'corrupt':
+        layer_path.write_bytes(bytes(damaged))
+    else:
+        os.symlink(str(outside), str(layer_path))
+    src_ref = DirTransport().parse_reference(str(source_dir))
+    dest_ref = DirTransport().parse_reference(str(target))
+    result = copy_image(src_ref, dest_ref, OPTIONS, OPTIONS, CopyOptions(force=True))
+    assert result.changed
+    assert result.stats.copied == 1 and result.stats.skipped == 1  # the layer came from the source, the config was reused
+    assert not os.path.islink(str(layer_path))
+    assert layer_path.read_bytes() == image.layer
+    assert os.stat(str(layer_path)).st_ino != os.stat(str(outside)).st_ino
+    with open_source(target) as source:
+        assert read_blob(source, image.layer) == image.layer
+    assert sorted(os.listdir(tmp_path)) == ['dst', 'outside', 'src']
+
+
+def test_v2s1_into_dir_is_idempotent(tmp_path) -> None:
+    """The destination's digest of a signed schema1 manifest is its payload's (skopeo's), so a second run writes nothing."""
+    source_dir, target = tmp_path / 'src', tmp_path / 'dst'
+    write_image(source_dir, make_image(docker=True))
+    src_ref = DirTransport().parse_reference(str(source_dir))
+    dest_ref = DirTransport().parse_reference(str(target))
+    first = copy_image(src_ref, dest_ref, OPTIONS, OPTIONS, CopyOptions(format='v2s1'))
+    assert first.changed and first.written is not None and first.written.media_type == mt.DOCKER_V2S1_SIGNED
+    with open_destination(target) as dest:
+        assert dest.get_manifest_digest() == first.after
+        assert dest.get_manifest_digest() != Digest.from_bytes((target / 'manifest.json').read_bytes())
+    before = snapshot(tmp_path)
+    second = copy_image(src_ref, dest_ref, OPTIONS, OPTIONS, CopyOptions(format='v2s1'))
+    assert not second.changed and second.after == first.after
+    assert snapshot(tmp_path) == before

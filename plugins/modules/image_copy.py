@@ -48,6 +48,11 @@ options:
     description:
       - What to copy when O(src) is an index. V(system) copies the image for this host's platform (or the overrides).
         V(all) copies the index and every image in it, keeping the index's digest. V(index-only) copies the index alone.
+      - V(index-only) is for V(docker://) destinations only, where the images may already be in the repository; an index
+        written without its images anywhere else (V(oci:), V(oci-archive:), V(dir:)) would be a broken image, so it is refused
+        there (skopeo writes such a sparse image).
+      - An index already in a local destination counts as up to date only when every image it lists is there with all its
+        blobs; otherwise the copy runs and completes it (for example a sparse index left by skopeo's C(--multi-arch index-only)).
     type: str
     choices: [system, all, index-only]
     default: system
@@ -295,7 +300,7 @@ index_digest_kept:
   returned: when an index is copied
   type: bool
 sparse:
-  description: Whether the index written refers to images that were not copied (never, in this version).
+  description: Whether the index written refers to images that were not copied (only with O(multi_arch=index-only), into a registry).
   returned: when an index is copied
   type: bool
 additional_tags:

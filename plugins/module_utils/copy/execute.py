@@ -29,6 +29,7 @@ from ansible_collections.ocikit.images.plugins.module_utils.copy.plan import (
     CopyPlan,
     DestinationTraits,
     ImagePlan,
+    SPARSE_TRANSPORTS,
     ManifestWrite,
     SourceImage,
     choose_manifest_type,
@@ -427,7 +428,7 @@ class CopyResult:
             result['additional_tags'] = self.tags
         if plan.index_type is not None:
             result['platforms'] = sorted(str(d.platform) for d in plan.index.manifests if d.platform is not None) if plan.index else []
-            result['sparse'] = False
+            result['sparse'] = plan.sparse
             result['index_digest_kept'] = bool(after is not None and after == plan.source_digest)
         return result
 
@@ -449,6 +450,49 @@ def _current_manifest(dest_ref: ImageReference, dest_options: ConnectionOptions,
     except OcikitError:
         # Whatever the destination holds, if it cannot be read it is not what this copy would write.
         return None, None, None
+
+
+def missing_from(dest_ref: ImageReference, dest_options: ConnectionOptions) -> str | None:
+    """What of its index's images the destination lacks (a child manifest or blob, read through a source of it); None when complete.
+
+    A blob counts as present when the destination can open it with the size its descriptor says;
+    its bytes are not read (every writer of this code verifies a blob before it gets its name).
+    """
+    try:
+        with dest_ref.new_source(dest_options) as current_src:
+            raw, media_type = current_src.get_manifest()
+            current = parse_any(raw, media_type)
+            if not isinstance(current, ImageIndex):
+                return None
+            for desc in current.manifests:
+                try:
+                    child = read_child(current_src, desc)
+                except OcikitError:
+                    return 'the image %s' % desc.digest
+                for blob in child.blobs():
+                    try:
+                        with current_src.get_blob(BlobInfo(blob.digest, blob.size, blob.media_type)) as (dummy, size):
+                            if blob.size >= 0 and size >= 0 and size != blob.size:
+                                return 'blob %s of the image %s (%d bytes, not %d)' % (blob.digest, desc.digest, size, blob.size)
+                    except OcikitError:
+                        return 'blob %s of the image %s' % (blob.digest, desc.digest)
+    except OcikitError as exc:
+        return 'its index (%s)' % exc.message
+    return None
+
+
+def _check_complete(plan: CopyPlan, dest_ref: ImageReference, dest_options: ConnectionOptions) -> CopyPlan:
+    """An index in place is up to date only with all its images: a sparse one (left by skopeo's index-only) is completed.
+
+    Registries are not checked: they may hold an index without its images (``multi_arch: index-only``).
+    """
+    if dest_ref.transport.name in SPARSE_TRANSPORTS:
+        return plan
+    missing = missing_from(dest_ref, dest_options)
+    if missing is None:
+        return plan
+    return dataclasses.replace(plan, up_to_date=False, reason='the destination holds the index %s but not all its images (%s is missing)'
+                               % (plan.before, missing))
 
 
 def additional_tags_kwargs(dest_ref: ImageReference, tags: t.Sequence[str] | None) -> dict[str, t.Any]:
@@ -609,6 +653,8 @@ def copy_image(src_ref: ImageReference, dest_ref: ImageReference, src_options: C
                 current, children, current_config = _current_manifest(dest_ref, dest_options, with_config=schema1)
                 plan = make_plan(source, before, options, traits, current, children, current_config)
             signatures, plan = _signatures_for(src, dest, plan, options)
+            if plan.up_to_date and plan.index_type is not None and not plan.sparse:
+                plan = _check_complete(plan, dest_ref, dest_options)
             if plan.up_to_date or check_mode:
                 result = CopyResult(plan=plan, changed=not plan.up_to_date, stats=BlobStats())
             else:

@@ -34,6 +34,9 @@ from ansible_collections.ocikit.images.plugins.module_utils.manifest.schema1 imp
 from ansible_collections.ocikit.images.plugins.module_utils.transports.base import BlobInfo
 
 MULTI_ARCH_CHOICES = ('system', 'all', 'index-only')
+#: Destinations that may hold an index whose images are elsewhere (a registry resolves children by digest in the
+#: repository); any other destination is one image, and an index there without its images would be a broken image.
+SPARSE_TRANSPORTS = ('docker',)
 FORMAT_TYPES = {'oci': mt.OCI_MANIFEST, 'v2s2': mt.DOCKER_V2S2, 'v2s1': mt.DOCKER_V2S1_SIGNED}
 FORMAT_INDEX_TYPES = {'oci': mt.OCI_INDEX, 'v2s2': mt.DOCKER_LIST}
 COMPRESS_FORMATS = ('gzip', 'zstd')
@@ -158,6 +161,8 @@ class CopyPlan:
     index_type: str | None = None
     platform: str | None = None
     rule: str = 'digest'
+    #: The index is written without its images (``multi_arch: index-only`` into a registry).
+    sparse: bool = False
 
     @property
     def after(self) -> Digest | None:
@@ -291,6 +296,11 @@ def make_plan(source: SourceImage, before: Digest | None, options: CopyOptions, 
     configs = source.configs
     index_type = None
     platform = None
+    sparse = isinstance(top, ImageIndex) and options.multi_arch == 'index-only'
+    if sparse and traits.transport and traits.transport not in SPARSE_TRANSPORTS:
+        raise InvalidInputError('multi_arch: index-only cannot write to a %s: destination: only a registry can hold an index without '
+                                'its images, anywhere else the index alone is a broken image; use multi_arch: all (or platforms '
+                                'to choose some)' % traits.transport)
     if isinstance(top, ImageIndex) and (options.multi_arch in ('all', 'index-only') or options.platforms):
         index_type = choose_index_type(top.media_type, traits, options.format)
         images = tuple(plan_image(m, configs.get(str(m.config.digest)), traits, options) for m in source.instances)
@@ -313,7 +323,7 @@ def make_plan(source: SourceImage, before: Digest | None, options: CopyOptions, 
     else:
         up_to_date, reason, rule = _decide(manifest, images, before, current, current_children, options, index_type)
     return CopyPlan(images=images, source_digest=top.digest, before=before, up_to_date=up_to_date, reason=reason, manifest=manifest,
-                    index=top if index_type else None, index_type=index_type, platform=platform, rule=rule)
+                    index=top if index_type else None, index_type=index_type, platform=platform, rule=rule, sparse=sparse)
 
 
 def _single_write(image: ImagePlan) -> ManifestWrite | None:

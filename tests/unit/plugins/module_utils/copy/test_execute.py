@@ -592,9 +592,10 @@ def test_failing_manifest_write_still_closes(world):
     ('index', CopyOptions(multi_arch='index-only')),
 ])
 def test_up_to_date_destination_gets_no_write(world, top, options):
+    # A registry: an index there is up to date by its digest (a local destination also needs its images, see below).
     desc = getattr(world, top)
     dest = FakeDestination(world.log, held=Digest(desc['digest']))
-    result, dest = world.copy(desc, options, dest=dest)
+    result, dest = world.copy(desc, options, dest=dest, same_transport=True)
     assert not result.changed
     assert result.plan.up_to_date
     assert not _names(world.log, *WRITES)
@@ -1036,3 +1037,10 @@ def test_copy_blobs_does_not_retry_a_final_failure():
         copy_blobs(FakeSource(store, None, log), dest, _infos(store, [digest]))
     dest.failures = 0
     assert digest not in dest.blobs
+
+
+def test_index_only_into_a_registry_is_reported_sparse(world):
+    result, dummy = world.copy(world.index, CopyOptions(multi_arch='index-only'), same_transport=True)
+    assert result.changed and result.as_result()['sparse'] is True
+    result, dummy = world.copy(world.index, CopyOptions(multi_arch='all'), same_transport=True)
+    assert result.as_result()['sparse'] is False

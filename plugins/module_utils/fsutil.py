@@ -141,23 +141,31 @@ def hold_shared_lock(fd: int) -> None:
         pass
 
 
-def create_temp_dir(parent: str, prefix: str, what: str = 'directory') -> tuple[str, int]:
+def create_temp_dir(parent: str, prefix: str, what: str = 'directory') -> tuple[str, int | None]:
     """Create a new directory ``prefix`` + random in ``parent``; return its path and a descriptor holding it in use.
 
-    The descriptor carries a shared ``flock`` (see :func:`hold_shared_lock`); close it with
-    :func:`release_temp_dir` once the directory is removed or renamed into place.
+    See :func:`hold_dir`; close the descriptor with :func:`release_temp_dir` once the directory is
+    removed or renamed into place.
     """
     try:
         path = tempfile.mkdtemp(prefix=prefix, dir=parent)
     except OSError as exc:
         raise LayoutError('cannot create a temporary %s in %s: %s' % (what, parent, exc.strerror or exc)) from None
+    return path, hold_dir(path)
+
+
+def hold_dir(path: str) -> int | None:
+    """Open the directory ``path`` and take a shared ``flock`` on it (see :func:`hold_shared_lock`); None when it cannot be opened.
+
+    The descriptor marks the directory as in use by a live process for :func:`sweep_stale_temps`
+    until :func:`release_temp_dir` closes it.
+    """
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, 'O_DIRECTORY', 0) | getattr(os, 'O_CLOEXEC', 0))
-    except OSError as exc:
-        shutil.rmtree(path, ignore_errors=True)
-        raise LayoutError('cannot open the temporary %s %s: %s' % (what, path, exc.strerror or exc)) from None
+    except OSError:
+        return None
     hold_shared_lock(fd)
-    return path, fd
+    return fd
 
 
 def release_temp_dir(fd: int | None) -> None:

@@ -37,7 +37,10 @@ Layer compression is not this destination's business: the copy engine decides wh
 compress or decompress (skopeo's ``--dest-compress``/``--dest-decompress``) and puts the result.
 
 Two writers committing to the same PATH at once do not corrupt it: the last swap wins whole.
-Work directories left by a killed run are recognisable by their name and safe to delete.
+Work directories left by a killed run are recognisable by their name (``.<name>.ocikit-tmp-*``).
+A live writer holds its work directory under a shared flock, so the next write to PATH deletes
+those that are stale and held by nobody (``fsutil.sweep_stale_temps``), and old images a killed
+swap left aside (``.<name>.ocikit-old-*``) once PATH holds an image again.
 """
 
 from __future__ import annotations
@@ -52,7 +55,14 @@ import sys
 import threading
 import typing as t
 
-from ansible_collections.ocikit.images.plugins.module_utils.fsutil import create_temp_file, fsync_dir, unlink_quietly
+from ansible_collections.ocikit.images.plugins.module_utils.fsutil import (
+    create_temp_file,
+    fsync_dir,
+    hold_dir,
+    release_temp_dir,
+    sweep_stale_temps,
+    unlink_quietly,
+)
 from ansible_collections.ocikit.images.plugins.module_utils.digest import Digest, verified_stream
 from ansible_collections.ocikit.images.plugins.module_utils.errors import (
     DigestMismatchError,
@@ -119,6 +129,8 @@ class DirDestination(ImageDestination):
         self._signatures: list[bytes] | None = None
         self._lock = threading.Lock()
         self._work: str | None = None
+        #: Holds the work directory under a shared flock while this destination uses it.
+        self._work_fd: int | None = None
         self._manifest_digest: Digest | None = None
         self._committed = False
         self._closed = False
@@ -282,6 +294,8 @@ class DirDestination(ImageDestination):
             self._swap(work)
             self._work = None
             self._committed = True
+            release_temp_dir(self._work_fd)
+            self._work_fd = None
         fsync_dir(self.parent)
 
     def close(self) -> None:
@@ -289,8 +303,10 @@ class DirDestination(ImageDestination):
         with self._lock:
             self._closed = True
             work, self._work = self._work, None
+            work_fd, self._work_fd = self._work_fd, None
         if work is not None:
             _remove_tree(work)
+        release_temp_dir(work_fd)
 
     # -- internals -----------------------------------------------------------------------------
 
@@ -308,7 +324,9 @@ class DirDestination(ImageDestination):
             os.makedirs(self.parent, exist_ok=True)
         except OSError as exc:
             raise LayoutError('cannot create directory %s: %s' % (self.parent, exc.strerror or exc)) from None
+        self.sweep_leftovers()
         path = _new_sibling(self.parent, self.name, WORK_INFIX)
+        self._work_fd = hold_dir(path)
         try:
             # The new image keeps the permissions of the one it replaces.
             os.chmod(path, stat.S_IMODE(os.stat(self.target).st_mode))
@@ -324,6 +342,20 @@ class DirDestination(ImageDestination):
             _remove_tree(path)
             raise
         return path
+
+    def sweep_leftovers(self) -> list[str]:
+        """Delete what killed runs left beside PATH; return the paths.
+
+        Work directories go once stale and held by nobody. An old image moved aside by a swap that
+        was killed half-way goes only when PATH holds an image again (until then it is the only
+        copy of the previous image).
+        """
+        work_prefix = '.%s%s' % (self.name, WORK_INFIX)
+        old_prefix = '.%s%s' % (self.name, OLD_INFIX)
+        removed = sweep_stale_temps(self.parent, lambda name: name.startswith(work_prefix) and len(name) == len(work_prefix) + 8)
+        if os.path.isfile(os.path.join(self.target, VERSION_FILE)):
+            removed.extend(sweep_stale_temps(self.parent, lambda name: name.startswith(old_prefix) and len(name) == len(old_prefix) + 8))
+        return removed
 
     def _carry_signatures(self, work: str) -> list[str]:
         """Link the old image's signatures that still apply into ``work``; return the names of the others."""

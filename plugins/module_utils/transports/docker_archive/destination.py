@@ -7,8 +7,10 @@
 
 Blobs are staged, verified, in a temporary directory beside PATH (so they can arrive in parallel
 and a bad one never reaches the archive); ``commit()`` writes the archive in one pass into a
-temporary file beside PATH and renames it over PATH. The archive has the files and order
-containers/image writes, which ``docker load``, ``podman load`` and skopeo read:
+temporary file beside PATH and renames it over PATH. Both are held under a shared flock while they
+exist, so the next write beside PATH can sweep what a killed run left (``fsutil.sweep_stale_temps``).
+The archive has the files and order containers/image writes, which ``docker load``, ``podman load``
+and skopeo read:
 
     <layer hex>.tar                        each distinct layer blob, in manifest order
     <config hex>.json                      the config, byte for byte (after the layers, as skopeo's copy order puts it)
@@ -38,6 +40,7 @@ import threading
 import typing as t
 
 from ansible_collections.ocikit.images.plugins.module_utils.digest import Digest
+from ansible_collections.ocikit.images.plugins.module_utils.fsutil import hold_dir, release_temp_dir, sweep_stale_temps
 from ansible_collections.ocikit.images.plugins.module_utils.errors import (
     BlobNotFoundError,
     InvalidReferenceError,
@@ -100,6 +103,8 @@ class DockerArchiveDestination(ImageDestination):
         #: The file commit() replaces (PATH with symlinks resolved).
         self.target = check_archive_path(reference.path, WHAT)
         self._staging: Layout | None = None
+        #: Holds the staging directory under a shared flock while it exists (see fsutil.sweep_stale_temps).
+        self._staging_fd: int | None = None
         self._temp_files = TempFiles()
         self._pending: ImageManifest | None = None
         self._lock = threading.Lock()
@@ -111,11 +116,15 @@ class DockerArchiveDestination(ImageDestination):
             if self._closed:
                 raise LayoutError('cannot write to %s: the destination is closed' % self.reference)
             if self._staging is None:
+                parent = os.path.dirname(self.target)
+                # Leftovers of killed runs beside PATH (staging directories, temporary archives) go first.
+                sweep_stale_temps(parent, lambda name: name.startswith(TEMP_PREFIX))
                 try:
-                    path = tempfile.mkdtemp(prefix=TEMP_PREFIX, dir=os.path.dirname(self.target))
+                    path = tempfile.mkdtemp(prefix=TEMP_PREFIX, dir=parent)
                 except OSError as exc:
                     raise LayoutError('cannot create a temporary directory beside %s %s: %s'
                                       % (WHAT, self.target, exc.strerror or exc)) from None
+                self._staging_fd = hold_dir(path)
                 self._staging = Layout(path)
             return self._staging
 
@@ -216,9 +225,11 @@ class DockerArchiveDestination(ImageDestination):
         with self._lock:
             self._closed = True
             staging, self._staging = self._staging, None
+            staging_fd, self._staging_fd = self._staging_fd, None
         self._temp_files.remove_all()
         if staging is not None:
             shutil.rmtree(staging.path, ignore_errors=True)
+        release_temp_dir(staging_fd)
 
 
 def tags_of(own: t.Sequence[DockerReference], additional: t.Sequence[DockerReference], reference: t.Any) -> list[DockerReference]:

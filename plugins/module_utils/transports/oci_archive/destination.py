@@ -14,7 +14,9 @@ removes the temporary directory.
 As with skopeo, the new archive *replaces* PATH: it holds this one image, and any other image the
 old archive held is gone. Unlike skopeo, which extracts to ``/var/tmp`` and then truncates PATH
 and writes it in place, the staging directory and the temporary archive live next to PATH, so the
-rename is atomic and a crash never leaves a half-written archive under PATH's name.
+rename is atomic and a crash never leaves a half-written archive under PATH's name. What a killed
+run leaves beside PATH (``.ocikit-tmp-*``) is swept by the next write there once it is stale and no
+live process holds it (``fsutil.sweep_stale_temps``).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ import threading
 import typing as t
 
 from ansible_collections.ocikit.images.plugins.module_utils.digest import Digest
+from ansible_collections.ocikit.images.plugins.module_utils.fsutil import hold_dir, release_temp_dir, sweep_stale_temps
 from ansible_collections.ocikit.images.plugins.module_utils.errors import LayoutError, OcikitError
 from ansible_collections.ocikit.images.plugins.module_utils.manifest import media_types as mt
 from ansible_collections.ocikit.images.plugins.module_utils.transports.base import BlobInfo, ImageDestination
@@ -66,6 +69,8 @@ class OCIArchiveDestination(ImageDestination):
         #: The file commit() replaces (PATH with symlinks resolved).
         self.target = check_archive_path(reference.path, WHAT)
         self._staging: str | None = None
+        #: Holds the staging directory under a shared flock while it exists (see fsutil.sweep_stale_temps).
+        self._staging_fd: int | None = None
         self._layout: OCILayoutDestination | None = None
         self._lock = threading.Lock()
         self._closed = False
@@ -77,11 +82,15 @@ class OCIArchiveDestination(ImageDestination):
             if self._closed:
                 raise LayoutError('cannot write to %s: the destination is closed' % self.reference)
             if self._layout is None:
+                parent = os.path.dirname(self.target)
+                # Leftovers of killed runs beside PATH (staging directories, temporary archives) go first.
+                sweep_stale_temps(parent, lambda name: name.startswith(TEMP_PREFIX))
                 try:
-                    self._staging = tempfile.mkdtemp(prefix=TEMP_PREFIX, dir=os.path.dirname(self.target))
+                    self._staging = tempfile.mkdtemp(prefix=TEMP_PREFIX, dir=parent)
                 except OSError as exc:
                     raise LayoutError('cannot create a temporary directory beside %s %s: %s'
                                       % (WHAT, self.target, exc.strerror or exc)) from None
+                self._staging_fd = hold_dir(self._staging)
                 self._layout = OCILayoutDestination(OCIReference(self._staging, image_ref=self.reference.image_ref))
             return self._layout
 
@@ -139,12 +148,13 @@ class OCIArchiveDestination(ImageDestination):
         """Remove the staging directory; PATH is untouched unless commit() ran."""
         with self._lock:
             self._closed = True
-            layout, staging = self._layout, self._staging
-            self._layout = self._staging = None
+            layout, staging, staging_fd = self._layout, self._staging, self._staging_fd
+            self._layout = self._staging = self._staging_fd = None
         if layout is not None:
             layout.close()
         if staging is not None:
             shutil.rmtree(staging, ignore_errors=True)
+        release_temp_dir(staging_fd)
 
 
 def write_layout(writer: AtomicTarWriter, layout_path: str) -> None:

@@ -172,3 +172,42 @@ def creds(reg: Registry, **extra: t.Any) -> dict[str, t.Any]:
 def blob_writes(reg: Registry) -> list[dict[str, t.Any]]:
     """Requests in the access log that write (POST, PUT, PATCH, DELETE)."""
     return [r for r in reg.requests() if r['method'] in ('POST', 'PUT', 'PATCH', 'DELETE')]
+
+
+class ModuleProcess:
+    """A module started with :func:`start_module`, running in the background (to be killed, or waited for)."""
+
+    def __init__(self, name: str, args: t.Mapping[str, t.Any], env: t.Mapping[str, str] | None = None) -> None:
+        module_args = dict(args, _ansible_check_mode=False, _ansible_diff=False, _ansible_tmpdir=tempfile.gettempdir())
+        with tempfile.NamedTemporaryFile('w', suffix='.json', delete=False) as handle:
+            json.dump({'ANSIBLE_MODULE_ARGS': module_args}, handle)
+            self.args_path = handle.name
+        module_path = COLLECTION_ROOT / 'plugins' / 'modules' / ('%s.py' % name)
+        self.proc = subprocess.Popen([PYTHON, str(module_path), self.args_path], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                     env=_env(env))
+
+    def kill(self) -> bool:
+        """SIGKILL the module (no cleanup of any kind runs); True when it was still running."""
+        running = self.proc.poll() is None
+        self.proc.kill()
+        self.finish()
+        return running
+
+    def finish(self, timeout: float = 600) -> ModuleRun:
+        """Wait for the module and return its result (empty when it was killed)."""
+        try:
+            stdout, stderr = self.proc.communicate(timeout=timeout)
+        finally:
+            if os.path.exists(self.args_path):
+                os.unlink(self.args_path)
+        text = stdout.decode('utf-8', 'replace')
+        try:
+            result = json.loads(text[text.index('{'):]) if '{' in text else {}
+        except ValueError:
+            result = {'failed': True, 'msg': 'unparseable module output', 'stdout': text}
+        return ModuleRun(result=result, rc=self.proc.returncode, stderr=stderr.decode('utf-8', 'replace'), max_rss=0)
+
+
+def start_module(name: str, args: t.Mapping[str, t.Any], env: t.Mapping[str, str] | None = None) -> ModuleProcess:
+    """Start ``plugins/modules/<name>.py`` with ``args`` in a background process (see :class:`ModuleProcess`)."""
+    return ModuleProcess(name, args, env)

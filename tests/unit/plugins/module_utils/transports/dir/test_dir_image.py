@@ -814,6 +814,9 @@ def test_v2s1_into_dir_is_idempotent(tmp_path) -> None:
     with open_destination(target) as dest:
         assert dest.get_manifest_digest() == first.after
         assert dest.get_manifest_digest() != Digest.from_bytes((target / 'manifest.json').read_bytes())
+    if SKOPEO:
+        # The digest is the one skopeo reports for the image.
+        assert json.loads(_run(SKOPEO, 'inspect', 'dir:%s' % target))['Digest'] == str(first.after)
     before = snapshot(tmp_path)
     second = copy_image(src_ref, dest_ref, OPTIONS, OPTIONS, CopyOptions(format='v2s1'))
     assert not second.changed and second.after == first.after

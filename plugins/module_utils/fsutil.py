@@ -3,7 +3,12 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""Small filesystem helpers shared by the local transports: exclusive temp files, directory fsync."""
+"""Small filesystem helpers shared by the local transports and the auth file.
+
+Exclusive temporary files and directories (held under a shared flock while their writer lives),
+directory fsync, the one exclusive-lock helper (never following a symlink), and the sweep of
+temporaries a killed run left behind.
+"""
 
 from __future__ import annotations
 

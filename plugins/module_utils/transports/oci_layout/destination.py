@@ -98,9 +98,9 @@ class OCILayoutDestination(ImageDestination):
         except OSError:
             same_device = False
         if not same_device:
+            # A hard link cannot cross filesystems (a shared blob directory elsewhere): the commit only checks.
             return None, None
-        path, fd = create_temp_dir(self.layout.path, TEMP_PREFIX, 'pin directory')
-        return path, fd
+        return create_temp_dir(self.layout.path, TEMP_PREFIX, 'pin directory')
 
     def _rely_on(self, digest: Digest, pinned: bool | None) -> None:
         with self._init_lock:

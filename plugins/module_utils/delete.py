@@ -26,7 +26,9 @@ OCI layouts (``oci:``)
     atomically), then the blobs that only they reached are deleted: a blob stays while any
     remaining entry reaches it (untagged entries and every child of a remaining index count).
     When what a remaining entry reaches cannot be read, no blob is deleted. Blobs in a shared
-    blob directory are never deleted: other layouts may use them.
+    blob directory are never deleted: other layouts may use them. A copy in flight into the same
+    layout pins the blobs it relies on and restores any collected here at its commit, under the
+    same lock (see ``transports/oci_layout/layout.py``), so collecting needs no wait for it.
 """
 
 from __future__ import annotations

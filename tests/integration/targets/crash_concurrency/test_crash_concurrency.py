@@ -204,28 +204,39 @@ def test_copy_racing_delete_on_one_layout(images, tmp_path):
     """
     rng = random.Random('%d-race' % SEED)
     layout = tmp_path / 'layout'
+    # Bigger new layers than the kill tests': the copy's window between reuse and commit must be wide enough to hit.
+    big = build_image(tmp_path / 'big', 'v1', layers=_layers(100) + [LayerSpec(size=32 * MB, compressible=0.05, seed=seed)
+                                                                      for seed in (301, 302, 303)], labels={'state': 'new'})
+    images = {'old': images['old'], 'new': big}
     shared = images['old'].layer_digests[0]
     assert shared == images['new'].layer_digests[0]
     assert not run_module('image_copy', {'src': images['old'].oci_ref, 'dest': 'oci:%s:old' % layout}).failed
+    # The copy decides to reuse the shared layer after about an up-to-date run's time and commits after a whole
+    # copy's; the delete collects after about the time of a delete that finds nothing.
     idle = _timed({'src': images['old'].oci_ref, 'dest': 'oci:%s:old' % layout})
     full = _timed({'src': images['new'].oci_ref, 'dest': 'oci:%s:timing' % (tmp_path / 'timing')})
-    for dummy in range(6):
+    started = time.monotonic()
+    assert not run_module('image_delete', {'image': 'oci:%s:absent' % layout}).failed
+    delete_idle = time.monotonic() - started
+    for dummy in range(8):
         assert not run_module('image_copy', {'src': images['old'].oci_ref, 'dest': 'oci:%s:old' % layout}).failed
         copy = start_module('image_copy', {'src': images['new'].oci_ref, 'dest': 'oci:%s:new' % layout})
-        time.sleep(rng.uniform(0, max(full - idle, 0.1)))
+        time.sleep(max(0.0, rng.uniform(idle, max(full, idle + 0.1)) - delete_idle))
         deleted = run_module('image_delete', {'image': 'oci:%s:old' % layout})
         copied = copy.finish()
         assert not deleted.failed, deleted.msg
         assert not copied.failed, copied.msg
         assert deleted.result['changed'] is True
-        # Both reported ok, so the new tag must be complete, shared layer included.
+        # Both reported ok, so the new tag must be complete (every blob hashed), shared layer included.
         assert _layout_complete(layout) == {'new': images['new'].manifest_digest}
-        assert _state('oci:%s:new' % layout, images, (), tmp_path) == 'new'
         SUMMARY['races'] += 1
         if shared in deleted.result['deleted_blobs'] and copied.result['blobs']['skipped'] >= 1:
             SUMMARY['race hits'] += 1
         assert not run_module('image_delete', {'image': 'oci:%s:new' % layout}).failed
         assert _layout_complete(layout) == {}
+    # And skopeo reads what the last race left, before its delete, as the new image.
+    assert not run_module('image_copy', {'src': images['new'].oci_ref, 'dest': 'oci:%s:new' % layout}).failed
+    assert _state('oci:%s:new' % layout, images, (), tmp_path) == 'new'
 
 
 def test_symlinked_layout_lock_is_refused(images, tmp_path):

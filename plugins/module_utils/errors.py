@@ -36,10 +36,17 @@ modules prefix it with the image it concerns.
         └── UnsupportedOperationError 405 / UNSUPPORTED (e.g. deletes disabled)
 
 ``transient`` tells retry loops and sync reports whether trying again may help.
+
+Messages are one line and carry no secret: :func:`quote` embeds an untrusted value (a reference,
+a path, a tag) with its control characters escaped visibly and URL userinfo redacted, and
+:func:`describe` and :func:`redact` apply the same escaping and redaction to whole messages, as a
+safety net for text that came from elsewhere (a registry's error body, an exception's ``str()``).
 """
 
 from __future__ import annotations
 
+import base64
+import re
 import typing as t
 
 
@@ -179,17 +186,142 @@ class UnsupportedOperationError(RegistryError):
     """The registry does not support the operation (405, UNSUPPORTED)."""
 
 
-def describe(exc: BaseException) -> str:
-    """Return a one-line description of any exception, for messages.
+# -- one-line, secret-free messages ----------------------------------------------------------
+
+# The mask Ansible itself puts in place of no_log values.
+REDACTED = '********'
+
+#: Secrets shorter than this are not replaced: replacing 'a' everywhere protects nothing.
+MIN_SECRET = 3
+
+#: How much of one untrusted value a message quotes; the rest is replaced by "...".
+QUOTE_LIMIT = 200
+
+# Characters that break a line or drive a terminal: C0 controls, DEL, C1 controls (NEL, CSI),
+# and the Unicode line and paragraph separators. ESC is among the C0 controls, so ANSI
+# sequences lose their teeth: "\x1b[31m" is shown, not interpreted.
+_CONTROL_RE = re.compile('[\x00-\x1f\x7f-\x9f\u2028\u2029]')
+_NAMED_ESCAPES = {'\n': '\\n', '\r': '\\r', '\t': '\\t'}
+
+# "scheme://user:password@host": the userinfo runs to the last "@" before the path.
+_URL_USERINFO_RE = re.compile(r'(?i)\b([a-z][a-z0-9+.-]*://)([^\s/"\'@]*(?:@[^\s/"\'@]*)*)@(?=[^\s/"\'@]+)')
+# "user:password@host/repo", a docker reference with userinfo where no scheme says so. It starts
+# a word, and the "@" is followed by a host and a "/" (a digest after "@" is never followed by one),
+# so "busybox:1@sha256:..." is left alone. A password starting with "/" is taken for a path.
+_BARE_USERINFO_RE = re.compile(r'(?:^|(?<=[\s"\'(=,]))([^\s/"\'@:\[\]]+):(?!/)([^\s"\']*)@(?=[A-Za-z0-9.\[\]:-]+/)')
+# Credentials a registry may echo: an Authorization header value, a Basic or Bearer credential,
+# a JWT, a token field of a JSON answer.
+_AUTHORIZATION_RE = re.compile(r'(?i)(\b(?:proxy-)?authorization["\']?\s*[:=]\s*[\["\']*\s*)(?:(?:basic|bearer|digest)\s+)?[^\s"\',;}\]]+')
+# Base64 or a JWT has a digit, "+", "/", "=" or "."; a word ("Basic authentication") has none.
+_SCHEME_CREDENTIAL_RE = re.compile(r'\b(Basic|Bearer|basic|bearer|BASIC|BEARER)(\s+)(?=[A-Za-z_~-]*[0-9+/=.])[A-Za-z0-9+/._~-]{12,}=*')
+_JWT_RE = re.compile(r'\beyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*')
+_SECRET_FIELDS = r'(?:access_token|refresh_token|identitytoken|identity_token|registrytoken|registry_token|token|password|secret)'
+# A JSON field ("token": "...") or a query/form parameter (token=...), not the word "token" in a sentence.
+_TOKEN_FIELD_RE = re.compile(r'(?i)((?:["\']' + _SECRET_FIELDS + r'["\']\s*:\s*["\']?)|(?:\b' + _SECRET_FIELDS + r'=["\']?))(?!\*\*\*)[^\s"\',;}&]+')
+
+#: Base64 fragments shorter than this are not redacted: they would match ordinary text.
+MIN_BASE64_FRAGMENT = 6
+
+
+def escape_controls(text: str) -> str:
+    """``text`` with every control character escaped visibly (``\\n``, ``\\x1b``, ``\\u2028``), so it stays one line."""
+    def escape(match: t.Match[str]) -> str:
+        char = match.group(0)
+        if char in _NAMED_ESCAPES:
+            return _NAMED_ESCAPES[char]
+        code = ord(char)
+        return '\\x%02x' % code if code <= 0xff else '\\u%04x' % code
+    return _CONTROL_RE.sub(escape, text)
+
+
+def redact_userinfo(text: str) -> str:
+    """Replace the password of every ``scheme://user:password@host`` and ``user:password@host/...`` in ``text``.
+
+    The user name is kept (it tells which account was used, as Go's ``url.Redacted`` does); a
+    userinfo without a colon is a token in the user part and is replaced whole.
+    """
+    def url(match: t.Match[str]) -> str:
+        user, colon, dummy = match.group(2).partition(':')
+        return '%s%s@' % (match.group(1), (user + ':' + REDACTED) if colon else REDACTED)
+
+    text = _URL_USERINFO_RE.sub(url, text)
+    return _BARE_USERINFO_RE.sub(lambda m: '%s:%s@' % (m.group(1), REDACTED), text)
+
+
+def quote(value: t.Any, limit: int = QUOTE_LIMIT) -> str:
+    """``value`` double-quoted for a message: control characters escaped, URL userinfo redacted, clipped.
+
+    Use it for every untrusted value a message embeds (references, paths, tags, registry names),
+    so that a newline or an ANSI escape in user input cannot forge lines in a job log.
+    """
+    text = value if isinstance(value, str) else repr(value)
+    text = redact_userinfo(text)
+    if len(text) > limit:
+        text = text[:limit] + '...'
+    return '"%s"' % escape_controls(text.replace('\\', '\\\\').replace('"', '\\"'))
+
+
+def base64_forms(secret: str, min_length: int = MIN_BASE64_FRAGMENT) -> list[str]:
+    """The base64 text that ``secret`` produces wherever it sits inside base64-encoded data.
+
+    Encoding ``secret`` after 0, 1 and 2 bytes of prefix covers the three alignments it can have
+    inside a longer string (``user:password`` in a Basic header, a token in a JSON document); of
+    each encoding only the characters that depend on ``secret`` alone are kept. Plain and URL-safe
+    alphabets; fragments shorter than ``min_length`` are left out (they would match ordinary text).
+    """
+    data = secret.encode('utf-8')
+    forms = set()
+    for prefix in range(3):
+        encoded = base64.b64encode(b'\0' * prefix + data).decode('ascii')
+        # Characters 0-1 (prefix 1) or 0-2 (prefix 2) mix prefix bits; only whole 3-byte groups end cleanly.
+        start = (0, 2, 3)[prefix]
+        end = 4 * ((prefix + len(data)) // 3)
+        fragment = encoded[start:end]
+        if len(fragment) >= min_length:
+            forms.add(fragment)
+            forms.add(fragment.replace('+', '-').replace('/', '_'))
+    whole = base64.b64encode(data).decode('ascii')
+    if len(whole) >= min_length:
+        forms.add(whole)
+    return sorted(forms, key=lambda f: (-len(f), f))
+
+
+def redact(text: str, secrets: t.Iterable[str] = ()) -> str:
+    """``text`` without credentials: URL userinfo, Authorization values, Basic/Bearer credentials,
+    JWTs and token fields, and each of ``secrets`` in plain, escaped and base64 forms (:func:`base64_forms`).
+
+    It is the safety net under every message; it does not replace writing messages that carry no secret.
+    """
+    # Patterns first: a known secret replaced inside a Basic credential would hide the rest of it from them.
+    text = redact_userinfo(text)
+    text = _AUTHORIZATION_RE.sub(lambda m: m.group(1) + REDACTED, text)
+    text = _SCHEME_CREDENTIAL_RE.sub(lambda m: m.group(1) + m.group(2) + REDACTED, text)
+    text = _JWT_RE.sub(REDACTED, text)
+    text = _TOKEN_FIELD_RE.sub(lambda m: m.group(1) + REDACTED, text)
+    for secret in sorted({s for s in secrets if isinstance(s, str) and len(s) >= MIN_SECRET}, key=len, reverse=True):
+        for form in (secret, escape_controls(secret), quote(secret)[1:-1]) + tuple(base64_forms(secret)):
+            text = text.replace(form, REDACTED)
+    return text
+
+
+def one_line_message(text: str, secrets: t.Iterable[str] = ()) -> str:
+    """``text`` as a message: whitespace runs (newlines included) collapsed, controls escaped, credentials redacted."""
+    return escape_controls(redact(' '.join(str(text).split()), secrets))
+
+
+def describe(exc: BaseException, secrets: t.Iterable[str] = ()) -> str:
+    """Return a one-line description of any exception, for messages, without credentials.
 
     Engine errors carry their own message; anything else is named by its type so that an
-    unexpected failure is still one readable line.
+    unexpected failure is still one readable line. Whitespace runs become one space; any other
+    control character (ESC of an ANSI sequence, NUL, DEL, C1) is escaped visibly; userinfo,
+    Authorization values, tokens and ``secrets`` are redacted (:func:`redact`).
     """
     if isinstance(exc, OcikitError):
         text = exc.message
     else:
         text = '%s: %s' % (type(exc).__name__, exc) if str(exc) else type(exc).__name__
-    return ' '.join(text.split())
+    return one_line_message(text, secrets)
 
 
 ErrorType = t.Type[OcikitError]

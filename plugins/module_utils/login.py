@@ -29,6 +29,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import os
+import re
 import typing as t
 
 from ansible_collections.ocikit.images.plugins.module_utils.config.auth import (
@@ -59,13 +60,16 @@ from ansible_collections.ocikit.images.plugins.module_utils.config.auth_write im
     store_in_helper,
     write_auth_file,
 )
-from ansible_collections.ocikit.images.plugins.module_utils.errors import AuthenticationError, InvalidInputError
+from ansible_collections.ocikit.images.plugins.module_utils.errors import AuthenticationError, InvalidInputError, quote
 from ansible_collections.ocikit.images.plugins.module_utils.transports.docker.client import RegistryClient
 
 if t.TYPE_CHECKING:  # pragma: no cover
     from ansible_collections.ocikit.images.plugins.module_utils.transports.base import ConnectionOptions
 
 AUTH_SCHEME_NONE = 'none'
+
+# [scheme://]userinfo@host: credentials in the registry option.
+_USERINFO_RE = re.compile(r'(?:[A-Za-z][A-Za-z0-9+.-]*://[^/@]*|[^/@:]*:[^/@]*)@')
 
 
 @dataclasses.dataclass(frozen=True)
@@ -147,6 +151,10 @@ def _diff(before: t.Iterable[str], after: t.Iterable[str]) -> dict[str, t.Any]:
 
 
 def _prepare(registry: str, target: AuthTarget) -> tuple[RegistryKey, str]:
+    if isinstance(registry, str) and _USERINFO_RE.match(registry.strip()):
+        # "https://user:password@host": said before anything else, and quote() shows it without the password.
+        raise InvalidInputError('registry %s contains credentials ("user:password@"): give host[:port] as registry, '
+                                'and the credentials as username and password' % quote(registry))
     key = parse_registry_key(registry)
     return key, file_key(key, target)
 
@@ -170,7 +178,7 @@ def login(registry: str, username: str, password: str, target: AuthTarget, optio
     if not username or not password:
         raise InvalidInputError('logging in needs username and password, both non-empty')
     if ':' in username:
-        raise InvalidInputError('username %r contains ":", which the auth file format cannot store (it keeps "user:password")' % username)
+        raise InvalidInputError('username %s contains ":", which the auth file format cannot store (it keeps "user:password")' % quote(username))
     key, written_key = _prepare(registry, target)
     # Refuse what cannot be stored before asking the registry anything.
     current = _load(target)

@@ -7,12 +7,21 @@
 
 from __future__ import annotations
 
+import re
+import sys
 import traceback
 import typing as t
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.ocikit.images.plugins.module_utils.errors import OcikitError, describe
+from ansible_collections.ocikit.images.plugins.module_utils.errors import (
+    OcikitError,
+    describe,
+    escape_controls,
+    one_line_message,
+    redact_userinfo,
+)
+from ansible_collections.ocikit.images.plugins.module_utils.errors import redact as redact_secrets
 from ansible_collections.ocikit.images.plugins.module_utils.transports.base import ConnectionOptions
 
 try:
@@ -24,6 +33,11 @@ except ImportError:  # pragma: no cover - depends on the managed node
 CONNECTION_KEYS = ('username', 'password', 'registry_token', 'authfile', 'tls_verify', 'cert_dir', 'no_creds', 'timeout')
 
 _SECRET_KEYS = ('password', 'registry_token')
+
+# The password of a "scheme://user:password@host" (or the token of "scheme://token@host"), and of a
+# "user:password@host/..." in any option value ("oci:/path@x/y" is a path: a password starting with "/" is not seen).
+_URL_PASSWORD_RE = re.compile(r'[A-Za-z][A-Za-z0-9+.-]*://(?:[^/\s"\'@:]*:)?([^\s"\']+)@[A-Za-z0-9.\[\]:-]+(?:/|$)')
+_BARE_PASSWORD_RE = re.compile(r'(?:^|[\s"\'])[^\s/"\'@:]+:(?!/)([^\s"\']+)@[A-Za-z0-9.\[\]:-]+(?:/|$)')
 
 
 def connection_argument_spec() -> dict[str, dict[str, t.Any]]:
@@ -94,31 +108,110 @@ def check_dependencies(module: AnsibleModule, network: bool = True) -> None:
         module.fail_json(msg=missing_required_lib('httpx'), exception=HTTPX_IMPORT_ERROR)
 
 
+def secrets_of(params: t.Mapping[str, t.Any] | None) -> list[str]:
+    """Every secret the options hold: password and token values, and passwords in userinfo of any value.
+
+    A reference such as ``docker://user:PASS@host/repo`` is refused, but its password must not be
+    echoed by the refusal, nor by any message that quotes the option.
+    """
+    found: list[str] = []
+    for key, value in (params or {}).items():
+        values = value if isinstance(value, (list, tuple)) else [value]
+        for item in values:
+            if not isinstance(item, str):
+                continue
+            if key.endswith(_SECRET_KEYS):
+                found.append(item)
+            found.extend(m.group(1) for pattern in (_URL_PASSWORD_RE, _BARE_PASSWORD_RE) for m in pattern.finditer(item))
+    return found
+
+
 def redact(text: str, params: t.Mapping[str, t.Any]) -> str:
-    """Remove any secret option value from ``text`` (defence in depth; messages should carry none)."""
-    for key, value in params.items():
-        if isinstance(value, str) and len(value) >= 3 and key.endswith(_SECRET_KEYS):
-            text = text.replace(value, '********')
-    return text
+    """Remove any secret from ``text``: option values (and their base64 forms), userinfo, echoed credentials.
+
+    Defence in depth; messages should carry none (see errors.redact for what is recognised).
+    """
+    return redact_secrets(text, secrets_of(params))
+
+
+def _redact_values(value: t.Any, secrets: list[str]) -> t.Any:
+    """``value`` with every string in it redacted (errors.redact), dicts and lists walked."""
+    if isinstance(value, str):
+        return redact_secrets(value, secrets)
+    if isinstance(value, dict):
+        return {key: _redact_values(item, secrets) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_redact_values(item, secrets) for item in value]
+    return value
+
+
+# fail_json's own default for ``exception``: take the exception being handled, if any.
+_UNSET = object()
+
+
+def _safe_exception(exception: t.Any, secrets: list[str]) -> t.Any:
+    """A redacted traceback string for fail_json's ``exception`` (Ansible would otherwise format the raw one)."""
+    if isinstance(exception, BaseException):
+        exception = ''.join(traceback.format_exception(type(exception), exception, exception.__traceback__))
+    elif exception is _UNSET and sys.exc_info()[1] is not None:
+        exception = traceback.format_exc()
+    return redact_secrets(exception, secrets) if isinstance(exception, str) else exception
+
+
+
+class OcikitModule(AnsibleModule):
+    """AnsibleModule whose failures and warnings are one line and carry no secret.
+
+    Ansible's own messages (argument validation: "value of state must be one of ..., got: X")
+    quote user input too; every message leaves through here, escaped and redacted.
+    """
+
+    def _secrets(self) -> list[str]:
+        return secrets_of(getattr(self, 'params', None))
+
+    def _invocation(self, secrets: list[str]) -> dict[str, t.Any]:
+        """The ``invocation`` Ansible would return, with userinfo passwords out of the option values (no_log ones Ansible masks)."""
+        return {'module_args': _redact_values(getattr(self, 'params', None) or {}, secrets)}
+
+    def exit_json(self, **kwargs: t.Any) -> t.NoReturn:
+        kwargs.setdefault('invocation', self._invocation(self._secrets()))
+        super().exit_json(**kwargs)
+
+    def fail_json(self, msg: str, *, exception: t.Any = _UNSET, **kwargs: t.Any) -> t.NoReturn:  # type: ignore[override]
+        secrets = self._secrets()
+        kwargs['msg'] = one_line_message(str(msg), secrets)
+        kwargs.setdefault('invocation', self._invocation(secrets))
+        exception = _safe_exception(exception, secrets)
+        if exception is not _UNSET:
+            kwargs['exception'] = exception
+        super().fail_json(**kwargs)
+
+    def warn(self, warning: str, *args: t.Any, **kwargs: t.Any) -> None:  # type: ignore[override]
+        super().warn(one_line_message(str(warning), self._secrets()), *args, **kwargs)
 
 
 def run(module: AnsibleModule, work: t.Callable[[], dict[str, t.Any]], subject: str | None = None) -> None:
     """Run ``work`` and exit: its dict as the result, or a one-line failure naming ``subject``.
 
     Engine errors become ``msg`` without a traceback; anything unexpected is a bug, reported with
-    its traceback in ``exception`` (shown by Ansible at -vvv) but still a one-line ``msg``.
+    its traceback in ``exception`` (shown by Ansible at -vvv) but still a one-line ``msg``. Every
+    message is escaped and redacted here (errors.describe), whatever module class ``module`` is.
     """
+    secrets = secrets_of(module.params)
+    # The subject is user input (a reference, a registry): shown with its controls escaped, without userinfo.
+    shown = escape_controls(redact_userinfo(subject)) if subject else None
     try:
         result = work()
     except OcikitError as exc:
-        message = describe(exc)
-        if subject and subject not in message:
-            message = '%s: %s' % (subject, message)
-        module.fail_json(msg=redact(message, module.params), error_type=type(exc).__name__)
+        message = describe(exc, secrets)
+        if shown and shown not in message:
+            message = '%s: %s' % (shown, message)
+        # No traceback: the message says it all, and a traceback would quote the raw error.
+        module.fail_json(msg=one_line_message(message, secrets), error_type=type(exc).__name__, exception=None)
     except Exception as exc:  # pylint: disable=broad-except
-        message = 'unexpected error: %s' % describe(exc)
-        if subject:
-            message = '%s: %s' % (subject, message)
-        module.fail_json(msg=redact(message, module.params), error_type=type(exc).__name__,
-                         exception=redact(traceback.format_exc(), module.params))
+        message = 'unexpected error: %s' % describe(exc, secrets)
+        if shown:
+            message = '%s: %s' % (shown, message)
+        module.fail_json(msg=one_line_message(message, secrets), error_type=type(exc).__name__,
+                         exception=redact_secrets(traceback.format_exc(), secrets))
     module.exit_json(**result)

@@ -38,13 +38,13 @@ subclass :class:`InvalidDigestError`) with a message that names the input and th
 from __future__ import annotations
 
 import dataclasses
-import json
 import re
 
 from ansible_collections.ocikit.images.plugins.module_utils.digest import Digest
 from ansible_collections.ocikit.images.plugins.module_utils.errors import (
     InvalidDigestError,
     InvalidReferenceError,
+    quote,
 )
 
 DEFAULT_DOMAIN = 'docker.io'
@@ -79,10 +79,8 @@ _ASCII_LOWER = str.maketrans('ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrst
 
 
 def _quote(value: str) -> str:
-    """Double-quote ``value`` for a message, escaping control characters and clipping it."""
-    if len(value) > _MESSAGE_CLIP:
-        value = value[:_MESSAGE_CLIP] + '...'
-    return json.dumps(value, ensure_ascii=False)
+    """Double-quote ``value`` for a message: control characters escaped, userinfo redacted, clipped (errors.quote)."""
+    return quote(value, _MESSAGE_CLIP)
 
 
 def _tag_problem(tag: str) -> str | None:

@@ -321,8 +321,6 @@ diff:
   type: dict
 '''
 
-from ansible.module_utils.basic import AnsibleModule
-
 from ansible_collections.ocikit.images.plugins.module_utils.copy.execute import (
     additional_tag_references,
     additional_tags_kwargs,
@@ -332,6 +330,7 @@ from ansible_collections.ocikit.images.plugins.module_utils.copy.execute import 
 from ansible_collections.ocikit.images.plugins.module_utils.copy.plan import MULTI_ARCH_CHOICES, CopyOptions
 from ansible_collections.ocikit.images.plugins.module_utils.errors import InvalidInputError
 from ansible_collections.ocikit.images.plugins.module_utils.module import (
+    OcikitModule,
     check_dependencies,
     connection_argument_spec,
     connection_mutually_exclusive,
@@ -372,7 +371,7 @@ def main() -> None:
     argument_spec.update(retry_argument_spec())
     argument_spec.update(prefixed_connection_argument_spec('src_'))
     argument_spec.update(prefixed_connection_argument_spec('dest_'))
-    module = AnsibleModule(
+    module = OcikitModule(
         argument_spec=argument_spec, supports_check_mode=True,
         required_together=connection_required_together() + connection_required_together('src_') + connection_required_together('dest_'),
         mutually_exclusive=connection_mutually_exclusive() + connection_mutually_exclusive('src_') + connection_mutually_exclusive('dest_')

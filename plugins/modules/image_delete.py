@@ -131,10 +131,9 @@ diff:
     after: null
 '''
 
-from ansible.module_utils.basic import AnsibleModule
-
 from ansible_collections.ocikit.images.plugins.module_utils.delete import delete_image
 from ansible_collections.ocikit.images.plugins.module_utils.module import (
+    OcikitModule,
     check_dependencies,
     connection_argument_spec,
     connection_mutually_exclusive,
@@ -154,9 +153,9 @@ def main() -> None:
         **connection_argument_spec()
     )
     argument_spec.update(retry_argument_spec())
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
-                           required_together=connection_required_together(),
-                           mutually_exclusive=connection_mutually_exclusive())
+    module = OcikitModule(argument_spec=argument_spec, supports_check_mode=True,
+                          required_together=connection_required_together(),
+                          mutually_exclusive=connection_mutually_exclusive())
     params = module.params
     check_dependencies(module, network=params['image'].startswith('docker:'))
 

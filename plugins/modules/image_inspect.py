@@ -144,10 +144,9 @@ config:
   type: dict
 '''
 
-from ansible.module_utils.basic import AnsibleModule
-
 from ansible_collections.ocikit.images.plugins.module_utils.inspect import inspect_image
 from ansible_collections.ocikit.images.plugins.module_utils.module import (
+    OcikitModule,
     check_dependencies,
     connection_argument_spec,
     connection_mutually_exclusive,
@@ -171,9 +170,9 @@ def main() -> None:
         **connection_argument_spec()
     )
     argument_spec.update(retry_argument_spec())
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
-                           required_together=connection_required_together(),
-                           mutually_exclusive=connection_mutually_exclusive())
+    module = OcikitModule(argument_spec=argument_spec, supports_check_mode=True,
+                          required_together=connection_required_together(),
+                          mutually_exclusive=connection_mutually_exclusive())
     check_dependencies(module)
     params = module.params
 

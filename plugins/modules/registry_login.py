@@ -184,12 +184,16 @@ diff:
   sample: {before: {registries: [quay.io]}, after: {registries: [quay.io, registry.example.com]}}
 '''
 
-from ansible.module_utils.basic import AnsibleModule
-
 from ansible_collections.ocikit.images.plugins.module_utils.config.auth_write import auth_target
 from ansible_collections.ocikit.images.plugins.module_utils.errors import InvalidInputError
 from ansible_collections.ocikit.images.plugins.module_utils.login import login, logout, logout_all
-from ansible_collections.ocikit.images.plugins.module_utils.module import check_dependencies, connection_argument_spec, connection_options, run
+from ansible_collections.ocikit.images.plugins.module_utils.module import (
+    OcikitModule,
+    check_dependencies,
+    connection_argument_spec,
+    connection_options,
+    run,
+)
 
 
 def main() -> None:
@@ -201,8 +205,8 @@ def main() -> None:
         verify=dict(type='bool', default=True),
         **connection_argument_spec()
     )
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True, mutually_exclusive=[['authfile', 'compat_auth_file']],
-                           required_if=[['state', 'present', ['registry', 'username', 'password']]])
+    module = OcikitModule(argument_spec=argument_spec, supports_check_mode=True, mutually_exclusive=[['authfile', 'compat_auth_file']],
+                          required_if=[['state', 'present', ['registry', 'username', 'password']]])
     params = module.params
     check_dependencies(module, network=params['state'] == 'present' and params['verify'])
 

@@ -7,7 +7,9 @@
 
 from __future__ import annotations
 
-from ansible_collections.ocikit.images.plugins.module_utils.errors import InvalidReferenceError, UnknownTransportError
+import re
+
+from ansible_collections.ocikit.images.plugins.module_utils.errors import InvalidReferenceError, UnknownTransportError, quote
 from ansible_collections.ocikit.images.plugins.module_utils.transports.base import ImageReference, ImageTransport
 from ansible_collections.ocikit.images.plugins.module_utils.transports.dir.transport import DirTransport
 from ansible_collections.ocikit.images.plugins.module_utils.transports.docker.transport import DockerTransport
@@ -24,6 +26,9 @@ _TRANSPORTS: dict[str, ImageTransport] = {
 # learns it is a known transport, not a typo.
 _PLANNED = ('containers-storage', 'docker-daemon')
 
+# "//[user[:password]]@host/...": userinfo before the registry of a docker reference.
+_USERINFO_RE = re.compile(r'//[^/@]*@[^/]*/')
+
 
 def transport_names() -> list[str]:
     """Names of the transports this version supports."""
@@ -32,16 +37,21 @@ def transport_names() -> list[str]:
 
 def parse_image_name(value: str) -> ImageReference:
     """Parse ``transport:details`` (``docker://busybox``, ``oci:/srv/layout:tag``)."""
+    # Values are quoted (errors.quote): a newline or an ANSI escape in the option is shown, not obeyed.
     if not isinstance(value, str) or not value.strip():
-        raise InvalidReferenceError('invalid image name %r: it is empty' % (value,))
+        raise InvalidReferenceError('invalid image name %s: it is empty' % quote(value))
     name, sep, details = value.partition(':')
     if not sep:
-        raise InvalidReferenceError('invalid image name "%s": expected transport:details, e.g. docker://%s' % (value, value))
+        raise InvalidReferenceError('invalid image name %s: expected transport:details, e.g. %s' % (quote(value), quote('docker://' + value)))
     transport = _TRANSPORTS.get(name)
     if transport is None:
         if name in _PLANNED:
-            raise UnknownTransportError('invalid image name "%s": transport "%s" is not supported yet (supported: %s)'
-                                        % (value, name, ', '.join(transport_names())))
-        raise UnknownTransportError('invalid image name "%s": unknown transport "%s" (supported: %s)'
-                                    % (value, name, ', '.join(transport_names())))
+            raise UnknownTransportError('invalid image name %s: transport %s is not supported yet (supported: %s)'
+                                        % (quote(value), quote(name), ', '.join(transport_names())))
+        raise UnknownTransportError('invalid image name %s: unknown transport %s (supported: %s)'
+                                    % (quote(value), quote(name), ', '.join(transport_names())))
+    if name == 'docker' and _USERINFO_RE.match(details):
+        # skopeo has --creds for this; a password in the image name would end up in logs and process lists.
+        raise InvalidReferenceError('invalid image name %s: credentials cannot be part of the reference ("user:password@" before the registry); '
+                                    'use the username and password options or an auth file' % quote(value))
     return transport.parse_reference(details)

@@ -32,6 +32,7 @@ from ansible_collections.ocikit.images.plugins.module_utils.errors import (
     TooManyRequestsError,
     UnsupportedMediaTypeError,
     UnsupportedOperationError,
+    redact,
 )
 
 #: Registry error codes (distribution spec and docker extensions) that decide the error type.
@@ -153,7 +154,8 @@ def error_from_response(status: int, reason: str, body: bytes, what: str, *,
             error_type = ServerError
         else:
             error_type = RegistryError
-    message = '%s: %s' % (what, one_line(_cause(status, reason, entries)))
+    # A registry may echo the request (its Authorization header, a token): redacted before it becomes a message.
+    message = '%s: %s' % (what, one_line(redact(_cause(status, reason, entries))))
     if hint:
         message += '; ' + hint
     if issubclass(error_type, RegistryError):

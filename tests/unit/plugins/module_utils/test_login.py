@@ -206,7 +206,7 @@ def test_check_mode_predicts_and_creates_nothing(tmp_path: t.Any) -> None:
 @pytest.mark.parametrize('username, password, message', [
     ('', PASSWORD, 'logging in needs username and password, both non-empty'),
     (USER, '', 'logging in needs username and password, both non-empty'),
-    ('a:b', PASSWORD, 'username \'a:b\' contains ":", which the auth file format cannot store (it keeps "user:password")'),
+    ('a:b', PASSWORD, 'username "a:b" contains ":", which the auth file format cannot store (it keeps "user:password")'),
 ])
 def test_login_refuses_bad_credentials_input(tmp_path: t.Any, username: str, password: str, message: str) -> None:
     with pytest.raises(InvalidInputError) as info:

@@ -21,7 +21,8 @@ The engine of the ``registry_login`` module, as ``skopeo login``/``logout`` (con
   (``credHelpers``, ``credsStore``) is kept.
 - Check mode reads and verifies, and writes, locks and creates nothing. ``diff`` lists the
   registries with credentials before and after (``auths`` keys, plus the registry at hand when a
-  helper holds it), never a secret.
+  helper holds it) and, for the entries at hand, the user and the store (so bob → alice shows),
+  never a secret: a password change alone shows as a hidden marker on both sides.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from ansible_collections.ocikit.images.plugins.module_utils.config.auth import (
     Credentials,
     checked_helper_name,
     credentials_from_helper,
+    decode_auth_entry,
     load_auth_file,
     normalize_auth_key,
     normalize_registry,
@@ -60,7 +62,7 @@ from ansible_collections.ocikit.images.plugins.module_utils.config.auth_write im
     store_in_helper,
     write_auth_file,
 )
-from ansible_collections.ocikit.images.plugins.module_utils.errors import AuthenticationError, InvalidInputError, quote
+from ansible_collections.ocikit.images.plugins.module_utils.errors import AuthenticationError, ConfigError, InvalidInputError, quote
 from ansible_collections.ocikit.images.plugins.module_utils.transports.docker.client import RegistryClient
 
 if t.TYPE_CHECKING:  # pragma: no cover
@@ -146,8 +148,37 @@ def _load(target: AuthTarget) -> AuthFile:
     return load_auth_file(target.path)
 
 
-def _diff(before: t.Iterable[str], after: t.Iterable[str]) -> dict[str, t.Any]:
-    return {'before': {'registries': sorted(set(before))}, 'after': {'registries': sorted(set(after))}}
+STORE_FILE = 'auth file'
+HIDDEN_OLD = '(previous, hidden)'
+HIDDEN_NEW = '(new, hidden)'
+
+
+def _entry(username: str | None, helper: str | None) -> dict[str, t.Any]:
+    """What the diff shows of one stored credential: the user and where it is kept, never a secret."""
+    return {'username': username, 'store': 'credential helper %s' % helper if helper is not None else STORE_FILE}
+
+
+def _file_username(auth_file: AuthFile, key: str) -> str | None:
+    """The user of the file's entry ``key``; None when it holds none or cannot be decoded (it is shown anyway)."""
+    entry = auth_file.auths.get(key)
+    if not isinstance(entry, dict):
+        return None
+    try:
+        creds = decode_auth_entry(auth_file.path, key, entry)
+    except ConfigError:
+        return None
+    return creds.username if creds is not None else None
+
+
+def _diff(before: t.Iterable[str], after: t.Iterable[str], before_entries: dict[str, dict[str, t.Any]] | None = None,
+          after_entries: dict[str, dict[str, t.Any]] | None = None) -> dict[str, t.Any]:
+    """``before``/``after``: the registries with credentials, and the entries at hand (user and store) by key.
+
+    A change of user (bob to alice) or of store shows in ``credentials``; a change of password alone
+    shows as a ``password`` marker, so that a changed task never has an empty diff.
+    """
+    return {'before': {'registries': sorted(set(before)), 'credentials': dict(sorted((before_entries or {}).items()))},
+            'after': {'registries': sorted(set(after)), 'credentials': dict(sorted((after_entries or {}).items()))}}
 
 
 def _prepare(registry: str, target: AuthTarget) -> tuple[RegistryKey, str]:
@@ -192,12 +223,14 @@ def login(registry: str, username: str, password: str, target: AuthTarget, optio
         _refuse_namespace_in_helper(auth_file, key, helper, target)
         document = auth_file.document
         before = registry_keys(document)
+        before_entry: dict[str, t.Any] | None = None
         if helper is not None:
             server_url = helper_server_url(key, target)
             held = credentials_from_helper(helper, server_url)
             changed_secret = not same_credentials(held, username, password)
             if held is not None:
                 before.append(written_key)
+                before_entry = _entry(held.username, helper)
             # Docker leaves an empty entry beside a helper's credentials (and drops a plaintext one).
             changed_file = target.docker_format and auths_of(document).get(written_key) != {}
             if changed_file:
@@ -207,12 +240,19 @@ def login(registry: str, username: str, password: str, target: AuthTarget, optio
             after = registry_keys(document) + [written_key]
         else:
             changed_secret = False
+            if written_key in auth_file.auths:
+                before_entry = _entry(_file_username(auth_file, written_key), None)
             changed_file = not entry_holds(auth_file.path, written_key, auth_file.auths.get(written_key), username, password)
             if changed_file:
                 set_entry(document, written_key, username, password)
             after = registry_keys(document)
         if writable and changed_file:
             write_auth_file(target.path, document)
+    after_entry = _entry(username, helper)
+    if before_entry == after_entry and (changed_secret or (changed_file and helper is None)):
+        # Same user, same store, another password: say so without showing either.
+        before_entry = dict(before_entry, password=HIDDEN_OLD)
+        after_entry = dict(after_entry, password=HIDDEN_NEW)
 
     result: dict[str, t.Any] = {
         'changed': bool(changed_secret or changed_file),
@@ -220,7 +260,7 @@ def login(registry: str, username: str, password: str, target: AuthTarget, optio
         'auth_key': written_key,
         'username': username,
         'authfile': target.path,
-        'diff': _diff(before, after),
+        'diff': _diff(before, after, {written_key: before_entry} if before_entry else None, {written_key: after_entry}),
     }
     if helper is not None:
         result['credential_helper'] = helper
@@ -241,16 +281,21 @@ def logout(registry: str, target: AuthTarget, *, check_mode: bool = False) -> di
         document = auth_file.document
         before = registry_keys(document)
         removed: list[str] = []
+        entries: dict[str, dict[str, t.Any]] = {}
         helper = helper_for(auth_file, key.registry, target.docker_format)
         if helper is not None and not key.namespaced:
             # Helpers hold registries; a namespace logout leaves the registry's helper entry alone (as containers/image).
             server_url = helper_server_url(key, target)
-            if credentials_from_helper(helper, server_url) is not None:
+            held = credentials_from_helper(helper, server_url)
+            if held is not None:
                 before.append(written_key)
                 removed.append(written_key)
+                entries[written_key] = _entry(held.username, helper)
                 if writable:
                     erase_from_helper(helper, server_url)
         stale = keys_to_remove(auth_file, key, written_key)
+        for stale_key in stale:
+            entries.setdefault(stale_key, _entry(_file_username(auth_file, stale_key), None))
         for stale_key in stale:
             del auths_of(document)[stale_key]
         removed.extend(stale)
@@ -264,7 +309,7 @@ def logout(registry: str, target: AuthTarget, *, check_mode: bool = False) -> di
         'auth_key': written_key,
         'authfile': target.path,
         'removed': sorted(set(removed)),
-        'diff': _diff(before, after),
+        'diff': _diff(before, after, entries),
     }
     if helper is not None:
         result['credential_helper'] = helper
@@ -297,7 +342,14 @@ def logout_all(target: AuthTarget, *, check_mode: bool = False) -> dict[str, t.A
         for host in sorted(auth_file.cred_helpers):
             if normalize_registry(host) not in covered:
                 candidates.append((checked_helper_name(auth_file, auth_file.cred_helpers[host], 'credHelpers[%r]' % host), host))
-        in_helpers = [(helper, server_url) for helper, server_url in candidates if credentials_from_helper(helper, server_url) is not None]
+        entries = {stored_key: _entry(_file_username(auth_file, stored_key), None) for stored_key in file_keys}
+        in_helpers = []
+        for helper, server_url in candidates:
+            held = credentials_from_helper(helper, server_url)
+            if held is not None:
+                in_helpers.append((helper, server_url))
+                # A helper's credentials are what the key means (Docker keeps an empty entry beside them).
+                entries[server_url] = _entry(held.username, helper)
         if writable:
             for helper, server_url in in_helpers:
                 erase_from_helper(helper, server_url)
@@ -310,5 +362,5 @@ def logout_all(target: AuthTarget, *, check_mode: bool = False) -> dict[str, t.A
         'changed': bool(removed),
         'authfile': target.path,
         'removed': removed,
-        'diff': _diff(removed, []),
+        'diff': _diff(removed, [], entries),
     }

@@ -31,7 +31,8 @@ attributes:
     description: Reads the file (and helpers), checks the credentials if O(verify), predicts C(changed); writes, locks and creates nothing.
   diff_mode:
     support: full
-    description: Returns the registries with credentials before and after, never a secret.
+    description: Returns the registries with credentials before and after, and the user and store (auth file or credential helper) of the
+      entries at hand, never a secret; a changed password alone shows as a hidden marker.
 options:
   registry:
     description:
@@ -178,10 +179,16 @@ removed:
   elements: str
   sample: [quay.io, registry.example.com:5000]
 diff:
-  description: The registries with credentials in the file before and after (auths keys, and the registry at hand when a helper holds it).
+  description:
+    - The registries with credentials in the file before and after (auths keys, and the registry at hand when a helper holds it).
+    - C(credentials) maps the keys at hand (the registry logged in to or out of; every key for O(all)) to their C(username) and
+      C(store) (V(auth file) or V(credential helper NAME)). When only the password changes, both sides carry a C(password) marker,
+      V((previous, hidden)) and V((new, hidden)). Passwords, tokens and C(auth) values are never returned.
   returned: always
   type: dict
-  sample: {before: {registries: [quay.io]}, after: {registries: [quay.io, registry.example.com]}}
+  sample:
+    before: {registries: [quay.io, registry.example.com], credentials: {registry.example.com: {username: bob, store: auth file}}}
+    after: {registries: [quay.io, registry.example.com], credentials: {registry.example.com: {username: alice, store: auth file}}}
 '''
 
 from ansible_collections.ocikit.images.plugins.module_utils.config.auth_write import auth_target

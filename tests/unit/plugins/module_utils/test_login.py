@@ -158,7 +158,8 @@ def test_login_stores_then_is_idempotent(tmp_path: t.Any) -> None:
     first = do_login(target, verifier=verifier)
     assert first == {'changed': True, 'registry': REGISTRY, 'auth_key': REGISTRY, 'username': USER, 'authfile': target.path,
                      'verification': {'auth_scheme': 'basic', 'verified': True},
-                     'diff': {'before': {'registries': []}, 'after': {'registries': [REGISTRY]}}}
+                     'diff': {'before': {'registries': [], 'credentials': {}},
+                              'after': {'registries': [REGISTRY], 'credentials': {REGISTRY: {'username': USER, 'store': 'auth file'}}}}}
     assert read(target.path) == {'auths': {REGISTRY: {'auth': b64(USER, PASSWORD)}}}
     assert_no_secret(first)
     mtime = os.stat(target.path).st_mtime_ns
@@ -195,7 +196,8 @@ def test_check_mode_predicts_and_creates_nothing(tmp_path: t.Any) -> None:
     target = AuthTarget(str(tmp_path / 'new' / 'auth.json'))
     verifier = Verifier()
     predicted = do_login(target, check_mode=True, verifier=verifier)
-    assert predicted['changed'] is True and predicted['diff']['after'] == {'registries': [REGISTRY]}
+    assert predicted['changed'] is True
+    assert predicted['diff']['after'] == {'registries': [REGISTRY], 'credentials': {REGISTRY: {'username': USER, 'store': 'auth file'}}}
     assert verifier.calls and not (tmp_path / 'new').exists()
     do_login(target)
     assert do_login(target, check_mode=True)['changed'] is False
@@ -229,7 +231,9 @@ def test_namespaced_login_beside_registry_login(tmp_path: t.Any) -> None:
     do_login(target)
     scoped = do_login(target, registry=REGISTRY + '/team', password='team-pw')
     assert scoped['registry'] == REGISTRY + '/team' and scoped['changed'] is True
-    assert scoped['diff'] == {'before': {'registries': [REGISTRY]}, 'after': {'registries': [REGISTRY, REGISTRY + '/team']}}
+    assert scoped['diff'] == {'before': {'registries': [REGISTRY], 'credentials': {}},
+                              'after': {'registries': [REGISTRY, REGISTRY + '/team'],
+                                        'credentials': {REGISTRY + '/team': {'username': USER, 'store': 'auth file'}}}}
     assert sorted(read(target.path)['auths']) == [REGISTRY, REGISTRY + '/team']
 
 
@@ -283,7 +287,8 @@ def test_login_through_cred_helpers(tmp_path: t.Any, helper: t.Any) -> None:
     content = path.read_bytes()
     first = do_login(AuthTarget(str(path)))
     assert first['changed'] is True and first['credential_helper'] == 'fake'
-    assert first['diff'] == {'before': {'registries': []}, 'after': {'registries': [REGISTRY]}}
+    assert first['diff'] == {'before': {'registries': [], 'credentials': {}},
+                             'after': {'registries': [REGISTRY], 'credentials': {REGISTRY: {'username': USER, 'store': 'credential helper fake'}}}}
     assert helper.data() == {REGISTRY: [USER, PASSWORD]}
     assert path.read_bytes() == content
     assert do_login(AuthTarget(str(path)))['changed'] is False
@@ -334,7 +339,9 @@ def test_logout_removes_the_key_and_its_url_aliases_only(tmp_path: t.Any) -> Non
     out = logout(REGISTRY, AuthTarget(str(path)))
     assert out == {'changed': True, 'registry': REGISTRY, 'auth_key': REGISTRY, 'authfile': str(path),
                    'removed': ['https://%s/v1/' % REGISTRY, REGISTRY],
-                   'diff': {'before': {'registries': sorted(auths)}, 'after': {'registries': ['quay.io', REGISTRY + '/team']}}}
+                   'diff': {'before': {'registries': sorted(auths), 'credentials': {'https://%s/v1/' % REGISTRY: {'username': 'c', 'store': 'auth file'},
+                                                                                    REGISTRY: {'username': 'a', 'store': 'auth file'}}},
+                            'after': {'registries': ['quay.io', REGISTRY + '/team'], 'credentials': {}}}}
     assert read(path) == {'auths': {REGISTRY + '/team': auths[REGISTRY + '/team'], 'quay.io': auths['quay.io']}, 'unknown': True}
     scoped = logout(REGISTRY + '/team', AuthTarget(str(path)))
     assert scoped['removed'] == [REGISTRY + '/team']
@@ -361,7 +368,10 @@ def test_logout_all(tmp_path: t.Any, helper: t.Any) -> None:
     assert predicted['removed'] == ['a.io', 'b.io/ns', 'h.io'] and helper.data()
     result = logout_all(AuthTarget(str(path)))
     assert result == {'changed': True, 'authfile': str(path), 'removed': ['a.io', 'b.io/ns', 'h.io'],
-                      'diff': {'before': {'registries': ['a.io', 'b.io/ns', 'h.io']}, 'after': {'registries': []}}}
+                      'diff': {'before': {'registries': ['a.io', 'b.io/ns', 'h.io'],
+                                          'credentials': {'a.io': {'username': 'a', 'store': 'auth file'}, 'b.io/ns': {'username': 'c', 'store': 'auth file'},
+                                                          'h.io': {'username': USER, 'store': 'credential helper fake'}}},
+                               'after': {'registries': [], 'credentials': {}}}}
     assert read(path) == {'auths': {}, 'credHelpers': {'h.io': 'fake', 'empty.io': 'fake'}, 'other': 1}
     assert helper.data() == {}
     # empty.io was asked, and not erased: the helper held nothing for it.
@@ -379,3 +389,56 @@ def test_logout_all_docker_format_erases_store_keys(tmp_path: t.Any, helper: t.A
     result = logout_all(target)
     assert result['removed'] == ['https://index.docker.io/v1/', 'quay.io']
     assert helper.data() == {} and read(path) == {'auths': {}, 'credsStore': 'fake'}
+
+
+# --- the diff names the user and the store (issue 7, defect 14) -------------------------------
+
+
+def test_diff_shows_the_user_change_and_no_secret(tmp_path: t.Any) -> None:
+    target = AuthTarget(str(tmp_path / 'auth.json'))
+    do_login(target, username='bob', password='b0b-secret')
+    changed = do_login(target)
+    assert changed['changed'] is True
+    assert changed['diff'] == {'before': {'registries': [REGISTRY], 'credentials': {REGISTRY: {'username': 'bob', 'store': 'auth file'}}},
+                               'after': {'registries': [REGISTRY], 'credentials': {REGISTRY: {'username': USER, 'store': 'auth file'}}}}
+    assert changed['diff']['before'] != changed['diff']['after']
+    assert_no_secret(changed)
+    assert_no_secret(changed, 'b0b-secret')
+    same = do_login(target)
+    assert same['changed'] is False and same['diff']['before'] == same['diff']['after']
+
+
+def test_diff_of_a_password_change_marks_it_without_showing_it(tmp_path: t.Any) -> None:
+    target = AuthTarget(str(tmp_path / 'auth.json'))
+    do_login(target, password='old-pa55')
+    changed = do_login(target, check_mode=True)
+    assert changed['changed'] is True
+    assert changed['diff']['before']['credentials'] == {REGISTRY: {'username': USER, 'store': 'auth file', 'password': '(previous, hidden)'}}
+    assert changed['diff']['after']['credentials'] == {REGISTRY: {'username': USER, 'store': 'auth file', 'password': '(new, hidden)'}}
+    assert_no_secret(changed)
+    assert_no_secret(changed, 'old-pa55')
+
+
+def test_diff_of_a_helper_user_change(tmp_path: t.Any, helper: t.Any) -> None:
+    path = tmp_path / 'auth.json'
+    path.write_text(json.dumps({'credHelpers': {REGISTRY: 'fake'}}))
+    do_login(AuthTarget(str(path)), username='bob', password='b0b-secret')
+    changed = do_login(AuthTarget(str(path)))
+    assert changed['diff']['before']['credentials'] == {REGISTRY: {'username': 'bob', 'store': 'credential helper fake'}}
+    assert changed['diff']['after']['credentials'] == {REGISTRY: {'username': USER, 'store': 'credential helper fake'}}
+    out = logout(REGISTRY, AuthTarget(str(path)))
+    assert out['diff'] == {'before': {'registries': [REGISTRY], 'credentials': {REGISTRY: {'username': USER, 'store': 'credential helper fake'}}},
+                           'after': {'registries': [], 'credentials': {}}}
+    assert_no_secret(changed)
+    assert_no_secret(out)
+
+
+@pytest.mark.parametrize('registry', ['https://%s:%s@registry.test/' % (USER, PASSWORD), '%s:%s@registry.test' % (USER, PASSWORD),
+                                      'https://%s@registry.test' % PASSWORD])
+def test_registry_with_credentials_is_refused_without_echoing_them(tmp_path: t.Any, registry: str) -> None:
+    with pytest.raises(InvalidInputError) as info:
+        do_login(AuthTarget(str(tmp_path / 'auth.json')), registry=registry)
+    assert info.value.message.endswith('contains credentials ("user:password@"): give host[:port] as registry, '
+                                       'and the credentials as username and password')
+    assert PASSWORD not in info.value.message and b64(USER, PASSWORD) not in info.value.message
+    assert not (tmp_path / 'auth.json').exists()

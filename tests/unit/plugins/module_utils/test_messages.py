@@ -92,9 +92,11 @@ def test_quote_names_non_strings_by_repr() -> None:
     ('https://only-a-token@h.io', 'https://%s@h.io' % REDACTED),
     ('https://u:p@ss@h.io/x', 'https://u:%s@h.io/x' % REDACTED),
     ('user:%s@host/repo:t' % PASSWORD, 'user:%s@host/repo:t' % REDACTED),
+    ('registry "u:%s@registry.example.com" x' % PASSWORD, 'registry "u:%s@registry.example.com" x' % REDACTED),
     ('invalid reference "user:%s@host:5000/repo": x' % PASSWORD, 'invalid reference "user:%s@host:5000/repo": x' % REDACTED),
     # Not userinfo: a tag and digest, a path with "@", an IPv6 zone, an e-mail address in prose.
     ('busybox:1@sha256:abcd', 'busybox:1@sha256:abcd'),
+    ('"busybox:1@sha256:%s"' % ('a' * 64), '"busybox:1@sha256:%s"' % ('a' * 64)),
     ('docker.io/library/busybox:1@sha256:abcd', 'docker.io/library/busybox:1@sha256:abcd'),
     ('oci:/tmp/a@b/c:tag', 'oci:/tmp/a@b/c:tag'),
     ('"[fe80::1%@zone]:5000/repo"', '"[fe80::1%@zone]:5000/repo"'),

@@ -5,13 +5,20 @@ way Ansible executes them on a managed node, as a separate Python process readin
 from a JSON file, so results, exit codes and peak memory are real. ``run_playbook`` runs
 ansible-playbook for the tests that need the whole of Ansible (module_defaults groups, check and
 diff mode as Ansible passes them, idempotence over a play).
+
+Every result of ``run_module`` and ``run_playbook`` goes through the secrets scan
+(:func:`scan_for_secrets`): the test passwords, the passwords and tokens given to modules, the
+tokens the test bed's token server issued, and their base64 forms must appear nowhere in what a
+module or a play printed. A hit fails the test at once; the count is printed at the session's end.
 """
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -21,7 +28,7 @@ from pathlib import Path
 
 import pytest
 
-from ocikit_testbed import Registry
+from ocikit_testbed import Registry, issued_tokens
 
 COLLECTION_ROOT = Path(os.environ.get('OCIKIT_COLLECTION_ROOT') or Path(__file__).resolve().parents[3])
 # The directory holding ansible_collections/ocikit/images (ansible-test's copy, or a dev symlink tree).
@@ -63,6 +70,7 @@ def _env(extra: t.Mapping[str, str] | None = None) -> dict[str, str]:
 def run_module(name: str, args: t.Mapping[str, t.Any], check: bool = False, diff: bool = False,
                env: t.Mapping[str, str] | None = None, timeout: float = 900) -> ModuleRun:
     """Run ``plugins/modules/<name>.py`` with ``args`` in a fresh process, as Ansible does on a host."""
+    register_secrets_in(args)
     module_args = dict(args)
     module_args['_ansible_check_mode'] = check
     module_args['_ansible_diff'] = diff
@@ -91,7 +99,9 @@ def run_module(name: str, args: t.Mapping[str, t.Any], check: bool = False, diff
         result = json.loads(stdout[stdout.index('{'):]) if '{' in stdout else {}
     except ValueError:
         result = {'failed': True, 'msg': 'unparseable module output', 'stdout': stdout}
-    return ModuleRun(result=result, rc=outer['rc'], stderr=outer['stderr'], max_rss=outer['maxrss_kb'] * 1024)
+    run = ModuleRun(result=result, rc=outer['rc'], stderr=outer['stderr'], max_rss=outer['maxrss_kb'] * 1024)
+    scan_for_secrets({'result': run.result, 'stderr': run.stderr, 'stdout': stdout}, 'run_module(%s)' % name)
+    return run
 
 
 @dataclasses.dataclass
@@ -118,6 +128,7 @@ class PlaybookRun:
 def run_playbook(playbook: str, extra_vars: t.Mapping[str, t.Any] | None = None, check: bool = False, diff: bool = False,
                  env: t.Mapping[str, str] | None = None) -> PlaybookRun:
     """Run ``playbook`` (YAML text) against localhost with this collection and interpreter."""
+    register_secrets_in(extra_vars or {})
     with tempfile.TemporaryDirectory() as tmp:
         book = Path(tmp) / 'play.yml'
         book.write_text(playbook)
@@ -136,6 +147,7 @@ def run_playbook(playbook: str, extra_vars: t.Mapping[str, t.Any] | None = None,
         output = json.loads(proc.stdout[proc.stdout.index('{'):])
     except ValueError:
         output = {'raw': proc.stdout}
+    scan_for_secrets({'output': output, 'stdout': proc.stdout, 'stderr': proc.stderr}, 'run_playbook')
     return PlaybookRun(rc=proc.returncode, output=output, stderr=proc.stderr)
 
 
@@ -205,9 +217,107 @@ class ModuleProcess:
             result = json.loads(text[text.index('{'):]) if '{' in text else {}
         except ValueError:
             result = {'failed': True, 'msg': 'unparseable module output', 'stdout': text}
-        return ModuleRun(result=result, rc=self.proc.returncode, stderr=stderr.decode('utf-8', 'replace'), max_rss=0)
+        run = ModuleRun(result=result, rc=self.proc.returncode, stderr=stderr.decode('utf-8', 'replace'), max_rss=0)
+        scan_for_secrets({'result': run.result, 'stderr': run.stderr}, 'background module')
+        return run
 
 
 def start_module(name: str, args: t.Mapping[str, t.Any], env: t.Mapping[str, str] | None = None) -> ModuleProcess:
     """Start ``plugins/modules/<name>.py`` with ``args`` in a background process (see :class:`ModuleProcess`)."""
     return ModuleProcess(name, args, env)
+
+
+# -- the secrets scan ---------------------------------------------------------------------------------------------
+#
+# Independent of the collection's own redaction (errors.redact): a bug there must not hide here.
+
+#: Shorter secrets are not looked for (they would match ordinary text); base64 fragments likewise.
+MIN_SCANNED_SECRET = 4
+MIN_SCANNED_BASE64 = 8
+_SECRET_KEY_RE = re.compile(r'(?i)(password|passwd|token|secret)')
+# The password (or token) of "scheme://user:password@host" / "user:password@host/..." in a value given to a module.
+_USERINFO_SECRET_RES = (re.compile(r'://(?:[^/\s"\'@:]*:)?([^/\s"\'@]+)@(?!sha\d+:)[A-Za-z0-9.\[\]:-]+(?:/|$)'),
+                        re.compile(r'(?:^|[\s"\'])[^\s/"\'@:]+:(?!/)([^/\s"\'@]+)@(?!sha\d+:)[A-Za-z0-9.\[\]:-]+(?:/|$)'))
+
+_SECRETS: set[str] = {PASSWORD}
+_SCAN = {'results': 0, 'strings': 0, 'hits': 0}
+
+
+def register_secret(*values: str) -> None:
+    """Add values the scan must never find in module output (test passwords, tokens)."""
+    _SECRETS.update(v for v in values if isinstance(v, str) and len(v) >= MIN_SCANNED_SECRET)
+
+
+def register_secrets_in(args: t.Any, key: str = '') -> None:
+    """Register the secrets a module is given: values of password/token/secret keys, and userinfo passwords in any value."""
+    if isinstance(args, t.Mapping):
+        for name, value in args.items():
+            register_secrets_in(value, str(name))
+    elif isinstance(args, (list, tuple)):
+        for value in args:
+            register_secrets_in(value, key)
+    elif isinstance(args, str):
+        if _SECRET_KEY_RE.search(key):
+            register_secret(args)
+        register_secret(*(m.group(1) for pattern in _USERINFO_SECRET_RES for m in pattern.finditer(args)))
+
+
+def _base64_forms(secret: str) -> list[tuple[str, str]]:
+    """``(label, text)`` of the base64 text ``secret`` gives at each of the three alignments, plain and URL-safe."""
+    data = secret.encode('utf-8')
+    forms = [('base64', base64.b64encode(data).decode())]
+    for shift in range(3):
+        encoded = base64.b64encode(b'x' * shift + data).decode()
+        # Drop the characters that mix prefix bits, and the last group, which mixes what follows.
+        stable = encoded[(0, 2, 3)[shift]:4 * ((shift + len(data)) // 3)]
+        forms.append(('base64 at alignment %d' % shift, stable))
+        forms.append(('URL-safe base64 at alignment %d' % shift, stable.replace('+', '-').replace('/', '_')))
+    return [(label, text) for label, text in forms if len(text) >= MIN_SCANNED_BASE64]
+
+
+def secret_forms(secrets: t.Iterable[str] | None = None) -> list[tuple[str, str]]:
+    """``(label, text)`` for every form of every secret scanned for; labels name the secret by number, never by value."""
+    values = sorted(set(secrets) if secrets is not None else (_SECRETS | {tok for tok in issued_tokens() if len(tok) >= MIN_SCANNED_SECRET}))
+    forms = []
+    for number, secret in enumerate(values, 1):
+        kind = 'token' if secret in set(issued_tokens()) else 'secret'
+        forms.append(('%s #%d' % (kind, number), secret))
+        forms.extend(('%s #%d (%s)' % (kind, number, label), text) for label, text in _base64_forms(secret))
+    return forms
+
+
+def find_secrets(value: t.Any, where: str = 'result', secrets: t.Iterable[str] | None = None) -> list[str]:
+    """Where in ``value`` (every string, dict key and value, list item) a secret form appears: ``"where.key[2]: secret #3 (base64)"``."""
+    forms = secret_forms(secrets)
+    found: list[str] = []
+
+    def walk(item: t.Any, path: str) -> None:
+        if isinstance(item, t.Mapping):
+            for key, sub in item.items():
+                walk(str(key), '%s key %r' % (path, key))
+                walk(sub, '%s.%s' % (path, key))
+        elif isinstance(item, (list, tuple)):
+            for index, sub in enumerate(item):
+                walk(sub, '%s[%d]' % (path, index))
+        elif isinstance(item, str):
+            _SCAN['strings'] += 1
+            found.extend('%s: %s' % (path, label) for label, text in forms if text in item)
+
+    walk(value, where)
+    return found
+
+
+def scan_for_secrets(value: t.Any, where: str) -> None:
+    """Fail the test at once if ``value`` holds any secret form, naming where (never the secret)."""
+    _SCAN['results'] += 1
+    hits = find_secrets(value, where)
+    if hits:
+        _SCAN['hits'] += len(hits)
+        pytest.fail('secrets scan: %d hit(s): %s' % (len(hits), '; '.join(hits[:10])), pytrace=False)
+
+
+def pytest_terminal_summary(terminalreporter: t.Any) -> None:
+    """One line per target in the test output: how much was scanned, and the hits (0)."""
+    terminalreporter.write_line('secrets scan (%s): %d results scanned (%d strings), %d secrets and tokens looked for, %d hits'
+                                % (os.path.basename(os.getcwd()), _SCAN['results'], _SCAN['strings'],
+                                   len(_SECRETS | set(issued_tokens())), _SCAN['hits']))

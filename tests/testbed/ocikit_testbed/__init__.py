@@ -27,7 +27,7 @@ from .images import (
 )
 from .pki import PKI, CertPair
 from .registry import Registry, RegistryError, RequestRecord
-from .tokenserver import TokenRequest, TokenServer
+from .tokenserver import TokenRequest, TokenServer, issued_tokens
 
 __all__ = [
     "DEFAULT_CREATED",
@@ -52,4 +52,5 @@ __all__ = [
     "build_image",
     "build_index",
     "http_date",
+    "issued_tokens",
 ]

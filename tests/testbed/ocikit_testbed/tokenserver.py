@@ -17,7 +17,9 @@ registry (distribution 2.8) verifies that chain against ``auth.token.rootcertbun
 (our CA) and then checks ``iss`` against ``auth.token.issuer`` and ``aud`` (a single
 string in 2.8) against ``auth.token.service``.
 
-Every request is recorded as a :class:`TokenRequest` for assertions.
+Every request is recorded as a :class:`TokenRequest` for assertions, and every token issued (by
+any server of the process) is kept for :func:`issued_tokens`: the secrets scan of the integration
+suite looks for them, and their base64 forms, in everything the modules print.
 """
 
 from __future__ import annotations
@@ -38,10 +40,26 @@ import jwt
 
 from .pki import CertPair
 
-__all__ = ["TokenRequest", "TokenServer"]
+__all__ = ["TokenRequest", "TokenServer", "issued_tokens"]
 
 DEFAULT_SERVICE = "ocikit-testbed-registry"
 DEFAULT_ISSUER = "ocikit-testbed-token-server"
+
+# Tokens issued by every TokenServer of this process (access and refresh tokens), oldest first.
+_ISSUED: list[str] = []
+_ISSUED_LOCK = threading.Lock()
+
+
+def issued_tokens() -> list[str]:
+    """Every access and refresh token the token servers of this process have issued so far."""
+    with _ISSUED_LOCK:
+        return list(_ISSUED)
+
+
+def _remember(token: str) -> str:
+    with _ISSUED_LOCK:
+        _ISSUED.append(token)
+    return token
 
 
 @dataclass(frozen=True)
@@ -225,10 +243,10 @@ class TokenServer:
             "jti": secrets.token_hex(16),
             "access": access,
         }
-        return jwt.encode(claims, self._signing_key, algorithm="ES256", headers={"x5c": self._x5c})
+        return _remember(jwt.encode(claims, self._signing_key, algorithm="ES256", headers={"x5c": self._x5c}))
 
     def _new_refresh_token(self, user: str) -> str:
-        token = secrets.token_urlsafe(24)
+        token = _remember(secrets.token_urlsafe(24))
         with self._lock:
             self._refresh_tokens[token] = user
         return token

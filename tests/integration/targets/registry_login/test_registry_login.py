@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import base64
 import concurrent.futures
+import http.server
 import json
 import os
+import threading
 import stat
 import subprocess
 import sys
@@ -13,8 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from ocikit_it import PASSWORD, USER, run_module, run_playbook, skopeo
-from ocikit_testbed import LayerSpec, build_image
+import ocikit_it
+from ocikit_it import PASSWORD, USER, find_secrets, run_module, run_playbook, scan_for_secrets, skopeo
+from ocikit_testbed import LayerSpec, build_image, issued_tokens
 
 WRONG = 'not-the-password'
 HELPER = 'ocikittest'
@@ -124,7 +127,8 @@ def test_login_basic_stores_0600_in_0700_dirs_and_copy_and_skopeo_use_it(image, 
     assert {k: v for k, v in first.result.items() if k != 'invocation'} == {
         'changed': True, 'registry': registry.host, 'auth_key': registry.host, 'username': USER, 'authfile': str(authfile),
         'verification': {'auth_scheme': 'basic', 'verified': True},
-        'diff': {'before': {'registries': []}, 'after': {'registries': [registry.host]}},
+        'diff': {'before': {'registries': [], 'credentials': {}},
+                 'after': {'registries': [registry.host], 'credentials': {registry.host: {'username': USER, 'store': 'auth file'}}}},
     }
     no_secret(first)
     assert read(authfile) == {'auths': {registry.host: {'auth': b64(USER, PASSWORD)}}}
@@ -164,7 +168,9 @@ def test_second_login_is_ok_and_rewrites_nothing(registry, tmp_path):
     again = login(registry, authfile, diff=True)
     assert not again.failed, again.msg
     assert again.result['changed'] is False
-    assert again.result['diff'] == {'before': {'registries': [registry.host]}, 'after': {'registries': [registry.host]}}
+    entry = {registry.host: {'username': USER, 'store': 'auth file'}}
+    assert again.result['diff'] == {'before': {'registries': [registry.host], 'credentials': entry},
+                                    'after': {'registries': [registry.host], 'credentials': entry}}
     after = authfile.stat()
     assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
     # Another user for the same registry replaces the entry (unverified: the registry knows only alice).
@@ -210,7 +216,8 @@ def test_logout_removes_the_entry_and_a_second_logout_is_ok(image, registry, tmp
     assert not out.failed, out.msg
     assert {k: v for k, v in out.result.items() if k != 'invocation'} == {
         'changed': True, 'registry': registry.host, 'auth_key': registry.host, 'authfile': str(authfile), 'removed': [registry.host],
-        'diff': {'before': {'registries': [registry.host, 'quay.io']}, 'after': {'registries': ['quay.io']}},
+        'diff': {'before': {'registries': [registry.host, 'quay.io'], 'credentials': {registry.host: {'username': USER, 'store': 'auth file'}}},
+                 'after': {'registries': ['quay.io'], 'credentials': {}}},
     }
     assert read(authfile) == {'auths': {'quay.io': other}}
     assert mode(authfile) == 0o600
@@ -250,7 +257,12 @@ def test_logout_all_removes_every_registry_and_helper_entries(registry, token_re
     out = logout(authfile, all=True, env=helper_bin.env)
     assert not out.failed, out.msg
     assert out.result['removed'] == expected
-    assert out.result['diff'] == {'before': {'registries': expected}, 'after': {'registries': []}}
+    assert out.result['diff'] == {
+        'before': {'registries': expected, 'credentials': {registry.host: {'username': USER, 'store': 'auth file'},
+                                                           token_registry.host: {'username': USER, 'store': 'auth file'},
+                                                           'quay.io/team': {'username': 'c', 'store': 'auth file'},
+                                                           'helped.example.com': {'username': 'hu', 'store': 'credential helper ' + HELPER}}},
+        'after': {'registries': [], 'credentials': {}}}
     # The helper configuration stays: it says where credentials go, it holds none.
     assert read(authfile) == {'credHelpers': {'helped.example.com': HELPER}, 'auths': {}}
     assert helper_bin.data() == {}
@@ -298,7 +310,8 @@ def test_check_mode_writes_nothing(registry, tmp_path):
     assert not predicted.failed, predicted.msg
     assert predicted.result['changed'] is True
     assert predicted.result['verification'] == {'auth_scheme': 'basic', 'verified': True}
-    assert predicted.result['diff'] == {'before': {'registries': []}, 'after': {'registries': [registry.host]}}
+    assert predicted.result['diff'] == {'before': {'registries': [], 'credentials': {}},
+                                        'after': {'registries': [registry.host], 'credentials': {registry.host: {'username': USER, 'store': 'auth file'}}}}
     assert not (tmp_path / 'check').exists()
 
     assert login(registry, authfile).result['changed'] is True
@@ -374,7 +387,8 @@ def test_credential_helper_stores_reads_and_erases(image, registry, helper_bin, 
     first = login(registry, authfile, env=helper_bin.env)
     assert not first.failed, first.msg
     assert first.result['changed'] is True and first.result['credential_helper'] == HELPER
-    assert first.result['diff'] == {'before': {'registries': []}, 'after': {'registries': [registry.host]}}
+    assert first.result['diff'] == {'before': {'registries': [], 'credentials': {}},
+                                    'after': {'registries': [registry.host], 'credentials': {registry.host: {'username': USER, 'store': 'credential helper ' + HELPER}}}}
     assert helper_bin.data() == {registry.host: [USER, PASSWORD]}
     assert authfile.read_bytes() == content
     no_secret(first)
@@ -486,7 +500,8 @@ def test_playbook_module_defaults_check_and_diff(image, registry, tmp_path):
     assert checked.rc == 0, (checked.output, checked.stderr)
     (name, result), = checked.tasks()
     assert result['changed'] is True
-    assert result['diff'] == {'before': {'registries': []}, 'after': {'registries': [registry.host]}}
+    assert result['diff'] == {'before': {'registries': [], 'credentials': {}},
+                              'after': {'registries': [registry.host], 'credentials': {registry.host: {'username': USER, 'store': 'auth file'}}}}
     assert not authfile.parent.exists()
 
     first = run_playbook(playbook, extra, diff=True)
@@ -499,3 +514,156 @@ def test_playbook_module_defaults_check_and_diff(image, registry, tmp_path):
         text = json.dumps(run.output) + run.stderr
         assert PASSWORD not in text and b64(USER, PASSWORD) not in text
     assert name == 'login'
+
+
+# --- the diff names the user (issue 7, defect 14) -----------------------------------------------
+
+def test_diff_shows_the_user_change_bob_to_alice(registry, tmp_path):
+    authfile = tmp_path / 'auth.json'
+    assert not login(registry, authfile, username='bob', password='b0b-secret', verify=False).failed
+    changed = login(registry, authfile, diff=True)
+    assert not changed.failed, changed.msg
+    assert changed.result['changed'] is True
+    assert changed.result['diff'] == {
+        'before': {'registries': [registry.host], 'credentials': {registry.host: {'username': 'bob', 'store': 'auth file'}}},
+        'after': {'registries': [registry.host], 'credentials': {registry.host: {'username': USER, 'store': 'auth file'}}}}
+    no_secret(changed, 'b0b-secret', b64('bob', 'b0b-secret'))
+    # A new password for the same user: a marker on both sides, neither password.
+    moved = login(registry, authfile, check=True, diff=True, password='an0ther-pw', verify=False)
+    assert moved.result['diff']['before']['credentials'][registry.host]['password'] == '(previous, hidden)'
+    assert moved.result['diff']['after']['credentials'][registry.host]['password'] == '(new, hidden)'
+    no_secret(moved, 'an0ther-pw', b64(USER, 'an0ther-pw'))
+
+
+# --- messages: one line, no secret (issue 7, defects 6 and 7) -------------------------------------
+
+SECRET = 'Pl4nted-s3cret'
+
+
+def one_line(text):
+    return '\n' not in text and '\r' not in text and '\x1b' not in text and len(text.splitlines()) == 1
+
+
+def leaked(run, *secrets):
+    """Every form of ``secrets`` the scan would find in the run (the harness scans each run; this says which)."""
+    return find_secrets({'result': run.result, 'stderr': run.stderr}, secrets=secrets)
+
+
+@pytest.mark.parametrize('module, args, start', [
+    ('image_inspect', {'image': 'docker://bob:%s@registry.example.com/repo:t' % SECRET},
+     'invalid image name "docker://bob:********@registry.example.com/repo:t": credentials cannot be part of the reference'),
+    ('image_copy', {'src': 'docker://bob:%s@127.0.0.1:9/repo:t' % SECRET, 'dest': 'oci:/nonexistent/x:t'},
+     'invalid image name "docker://bob:********@127.0.0.1:9/repo:t": credentials cannot be part of the reference'),
+    ('image_delete', {'image': 'docker://%s@registry.example.com/repo:t' % SECRET},
+     'invalid image name "docker://********@registry.example.com/repo:t": credentials cannot be part of the reference'),
+    ('registry_login', {'registry': 'https://bob:%s@registry.example.com/' % SECRET, 'username': 'bob', 'password': 'x-y-z-w', 'verify': False},
+     'registry "https://bob:********@registry.example.com/" contains credentials ("user:password@")'),
+    ('registry_login', {'registry': 'bob:%s@registry.example.com' % SECRET, 'state': 'absent'},
+     'registry "bob:********@registry.example.com" contains credentials ("user:password@")'),
+])
+def test_userinfo_is_refused_without_echoing_the_password(module, args, start, tmp_path):
+    args = dict(args)
+    if module == 'registry_login':
+        args['authfile'] = str(tmp_path / 'auth.json')
+    run = run_module(module, args)
+    assert run.failed and run.rc == 1
+    assert start in run.msg and one_line(run.msg), run.msg
+    assert leaked(run, SECRET) == []
+    # Not even in Ansible's echo of the options.
+    assert SECRET not in json.dumps(run.result['invocation'])
+    assert not (tmp_path / 'auth.json').exists()
+
+
+@pytest.mark.parametrize('value, shown', [
+    ('docker://registry.example.com/app:v1\nFAKE: task ok', '"registry.example.com/app:v1\\nFAKE: task ok"'),
+    ('docker://registry.example.com/app:\x1b[31mred\x1b[0m', '"registry.example.com/app:\\x1b[31mred\\x1b[0m"'),
+    ('dock\u2028er://x/y:1', 'unknown transport "dock\\u2028er"'),
+])
+def test_control_characters_in_references_are_shown_escaped(value, shown):
+    run = run_module('image_inspect', {'image': value})
+    assert run.failed and run.result['error_type'] in ('InvalidReferenceError', 'UnknownTransportError'), run
+    assert shown in run.msg and one_line(run.msg), run.msg
+
+
+def test_argument_errors_are_one_line():
+    run = run_module('registry_login', {'registry': 'r.example.com', 'state': 'present\n\x1b[2Jfake', 'username': 'u', 'password': 'p-w-x'})
+    assert run.failed and one_line(run.msg), run.msg
+    assert run.msg == 'value of state must be one of: present, absent, got: present \\x1b[2Jfake'
+
+
+class _EchoHandler(http.server.BaseHTTPRequestHandler):
+    """A registry that asks for Basic auth, then refuses every authenticated request by echoing the Authorization header."""
+
+    def log_message(self, format, *args):  # pylint: disable=redefined-builtin
+        pass
+
+    def do_GET(self):  # pylint: disable=invalid-name
+        header = self.headers.get('Authorization')
+        if header is None:
+            self.send_response(401)
+            self.send_header('WWW-Authenticate', 'Basic realm="echo"')
+            body = b'{"errors": [{"code": "UNAUTHORIZED", "message": "authentication required"}]}'
+        else:
+            self.send_response(403)
+            encoded = header.split(' ', 1)[-1]
+            body = json.dumps({'errors': [{'code': 'DENIED', 'message': 'you sent Authorization: %s, i.e. %s' % (header, encoded),
+                                           'detail': encoded}]}).encode()
+        self.send_header('Content-Type', 'application/json')
+        self.send_header('Content-Length', str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+@pytest.fixture
+def echo_registry():
+    server = http.server.ThreadingHTTPServer(('127.0.0.1', 0), _EchoHandler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield '127.0.0.1:%d' % server.server_address[1]
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_registry_echoing_the_authorization_header_gets_into_no_message(echo_registry, tmp_path):
+    inspect = run_module('image_inspect', {'image': 'docker://%s/app:1' % echo_registry, 'username': 'bob', 'password': SECRET,
+                                           'tls_verify': False, 'retry_times': 0})
+    assert inspect.failed and inspect.result['error_type'] == 'AccessDeniedError', inspect
+    assert 'DENIED: you sent Authorization: ********' in inspect.msg and one_line(inspect.msg), inspect.msg
+    refused = run_module('registry_login', {'registry': echo_registry, 'username': 'bob', 'password': SECRET, 'tls_verify': False,
+                                            'authfile': str(tmp_path / 'auth.json')})
+    assert refused.failed and 'DENIED' in refused.msg, refused
+    for run in (inspect, refused):
+        assert leaked(run, SECRET) == [] and b64('bob', SECRET) not in run.msg
+    assert not (tmp_path / 'auth.json').exists()
+
+
+# --- the secrets scan can fail -------------------------------------------------------------------
+
+def test_secrets_scan_finds_planted_secrets_and_their_base64_forms():
+    planted = 'Pl4nted-scan-s3cret'
+    ocikit_it.register_secret(planted)
+    clean = {'msg': 'ok', 'diff': {'before': {}, 'after': {'registries': ['a.io']}}, 'warnings': ['fine']}
+    assert find_secrets(clean) == []
+    # The secret, base64 of "user:secret" for users of each length mod 3 (the three alignments), URL-safe base64, deep in a result.
+    for text in (planted, b64('al', planted), b64('bob', planted), b64('alic', planted), b64('', planted),
+                 base64.urlsafe_b64encode(('\xff\xfe?' + planted).encode()).decode(), 'Basic ' + b64(USER, PASSWORD)):
+        hits = find_secrets({'result': {'diff': {'after': [{'note': 'x %s y' % text}]}}})
+        assert hits and hits[0].startswith("result.result.diff.after[0].note: secret #"), text
+        assert all(planted not in hit and PASSWORD not in hit for hit in hits)
+    counts = dict(ocikit_it._SCAN)  # pylint: disable=protected-access
+    with pytest.raises(pytest.fail.Exception, match=r'secrets scan: \d+ hit\(s\): planted.msg: secret #\d+'):
+        scan_for_secrets({'msg': 'the password is %s' % PASSWORD}, 'planted')
+    # A planted hit is not one of the suite's: the summary counts only real results.
+    ocikit_it._SCAN.update(counts)  # pylint: disable=protected-access
+
+
+def test_secrets_scan_knows_the_tokens_the_token_server_issued(token_registry, tmp_path):
+    before = len(issued_tokens())
+    assert not login(token_registry, tmp_path / 'auth.json').failed
+    tokens = issued_tokens()[before:]
+    assert tokens, 'the token server issued no token for a Bearer login'
+    hits = find_secrets({'msg': 'echoed Bearer %s' % tokens[-1]})
+    assert hits and all(tokens[-1] not in hit for hit in hits) and ': token #' in hits[0]
+    assert find_secrets({'msg': 'x' + base64.b64encode(tokens[-1].encode()).decode()})

@@ -34,10 +34,12 @@ CONNECTION_KEYS = ('username', 'password', 'registry_token', 'authfile', 'tls_ve
 
 _SECRET_KEYS = ('password', 'registry_token')
 
+# A host (not a digest: "repo@sha256:...") after the "@" of userinfo, then the path or the end.
+_HOST_AFTER_AT = r'(?!(?:sha\d+|blake\d*|md5)(?:[+._-][a-z0-9]+)*:)[A-Za-z0-9.\[\]:-]+(?:/|$)'
 # The password of a "scheme://user:password@host" (or the token of "scheme://token@host"), and of a
 # "user:password@host/..." in any option value ("oci:/path@x/y" is a path: a password starting with "/" is not seen).
-_URL_PASSWORD_RE = re.compile(r'[A-Za-z][A-Za-z0-9+.-]*://(?:[^/\s"\'@:]*:)?([^\s"\']+)@[A-Za-z0-9.\[\]:-]+(?:/|$)')
-_BARE_PASSWORD_RE = re.compile(r'(?:^|[\s"\'])[^\s/"\'@:]+:(?!/)([^\s"\']+)@[A-Za-z0-9.\[\]:-]+(?:/|$)')
+_URL_PASSWORD_RE = re.compile(r'[A-Za-z][A-Za-z0-9+.-]*://(?:[^/\s"\'@:]*:)?([^/\s"\']+)@' + _HOST_AFTER_AT)
+_BARE_PASSWORD_RE = re.compile(r'(?:^|[\s"\'])[^\s/"\'@:]+:(?!/)([^\s"\']+)@' + _HOST_AFTER_AT)
 
 
 def connection_argument_spec() -> dict[str, dict[str, t.Any]]:

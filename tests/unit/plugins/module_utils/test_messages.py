@@ -290,5 +290,7 @@ def test_argument_errors_of_ansible_are_one_line(capsys: t.Any) -> None:
 
 def test_secrets_of_finds_option_secrets_and_userinfo_passwords() -> None:
     params = {'password': 'p1-secret', 'dest_registry_token': 'tok-2', 'src': 'docker://u:from-src@h.io/x', 'registry': 'https://u:reg-pw@h.io/',
-              'dest': 'oci:/tmp/a@b/c', 'tags': ['docker://v:in-list@h.io/y'], 'timeout': 5.0, 'username': 'alice'}
+              'dest': 'oci:/tmp/a@b/c', 'tags': ['docker://v:in-list@h.io/y'], 'timeout': 5.0, 'username': 'alice',
+              # Digests after "@" are not userinfo, with or without a port before the path.
+              'image': 'docker://127.0.0.1:5000/app@sha256:' + 'a' * 64, 'other': 'quay.io:443/x:1@sha256:' + 'b' * 64}
     assert sorted(secrets_of(params)) == ['from-src', 'in-list', 'p1-secret', 'reg-pw', 'tok-2']

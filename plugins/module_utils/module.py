@@ -188,8 +188,13 @@ class OcikitModule(AnsibleModule):
             kwargs['exception'] = exception
         super().fail_json(**kwargs)
 
-    def warn(self, warning: str, *args: t.Any, **kwargs: t.Any) -> None:  # type: ignore[override]
-        super().warn(one_line_message(str(warning), self._secrets()), *args, **kwargs)
+    def warn(self, warning: str, *, help_text: str | None = None) -> None:  # type: ignore[override]
+        message = one_line_message(str(warning), self._secrets())
+        # help_text exists from ansible-core 2.19 on; older versions take the warning alone.
+        if help_text is None:
+            super().warn(message)
+        else:
+            super().warn(message, help_text=help_text)  # pylint: disable=unexpected-keyword-arg
 
 
 def run(module: AnsibleModule, work: t.Callable[[], dict[str, t.Any]], subject: str | None = None) -> None:

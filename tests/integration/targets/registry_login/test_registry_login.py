@@ -388,7 +388,8 @@ def test_credential_helper_stores_reads_and_erases(image, registry, helper_bin, 
     assert not first.failed, first.msg
     assert first.result['changed'] is True and first.result['credential_helper'] == HELPER
     assert first.result['diff'] == {'before': {'registries': [], 'credentials': {}},
-                                    'after': {'registries': [registry.host], 'credentials': {registry.host: {'username': USER, 'store': 'credential helper ' + HELPER}}}}
+                                    'after': {'registries': [registry.host],
+                                              'credentials': {registry.host: {'username': USER, 'store': 'credential helper ' + HELPER}}}}
     assert helper_bin.data() == {registry.host: [USER, PASSWORD]}
     assert authfile.read_bytes() == content
     no_secret(first)

@@ -287,9 +287,21 @@ def base64_forms(secret: str, min_length: int = MIN_BASE64_FRAGMENT) -> list[str
     return sorted(forms, key=lambda f: (-len(f), f))
 
 
+# Secrets this process has put on the wire (passwords in Basic headers, tokens from token servers):
+# a registry may echo one bare, where no pattern can tell it from text, so redact() knows them.
+_REMEMBERED: set[str] = set()
+
+
+def remember_secret(value: str | None) -> None:
+    """Make :func:`redact` remove ``value`` (and its base64 forms) from every message of this process."""
+    if isinstance(value, str) and len(value) >= MIN_SECRET:
+        _REMEMBERED.add(value)
+
+
 def redact(text: str, secrets: t.Iterable[str] = ()) -> str:
     """``text`` without credentials: URL userinfo, Authorization values, Basic/Bearer credentials,
-    JWTs and token fields, and each of ``secrets`` in plain, escaped and base64 forms (:func:`base64_forms`).
+    JWTs and token fields, and each of ``secrets`` and of the remembered secrets (:func:`remember_secret`)
+    in plain, escaped and base64 forms (:func:`base64_forms`).
 
     It is the safety net under every message; it does not replace writing messages that carry no secret.
     """
@@ -299,7 +311,8 @@ def redact(text: str, secrets: t.Iterable[str] = ()) -> str:
     text = _SCHEME_CREDENTIAL_RE.sub(lambda m: m.group(1) + m.group(2) + REDACTED, text)
     text = _JWT_RE.sub(REDACTED, text)
     text = _TOKEN_FIELD_RE.sub(lambda m: m.group(1) + REDACTED, text)
-    for secret in sorted({s for s in secrets if isinstance(s, str) and len(s) >= MIN_SECRET}, key=len, reverse=True):
+    known = {s for s in secrets if isinstance(s, str) and len(s) >= MIN_SECRET} | _REMEMBERED
+    for secret in sorted(known, key=len, reverse=True):
         for form in (secret, escape_controls(secret), quote(secret)[1:-1]) + tuple(base64_forms(secret)):
             text = text.replace(form, REDACTED)
     return text

@@ -62,7 +62,13 @@ from ansible_collections.ocikit.images.plugins.module_utils.config.auth_write im
     store_in_helper,
     write_auth_file,
 )
-from ansible_collections.ocikit.images.plugins.module_utils.errors import AuthenticationError, ConfigError, InvalidInputError, quote
+from ansible_collections.ocikit.images.plugins.module_utils.errors import (
+    AuthenticationError,
+    ConfigError,
+    InvalidInputError,
+    escape_controls,
+    quote,
+)
 from ansible_collections.ocikit.images.plugins.module_utils.transports.docker.client import RegistryClient
 
 if t.TYPE_CHECKING:  # pragma: no cover
@@ -116,12 +122,12 @@ def verify_credentials(registry: str, username: str, password: str, options: Con
         scheme = client.auth_scheme()
         try:
             # No scope: for Bearer, a token for no repository proves the credentials, as containers/image CheckAuth does.
-            client.request('GET', '/v2/', [], 'checking the credentials of user %s at %s' % (username, registry))
+            client.request('GET', '/v2/', [], 'checking the credentials of user %s at %s' % (escape_controls(username), registry))
         except AuthenticationError as exc:
             where = 'the token server of %s' % registry if scheme == 'bearer' else registry
             status = ' (HTTP %d)' % exc.status if exc.status else ''
             raise AuthenticationError('%s refused the credentials of user %s%s: wrong username or password? Nothing was stored'
-                                      % (where, username, status), status=exc.status, code=exc.code) from None
+                                      % (where, escape_controls(username), status), status=exc.status, code=exc.code) from None
     return Verification(auth_scheme=scheme, verified=scheme != AUTH_SCHEME_NONE)
 
 

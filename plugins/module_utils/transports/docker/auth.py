@@ -22,7 +22,7 @@ import threading
 import time
 import typing as t
 
-from ansible_collections.ocikit.images.plugins.module_utils.errors import AuthenticationError
+from ansible_collections.ocikit.images.plugins.module_utils.errors import AuthenticationError, remember_secret
 
 #: Token lifetime when the token server does not say (the token spec's default).
 DEFAULT_TOKEN_LIFETIME = 60.0
@@ -133,6 +133,7 @@ def parse_challenges(values: t.Iterable[str]) -> list[Challenge]:
 def basic_authorization(username: str, password: str) -> str:
     """The ``Authorization`` value for HTTP Basic."""
     raw = ('%s:%s' % (username, password)).encode('utf-8')
+    remember_secret(password)  # Whatever the registry echoes of it is redacted from messages (errors.redact).
     return 'Basic ' + base64.b64encode(raw).decode('ascii')
 
 
@@ -149,6 +150,7 @@ def parse_token_response(body: bytes, where: str) -> tuple[str, float]:
         raise AuthenticationError('%s: the token response holds no token' % where)
     if any(c in token for c in '\r\n\0'):
         raise AuthenticationError('%s: the token holds control characters' % where)
+    remember_secret(token)  # A registry may echo it bare; errors.redact removes it then.
     lifetime = data.get('expires_in')
     if isinstance(lifetime, bool) or not isinstance(lifetime, (int, float)) or lifetime <= 0:
         lifetime = DEFAULT_TOKEN_LIFETIME

@@ -593,41 +593,55 @@ def test_argument_errors_are_one_line():
 
 
 class _EchoHandler(http.server.BaseHTTPRequestHandler):
-    """A registry that asks for Basic auth, then refuses every authenticated request by echoing the Authorization header."""
+    """A registry that asks for Basic or Bearer auth, then refuses every authenticated request by echoing its Authorization header.
+
+    For Bearer it is its own token server (``/token``): each token it hands out is registered with the secrets scan.
+    """
 
     def log_message(self, format, *args):  # pylint: disable=redefined-builtin
         pass
 
-    def do_GET(self):  # pylint: disable=invalid-name
-        header = self.headers.get('Authorization')
-        if header is None:
-            self.send_response(401)
-            self.send_header('WWW-Authenticate', 'Basic realm="echo"')
-            body = b'{"errors": [{"code": "UNAUTHORIZED", "message": "authentication required"}]}'
-        else:
-            self.send_response(403)
-            encoded = header.split(' ', 1)[-1]
-            body = json.dumps({'errors': [{'code': 'DENIED', 'message': 'you sent Authorization: %s, i.e. %s' % (header, encoded),
-                                           'detail': encoded}]}).encode()
+    def _send(self, status, body, headers=()):
+        self.send_response(status)
+        for name, value in headers:
+            self.send_header(name, value)
         self.send_header('Content-Type', 'application/json')
         self.send_header('Content-Length', str(len(body)))
         self.end_headers()
         self.wfile.write(body)
 
+    def do_GET(self):  # pylint: disable=invalid-name
+        header = self.headers.get('Authorization')
+        scheme = self.server.scheme  # pylint: disable=no-member
+        if self.path.startswith('/token'):
+            token = 'echo-token-' + os.urandom(16).hex()
+            ocikit_it.register_secret(token)
+            self._send(200, json.dumps({'token': token, 'expires_in': 300}).encode())
+        elif header is None or not header.lower().startswith(scheme):
+            challenge = 'Basic realm="echo"' if scheme == 'basic' else 'Bearer realm="http://%s/token",service="echo"' % self.headers['Host']
+            self._send(401, b'{"errors": [{"code": "UNAUTHORIZED", "message": "authentication required"}]}', [('WWW-Authenticate', challenge)])
+        else:
+            encoded = header.split(' ', 1)[-1]
+            self._send(403, json.dumps({'errors': [{'code': 'DENIED', 'message': 'you sent Authorization: %s, i.e. %s' % (header, encoded),
+                                                    'detail': encoded}]}).encode())
 
-@pytest.fixture
-def echo_registry():
+
+@pytest.fixture(params=['basic', 'bearer'])
+def echo_registry(request):
     server = http.server.ThreadingHTTPServer(('127.0.0.1', 0), _EchoHandler)
+    server.scheme = request.param
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield '127.0.0.1:%d' % server.server_address[1]
+        yield '127.0.0.1:%d' % server.server_address[1], request.param
     finally:
         server.shutdown()
         server.server_close()
 
 
 def test_registry_echoing_the_authorization_header_gets_into_no_message(echo_registry, tmp_path):
+    echo_registry, scheme = echo_registry
+    before = set(ocikit_it._SECRETS)  # pylint: disable=protected-access
     inspect = run_module('image_inspect', {'image': 'docker://%s/app:1' % echo_registry, 'username': 'bob', 'password': SECRET,
                                            'tls_verify': False, 'retry_times': 0})
     assert inspect.failed and inspect.result['error_type'] == 'AccessDeniedError', inspect
@@ -635,8 +649,11 @@ def test_registry_echoing_the_authorization_header_gets_into_no_message(echo_reg
     refused = run_module('registry_login', {'registry': echo_registry, 'username': 'bob', 'password': SECRET, 'tls_verify': False,
                                             'authfile': str(tmp_path / 'auth.json')})
     assert refused.failed and 'DENIED' in refused.msg, refused
+    tokens = set(ocikit_it._SECRETS) - before - {SECRET}  # pylint: disable=protected-access
+    # Bearer: the tokens the registry handed out were echoed back, and are scanned for (the harness scanned both runs already).
+    assert len(tokens) == (2 if scheme == 'bearer' else 0)
     for run in (inspect, refused):
-        assert leaked(run, SECRET) == [] and b64('bob', SECRET) not in run.msg
+        assert leaked(run, SECRET, *tokens) == [] and b64('bob', SECRET) not in run.msg
     assert not (tmp_path / 'auth.json').exists()
 
 

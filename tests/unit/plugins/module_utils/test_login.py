@@ -105,6 +105,14 @@ def test_verify_refused(auth: str, where: str) -> None:
     assert info.value.status == 401
 
 
+def test_verify_refused_shows_control_characters_of_the_user_escaped() -> None:
+    with pytest.raises(AuthenticationError) as info:
+        verify_credentials(REGISTRY, 'mal\x1b[31mlory\n', 'wrong-one', ConnectionOptions(retry_delay=0.001),
+                           transport=httpx.MockTransport(FakeRegistry('basic')))
+    assert str(info.value) == ('%s refused the credentials of user mal\\x1b[31mlory\\n (HTTP 401): wrong username or password? Nothing was stored'
+                               % REGISTRY)
+
+
 def test_verify_passes_other_errors_through() -> None:
     with pytest.raises(ServerError, match='pinging registry registry.test'):
         verify_credentials(REGISTRY, USER, PASSWORD, ConnectionOptions(retry_times=0), transport=httpx.MockTransport(FakeRegistry('basic', 500)))

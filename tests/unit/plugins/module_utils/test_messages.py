@@ -31,6 +31,7 @@ from ansible_collections.ocikit.images.plugins.module_utils.errors import (
     redact_userinfo,
 )
 from ansible_collections.ocikit.images.plugins.module_utils.module import OcikitModule, run, secrets_of
+from ansible_collections.ocikit.images.plugins.module_utils.transports.docker.auth import basic_authorization, parse_token_response
 from ansible_collections.ocikit.images.plugins.module_utils.transports.docker.errors_map import error_from_response
 from ansible_collections.ocikit.images.plugins.module_utils.transports.names import parse_image_name
 
@@ -176,6 +177,16 @@ def test_redact_known_secrets_in_plain_escaped_and_base64_forms() -> None:
 
 def test_redact_ignores_secrets_too_short_to_replace() -> None:
     assert redact('a basic message', ['a', 'ab']) == 'a basic message'
+
+
+def test_tokens_and_passwords_put_on_the_wire_are_redacted_when_echoed_bare() -> None:
+    token = 'opaque-token-0f1e2d3c4b5a'
+    assert parse_token_response(json.dumps({'token': token}).encode(), 'requesting a token')[0] == token
+    basic_authorization('bob', 'wire-pa55word')
+    echoed = json.dumps({'errors': [{'code': 'DENIED', 'message': 'you are %s with %s' % (token, base64.b64encode(b'bob:wire-pa55word').decode())}]})
+    exc = error_from_response(403, 'Forbidden', echoed.encode(), 'reading manifest r.example.com/app:1')
+    assert token not in exc.message and not leaks(exc.message, 'wire-pa55word')
+    assert exc.message.startswith('reading manifest r.example.com/app:1: DENIED: you are %s with Ym9iO' % REDACTED)
 
 
 # -- describe: the one formatter -------------------------------------------------------------------------------------

@@ -160,7 +160,6 @@ def _safe_exception(exception: t.Any, secrets: list[str]) -> t.Any:
     return redact_secrets(exception, secrets) if isinstance(exception, str) else exception
 
 
-
 class OcikitModule(AnsibleModule):
     """AnsibleModule whose failures and warnings are one line and carry no secret.
 
@@ -207,18 +206,22 @@ def run(module: AnsibleModule, work: t.Callable[[], dict[str, t.Any]], subject: 
     secrets = secrets_of(module.params)
     # The subject is user input (a reference, a registry): shown with its controls escaped, without userinfo.
     shown = escape_controls(redact_userinfo(subject)) if subject else None
+    failure: tuple[str, str] | None = None
     try:
         result = work()
     except OcikitError as exc:
         message = describe(exc, secrets)
         if shown and shown not in message:
             message = '%s: %s' % (shown, message)
-        # No traceback: the message says it all, and a traceback would quote the raw error.
-        module.fail_json(msg=one_line_message(message, secrets), error_type=type(exc).__name__, exception=None)
+        failure = (message, type(exc).__name__)
     except Exception as exc:  # pylint: disable=broad-except
         message = 'unexpected error: %s' % describe(exc, secrets)
         if shown:
             message = '%s: %s' % (shown, message)
         module.fail_json(msg=one_line_message(message, secrets), error_type=type(exc).__name__,
                          exception=redact_secrets(traceback.format_exc(), secrets))
+    if failure is not None:
+        # Outside the except block: no traceback for an engine error (the message says it all, and
+        # Ansible would otherwise attach the raw exception, unredacted on a plain AnsibleModule).
+        module.fail_json(msg=one_line_message(failure[0], secrets), error_type=failure[1])
     module.exit_json(**result)

@@ -250,10 +250,6 @@ def test_registry_echoing_authorization_gives_a_message_without_it() -> None:
 # -- the module glue -------------------------------------------------------------------------------------------------
 
 
-class Exited(Exception):
-    """What exit_json/fail_json print, caught instead of leaving the test."""
-
-
 def run_module(args: dict[str, t.Any], work: t.Callable[[], dict[str, t.Any]], capsys: t.Any, subject: str | None = None) -> dict[str, t.Any]:
     spec = dict(src=dict(type='str'), state=dict(type='str', choices=['present', 'absent'], default='present'),
                 password=dict(type='str', no_log=True), username=dict(type='str'))

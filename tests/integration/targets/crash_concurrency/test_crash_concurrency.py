@@ -205,8 +205,8 @@ def test_copy_racing_delete_on_one_layout(images, tmp_path):
     rng = random.Random('%d-race' % SEED)
     layout = tmp_path / 'layout'
     # Bigger new layers than the kill tests': the copy's window between reuse and commit must be wide enough to hit.
-    big = build_image(tmp_path / 'big', 'v1', layers=_layers(100) + [LayerSpec(size=32 * MB, compressible=0.05, seed=seed)
-                                                                      for seed in (301, 302, 303)], labels={'state': 'new'})
+    new_layers = [LayerSpec(size=32 * MB, compressible=0.05, seed=seed) for seed in (301, 302, 303)]
+    big = build_image(tmp_path / 'big', 'v1', layers=_layers(100) + new_layers, labels={'state': 'new'})
     images = {'old': images['old'], 'new': big}
     shared = images['old'].layer_digests[0]
     assert shared == images['new'].layer_digests[0]

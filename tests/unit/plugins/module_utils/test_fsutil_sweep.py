@@ -63,8 +63,8 @@ def test_sweep_takes_only_stale_unheld_entries_of_ours(tmp_path) -> None:
     try:
         removed = sweep_stale_temps(str(tmp_path), ours)
         assert removed == [str(dead_dir), str(dead_file)]
-        assert sorted(os.listdir(str(tmp_path))) == sorted(os.path.basename(p) for p in (live_path, live_dir, str(fresh), str(foreign),
-                                                                                          str(link), str(target)))
+        kept = (live_path, live_dir, str(fresh), str(foreign), str(link), str(target))
+        assert sorted(os.listdir(str(tmp_path))) == sorted(os.path.basename(p) for p in kept)
         assert target.read_bytes() == b'keep'
     finally:
         live_handle.close()

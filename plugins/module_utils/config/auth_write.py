@@ -28,6 +28,13 @@ How
     reader sees the old file or the new one, never half of one. Missing directories are created
     0700. Everything in the document but the entries changed is kept, unknown keys included.
 
+Temporary files
+    Named ``.ocikit-tmp-NAME.`` + 16 hex digits beside the file NAME (the prefix of the local
+    stores' temporaries), and held under a shared ``flock`` from creation to rename, as
+    ``fsutil.create_temp_file`` holds its files. A writer killed in between leaves its temporary
+    behind; the next write of the same file sweeps it (``fsutil.sweep_stale_temps``: only names of
+    this pattern, owned by this user, older than ``fsutil.STALE_AFTER`` and locked by nobody).
+
 Credential helpers
     When the file names a helper for the registry (``credHelpers``; in Docker's format also
     ``credsStore``), the secret goes to ``docker-credential-NAME store``/``erase`` instead of the
@@ -44,6 +51,7 @@ import dataclasses
 import errno
 import json
 import os
+import re
 import secrets
 import subprocess
 import sys
@@ -61,7 +69,13 @@ from ansible_collections.ocikit.images.plugins.module_utils.config.auth import (
     normalize_registry,
 )
 from ansible_collections.ocikit.images.plugins.module_utils.errors import ConfigError, InvalidInputError, OcikitError
-from ansible_collections.ocikit.images.plugins.module_utils.fsutil import exclusive_lock, fsync_dir, unlink_quietly
+from ansible_collections.ocikit.images.plugins.module_utils.fsutil import (
+    exclusive_lock,
+    fsync_dir,
+    hold_shared_lock,
+    sweep_stale_temps,
+    unlink_quietly,
+)
 from ansible_collections.ocikit.images.plugins.module_utils.reference import validate_domain, validate_repository_path
 
 #: File formats: containers-auth.json(5), and Docker's config.json (``compat_auth_file``).
@@ -77,6 +91,9 @@ AUTH_DIR_MODE = 0o700
 LOCK_SUFFIX = '.lock'
 #: Seconds to wait for another writer of the same file.
 LOCK_TIMEOUT = 120.0
+#: Temporary files are ``TEMP_PREFIX + NAME + '.'`` + 16 hex digits (the local stores' prefix, so leftovers are recognisably ours).
+TEMP_PREFIX = '.ocikit-tmp-'
+_TEMP_SUFFIX_RE = re.compile(r'[0-9a-f]{16}\Z')
 
 # What docker-credential-helpers print when they hold nothing for a server.
 _HELPER_NOT_FOUND = 'credentials not found in native keychain'
@@ -304,13 +321,28 @@ def locked(path: str, timeout: float = LOCK_TIMEOUT) -> t.ContextManager[None]:
                           'auth file %s is locked by another writer (waited %.0f s for %s)' % (path, timeout, lock_path), max_delay=0.25)
 
 
+def temp_prefix(name: str) -> str:
+    """The prefix of the temporary files that replace the auth file named ``name`` (a base name)."""
+    return '%s%s.' % (TEMP_PREFIX, name)
+
+
+def is_temp_name(name: str, prefix: str) -> bool:
+    """True when ``name`` is ``prefix`` + exactly 16 lowercase hex digits: a temporary file this module made."""
+    return name.startswith(prefix) and _TEMP_SUFFIX_RE.match(name, len(prefix)) is not None
+
+
 def write_auth_file(path: str, document: dict[str, t.Any]) -> None:
     """Replace the auth file ``path`` with ``document``: temporary file (0600), fsync, rename, fsync of the directory.
 
-    A file being replaced keeps its owner when this runs as root (``become`` writing a user's file).
+    Call it holding :func:`locked`. It first sweeps the temporaries that killed writers of this
+    file left (see the module's docstring). A file being replaced keeps its owner when this runs
+    as root (``become`` writing a user's file).
     """
     target = real_path(path)
     directory = os.path.dirname(target)
+    prefix = temp_prefix(os.path.basename(target))
+    # Housekeeping that never fails a login: a live writer's temporary is held under its flock and stays.
+    sweep_stale_temps(directory, lambda name: is_temp_name(name, prefix))
     try:
         owner: tuple[int, int] | None = None
         current = os.stat(target)
@@ -322,7 +354,7 @@ def write_auth_file(path: str, document: dict[str, t.Any]) -> None:
         raise ConfigError('auth file %s cannot be written: %s' % (path, exc.strerror or exc)) from None
     temp_path = ''
     try:
-        fd, temp_path = _create_temp(directory, os.path.basename(target))
+        fd, temp_path = _create_temp(directory, prefix)
         with os.fdopen(fd, 'wb') as handle:
             os.fchmod(handle.fileno(), AUTH_FILE_MODE)
             if owner is not None:
@@ -330,7 +362,8 @@ def write_auth_file(path: str, document: dict[str, t.Any]) -> None:
             handle.write(serialize(document))
             handle.flush()
             os.fsync(handle.fileno())
-        os.replace(temp_path, target)
+            # Renamed while still open, so that its shared flock covers it until it is no temporary any more.
+            os.replace(temp_path, target)
     except OSError as exc:
         if temp_path:
             unlink_quietly(temp_path)
@@ -342,14 +375,24 @@ def write_auth_file(path: str, document: dict[str, t.Any]) -> None:
     fsync_dir(directory)
 
 
-def _create_temp(directory: str, name: str) -> tuple[int, str]:
+def _create_temp(directory: str, prefix: str) -> tuple[int, str]:
+    """Create ``prefix`` + 16 hex digits in ``directory`` exclusively, 0600 from the start, held under a shared flock.
+
+    Not ``fsutil.create_temp_file``: that one lets the umask decide the mode (0644 less it) and
+    raises LayoutError, while an auth file's temporary must never be readable by others, not even
+    empty (an open descriptor would read what comes later), and its failures are ConfigErrors.
+    The naming and the flock are the same, so :func:`fsutil.sweep_stale_temps` treats both alike.
+    """
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, 'O_CLOEXEC', 0)
     for dummy in range(100):
-        temp_path = os.path.join(directory, '.%s.tmp-%s' % (name, secrets.token_hex(6)))
+        temp_path = os.path.join(directory, '%s%s' % (prefix, secrets.token_hex(8)))
         try:
-            return os.open(temp_path, flags, AUTH_FILE_MODE), temp_path
+            fd = os.open(temp_path, flags, AUTH_FILE_MODE)
         except FileExistsError:
             continue
+        # Until it is renamed or removed: tells sweep_stale_temps that a live writer owns it.
+        hold_shared_lock(fd)
+        return fd, temp_path
     raise OSError(errno.EEXIST, 'too many temporary file name collisions')
 
 

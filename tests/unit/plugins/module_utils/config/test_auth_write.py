@@ -10,7 +10,9 @@ from __future__ import annotations
 import base64
 import json
 import os
+import signal
 import stat
+import subprocess
 import sys
 import threading
 import time
@@ -40,9 +42,11 @@ from ansible_collections.ocikit.images.plugins.module_utils.config.auth_write im
     serialize,
     set_entry,
     store_in_helper,
+    temp_prefix,
     write_auth_file,
 )
 from ansible_collections.ocikit.images.plugins.module_utils.errors import ConfigError, InvalidInputError
+from ansible_collections.ocikit.images.plugins.module_utils.fsutil import STALE_AFTER
 
 SECRET = 's3cr3t-value'
 
@@ -340,6 +344,98 @@ def test_write_auth_file_cleans_up_the_temporary_file_on_failure(tmp_path: t.Any
     assert str(info.value) == 'auth file %s cannot be written: No space left on device' % path
     assert os.listdir(tmp_path) == ['auth.json']
     assert path.read_text() == '{"auths": {}}'
+
+
+def _age(path: t.Any, seconds: float = STALE_AFTER + 60) -> None:
+    """Make ``path`` look last modified ``seconds`` ago, as a killed writer's leftover that has waited long enough."""
+    then = time.time() - seconds
+    os.utime(str(path), (then, then), follow_symlinks=False)
+
+
+def test_write_auth_file_sweeps_only_stale_temporaries_of_this_file(tmp_path: t.Any) -> None:
+    path = tmp_path / 'auth.json'
+    path.write_text('{"auths": {}}')
+    prefix = temp_prefix('auth.json')
+    assert prefix == '.ocikit-tmp-auth.json.'
+    dead = tmp_path / (prefix + '0123456789abcdef')
+    dead.write_text('{"auths": {"half')
+    # Stale, but not ours to take: not exactly our pattern, another auth file's, other tools' (skopeo: .tmp-auth.json*).
+    foreign = [prefix + '0123456789ABCDEF', prefix + '0123456789abcde', prefix + '0123456789abcdef0',
+               temp_prefix('other.json') + '0123456789abcdef', '.auth.json.tmp-0123456789ab', '.tmp-auth.json123456789']
+    for name in foreign:
+        (tmp_path / name).write_text('x')
+    # A symlink named like ours (never followed nor removed), and a fresh one of ours (its writer may not hold it yet).
+    (tmp_path / 'target').write_text('keep')
+    link = tmp_path / (prefix + 'aaaaaaaaaaaaaaaa')
+    link.symlink_to(tmp_path / 'target')
+    for name in [dead.name, link.name, 'target'] + foreign:
+        _age(tmp_path / name)
+    fresh = tmp_path / (prefix + 'fedcba9876543210')
+    fresh.write_text('x')
+    write_auth_file(str(path), {'auths': {'r': {}}})
+    assert json.loads(path.read_text()) == {'auths': {'r': {}}}
+    assert sorted(os.listdir(tmp_path)) == sorted(['auth.json', 'target', link.name, fresh.name] + foreign)
+    assert (tmp_path / 'target').read_text() == 'keep'
+
+
+def test_write_auth_file_holds_its_temporary_under_a_shared_lock_until_renamed(tmp_path: t.Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    import fcntl
+
+    path = tmp_path / 'auth.json'
+    seen: list[tuple[str, bool]] = []
+    real_replace = os.replace
+
+    def replace(src: str, dst: str) -> None:
+        fd = os.open(src, os.O_RDONLY)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            held = False
+        except OSError:
+            held = True
+        finally:
+            os.close(fd)
+        seen.append((os.path.basename(src), held))
+        real_replace(src, dst)
+
+    monkeypatch.setattr(os, 'replace', replace)
+    write_auth_file(str(path), {'auths': {}})
+    assert len(seen) == 1
+    name, held = seen[0]
+    assert name.startswith('.ocikit-tmp-auth.json.') and len(name) == len('.ocikit-tmp-auth.json.') + 16
+    assert held, 'the temporary file was not under a shared flock when it was renamed'
+
+
+_KILLED_WRITER = '''
+import os, signal, sys
+from ansible_collections.ocikit.images.plugins.module_utils.config import auth_write
+fd, temp = auth_write._create_temp(sys.argv[1], auth_write.temp_prefix('auth.json'))
+os.write(fd, b'{"auths": {"half')
+print(temp, flush=True)
+sys.stdin.read()
+os.kill(os.getpid(), signal.SIGKILL)
+'''
+
+
+def test_a_killed_writers_temporary_is_kept_while_it_lives_and_swept_after(tmp_path: t.Any) -> None:
+    path = tmp_path / 'auth.json'
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
+    writer = subprocess.Popen([sys.executable, '-c', _KILLED_WRITER, str(tmp_path)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
+    try:
+        temp = writer.stdout.readline().decode().strip()
+        assert os.path.dirname(temp) == str(tmp_path) and os.path.basename(temp).startswith('.ocikit-tmp-auth.json.')
+        # Alive and writing, however old its file looks: kept.
+        _age(temp)
+        write_auth_file(str(path), {'auths': {'a': {}}})
+        assert os.path.exists(temp)
+    finally:
+        writer.stdin.close()
+        assert writer.wait(30) == -signal.SIGKILL
+        writer.stdout.close()
+    # Killed: its leftover is fresh for a while (the sweep waits for age), then swept by the next write.
+    _age(temp)
+    write_auth_file(str(path), {'auths': {'b': {}}})
+    assert sorted(os.listdir(tmp_path)) == ['auth.json']
+    assert json.loads(path.read_text()) == {'auths': {'b': {}}}
 
 
 def test_written_file_reads_back(tmp_path: t.Any) -> None:

@@ -16,13 +16,15 @@ import json
 import os
 import random
 import shutil
+import signal
+import subprocess
 import time
 import typing as t
 from pathlib import Path
 
 import pytest
 
-from ocikit_it import PASSWORD, USER, creds, run_module, skopeo, start_module
+from ocikit_it import COLLECTIONS_PATH, PASSWORD, PYTHON, USER, creds, run_module, skopeo, start_module
 from ocikit_testbed import LayerSpec, build_image
 
 SEED = int(os.environ.get('OCIKIT_CRASH_SEED') or random.SystemRandom().randrange(1 << 32))
@@ -254,6 +256,17 @@ def test_symlinked_layout_lock_is_refused(images, tmp_path):
 
 # -- logins into one auth file ----------------------------------------------------------------------------
 
+#: Writes half an auth file's temporary the way registry_login does (same module, same name, same flock), then dies.
+_KILLED_AUTH_WRITER = '''
+import os, signal, sys
+from ansible_collections.ocikit.images.plugins.module_utils.config import auth_write
+fd, temp = auth_write._create_temp(sys.argv[1], auth_write.temp_prefix("auth.json"))
+os.write(fd, b'{"auths": {"half')
+print(temp, flush=True)
+os.kill(os.getpid(), signal.SIGKILL)
+'''
+
+
 def test_parallel_logins_into_one_auth_file_survive_kills(registry, tmp_path):
     rng = random.Random('%d-logins' % SEED)
     authfile = tmp_path / 'auth' / 'auth.json'
@@ -281,6 +294,23 @@ def test_parallel_logins_into_one_auth_file_survive_kills(registry, tmp_path):
     # Every login that finished is there; a killed one is either there whole or absent; the file is never torn.
     assert set(kept) <= set(auths) <= set(kept) | {'killed%d.example.com' % n for n in range(3)}
     assert oct(authfile.stat().st_mode & 0o777) == oct(0o600)
+    # The kills above rarely land inside the write itself (a millisecond); this one does: the collection's own
+    # writer, killed holding a half-written temporary, as a registry_login killed there would leave it.
+    writer = subprocess.Popen([PYTHON, '-c', _KILLED_AUTH_WRITER, str(authfile.parent)], stdout=subprocess.PIPE,
+                              env=dict(os.environ, PYTHONPATH=str(COLLECTIONS_PATH)))
+    half_written = Path(writer.communicate(timeout=60)[0].decode().strip())
+    assert writer.returncode == -signal.SIGKILL and half_written.is_file()
+    SUMMARY['kills'] += 1
+    # The leftovers are swept by a later login once stale, which a utime stands in for waiting.
+    leftovers = _leftovers(authfile.parent)
+    assert half_written in leftovers
+    _age(leftovers)
+    later = login('later.example.com').finish()
+    assert not later.failed, later.msg
+    assert _leftovers(authfile.parent) == []
+    assert sorted(path.name for path in authfile.parent.iterdir()) == ['auth.json', 'auth.json.lock']
+    SUMMARY['swept'] += len(leftovers)
+    assert set(json.loads(authfile.read_text())['auths']) >= set(kept) | {'later.example.com'}
     # A symlinked lock is refused, and nothing is created where it points.
     lock = Path(str(authfile) + '.lock')
     lock.unlink()

@@ -29,7 +29,8 @@ modules prefix it with the image it concerns.
     │   └── TLSError                 certificate verification and handshake failures (final)
     └── RegistryError                an HTTP error answered by a registry or token server
         ├── AuthenticationError      401 / UNAUTHORIZED: credentials missing or wrong
-        │   └── TokenExpiredError    a cached token refused mid-upload (transient: the blob starts again)
+        │   ├── TokenExpiredError    a cached token refused mid-upload (transient: the blob starts again)
+        │   └── TokenRefusedError    a token fresh from the token server refused: the credentials were accepted
         ├── AccessDeniedError        403 / DENIED
         ├── TooManyRequestsError     429 / TOOMANYREQUESTS               (transient)
         ├── ServerError              5xx                                 (transient for 502-504)
@@ -162,6 +163,21 @@ class TokenExpiredError(AuthenticationError):
     """
 
     transient = True
+
+
+class TokenRefusedError(AuthenticationError):
+    """The registry refused (401) a token its token server had just issued for the request: final.
+
+    The token server accepted the credentials (or the anonymous request), so they are not what is
+    wrong: the token does not grant the access (``insufficient_scope``: no permission, or no such
+    repository), or the registry does not trust it (revoked, or the registry and the token server
+    disagree on the signing key). ``insufficient_scope`` tells which the registry said.
+    """
+
+    def __init__(self, message: str, status: int | None = None, code: str | None = None,
+                 retry_after: float | None = None, insufficient_scope: bool = False) -> None:
+        super().__init__(message, status=status, code=code, retry_after=retry_after)
+        self.insufficient_scope = insufficient_scope
 
 
 class AccessDeniedError(RegistryError):

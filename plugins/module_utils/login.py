@@ -66,6 +66,7 @@ from ansible_collections.ocikit.images.plugins.module_utils.errors import (
     AuthenticationError,
     ConfigError,
     InvalidInputError,
+    TokenRefusedError,
     escape_controls,
     quote,
 )
@@ -113,8 +114,9 @@ def verify_credentials(registry: str, username: str, password: str, options: Con
     """Check ``username``/``password`` against ``registry`` (its host) by the registry's own auth flow.
 
     Raises AuthenticationError, naming the user and the registry (never the password), when the
-    registry or its token server refuses them; connection, TLS and other registry errors pass
-    through as the client raises them. Only the given credentials are sent: auth files are not read.
+    registry or its token server refuses them, or when the token server accepts them but the
+    registry refuses the token it issued (said as such: the password is not at fault then);
+    connection, TLS and other registry errors pass through as the client raises them. Only the given credentials are sent: auth files are not read.
     """
     creds = Credentials(username=username, password=password, source='the task')
     check_options = dataclasses.replace(options, username=username, password=password, registry_token=None, authfile=None, no_creds=False)
@@ -123,6 +125,13 @@ def verify_credentials(registry: str, username: str, password: str, options: Con
         try:
             # No scope: for Bearer, a token for no repository proves the credentials, as containers/image CheckAuth does.
             client.request('GET', '/v2/', [], 'checking the credentials of user %s at %s' % (escape_controls(username), registry))
+        except TokenRefusedError as exc:
+            # The token server took the password; the registry would not take the token it issued for it.
+            why = ('the registry says it grants too little' if exc.insufficient_scope
+                   else 'revoked, or the registry and the token server disagree on the signing key?')
+            raise AuthenticationError('%s refused the token that its token server issued for the credentials of user %s (HTTP %d): '
+                                      'the credentials were accepted, the token was not (%s). Nothing was stored'
+                                      % (registry, escape_controls(username), exc.status or 401, why), status=exc.status, code=exc.code) from None
         except AuthenticationError as exc:
             where = 'the token server of %s' % registry if scheme == 'bearer' else registry
             status = ' (HTTP %d)' % exc.status if exc.status else ''

@@ -19,7 +19,9 @@ Auth
     shortly before they expire, and fetched through the same TLS settings as the registry. An
     ``Authorization`` header goes only to the registry's own origin, never to a redirect target or
     an upload location on another host. A 401 answered to a cached token drops the token, and the
-    request is sent once more with a fresh one.
+    request is sent once more with a fresh one. A 401 answered to a token fresh from the token
+    server is final, and raises TokenRefusedError: the token server accepted the credentials, so
+    the message does not blame the password but the token (its scope, or the registry's trust in it).
 
 Retries
     Connection failures, 408, 429, 502, 503 and 504 are retried up to ``retry_times`` times, with
@@ -54,6 +56,7 @@ from ansible_collections.ocikit.images.plugins.module_utils.errors import (
     OcikitError,
     RegistryError,
     TokenExpiredError,
+    TokenRefusedError,
 )
 from ansible_collections.ocikit.images.plugins.module_utils.transports.docker.auth import (
     MAX_TOKEN_BODY,
@@ -450,7 +453,8 @@ class RegistryClient:
         """Send with auth, retries, one re-auth after a 401 (unless not ``reauthorize``) and (for GET/HEAD) redirects.
 
         The response is streamed; the caller closes it. Statuses are not checked, except a 401 to
-        a cached token after a streamed body was sent: TokenExpiredError (the body cannot be resent).
+        a cached token after a streamed body was sent: TokenExpiredError (the body cannot be resent),
+        and a 401 to a token fetched for this request: TokenRefusedError.
         """
         target = self.url(url)
         if params is not None:
@@ -481,6 +485,10 @@ class RegistryClient:
                 self.tokens.drop(key, sent_token[len('Bearer '):] if sent_token else None)
                 raise TokenExpiredError('%s: the registry refused the token during the upload (expired or revoked); a new one is needed'
                                         % what, status=401)
+            if status == 401 and key is not None and not from_cache:
+                # The token server accepted the credentials and issued this token for this request: a second one
+                # would be refused alike, and "wrong password?" would send the user looking in the wrong place.
+                raise self._token_refused(response, what, scopes)
             if status == 401 and not reauthorized and (body is None or not body.started):
                 if from_cache and key is not None:
                     # Expired early or revoked: forget it and ask for a new one, once.
@@ -503,6 +511,34 @@ class RegistryClient:
                 target = join_url(target, location, '%s: following a redirect from %s' % (what, _host_port(target)))
                 continue
             return response
+
+    def _token_refused(self, response: 'httpx.Response', what: str, scopes: t.Sequence[Scope]) -> TokenRefusedError:
+        """The error for a 401 to a token fresh from the token server (the response is read and closed).
+
+        The hint contains no "; ": callers (delete) replace the last "; "-separated part.
+        """
+        challenges = parse_challenges(response.headers.get_list('www-authenticate'))
+        insufficient_scope = any(challenge.params.get('error') == 'insufficient_scope' for challenge in challenges)
+        creds = self.credentials_for(scopes[0].repository if scopes else None)
+        username = getattr(creds, 'username', None)
+        if username:
+            whose = 'the credentials of user %s from %s' % (username, creds.source)
+        elif getattr(creds, 'identity_token', None):
+            whose = 'the identity token from %s' % creds.source
+        else:
+            whose = None
+        if insufficient_scope:
+            hint = ('the token server accepted %s, but the token it issued does not grant this (no permission, or no such repository?)' % whose
+                    if whose else 'no credentials were found for %s' % self.registry)
+        else:
+            hint = ('the registry refused the token its token server issued for %s (revoked, or the registry and the token server '
+                    'disagree on the signing key?)' % (whose or 'an anonymous request'))
+        try:
+            error = self._error(response, what, hint=hint)
+        finally:
+            response.close()
+        return TokenRefusedError(error.message, status=response.status_code, code=getattr(error, 'code', None),
+                                 insufficient_scope=insufficient_scope)
 
     def _hint(self, status: int, scopes: t.Sequence[Scope] | None) -> str | None:
         if status != 401 or not scopes:

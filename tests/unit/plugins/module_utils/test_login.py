@@ -43,9 +43,11 @@ def basic(user: str, password: str) -> str:
 class FakeRegistry:
     """``/v2/`` of a registry with Basic, Bearer or no auth, and its token server."""
 
-    def __init__(self, auth: str | None, ping_status: int = 401) -> None:
+    def __init__(self, auth: str | None, ping_status: int = 401, refuse_tokens: str | None = None) -> None:
         self.auth = auth
         self.ping_status = ping_status
+        #: When set, the registry refuses every token its token server issues, with this challenge error ('' for none).
+        self.refuse_tokens = refuse_tokens
         self.requests: list[httpx.Request] = []
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
@@ -64,9 +66,12 @@ class FakeRegistry:
                 return httpx.Response(200, json={})
             return httpx.Response(401, headers={'WWW-Authenticate': 'Basic realm="fake"'},
                                   json={'errors': [{'code': 'UNAUTHORIZED', 'message': 'authentication required'}]})
-        if authorization == 'Bearer tok-1':
+        if authorization == 'Bearer tok-1' and self.refuse_tokens is None:
             return httpx.Response(200, json={})
-        return httpx.Response(401, headers={'WWW-Authenticate': 'Bearer realm="%s",service="%s"' % (REALM, REGISTRY)},
+        challenge = 'Bearer realm="%s",service="%s"' % (REALM, REGISTRY)
+        if authorization and self.refuse_tokens:
+            challenge += ',error="%s"' % self.refuse_tokens
+        return httpx.Response(401, headers={'WWW-Authenticate': challenge},
                               json={'errors': [{'code': 'UNAUTHORIZED', 'message': 'authentication required'}]})
 
 
@@ -103,6 +108,23 @@ def test_verify_refused(auth: str, where: str) -> None:
         check(FakeRegistry(auth), password='wrong-one')
     assert str(info.value) == '%s refused the credentials of user alice (HTTP 401): wrong username or password? Nothing was stored' % where
     assert info.value.status == 401
+
+
+@pytest.mark.parametrize('error, why', [
+    ('', 'revoked, or the registry and the token server disagree on the signing key?'),
+    ('invalid_token', 'revoked, or the registry and the token server disagree on the signing key?'),
+    ('insufficient_scope', 'the registry says it grants too little'),
+])
+def test_verify_token_refused_by_the_registry_says_the_credentials_were_accepted(error: str, why: str) -> None:
+    fake = FakeRegistry('bearer', refuse_tokens=error)
+    with pytest.raises(AuthenticationError) as info:
+        check(fake)
+    assert str(info.value) == ('%s refused the token that its token server issued for the credentials of user alice (HTTP 401): '
+                               'the credentials were accepted, the token was not (%s). Nothing was stored' % (REGISTRY, why))
+    assert info.value.status == 401 and info.value.code == 'UNAUTHORIZED'
+    # The ping, the token (granted), the check with it; no second token, which would be refused alike.
+    assert [(r.url.host, r.headers.get('authorization')) for r in fake.requests] == [
+        (REGISTRY, None), ('auth.test', basic(USER, PASSWORD)), (REGISTRY, 'Bearer tok-1')]
 
 
 def test_verify_refused_shows_control_characters_of_the_user_escaped() -> None:

@@ -20,6 +20,7 @@ from ansible_collections.ocikit.images.plugins.module_utils.errors import (
     ServerError,
     TLSError,
     TokenExpiredError,
+    TokenRefusedError,
     TooManyRequestsError,
 )
 from ansible_collections.ocikit.images.plugins.module_utils.transports.base import ConnectionOptions
@@ -183,6 +184,63 @@ def test_fresh_token_refused_fails_without_second_token() -> None:
         get(client)
     assert fake.issued == 1
     assert 'tok-1' not in info.value.message
+
+
+REVOKED = ('reading manifest registry.test/app:latest: UNAUTHORIZED: authentication required (HTTP 401 Unauthorized); '
+           'the registry refused the token its token server issued for the credentials of user %s from test '
+           '(revoked, or the registry and the token server disagree on the signing key?)' % USER)
+
+
+def refuse_every_token(fake: FakeRegistry, error: str | None) -> None:
+    """The registry answers 401 to every token its token server issues (a revoked key, a key mismatch, or too little access)."""
+    fake.hooks.append(lambda request: fake._challenge(error)  # pylint: disable=protected-access
+                      if request.url.path == MANIFEST and request.headers.get('authorization', '').startswith('Bearer ') else None)
+
+
+@pytest.mark.parametrize('error', [None, 'invalid_token'])
+def test_fresh_token_refused_blames_the_token_not_the_password(error: str | None) -> None:
+    fake = with_manifest(FakeRegistry(auth='bearer'))
+    refuse_every_token(fake, error)
+    with make_client(fake, creds=CREDS) as client, pytest.raises(TokenRefusedError) as info:
+        get(client)
+    assert info.value.message == REVOKED
+    assert info.value.status == 401 and info.value.code == 'UNAUTHORIZED' and not info.value.insufficient_scope
+    assert 'wrong username or password' not in info.value.message
+    assert fake.calls() == ['GET /v2/', 'TOKEN repository:app:pull', 'GET ' + MANIFEST]
+
+
+def test_cached_token_refused_then_its_fresh_successor_too_is_a_token_refusal() -> None:
+    fake = with_manifest(FakeRegistry(auth='bearer'))
+    with make_client(fake, creds=CREDS) as client:
+        get(client)
+        refuse_every_token(fake, 'invalid_token')
+        with pytest.raises(TokenRefusedError) as info:
+            get(client)
+    assert info.value.message == REVOKED
+    # One new token after the cached one was refused, and no third.
+    assert fake.calls()[3:] == ['GET ' + MANIFEST, 'TOKEN repository:app:pull', 'GET ' + MANIFEST]
+
+
+@pytest.mark.parametrize('creds, hint', [
+    (CREDS, 'the token server accepted the credentials of user %s from test, but the token it issued does not grant this '
+            '(no permission, or no such repository?)' % USER),
+    (None, 'no credentials were found for registry.test'),
+])
+def test_fresh_token_with_insufficient_scope_says_what_it_lacks(creds: t.Any, hint: str) -> None:
+    fake = with_manifest(FakeRegistry(auth='bearer'))
+    refuse_every_token(fake, 'insufficient_scope')
+    with make_client(fake, creds=creds) as client, pytest.raises(TokenRefusedError) as info:
+        get(client)
+    assert info.value.message == 'reading manifest registry.test/app:latest: UNAUTHORIZED: authentication required (HTTP 401 Unauthorized); ' + hint
+    assert info.value.insufficient_scope and fake.issued == 1
+
+
+def test_a_token_refused_by_the_token_server_still_blames_the_credentials() -> None:
+    fake = with_manifest(FakeRegistry(auth='bearer'))
+    with make_client(fake, creds=Credentials(USER, 'wrong')) as client, pytest.raises(AuthenticationError) as info:
+        get(client)
+    assert not isinstance(info.value, TokenRefusedError)
+    assert info.value.message.endswith('the registry refused the credentials of user %s from test (wrong username or password?)' % USER)
 
 
 def test_identity_token_uses_the_oauth2_refresh_grant() -> None:

@@ -116,7 +116,8 @@ def verify_credentials(registry: str, username: str, password: str, options: Con
     Raises AuthenticationError, naming the user and the registry (never the password), when the
     registry or its token server refuses them, or when the token server accepts them but the
     registry refuses the token it issued (said as such: the password is not at fault then);
-    connection, TLS and other registry errors pass through as the client raises them. Only the given credentials are sent: auth files are not read.
+    connection, TLS and other registry errors pass through as the client raises them. Only the
+    given credentials are sent: auth files are not read.
     """
     creds = Credentials(username=username, password=password, source='the task')
     check_options = dataclasses.replace(options, username=username, password=password, registry_token=None, authfile=None, no_creds=False)

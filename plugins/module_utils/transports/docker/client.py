@@ -512,7 +512,7 @@ class RegistryClient:
                 continue
             return response
 
-    def _token_refused(self, response: 'httpx.Response', what: str, scopes: t.Sequence[Scope]) -> TokenRefusedError:
+    def _token_refused(self, response: 'httpx.Response', what: str, scopes: t.Sequence[Scope] | None) -> TokenRefusedError:
         """The error for a 401 to a token fresh from the token server (the response is read and closed).
 
         The hint contains no "; ": callers (delete) replace the last "; "-separated part.

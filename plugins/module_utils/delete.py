@@ -35,10 +35,10 @@ from __future__ import annotations
 
 import concurrent.futures
 import dataclasses
-import json
 import os
 import typing as t
 
+from ansible_collections.ocikit.images.plugins.module_utils import jsonutil
 from ansible_collections.ocikit.images.plugins.module_utils.digest import Digest
 from ansible_collections.ocikit.images.plugins.module_utils.errors import (
     AccessDeniedError,
@@ -46,6 +46,7 @@ from ansible_collections.ocikit.images.plugins.module_utils.errors import (
     ImageNotFoundError,
     InvalidInputError,
     InvalidReferenceError,
+    ManifestError,
     OcikitError,
     RegistryError,
     SharedDigestError,
@@ -460,8 +461,8 @@ def blob_references(raw: bytes, media_type: str | None) -> list[tuple[Digest, bo
     if isinstance(parsed, Schema1Manifest):
         return [(desc.digest, False) for desc in parsed.blobs()]
     try:
-        data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+        data = jsonutil.loads(raw, 'manifest', ManifestError)
+    except ManifestError:
         return []
     found = []
     for value, child_type in _json_descriptors(data):

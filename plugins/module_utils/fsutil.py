@@ -6,8 +6,8 @@
 """Small filesystem helpers shared by the local transports and the auth file.
 
 Exclusive temporary files and directories (held under a shared flock while their writer lives),
-directory fsync, the one exclusive-lock helper (never following a symlink), and the sweep of
-temporaries a killed run left behind.
+directory fsync, the one exclusive-lock helper (never following a symlink), the sweep of
+temporaries a killed run left behind, and bounded reads of local documents (never blocking on a FIFO).
 """
 
 from __future__ import annotations
@@ -67,6 +67,65 @@ def unlink_quietly(path: str) -> None:
         os.unlink(path)
     except OSError:
         pass
+
+
+_FILE_KINDS = ((stat.S_ISDIR, 'a directory'), (stat.S_ISFIFO, 'a FIFO'), (stat.S_ISCHR, 'a character device'),
+               (stat.S_ISBLK, 'a block device'), (stat.S_ISSOCK, 'a socket'))
+
+
+def _kind(mode: int) -> str:
+    for test, name in _FILE_KINDS:
+        if test(mode):
+            return name
+    return 'not a plain file'
+
+
+def open_regular(path: str, error: type[OcikitError], what: str) -> t.BinaryIO:
+    """Open ``path`` for reading when it is a regular file (a symlink to one is fine).
+
+    A FIFO would block a plain open() until a writer comes, a device such as /dev/zero never ends:
+    O_NONBLOCK lets the open return at once, and fstat on the descriptor (not the path, which could
+    be swapped in between) decides. ``what`` names the file in messages ("auth file /x").
+    FileNotFoundError passes through; every other failure is ``error``.
+    """
+    flags = os.O_RDONLY | getattr(os, 'O_NONBLOCK', 0) | getattr(os, 'O_CLOEXEC', 0)
+    try:
+        fd = os.open(path, flags)
+    except FileNotFoundError:
+        raise
+    except OSError as exc:
+        if exc.errno == errno.ENXIO:
+            # What opening a Unix socket answers.
+            raise error('%s is not a regular file (a socket)' % what) from None
+        raise error('%s cannot be read: %s' % (what, exc.strerror or type(exc).__name__)) from None
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise error('%s is not a regular file (%s)' % (what, _kind(mode)))
+        os.set_blocking(fd, True)
+        return os.fdopen(fd, 'rb')
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def read_document(path: str, limit: int, error: type[OcikitError], what: str,
+                  too_large: type[OcikitError] | None = None) -> bytes:
+    """The content of a small local document (auth file, index.json, manifest), at most ``limit`` bytes.
+
+    Refuses what is not a regular file (see :func:`open_regular`) and reads at most ``limit`` + 1
+    bytes, so that /dev/zero or a huge file cannot exhaust memory. Over the limit raises
+    ``too_large`` (default ``error``). FileNotFoundError passes through for callers where absence
+    has a meaning.
+    """
+    with open_regular(path, error, what) as handle:
+        try:
+            raw = handle.read(limit + 1)
+        except OSError as exc:
+            raise error('%s cannot be read: %s' % (what, exc.strerror or type(exc).__name__)) from None
+    if len(raw) > limit:
+        raise (too_large or error)('%s exceeds the %d byte limit' % (what, limit))
+    return raw
 
 
 @contextlib.contextmanager

@@ -7,9 +7,9 @@
 
 from __future__ import annotations
 
-import json
 import typing as t
 
+from ansible_collections.ocikit.images.plugins.module_utils import jsonutil
 from ansible_collections.ocikit.images.plugins.module_utils.copy.execute import read_child
 from ansible_collections.ocikit.images.plugins.module_utils.errors import ManifestError
 from ansible_collections.ocikit.images.plugins.module_utils.manifest import media_types as mt
@@ -38,10 +38,7 @@ def oci_config(config: dict[str, t.Any]) -> dict[str, t.Any]:
 
 
 def _load_config(raw: bytes) -> dict[str, t.Any]:
-    try:
-        data = json.loads(raw)
-    except ValueError as exc:
-        raise ManifestError('image config is not valid JSON: %s' % exc) from None
+    data = jsonutil.loads(raw, 'image config', ManifestError)
     if not isinstance(data, dict):
         raise ManifestError('image config is not a JSON object')
     return data
@@ -67,7 +64,7 @@ def inspect_image(ref: ImageReference, options: ConnectionOptions, raw: bool = F
         top = parse_any(top_raw, media_type)
         result: dict[str, t.Any] = {'changed': False, 'digest': str(top.digest), 'media_type': top.media_type}
         if raw and not config:
-            result['manifest'] = json.loads(top_raw)
+            result['manifest'] = jsonutil.loads(top_raw, 'manifest', ManifestError)
             return result
         if isinstance(top, Schema1Manifest):
             return _inspect_schema1(ref, src, top, result, config, raw, no_tags)

@@ -32,13 +32,14 @@ from __future__ import annotations
 
 import base64
 import dataclasses
-import json
 import os
 import subprocess
 import sys
 import typing as t
 
+from ansible_collections.ocikit.images.plugins.module_utils import jsonutil
 from ansible_collections.ocikit.images.plugins.module_utils.errors import ConfigError
+from ansible_collections.ocikit.images.plugins.module_utils.fsutil import read_document
 
 if t.TYPE_CHECKING:  # pragma: no cover
     from ansible_collections.ocikit.images.plugins.module_utils.transports.base import ConnectionOptions
@@ -51,6 +52,10 @@ AUTH_FILE_LEGACY = 'legacy'
 #: Seconds a ``docker-credential-*`` helper may take; some unlock a keychain first.
 CREDENTIAL_HELPER_TIMEOUT = 60.0
 CREDENTIAL_HELPER_PREFIX = 'docker-credential-'
+#: Bytes a helper may print on each of stdout and stderr; credentials are a few hundred bytes.
+MAX_HELPER_OUTPUT = 1024 * 1024
+#: Bytes of an auth file: real ones hold a few entries; /dev/zero or a huge file must not exhaust memory.
+MAX_AUTH_FILE_SIZE = 4 * 1024 * 1024
 
 # What docker-credential-helpers print when they hold nothing for a server.
 _HELPER_NOT_FOUND = 'credentials not found in native keychain'
@@ -217,19 +222,11 @@ def load_auth_file(path: str, kind: str = AUTH_FILE_JSON) -> AuthFile:
     wrong type. Messages never quote values from the file.
     """
     try:
-        with open(path, 'rb') as handle:
-            raw = handle.read()
+        raw = read_document(path, MAX_AUTH_FILE_SIZE, ConfigError, 'auth file %s' % path)
     except FileNotFoundError:
         return AuthFile(path=path, kind=kind)
-    except OSError as exc:
-        raise ConfigError('auth file %s cannot be read: %s' % (path, exc.strerror or type(exc).__name__)) from None
-    try:
-        document = json.loads(raw.decode('utf-8'))
-    except UnicodeDecodeError:
-        raise ConfigError('auth file %s is not valid JSON: it is not UTF-8 text' % path) from None
-    except json.JSONDecodeError as exc:
-        # The message is an expectation and a position, never the text itself.
-        raise ConfigError('auth file %s is not valid JSON: %s at line %d column %d' % (path, exc.msg, exc.lineno, exc.colno)) from None
+    # The message is an expectation and a position, never the text itself.
+    document = jsonutil.loads(raw, 'auth file %s' % path, ConfigError)
     if not isinstance(document, dict):
         raise ConfigError('auth file %s is not usable: the top level is not a JSON object' % path)
 
@@ -274,6 +271,54 @@ def _first_line(data: bytes, limit: int = 200) -> str:
     return lines[0][:limit] if lines else ''
 
 
+class _OutputTooLarge(Exception):
+    """A helper printed more than its bound."""
+
+
+def _run_bounded(argv: list[str], stdin: bytes, timeout: float, limit: int) -> subprocess.CompletedProcess:
+    """``subprocess.run(capture_output=True)`` that keeps at most ``limit`` bytes per stream.
+
+    A helper that prints without end would otherwise fill memory before its timeout; it is killed
+    as soon as either stream passes ``limit`` (_OutputTooLarge) or ``timeout`` passes
+    (subprocess.TimeoutExpired).
+    """
+    import selectors
+    import time
+
+    with subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as process:
+        try:
+            try:
+                # A few bytes, below any pipe buffer: the write cannot block.
+                t.cast(t.IO[bytes], process.stdin).write(stdin)
+                t.cast(t.IO[bytes], process.stdin).close()
+            except BrokenPipeError:
+                pass  # the helper did not read its input; its answer still counts
+            streams = (t.cast(t.IO[bytes], process.stdout), t.cast(t.IO[bytes], process.stderr))
+            outputs = {stream.fileno(): bytearray() for stream in streams}
+            deadline = time.monotonic() + timeout
+            with selectors.DefaultSelector() as selector:
+                for stream in streams:
+                    selector.register(stream, selectors.EVENT_READ)
+                while selector.get_map():
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0:
+                        raise subprocess.TimeoutExpired(argv, timeout)
+                    for key, dummy in selector.select(remaining):
+                        block = os.read(key.fd, 65536)
+                        if not block:
+                            selector.unregister(key.fileobj)
+                            continue
+                        outputs[key.fd] += block
+                        if len(outputs[key.fd]) > limit:
+                            raise _OutputTooLarge()
+            returncode = process.wait(max(deadline - time.monotonic(), 0.001))
+        except BaseException:
+            process.kill()
+            raise
+    stdout, stderr = outputs.values()  # in the order of ``streams``; their descriptors are closed by now
+    return subprocess.CompletedProcess(argv, returncode, bytes(stdout), bytes(stderr))
+
+
 def credentials_from_helper(helper: str, registry: str) -> Credentials | None:
     """Ask ``docker-credential-<helper> get`` for ``registry``; None when it holds nothing.
 
@@ -282,12 +327,13 @@ def credentials_from_helper(helper: str, registry: str) -> Credentials | None:
     """
     program = CREDENTIAL_HELPER_PREFIX + helper
     try:
-        completed = subprocess.run([program, 'get'], input=registry.encode('utf-8'), capture_output=True,
-                                   timeout=CREDENTIAL_HELPER_TIMEOUT, check=False)
+        completed = _run_bounded([program, 'get'], registry.encode('utf-8'), CREDENTIAL_HELPER_TIMEOUT, MAX_HELPER_OUTPUT)
     except FileNotFoundError:
         raise ConfigError('credential helper %s is not installed: no such program on PATH' % program) from None
     except subprocess.TimeoutExpired:
         raise ConfigError('credential helper %s did not answer for %s within %g seconds' % (program, registry, CREDENTIAL_HELPER_TIMEOUT)) from None
+    except _OutputTooLarge:
+        raise ConfigError('credential helper %s answered for %s with more than %d bytes' % (program, registry, MAX_HELPER_OUTPUT)) from None
     except OSError as exc:
         raise ConfigError('credential helper %s cannot be run: %s' % (program, exc.strerror or type(exc).__name__)) from None
 
@@ -300,8 +346,9 @@ def credentials_from_helper(helper: str, registry: str) -> Credentials | None:
         raise ConfigError('credential helper %s failed for %s (exit status %d)%s'
                           % (program, registry, completed.returncode, ': %s' % said if said else ''))
     try:
-        answer = json.loads(completed.stdout.decode('utf-8'))
-    except ValueError:
+        answer = jsonutil.loads(completed.stdout, 'the answer', ConfigError)
+    except ConfigError:
+        # Not the parser's position or depth: the answer is the secret, and either way it is unusable.
         raise ConfigError('credential helper %s answered for %s with something that is not JSON' % (program, registry)) from None
     if not isinstance(answer, dict):
         raise ConfigError('credential helper %s answered for %s with JSON that is not an object' % (program, registry))

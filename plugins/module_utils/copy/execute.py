@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import concurrent.futures
 import dataclasses
-import json
 import os
 import tempfile
 import threading
 import typing as t
 
+from ansible_collections.ocikit.images.plugins.module_utils import jsonutil
 from ansible_collections.ocikit.images.plugins.module_utils.copy.index import build_index, select_platforms
 from ansible_collections.ocikit.images.plugins.module_utils.copy.layers import (
     MEASURE,
@@ -232,7 +232,7 @@ def _diff_ids(config_raw: bytes | None) -> list[Digest] | None:
     if config_raw is None:
         return None
     try:
-        ids = json.loads(config_raw).get('rootfs', {}).get('diff_ids')
+        ids = jsonutil.loads(config_raw, 'config', ManifestError).get('rootfs', {}).get('diff_ids')
         return [Digest(d) for d in ids] if isinstance(ids, list) else None
     except (ValueError, AttributeError, OcikitError):
         return None

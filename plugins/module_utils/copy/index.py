@@ -10,7 +10,8 @@ from __future__ import annotations
 import json
 import typing as t
 
-from ansible_collections.ocikit.images.plugins.module_utils.errors import InvalidInputError, NoMatchingPlatformError
+from ansible_collections.ocikit.images.plugins.module_utils import jsonutil
+from ansible_collections.ocikit.images.plugins.module_utils.errors import InvalidInputError, ManifestError, NoMatchingPlatformError
 from ansible_collections.ocikit.images.plugins.module_utils.manifest import media_types as mt
 from ansible_collections.ocikit.images.plugins.module_utils.manifest.convert import ConvertResult, IndexConvertResult, convert_index
 from ansible_collections.ocikit.images.plugins.module_utils.manifest.model import Descriptor, ImageIndex, Platform, parse_manifest
@@ -41,7 +42,7 @@ def filtered_index(index: ImageIndex, platforms: t.Sequence[str]) -> ImageIndex:
     keep = select_platforms(index, platforms)
     if len(keep) == len(index.manifests):
         return index
-    document = json.loads(index.raw)
+    document = jsonutil.loads(index.raw, 'index', ManifestError)
     digests = {str(d.digest) for d in keep}
     document['manifests'] = [m for m in document.get('manifests', []) if m.get('digest') in digests]
     raw = json.dumps(document, separators=(',', ':'), ensure_ascii=False).encode('utf-8')

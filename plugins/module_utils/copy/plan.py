@@ -20,13 +20,13 @@ pin the uncompressed layers through rootfs.diff_ids).
 from __future__ import annotations
 
 import dataclasses
-import json
 import typing as t
 
+from ansible_collections.ocikit.images.plugins.module_utils import jsonutil
 from ansible_collections.ocikit.images.plugins.module_utils.copy.layers import KEEP, MEASURE, WANT_COMPRESSED, WANT_DECOMPRESSED, LayerStep, plan_layer
 from ansible_collections.ocikit.images.plugins.module_utils.digest import Digest
 from ansible_collections.ocikit.images.plugins.module_utils.compression import check_level, compression_of_media_type
-from ansible_collections.ocikit.images.plugins.module_utils.errors import InvalidInputError, OcikitError
+from ansible_collections.ocikit.images.plugins.module_utils.errors import InvalidInputError, ManifestError, OcikitError
 from ansible_collections.ocikit.images.plugins.module_utils.manifest import media_types as mt
 from ansible_collections.ocikit.images.plugins.module_utils.manifest.convert import ConvertResult, LayerOverride, convert_manifest
 from ansible_collections.ocikit.images.plugins.module_utils.manifest.model import ImageIndex, ImageManifest
@@ -397,7 +397,7 @@ def _decide_schema1(top: Schema1Manifest, image: ImagePlan, before: Digest | Non
     if [str(layer.digest) for layer in current.layers] != [str(layer.digest) for layer in top.layers]:
         return False, 'destination holds %s' % before, 'content'
     try:
-        diff_ids = json.loads(current_config)['rootfs']['diff_ids']
+        diff_ids = jsonutil.loads(current_config, 'config', ManifestError)['rootfs']['diff_ids']
         sizes = {str(layer.digest): layer for layer in current.layers}
         overrides = [None if empty else LayerOverride(layer.digest, sizes[str(layer.digest)].size,
                                                       compression_of_media_type(sizes[str(layer.digest)].media_type))

@@ -26,6 +26,7 @@ import json
 import re
 import typing as t
 
+from ansible_collections.ocikit.images.plugins.module_utils import jsonutil
 from ansible_collections.ocikit.images.plugins.module_utils.errors import ManifestError
 
 # Field kinds.
@@ -77,15 +78,9 @@ def _reject_constant(name: str) -> t.NoReturn:
 
 def loads(raw: 'bytes | str', what: str = 'document') -> t.Any:
     """Parse JSON as Go sees it: objects as GoObject, numbers as GoNumber, strict UTF-8."""
-    try:
-        text = raw.decode('utf-8') if isinstance(raw, (bytes, bytearray)) else raw
-        return json.loads(text, object_pairs_hook=GoObject, parse_int=GoNumber, parse_float=GoNumber,
+    # Go's decoder stops at 10000 levels; the shared bound is far lower, and far above real documents.
+    return jsonutil.loads(raw, what, ManifestError, object_pairs_hook=GoObject, parse_int=GoNumber, parse_float=GoNumber,
                           parse_constant=_reject_constant)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise ManifestError('%s is not valid JSON: %s' % (what, exc)) from None
-    except RecursionError:
-        # Go's decoder stops at 10000 levels; Python's stack may give up sooner, with the same outcome.
-        raise ManifestError('%s is nested too deeply' % what) from None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -175,7 +170,7 @@ def object_members(raw: 'bytes | str', what: str = 'document') -> dict[str, str]
     except (ValueError, UnicodeDecodeError) as exc:
         raise ManifestError('%s is not a valid JSON object: %s' % (what, exc)) from None
     except RecursionError:
-        raise ManifestError('%s is nested too deeply' % what) from None
+        raise ManifestError('%s is nested deeper than %d levels' % (what, jsonutil.MAX_DEPTH)) from None
     return members
 
 

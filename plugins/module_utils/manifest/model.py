@@ -15,6 +15,7 @@ import dataclasses
 import json
 import typing as t
 
+from ansible_collections.ocikit.images.plugins.module_utils import jsonutil
 from ansible_collections.ocikit.images.plugins.module_utils.digest import Digest
 from ansible_collections.ocikit.images.plugins.module_utils.errors import (
     DigestMismatchError,
@@ -173,10 +174,7 @@ def parse_manifest(raw: bytes, content_type: str | None = None, expected_digest:
         raise ManifestTooLargeError('%s is %d bytes, over the %d byte limit' % (what, len(raw), mt.MAX_MANIFEST_SIZE))
     if expected_digest is not None:
         expected_digest.verify_bytes(raw, what)
-    try:
-        data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise ManifestError('%s is not valid JSON: %s' % (what, exc)) from None
+    data = jsonutil.loads(raw, what, ManifestError)
     if not isinstance(data, dict):
         raise ManifestError('%s is not a JSON object' % what)
     declared = data.get('mediaType')

@@ -46,7 +46,6 @@ swap left aside (``.<name>.ocikit-old-*``) once PATH holds an image again.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import secrets
 import shutil
@@ -55,6 +54,7 @@ import sys
 import threading
 import typing as t
 
+from ansible_collections.ocikit.images.plugins.module_utils import jsonutil
 from ansible_collections.ocikit.images.plugins.module_utils.fsutil import (
     create_temp_file,
     fsync_dir,
@@ -427,10 +427,7 @@ def _check_schema1(raw: bytes, instance_digest: Digest | None, what: str) -> Non
         raise ManifestTooLargeError('%s is %d bytes, over the %d byte limit' % (what, len(raw), mt.MAX_MANIFEST_SIZE))
     if instance_digest is not None:
         instance_digest.verify_bytes(raw, what)
-    try:
-        data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise ManifestError('%s is not valid JSON: %s' % (what, exc)) from None
+    data = jsonutil.loads(raw, what, ManifestError)
     if not isinstance(data, dict) or data.get('schemaVersion') != 1:
         raise ManifestError('%s is typed as Docker schema1 but is not a schemaVersion 1 object' % what)
 

@@ -40,6 +40,7 @@ from ansible_collections.ocikit.images.plugins.module_utils.errors import (
     LayoutError,
     ManifestTooLargeError,
 )
+from ansible_collections.ocikit.images.plugins.module_utils.fsutil import open_regular, read_document
 from ansible_collections.ocikit.images.plugins.module_utils.manifest.media_types import MAX_MANIFEST_SIZE
 from ansible_collections.ocikit.images.plugins.module_utils.transports.base import BlobInfo, ImageSource
 
@@ -91,17 +92,11 @@ def signature_names(directory: str) -> list[str]:
 # -- small files -----------------------------------------------------------------------------------
 
 def read_small_file(path: str, limit: int, what: str) -> bytes:
-    """Read a file of at most ``limit`` bytes. FileNotFoundError passes through; other OS errors become LayoutError."""
-    try:
-        with open(path, 'rb') as handle:
-            raw = handle.read(limit + 1)
-    except FileNotFoundError:
-        raise
-    except OSError as exc:
-        raise LayoutError('cannot read %s %s: %s' % (what, path, exc.strerror or exc)) from None
-    if len(raw) > limit:
-        raise ManifestTooLargeError('%s %s exceeds the %d byte limit' % (what, path, limit))
-    return raw
+    """Read a regular file of at most ``limit`` bytes (ManifestTooLargeError beyond).
+
+    FileNotFoundError passes through; other failures, a FIFO or a device included, are LayoutError.
+    """
+    return read_document(path, limit, LayoutError, '%s %s' % (what, path), too_large=ManifestTooLargeError)
 
 
 def read_version(directory: str) -> str | None:
@@ -179,13 +174,10 @@ class DirSource(ImageSource):
         """
         path = blob_path(self.path, info.digest)
         try:
-            handle = open(path, 'rb')  # pylint: disable=consider-using-with  # closed below, after the caller's block
+            # A FIFO or device in place of a blob is refused at once rather than blocking or never ending.
+            handle = open_regular(path, LayoutError, 'blob path %s' % path)
         except FileNotFoundError:
             raise BlobNotFoundError('blob %s not found in directory image %s' % (info.digest, self.path)) from None
-        except IsADirectoryError:
-            raise LayoutError('blob path %s is a directory' % path) from None
-        except OSError as exc:
-            raise LayoutError('cannot read blob %s in directory image %s: %s' % (info.digest, self.path, exc.strerror or exc)) from None
         with handle:
             yield file_chunks(handle), os.fstat(handle.fileno()).st_size
 

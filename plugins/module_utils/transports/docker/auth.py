@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import base64
 import dataclasses
-import json
 import re
 import string
 import threading
 import time
 import typing as t
 
+from ansible_collections.ocikit.images.plugins.module_utils import jsonutil
 from ansible_collections.ocikit.images.plugins.module_utils.errors import AuthenticationError, remember_secret
 
 #: Token lifetime when the token server does not say (the token spec's default).
@@ -139,10 +139,7 @@ def basic_authorization(username: str, password: str) -> str:
 
 def parse_token_response(body: bytes, where: str) -> tuple[str, float]:
     """``(token, lifetime_seconds)`` from a token server's JSON answer (``token`` or ``access_token``)."""
-    try:
-        data = json.loads(body.decode('utf-8'))
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise AuthenticationError('%s: the token response is not JSON' % where) from exc
+    data = jsonutil.loads(body, '%s: the token response' % where, AuthenticationError)
     if not isinstance(data, dict):
         raise AuthenticationError('%s: the token response is not a JSON object' % where)
     token = data.get('token') or data.get('access_token')

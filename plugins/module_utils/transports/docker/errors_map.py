@@ -15,10 +15,10 @@ headers or query strings, so credentials, tokens and pre-signed URLs cannot leak
 from __future__ import annotations
 
 import email.utils
-import json
 import ssl
 import time
 
+from ansible_collections.ocikit.images.plugins.module_utils import jsonutil
 from ansible_collections.ocikit.images.plugins.module_utils.errors import (
     AccessDeniedError,
     AuthenticationError,
@@ -81,8 +81,8 @@ def parse_error_body(body: bytes) -> list[tuple[str, str, str]]:
     still gives a useful error.
     """
     try:
-        data = json.loads(body.decode('utf-8'))
-    except (ValueError, UnicodeDecodeError):
+        data = jsonutil.loads(body, 'the error body', RegistryError)
+    except RegistryError:
         return []
     errors = data.get('errors') if isinstance(data, dict) else None
     if not isinstance(errors, list):

@@ -8,10 +8,10 @@
 from __future__ import annotations
 
 import contextlib
-import json
 import re
 import typing as t
 
+from ansible_collections.ocikit.images.plugins.module_utils import jsonutil
 from ansible_collections.ocikit.images.plugins.module_utils.digest import Digest
 from ansible_collections.ocikit.images.plugins.module_utils.errors import (
     BlobNotFoundError,
@@ -116,10 +116,7 @@ class DockerImageSource(ImageSource):
             response = self.client.request('GET', url, self.scopes, what, not_found=ImageNotFoundError,
                                            limit=MAX_TAGS_PAGE, limit_error=RegistryError)
             seen_urls.add(str(response.url))
-            try:
-                data = json.loads(response.body.decode('utf-8'))
-            except (ValueError, UnicodeDecodeError) as exc:
-                raise RegistryError('%s: the tag list is not JSON' % what) from exc
+            data = jsonutil.loads(response.body, '%s: the tag list' % what, RegistryError)
             page = data.get('tags') if isinstance(data, dict) else None
             if page is None and isinstance(data, dict):
                 page = []  # "tags": null is how some registries say "no tags"

@@ -42,6 +42,7 @@ import json
 import threading
 import typing as t
 
+from ansible_collections.ocikit.images.plugins.module_utils import jsonutil
 from ansible_collections.ocikit.images.plugins.module_utils.digest import Digest
 from ansible_collections.ocikit.images.plugins.module_utils.errors import (
     ImageNotFoundError,
@@ -130,10 +131,7 @@ class DockerArchive:
                               % (MANIFEST_FILE, WHAT, self.path, member.size, MAX_MANIFEST_JSON_SIZE))
         raw = self.tar.read_member(member, MAX_MANIFEST_JSON_SIZE, MANIFEST_FILE)
         where = '%s in %s %s' % (MANIFEST_FILE, WHAT, self.path)
-        try:
-            data = json.loads(raw)
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise LayoutError('%s is not valid JSON: %s' % (where, exc)) from None
+        data = jsonutil.loads(raw, where, LayoutError)
         if not isinstance(data, list):
             raise LayoutError('%s is not a JSON list' % where)
         items = []
@@ -247,10 +245,7 @@ class DockerArchive:
                             layers=members)
 
     def _diff_ids(self, config: bytes, where: str) -> list[Digest]:
-        try:
-            data = json.loads(config)
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise ManifestError('%s: the config is not valid JSON: %s' % (where, exc)) from None
+        data = jsonutil.loads(config, '%s: the config' % where, ManifestError)
         rootfs = data.get('rootfs') if isinstance(data, dict) else None
         diff_ids = rootfs.get('diff_ids') if isinstance(rootfs, dict) else None
         if not isinstance(diff_ids, list):

@@ -39,6 +39,7 @@ import tempfile
 import threading
 import typing as t
 
+from ansible_collections.ocikit.images.plugins.module_utils import jsonutil
 from ansible_collections.ocikit.images.plugins.module_utils.digest import Digest
 from ansible_collections.ocikit.images.plugins.module_utils.fsutil import hold_dir, release_temp_dir, sweep_stale_temps
 from ansible_collections.ocikit.images.plugins.module_utils.errors import (
@@ -193,10 +194,7 @@ class DockerArchiveDestination(ImageDestination):
             if staging.blob_size(desc.digest) is None:
                 raise BlobNotFoundError('cannot commit %s: blob %s of the manifest was not written' % (self.reference, desc.digest))
         config_raw = staging.read_blob(manifest.config.digest, mt.MAX_CONFIG_SIZE, 'config')
-        try:
-            config = json.loads(config_raw)
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise ManifestError('config %s is not valid JSON: %s' % (manifest.config.digest, exc)) from None
+        config = jsonutil.loads(config_raw, 'config %s' % manifest.config.digest, ManifestError)
         if not isinstance(config, dict):
             raise ManifestError('config %s is not a JSON object' % manifest.config.digest)
         layer_digests = [desc.digest for desc in manifest.layers]

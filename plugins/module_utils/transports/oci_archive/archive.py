@@ -14,9 +14,9 @@ The rules are those of an OCI layout directory (``oci_layout/layout.py``): bound
 
 from __future__ import annotations
 
-import json
 import typing as t
 
+from ansible_collections.ocikit.images.plugins.module_utils import jsonutil
 from ansible_collections.ocikit.images.plugins.module_utils.digest import Digest
 from ansible_collections.ocikit.images.plugins.module_utils.errors import (
     BlobNotFoundError,
@@ -69,10 +69,7 @@ class OCIArchive:
             raw = self.tar.read_member(member, MAX_INDEX_SIZE, name)
         except ManifestTooLargeError as exc:
             raise LayoutError(exc.message) from None
-        try:
-            return json.loads(raw)
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise LayoutError('%s in %s %s is not valid JSON: %s' % (name, WHAT, self.path, exc)) from None
+        return jsonutil.loads(raw, '%s in %s %s' % (name, WHAT, self.path), LayoutError)
 
     def check_layout_version(self) -> None:
         """``oci-layout``, when present, must say ``imageLayoutVersion`` 1.x (skopeo writes it; some tools omit it)."""

@@ -53,10 +53,13 @@ import stat
 import threading
 import typing as t
 
+from ansible_collections.ocikit.images.plugins.module_utils import jsonutil
 from ansible_collections.ocikit.images.plugins.module_utils.fsutil import (
     create_temp_file,
     exclusive_lock,
     fsync_dir,
+    open_regular,
+    read_document,
     sweep_stale_temps,
     unlink_quietly,
 )
@@ -182,11 +185,10 @@ class Layout:
         """Open a blob for reading; BlobNotFoundError when it is absent."""
         path = self.blob_path(digest)
         try:
-            return open(path, 'rb')  # pylint: disable=consider-using-with  # the caller owns it
+            # A FIFO or device under blobs/ is refused at once rather than blocking or never ending.
+            return open_regular(path, LayoutError, 'blob path %s' % path)
         except FileNotFoundError:
             raise BlobNotFoundError('blob %s not found in OCI layout %s' % (digest, self.path)) from None
-        except IsADirectoryError:
-            raise LayoutError('blob path %s is a directory' % path) from None
 
     def read_blob(self, digest: Digest, limit: int, what: str, size: int = -1) -> bytes:
         """Read a small blob whole (a manifest), bounded by ``limit`` and verified."""
@@ -569,20 +571,8 @@ def atomic_write(path: str, data: bytes) -> None:
 
 
 def _load_json(path: str, limit: int) -> t.Any:
-    """Parse a small JSON file, reading at most ``limit`` bytes. FileNotFoundError passes through."""
-    try:
-        with open(path, 'rb') as handle:
-            raw = handle.read(limit + 1)
-    except FileNotFoundError:
-        raise
-    except OSError as exc:
-        raise LayoutError('cannot read %s: %s' % (path, exc.strerror or exc)) from None
-    if len(raw) > limit:
-        raise LayoutError('%s exceeds the %d byte limit' % (path, limit))
-    try:
-        return json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise LayoutError('%s is not valid JSON: %s' % (path, exc)) from None
+    """Parse a small JSON file (a regular one), reading at most ``limit`` bytes. FileNotFoundError passes through."""
+    return jsonutil.loads(read_document(path, limit, LayoutError, path), path, LayoutError)
 
 
 def _dump_json(data: t.Any) -> bytes:

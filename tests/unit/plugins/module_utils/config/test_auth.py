@@ -11,6 +11,7 @@ import base64
 import dataclasses
 import json
 import os
+import signal
 import stat
 import sys
 import typing as t
@@ -84,7 +85,8 @@ class Env:
     def helper(self, name: str, answers: dict[str, t.Any]) -> str:
         """Install docker-credential-<name>; answers map a registry to a JSON answer or a behaviour.
 
-        Behaviours: 'fail' (exit 1 with a message), 'garbage' (exit 0, not JSON), 'sleep'.
+        Behaviours: 'fail' (exit 1 with a message), 'garbage' (exit 0, not JSON), 'sleep',
+        'flood' (output without end), 'deep' (JSON nested 100000 levels).
         Anything absent answers "not found" as real helpers do. Each call is logged.
         """
         log = self.tmp / ('%s.log' % name)
@@ -107,6 +109,12 @@ if answer == "garbage":
     sys.exit(0)
 if answer == "sleep":
     time.sleep(30)
+if answer == "flood":
+    while True:
+        sys.stdout.write("A" * 65536)
+if answer == "deep":
+    print("[" * 100000 + "]" * 100000)
+    sys.exit(0)
 print(json.dumps(answer))
 ''' % (sys.executable, json.dumps(answers), str(log), SECRET))
         script.chmod(script.stat().st_mode | stat.S_IXUSR)
@@ -248,7 +256,7 @@ def test_load_rejects_invalid_legacy_file(env: Env) -> None:
 
 def test_load_unreadable_file(env: Env) -> None:
     os.makedirs(env.primary)  # a directory where the file should be
-    with pytest.raises(ConfigError, match='auth file %s cannot be read' % env.primary):
+    with pytest.raises(ConfigError, match=r'auth file %s is not a regular file \(a directory\)' % env.primary):
         load_auth_file(env.primary)
 
 
@@ -454,6 +462,8 @@ def test_cred_helpers_are_keyed_by_registry_only(env: Env) -> None:
 @pytest.mark.parametrize('answer, problem', [
     ('fail', 'failed for quay.io (exit status 3): the keychain is locked'),
     ('garbage', 'answered for quay.io with something that is not JSON'),
+    ('deep', 'answered for quay.io with something that is not JSON'),
+    ('flood', 'answered for quay.io with more than 1048576 bytes'),
     (['list'], 'JSON that is not an object'),
     ({'Username': 1, 'Secret': SECRET}, 'non-string Username or Secret'),
 ])
@@ -464,6 +474,37 @@ def test_cred_helper_failures(env: Env, answer: t.Any, problem: str) -> None:
         resolve_credentials('quay.io', None, ConnectionOptions())
     assert 'credential helper docker-credential-fake' in str(caught.value) and problem in str(caught.value)
     assert SECRET not in str(caught.value)
+
+
+def test_auth_file_fifo_device_and_huge_file_are_refused(env: Env) -> None:
+    # Each used to block (FIFO) or read until memory ran out (/dev/zero, a huge sparse file).
+    fifo = str(env.tmp / 'fifo.json')
+    os.mkfifo(fifo)
+    huge = env.tmp / 'huge.json'
+    with open(huge, 'wb') as handle:
+        handle.truncate(1 << 40)
+    for path, problem in ((fifo, 'is not a regular file (a FIFO)'), ('/dev/zero', 'is not a regular file (a character device)'),
+                          (str(huge), 'exceeds the 4194304 byte limit')):
+        signal.alarm(10)  # a regression fails (the alarm's exception) instead of hanging the run
+        try:
+            with pytest.raises(ConfigError) as caught:
+                resolve_credentials('quay.io', None, ConnectionOptions(authfile=path))
+        finally:
+            signal.alarm(0)
+        assert str(caught.value) == 'auth file %s %s' % (path, problem)
+
+
+def test_symlinked_auth_file_is_read(env: Env) -> None:
+    real = env.write(str(env.tmp / 'real-auth.json'), {'auths': {'quay.io': entry('linked', SECRET)}})
+    os.makedirs(os.path.dirname(env.primary))
+    os.symlink(real, env.primary)
+    assert resolve_credentials('quay.io', None, ConnectionOptions()).username == 'linked'
+
+
+def test_deeply_nested_auth_file(env: Env) -> None:
+    env.write(env.primary, '{"auths": ' + '[' * 100000 + ']' * 100000 + '}')
+    with pytest.raises(ConfigError, match='^auth file %s is nested deeper than 64 levels$' % env.primary):
+        load_auth_file(env.primary)
 
 
 def test_cred_helper_timeout(env: Env) -> None:

@@ -145,9 +145,9 @@ def test_type_errors_and_invalid_json_fail(raw):
 
 def test_deep_nesting_is_an_error():
     deep = '[' * 100000 + ']' * 100000
-    with pytest.raises(ManifestError, match='too deeply'):
+    with pytest.raises(ManifestError, match='nested deeper than 64 levels'):
         g.loads(deep)
-    with pytest.raises(ManifestError, match='too deeply'):
+    with pytest.raises(ManifestError, match='nested deeper than 64 levels'):
         g.object_members('{"a":' + deep + '}')
 
 

@@ -654,7 +654,7 @@ def test_source_errors(tmp_path) -> None:
             source.get_manifest()
     (tmp_path / 'empty' / ('0' * 64)).mkdir()
     with open_source(tmp_path / 'empty') as source:
-        with pytest.raises(LayoutError, match='is a directory'):
+        with pytest.raises(LayoutError, match=r'is not a regular file \(a directory\)'):
             with source.get_blob(BlobInfo(Digest('sha256:' + '0' * 64))):
                 pass
 

@@ -34,8 +34,10 @@ Compressed archives (``docker save | gzip``, also bzip2, xz and, with the ``zsta
 zstd) are decompressed once, as a stream, into an unnamed temporary file (``TMPDIR``), which is
 then indexed like a plain archive and disappears when the reader closes. An archive that is not a
 regular file (a pipe) is copied the same way. Reading from a plain archive touches no other file.
-The decompressed size is not bounded (neither is it by containers/image): a compression bomb can
-fill the temporary directory, but nothing beyond it.
+A compressed archive may expand to MAX_EXPANSION times its compressed size (beyond the first
+EXPANSION_ALLOWANCE bytes): image archives compress a few times at most, while a compression bomb
+(zeros, a thousandfold and more) would otherwise fill the temporary directory; it is refused as
+soon as it passes the bound.
 """
 
 from __future__ import annotations
@@ -65,6 +67,11 @@ MAX_MEMBERS = 100000
 #: The largest single read while indexing: PAX and GNU long-name headers are read whole, so a
 #: header claiming gigabytes must not be. Go's archive/tar has the same 1 MiB bound.
 MAX_HEADER_READ = 1024 * 1024
+#: How many times its compressed size a compressed archive may expand to. Layers are compressed
+#: already, so real archives expand little; zeros in gzip expand ~1000 times, in zstd far more.
+MAX_EXPANSION = 100
+#: Decompressed bytes always allowed, whatever the ratio (a small archive of sparse files).
+EXPANSION_ALLOWANCE = 64 * 1024 * 1024
 
 BLOCK_SIZE = tarfile.BLOCKSIZE
 
@@ -186,7 +193,10 @@ class SafeTarReader:
 
     def _spool(self, handle: t.BinaryIO, head: bytes) -> t.BinaryIO:
         """Copy (and decompress) the archive into an unnamed temporary file, as a stream."""
-        source: t.Any = _PrefixedReader(head, handle)
+        counted = _PrefixedReader(head, handle)
+        source: t.Any = counted
+        # What a decompressor raises on bad input; zstandard has its own exception type.
+        failures: tuple[type[BaseException], ...] = (OSError, EOFError, zlib.error, lzma.LZMAError, ValueError)
         if self.compression == 'gzip':
             source = gzip.GzipFile(fileobj=source, mode='rb')
         elif self.compression == 'bzip2':
@@ -200,19 +210,25 @@ class SafeTarReader:
                 raise LayoutError('%s %s is zstd-compressed; reading it needs the Python package zstandard '
                                   '(or decompress it first with zstd -d)' % (self.what, self.path)) from None
             source = zstandard.ZstdDecompressor().stream_reader(source, read_across_frames=True)
+            failures += (zstandard.ZstdError,)
         try:
             spool = tempfile.TemporaryFile()  # pylint: disable=consider-using-with  # owned by the reader
         except OSError as exc:
             raise LayoutError('cannot create a temporary file to read %s %s: %s' % (self.what, self.path, exc.strerror or exc)) from None
+        written = 0
         try:
             while True:
                 try:
                     block = source.read(CHUNK_SIZE)
-                except (OSError, EOFError, zlib.error, lzma.LZMAError, ValueError) as exc:
+                except failures as exc:
                     raise LayoutError('cannot %s %s %s: %s' % ('decompress' if self.compression else 'read', self.what, self.path,
                                                                _describe_read_error(exc))) from None
                 if not block:
                     break
+                written += len(block)
+                if self.compression and written > EXPANSION_ALLOWANCE and written > MAX_EXPANSION * counted.consumed:
+                    raise LayoutError('refusing %s %s: it expands more than %d times its %s-compressed size (a decompression bomb?)'
+                                      % (self.what, self.path, MAX_EXPANSION, self.compression))
                 try:
                     spool.write(block)
                 except OSError as exc:
@@ -451,16 +467,20 @@ class _PrefixedReader:
     def __init__(self, head: bytes, handle: t.BinaryIO) -> None:
         self.head = head
         self.handle = handle
+        #: Bytes handed out so far: the compressed size a decompressor has consumed (and buffered).
+        self.consumed = 0
 
     def read(self, size: int = -1) -> bytes:
         """Up to ``size`` bytes (all that is left when ``size`` is negative)."""
         if self.head:
             if size is None or size < 0:
                 data, self.head = self.head + self.handle.read(), b''
-                return data
-            data, self.head = self.head[:size], self.head[size:]
-            return data
-        return self.handle.read(size)
+            else:
+                data, self.head = self.head[:size], self.head[size:]
+        else:
+            data = self.handle.read(size)
+        self.consumed += len(data)
+        return data
 
     def readable(self) -> bool:
         """Always True: this is a reader."""

@@ -68,8 +68,12 @@ def _env(extra: t.Mapping[str, str] | None = None) -> dict[str, str]:
 
 
 def run_module(name: str, args: t.Mapping[str, t.Any], check: bool = False, diff: bool = False,
-               env: t.Mapping[str, str] | None = None, timeout: float = 900) -> ModuleRun:
-    """Run ``plugins/modules/<name>.py`` with ``args`` in a fresh process, as Ansible does on a host."""
+               env: t.Mapping[str, str] | None = None, timeout: float = 900, rlimit_as: int = 0) -> ModuleRun:
+    """Run ``plugins/modules/<name>.py`` with ``args`` in a fresh process, as Ansible does on a host.
+
+    ``rlimit_as`` (bytes) caps the module's address space, so runaway memory fails fast. A module
+    still running after ``timeout`` seconds is killed and reported with rc -9 and stderr "timed out".
+    """
     register_secrets_in(args)
     module_args = dict(args)
     module_args['_ansible_check_mode'] = check
@@ -83,14 +87,19 @@ def run_module(name: str, args: t.Mapping[str, t.Any], check: bool = False, diff
         # peak alone: run it through a tiny wrapper that reports the child's rusage.
         wrapper = textwrap.dedent('''
             import json, resource, subprocess, sys
-            proc = subprocess.run(sys.argv[1:], capture_output=True)
+            limit, timeout = int(sys.argv[1]), float(sys.argv[2])
+            cap = (lambda: resource.setrlimit(resource.RLIMIT_AS, (limit, limit))) if limit else None
+            try:
+                proc = subprocess.run(sys.argv[3:], capture_output=True, preexec_fn=cap, timeout=timeout)
+            except subprocess.TimeoutExpired as exc:
+                proc = subprocess.CompletedProcess(exc.cmd, -9, exc.stdout or b"", b"timed out")
             usage = resource.getrusage(resource.RUSAGE_CHILDREN)
             sys.stdout.write(json.dumps({"rc": proc.returncode, "stdout": proc.stdout.decode("utf-8", "replace"),
                                          "stderr": proc.stderr.decode("utf-8", "replace"), "maxrss_kb": usage.ru_maxrss}))
         ''')
         module_path = COLLECTION_ROOT / 'plugins' / 'modules' / ('%s.py' % name)
-        proc = subprocess.run([PYTHON, '-c', wrapper, PYTHON, str(module_path), args_path], capture_output=True, text=True,
-                              env=_env(env), timeout=timeout, check=True)
+        proc = subprocess.run([PYTHON, '-c', wrapper, str(rlimit_as), str(timeout), PYTHON, str(module_path), args_path], capture_output=True,
+                              text=True, env=_env(env), timeout=timeout + 60, check=True)
         outer = json.loads(proc.stdout)
     finally:
         os.unlink(args_path)

@@ -144,7 +144,8 @@ class Layout:
             raise ImageNotFoundError('OCI layout %s does not exist' % self.path)
         if not os.path.isdir(self.path):
             raise LayoutError('OCI layout %s is not a directory' % self.path)
-        if not os.path.isfile(self.index_path):
+        if not os.path.exists(self.index_path):
+            # Only absence is judged here; a FIFO or device in its place is refused by name when read.
             raise LayoutError('%s is not an OCI layout: %s is missing' % (self.path, INDEX_FILE))
         if os.path.exists(self.layout_file_path):
             self.read_layout_version()

@@ -80,14 +80,20 @@ def _kind(mode: int) -> str:
     return 'not a plain file'
 
 
-def open_regular(path: str, error: type[OcikitError], what: str) -> t.BinaryIO:
+def open_regular(path: str, error: type[OcikitError], what: str, within: str | None = None) -> t.BinaryIO:
     """Open ``path`` for reading when it is a regular file (a symlink to one is fine).
 
     A FIFO would block a plain open() until a writer comes, a device such as /dev/zero never ends:
     O_NONBLOCK lets the open return at once, and fstat on the descriptor (not the path, which could
     be swapped in between) decides. ``what`` names the file in messages ("auth file /x").
+    With ``within`` (an image store's root), a symlink may only lead to a file inside it: content
+    is digest-checked anyway, but a link to /etc/shadow must not even reveal its size.
     FileNotFoundError passes through; every other failure is ``error``.
     """
+    if within is not None and os.path.islink(path):
+        root = os.path.realpath(within)
+        if os.path.commonpath([root, os.path.realpath(path)]) != root:
+            raise error('%s is a symbolic link that leads outside %s' % (what, within))
     flags = os.O_RDONLY | getattr(os, 'O_NONBLOCK', 0) | getattr(os, 'O_CLOEXEC', 0)
     try:
         fd = os.open(path, flags)
@@ -110,15 +116,15 @@ def open_regular(path: str, error: type[OcikitError], what: str) -> t.BinaryIO:
 
 
 def read_document(path: str, limit: int, error: type[OcikitError], what: str,
-                  too_large: type[OcikitError] | None = None) -> bytes:
+                  too_large: type[OcikitError] | None = None, within: str | None = None) -> bytes:
     """The content of a small local document (auth file, index.json, manifest), at most ``limit`` bytes.
 
     Refuses what is not a regular file (see :func:`open_regular`) and reads at most ``limit`` + 1
     bytes, so that /dev/zero or a huge file cannot exhaust memory. Over the limit raises
     ``too_large`` (default ``error``). FileNotFoundError passes through for callers where absence
-    has a meaning.
+    has a meaning. ``within`` confines symlinks as in :func:`open_regular`.
     """
-    with open_regular(path, error, what) as handle:
+    with open_regular(path, error, what, within) as handle:
         try:
             raw = handle.read(limit + 1)
         except OSError as exc:

@@ -91,12 +91,13 @@ def signature_names(directory: str) -> list[str]:
 
 # -- small files -----------------------------------------------------------------------------------
 
-def read_small_file(path: str, limit: int, what: str) -> bytes:
+def read_small_file(path: str, limit: int, what: str, within: str | None = None) -> bytes:
     """Read a regular file of at most ``limit`` bytes (ManifestTooLargeError beyond).
 
     FileNotFoundError passes through; other failures, a FIFO or a device included, are LayoutError.
+    ``within`` (the image directory) refuses symlinks that lead out of it.
     """
-    return read_document(path, limit, LayoutError, '%s %s' % (what, path), too_large=ManifestTooLargeError)
+    return read_document(path, limit, LayoutError, '%s %s' % (what, path), too_large=ManifestTooLargeError, within=within)
 
 
 def read_version(directory: str) -> str | None:
@@ -106,7 +107,7 @@ def read_version(directory: str) -> str | None:
     """
     path = os.path.join(directory, VERSION_FILE)
     try:
-        raw = read_small_file(path, MAX_VERSION_SIZE, 'version file')
+        raw = read_small_file(path, MAX_VERSION_SIZE, 'version file', within=directory)
     except FileNotFoundError:
         return None
     except ManifestTooLargeError:
@@ -150,7 +151,7 @@ class DirSource(ImageSource):
         path = manifest_path(self.path, instance_digest)
         what = 'manifest' if instance_digest is None else 'manifest %s' % instance_digest
         try:
-            raw = read_small_file(path, MAX_MANIFEST_SIZE, what)
+            raw = read_small_file(path, MAX_MANIFEST_SIZE, what, within=self.path)
         except FileNotFoundError:
             if instance_digest is None:
                 raise ImageNotFoundError('directory %s holds no image: %s is missing' % (self.path, MANIFEST_FILE)) from None
@@ -175,7 +176,7 @@ class DirSource(ImageSource):
         path = blob_path(self.path, info.digest)
         try:
             # A FIFO or device in place of a blob is refused at once rather than blocking or never ending.
-            handle = open_regular(path, LayoutError, 'blob path %s' % path)
+            handle = open_regular(path, LayoutError, 'blob path %s' % path, within=self.path)
         except FileNotFoundError:
             raise BlobNotFoundError('blob %s not found in directory image %s' % (info.digest, self.path)) from None
         with handle:
@@ -211,7 +212,7 @@ def read_signatures(directory: str, instance_digest: Digest | None = None) -> li
     number = 1
     while True:
         try:
-            out.append(read_small_file(signature_path(directory, number, instance_digest), MAX_SIGNATURE_SIZE, 'signature'))
+            out.append(read_small_file(signature_path(directory, number, instance_digest), MAX_SIGNATURE_SIZE, 'signature', within=directory))
         except FileNotFoundError:
             return out
         number += 1

@@ -187,7 +187,7 @@ class Layout:
         path = self.blob_path(digest)
         try:
             # A FIFO or device under blobs/ is refused at once rather than blocking or never ending.
-            return open_regular(path, LayoutError, 'blob path %s' % path)
+            return open_regular(path, LayoutError, 'blob path %s' % path, within=self.path)
         except FileNotFoundError:
             raise BlobNotFoundError('blob %s not found in OCI layout %s' % (digest, self.path)) from None
 

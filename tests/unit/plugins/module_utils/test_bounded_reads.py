@@ -181,3 +181,21 @@ def test_json_module_alone_would_recurse() -> None:
     # The reason for the helper: the standard parser gives up with RecursionError, not a message.
     with pytest.raises(RecursionError):
         json.loads(nested(1000000))
+
+
+def test_within_confines_symlinks_to_the_store(tmp_path: t.Any) -> None:
+    store = tmp_path / 'layout'
+    (store / 'blobs').mkdir(parents=True)
+    (store / 'blobs' / 'real').write_bytes(b'inside')
+    (tmp_path / 'secret').write_bytes(b'outside')
+    (store / 'blobs' / 'inside').symlink_to('real')
+    (store / 'blobs' / 'escape').symlink_to('../../secret')
+    (store / 'blobs' / 'absolute').symlink_to(tmp_path / 'secret')
+    (tmp_path / 'alias').symlink_to('layout')  # the store itself reached through a link
+    assert read_document(str(store / 'blobs' / 'inside'), 100, LayoutError, 'blob', within=str(store)) == b'inside'
+    assert read_document(str(tmp_path / 'alias' / 'blobs' / 'inside'), 100, LayoutError, 'blob', within=str(tmp_path / 'alias')) == b'inside'
+    for name in ('escape', 'absolute'):
+        with pytest.raises(LayoutError, match=r'^blob x is a symbolic link that leads outside %s$' % store):
+            open_regular(str(store / 'blobs' / name), LayoutError, 'blob x', within=str(store))
+    # Without ``within`` (auth files, which users link), a link anywhere is followed.
+    assert read_document(str(store / 'blobs' / 'escape'), 100, ConfigError, 'auth file') == b'outside'

@@ -179,6 +179,9 @@ def join_url(base: 'httpx.URL', location: str, what: str) -> 'httpx.URL':
         raise RegistryError('%s: the registry gave an invalid Location' % what) from exc
     if url.scheme not in ('https', 'http') or not url.host:
         raise RegistryError('%s: the registry gave a Location that is not an http(s) URL' % what)
+    if url.userinfo:
+        # httpx would turn user:password@ into an Authorization header for a host the registry chose.
+        raise RegistryError('%s: the registry gave a Location with credentials in it' % what)
     return url
 
 

@@ -44,6 +44,7 @@ from ansible_collections.ocikit.images.plugins.module_utils.errors import (
     RegistryError,
     UnsupportedMediaTypeError,
 )
+from ansible_collections.ocikit.images.plugins.module_utils.fsutil import read_document
 from ansible_collections.ocikit.images.plugins.module_utils.manifest import media_types as mt
 from ansible_collections.ocikit.images.plugins.module_utils.manifest.convert import ConvertResult, LayerOverride, convert_manifest
 from ansible_collections.ocikit.images.plugins.module_utils.manifest.model import (
@@ -351,17 +352,19 @@ def execute_plan(src: ImageSource, dest: ImageDestination, plan: CopyPlan, sourc
     return stats, final
 
 
+class _NotThisDigest(OcikitError):
+    """A digestfile longer than the digest: it differs, whatever it holds."""
+
+
 def write_digestfile(path: str, digest: Digest) -> bool:
     """Write ``digest`` to ``path`` atomically (fsynced, mode 0644 less the umask); True when the file changed."""
     text = str(digest)
     try:
-        with open(path, encoding='utf-8') as handle:
-            if handle.read() == text:
-                return False
-    except FileNotFoundError:
+        # Bounded, and a FIFO or device is refused: the file is about to be replaced by a rename anyway.
+        if read_document(path, len(text), InvalidInputError, 'digestfile %s' % path, too_large=_NotThisDigest) == text.encode('utf-8'):
+            return False
+    except (FileNotFoundError, _NotThisDigest):
         pass
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InvalidInputError('cannot read digestfile %s: %s' % (path, getattr(exc, 'strerror', None) or exc)) from None
     directory = os.path.dirname(os.path.abspath(path))
     tmp = None
     try:

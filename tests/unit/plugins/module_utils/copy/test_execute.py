@@ -12,6 +12,7 @@ import gzip
 import io
 import json
 import os
+import signal
 import stat
 import tarfile
 import threading
@@ -997,7 +998,7 @@ def test_write_digestfile_missing_directory(tmp_path):
 def test_write_digestfile_unreadable_path(tmp_path):
     with pytest.raises(InvalidInputError) as excinfo:
         write_digestfile(str(tmp_path), DIGEST)
-    assert str(excinfo.value).startswith('cannot read digestfile %s: ' % tmp_path)
+    assert str(excinfo.value) == 'digestfile %s is not a regular file (a directory)' % tmp_path
 
 
 class FlakyDestination(FakeDestination):
@@ -1044,3 +1045,24 @@ def test_index_only_into_a_registry_is_reported_sparse(world):
     assert result.changed and result.as_result()['sparse'] is True
     result, dummy = world.copy(world.index, CopyOptions(multi_arch='all'), same_transport=True)
     assert result.as_result()['sparse'] is False
+
+
+def test_write_digestfile_refuses_a_fifo_without_blocking(tmp_path):
+    # It used to open() the FIFO and wait for a writer forever.
+    path = tmp_path / 'digest'
+    os.mkfifo(str(path))
+    signal.alarm(10)
+    try:
+        with pytest.raises(InvalidInputError, match=r'^digestfile %s is not a regular file \(a FIFO\)$' % path):
+            write_digestfile(str(path), DIGEST)
+    finally:
+        signal.alarm(0)
+    assert stat.S_ISFIFO(os.lstat(str(path)).st_mode)
+
+
+def test_write_digestfile_replaces_a_large_file_without_reading_it(tmp_path):
+    path = tmp_path / 'digest'
+    with open(path, 'wb') as handle:
+        handle.truncate(1 << 40)
+    assert write_digestfile(str(path), DIGEST) is True
+    assert path.read_text(encoding='utf-8') == str(DIGEST)

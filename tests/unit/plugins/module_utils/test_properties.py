@@ -120,8 +120,8 @@ def descriptor(draw: t.Any) -> t.Any:
     out: dict[str, t.Any] = {'mediaType': draw(st.one_of(media_type, json_scalar)),
                              'digest': draw(st.one_of(sha256_digest, json_scalar)), 'size': draw(st.one_of(st.integers(-5, 10 ** 12), json_scalar))}
     if draw(st.booleans()):
-        out['platform'] = draw(st.one_of(json_value, st.fixed_dictionaries({'os': st.sampled_from(['linux', 'windows', 1]),
-                                                                              'architecture': st.sampled_from(['amd64', 'arm64', None])})))
+        platform = st.fixed_dictionaries({'os': st.sampled_from(['linux', 'windows', 1]), 'architecture': st.sampled_from(['amd64', 'arm64', None])})
+        out['platform'] = draw(st.one_of(json_value, platform))
     if draw(st.booleans()):
         out['annotations'] = draw(json_value)
     return out
@@ -240,8 +240,7 @@ def test_any_json_parses_or_fails_typed(value: t.Any, content_type: str | None) 
 
 
 @FAST
-@given(manifest_shaped(), st.one_of(st.none(), st.sampled_from([mt.OCI_MANIFEST, mt.OCI_INDEX, mt.DOCKER_V2S2, mt.DOCKER_LIST]
-                                                                + list(mt.SCHEMA1_TYPES))))
+@given(manifest_shaped(), st.one_of(st.none(), st.sampled_from([mt.OCI_MANIFEST, mt.OCI_INDEX, mt.DOCKER_V2S2, mt.DOCKER_LIST] + list(mt.SCHEMA1_TYPES))))
 def test_manifest_shaped_documents_parse_or_fail_typed(doc: dict[str, t.Any], content_type: str | None) -> None:
     parse_quietly(json.dumps(doc).encode(), content_type)
 

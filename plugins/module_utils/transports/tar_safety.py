@@ -221,8 +221,8 @@ class SafeTarReader:
                 try:
                     block = source.read(CHUNK_SIZE)
                 except failures as exc:
-                    raise LayoutError('cannot %s %s %s: %s' % ('decompress' if self.compression else 'read', self.what, self.path,
-                                                               _describe_read_error(exc))) from None
+                    action = 'decompress (%s)' % self.compression if self.compression else 'read'
+                    raise LayoutError('cannot %s %s %s: %s' % (action, self.what, self.path, _describe_read_error(exc))) from None
                 if not block:
                     break
                 written += len(block)

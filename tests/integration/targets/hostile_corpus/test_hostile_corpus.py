@@ -344,7 +344,7 @@ class Case:
     id: str
     module: str
     build: t.Callable[[Box], dict[str, t.Any]]
-    expect: str = ''
+    expect: str | tuple[str, ...] = ''   # a tuple: any one of them
     accept: bool = False
     env: t.Callable[[Box], dict[str, str]] | None = None
     changes: tuple[str, ...] = ()      # paths (relative to the box) the module is meant to write
@@ -394,7 +394,8 @@ def run_case(case: Case, box: Box) -> None:
         return
     assert run.failed and run.rc == 1, run
     assert run.msg and '\n' not in run.msg and len(run.msg) < 2000, run
-    assert case.expect in run.msg, 'expected %r in %r' % (case.expect, run.msg)
+    wanted = case.expect if isinstance(case.expect, tuple) else (case.expect,)
+    assert any(text in run.msg for text in wanted), 'expected %r in %r' % (case.expect, run.msg)
     # A refused copy leaves the destination's tags exactly as they were.
     assert (box.out / 'index.json').read_bytes() == index_before
     record('refused')
@@ -407,7 +408,7 @@ def run_case(case: Case, box: Box) -> None:
 CASES: list[Case] = []
 
 
-def case(id: str, module: str, build: t.Callable[[Box], dict[str, t.Any]], expect: str = '', **kwargs: t.Any) -> None:
+def case(id: str, module: str, build: t.Callable[[Box], dict[str, t.Any]], expect: 'str | tuple[str, ...]' = '', **kwargs: t.Any) -> None:
     CASES.append(Case(id, module, build, expect, **kwargs))
 
 
@@ -427,7 +428,7 @@ for ident, text, expect in [
     ('ref-space', 'docker://example.com/a b:v1', 'invalid character " "'),
     ('ref-tab', 'docker://example.com/a\tb', 'invalid character "\\t"'),
     ('ref-newline', 'docker://example.com/a\nb', 'invalid character "\\n"'),
-    ('ref-nul', 'docker://example.com/a\x00b', 'invalid character "\\u0000"'),
+    ('ref-nul', 'docker://example.com/a\x00b', 'invalid path component'),
     ('ref-unicode-name', 'docker://example.com/\u00e4pp:v1', 'invalid path component'),
     ('ref-rtl-override', 'docker://example.com/app\u202e:v1', 'invalid path component'),
     ('ref-tag-too-long', 'docker://example.com/app:' + 'a' * 129, 'a tag may be at most 128 characters long'),
@@ -442,7 +443,9 @@ for ident, text, expect in [
     ('ref-leading-separator', 'docker://example.com/-app', 'it must start and end with a lowercase letter or a digit'),
     ('ref-triple-underscore', 'docker://example.com/a___b', 'invalid separator "___"'),
     ('ref-port-not-number', 'docker://example.com:port/app', 'the port "port" is not a number'),
-    ('ref-userinfo', 'docker://user:secret@example.com/app', '"@" may only introduce the digest at the end'),
+    # Either refusal is right; the second is the clearer one (issue 7, defect 7).
+    ('ref-userinfo', 'docker://user:secret@example.com/app', ('"@" may only introduce the digest at the end',
+                                                              'credentials cannot be part of the reference')),
     ('ref-at-only', 'docker://example.com/app@', 'empty digest after "@"'),
     ('ref-digest-short', 'docker://example.com/app@sha256:abc', 'sha256 needs 64 lowercase hex characters'),
     ('ref-digest-uppercase', 'docker://example.com/app@sha256:' + 'A' * 64, 'sha256 needs 64 lowercase hex characters'),

@@ -224,7 +224,7 @@ _URL_USERINFO_RE = re.compile(r'(?i)\b([a-z][a-z0-9+.-]*://)([^\s/"\'@]*(?:@[^\s
 # "user:password@host[/repo]", a docker reference or registry with userinfo where no scheme says so.
 # It starts a word, and the "@" is followed by a host (then "/" or the end of the value), but not by
 # a digest: "busybox:1@sha256:..." is left alone. A password starting with "/" is taken for a path.
-_BARE_USERINFO_RE = re.compile(r'(?:^|(?<=[\s"\'(=,]))([^\s/"\'@:\[\]]+):(?!/)([^\s"\']*)@'
+_BARE_USERINFO_RE = re.compile(r'(?:^|(?<=[\s"\'(=,]))([^\s/"\'@:\[\]]+):(?!/)([^\s"\']+)@'
                                r'(?!(?:sha\d+|blake\d*|md5)(?:[+._-][a-z0-9]+)*:)(?=[A-Za-z0-9.\[\]:-]+(?:/|$|[\s"\']))')
 # Credentials a registry may echo: an Authorization header value, a Basic or Bearer credential,
 # a JWT, a token field of a JSON answer.

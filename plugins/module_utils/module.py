@@ -15,6 +15,7 @@ import typing as t
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.ocikit.images.plugins.module_utils.errors import (
+    QUOTE_LIMIT,
     OcikitError,
     describe,
     escape_controls,
@@ -196,6 +197,10 @@ class OcikitModule(AnsibleModule):
             super().warn(message, help_text=help_text)  # pylint: disable=unexpected-keyword-arg
 
 
+def _clip_subject(subject: str) -> str:
+    return subject if len(subject) <= 2 * QUOTE_LIMIT else subject[:2 * QUOTE_LIMIT] + '...'
+
+
 def run(module: AnsibleModule, work: t.Callable[[], dict[str, t.Any]], subject: str | None = None) -> None:
     """Run ``work`` and exit: its dict as the result, or a one-line failure naming ``subject``.
 
@@ -204,8 +209,9 @@ def run(module: AnsibleModule, work: t.Callable[[], dict[str, t.Any]], subject: 
     message is escaped and redacted here (errors.describe), whatever module class ``module`` is.
     """
     secrets = secrets_of(module.params)
-    # The subject is user input (a reference, a registry): shown with its controls escaped, without userinfo.
-    shown = escape_controls(redact_userinfo(subject)) if subject else None
+    # The subject is user input (a reference, a registry): shown with its controls escaped, without
+    # userinfo, and clipped (a megabyte of reference must not make a megabyte of message).
+    shown = escape_controls(redact_userinfo(_clip_subject(subject))) if subject else None
     failure: tuple[str, str] | None = None
     try:
         result = work()

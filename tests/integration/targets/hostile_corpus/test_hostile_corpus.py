@@ -637,6 +637,33 @@ for ident, edit, expect in [
     case(ident, 'image_inspect', inspect(layout_edit(edit)), expect)
 
 
+
+# -- layer streams (decompressed when asked to) ----------------------------------------------------
+
+ZSTD_HUGE_WINDOW = b'\x28\xb5\x2f\xfd\x00\xa8\x01\x00\x00' + b'\x00' * 64
+
+
+def layout_with_layer(box: Box, data: bytes, media_type: str) -> str:
+    """The base image with its first layer replaced by ``data`` (under its true digest)."""
+    layout = copy_layout(box)
+    manifest = good_manifest(box)
+    manifest['layers'][0] = {'mediaType': media_type, 'digest': put_blob(layout, data), 'size': len(data)}
+    doc = json.dumps(manifest).encode()
+    write_index(layout, [{'mediaType': OCI_MANIFEST, 'digest': put_blob(layout, doc), 'size': len(doc), 'annotations': {REF_NAME: 'v1'}}])
+    return 'oci:%s:v1' % layout
+
+
+for ident, data, media_type, expect in [
+    ('layer-zstd-huge-window', ZSTD_HUGE_WINDOW, OCI_LAYER.replace('gzip', 'zstd'), ('Frame requires too much memory', 'corrupt zstd stream')),
+    ('layer-zstd-garbage', b'\x28\xb5\x2f\xfd' + b'\xff' * 64, OCI_LAYER.replace('gzip', 'zstd'), 'zstd'),
+    ('layer-gzip-garbage', b'\x1f\x8b\x08\x00' + b'\xff' * 64, OCI_LAYER, 'gzip'),
+    ('layer-gzip-truncated', gzip.compress(bytes(range(256)) * 64)[:300], OCI_LAYER, 'truncated gzip stream'),
+    ('layer-not-compressed-but-typed-gzip', b'plain bytes, no gzip magic', OCI_LAYER, 'but the config says diff_id'),
+]:
+    case(ident, 'image_copy', lambda box, data=data, media_type=media_type: dict(
+        src=layout_with_layer(box, data, media_type), dest='oci:%s:new' % box.out, dest_decompress=True), expect)
+
+
 # -- layout blobs -----------------------------------------------------------------------------
 
 def blob_edit(which: str, edit: t.Callable[[Path, Box], t.Any]) -> t.Callable[[Box], str]:
@@ -812,6 +839,9 @@ archive_case('archive-gzip-garbage', lambda box: docker_archive(box, raw=b'\x1f\
 archive_case('archive-bzip2-garbage', lambda box: docker_archive(box, raw=b'BZh9' + b'\x00' * 4000), 'cannot decompress (bzip2)')
 archive_case('archive-xz-garbage', lambda box: docker_archive(box, raw=b'\xfd7zXZ\x00' + b'\x00' * 4000), 'cannot decompress (xz)')
 archive_case('archive-zstd-garbage', lambda box: docker_archive(box, raw=b'\x28\xb5\x2f\xfd' + b'\xff' * 4000), 'cannot decompress (zstd)')
+# A zstd frame that asks for a 2 GiB window: refused by the decoder's memory limit, not allocated.
+archive_case('archive-zstd-huge-window', lambda box: docker_archive(box, raw=b'\x28\xb5\x2f\xfd\x00\xa8\x01\x00\x00' + b'\x00' * 64),
+             'Frame requires too much memory')
 
 
 def truncated_gzip(data: bytes) -> bytes:

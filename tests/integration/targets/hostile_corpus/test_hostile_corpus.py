@@ -637,7 +637,6 @@ for ident, edit, expect in [
     case(ident, 'image_inspect', inspect(layout_edit(edit)), expect)
 
 
-
 # -- layer streams (decompressed when asked to) ----------------------------------------------------
 
 ZSTD_HUGE_WINDOW = b'\x28\xb5\x2f\xfd\x00\xa8\x01\x00\x00' + b'\x00' * 64

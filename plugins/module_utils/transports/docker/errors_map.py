@@ -174,10 +174,17 @@ def _ssl_cause(exc: BaseException) -> ssl.SSLError | None:
     return None
 
 
-def transport_error(exc: BaseException, host: str, timeout: float | None = None) -> ConnectionFailedError:
-    """Map an httpx transport exception (or an OSError) raised talking to ``host`` (``host[:port]``)."""
+def transport_error(exc: BaseException, host: str, timeout: float | None = None) -> OcikitError:
+    """Map an httpx transport exception (or an OSError) raised talking to ``host`` (``host[:port]``).
+
+    Network failures are ConnectionFailedError (most may pass). A redirect whose ``Location`` is
+    not a usable URL is the registry's answer, not the network's: a final RegistryError, so that
+    it is not retried as if the connection had failed.
+    """
     ssl_error = _ssl_cause(exc)
     text = one_line(str(exc) or type(exc).__name__)
+    if type(exc).__name__ == 'RemoteProtocolError' and 'location header' in text.lower():
+        return RegistryError('%s answered a redirect that cannot be followed: %s' % (host, text))
     if isinstance(ssl_error, ssl.SSLCertVerificationError) or 'CERTIFICATE_VERIFY_FAILED' in text:
         reason = getattr(ssl_error, 'verify_message', None) or getattr(ssl_error, 'reason', None) or text
         return TLSError('TLS certificate verification failed for %s: %s (set tls_verify: false or give cert_dir)'

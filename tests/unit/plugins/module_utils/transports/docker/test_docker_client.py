@@ -820,3 +820,20 @@ def test_require_httpx_names_the_package(monkeypatch: pytest.MonkeyPatch) -> Non
     with pytest.raises(ImportError, match='httpx') as info:
         client_module.require_httpx()
     assert info.value.name == 'httpx'
+
+
+@pytest.mark.parametrize('location', ['http://[::1', 'ftp://other.test/x'])
+def test_an_unusable_redirect_is_the_registrys_answer_not_a_network_failure(location: str) -> None:
+    # httpx refuses such a Location while it reads the answer; that used to be mapped to a
+    # connection failure and retried as if the network had failed.
+    sent: list[str] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        sent.append(request.url.path)
+        return httpx.Response(307, headers={'Location': location})
+
+    with make_client(answer, retry_times=3) as client, pytest.raises(OcikitError) as info:
+        get(client)
+    assert not isinstance(info.value, ConnectionFailedError), info.value
+    assert len(sent) == 1
+    assert 'redirect' in str(info.value).lower()

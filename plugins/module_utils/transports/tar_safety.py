@@ -382,8 +382,10 @@ class SafeTarReader:
     def read_member(self, member: ArchiveMember, limit: int, what: str) -> bytes:
         """A small member read whole; ManifestTooLargeError when it exceeds ``limit``."""
         if member.size > limit:
-            raise ManifestTooLargeError('%s (%s in %s %s) is %d bytes, over the %d byte limit'
-                                        % (what, member.name, self.what, self.path, member.size, limit))
+            where = '%s in %s %s' % (member.name, self.what, self.path)
+            # "index.json in OCI archive X", not "index.json (index.json in OCI archive X)".
+            label = where if what == member.name else '%s (%s)' % (what, where)
+            raise ManifestTooLargeError('%s is %d bytes, over the %d byte limit' % (label, member.size, limit))
         return self._pread(member.offset, member.size, member.name)
 
     def iter_member(self, member: ArchiveMember, chunk_size: int = CHUNK_SIZE) -> t.Iterator[bytes]:

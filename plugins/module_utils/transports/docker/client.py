@@ -557,7 +557,7 @@ class RegistryClient:
                 headers: t.Mapping[str, str] | None = None, content: 'bytes | t.Iterable[bytes] | None' = None,
                 params: t.Any = None, ok: t.Container[int] = (200,), not_found: type[OcikitError] | None = None,
                 limit: int = MAX_ERROR_BODY, limit_error: type[OcikitError] = RegistryError,
-                follow_redirects: bool = False, reauthorize: bool = True) -> RegistryResponse:
+                follow_redirects: bool | None = None, reauthorize: bool = True) -> RegistryResponse:
         """Send a request and read the answer whole.
 
         ``url`` is a path on the registry (``/v2/...``) or an absolute URL (an upload location).
@@ -565,8 +565,12 @@ class RegistryClient:
         ``ok`` raises the mapped error, whose message starts with ``what``; a 404 maps to
         ``not_found``. The body is bounded by ``limit`` (``limit_error`` beyond it). Without
         ``reauthorize`` a 401 is final at once (for best-effort requests that should not cost a
-        token request).
+        token request). GET and HEAD follow redirects unless ``follow_redirects`` is False (Go's
+        HTTP client, and so containers/image, follows them for manifests and tag lists too);
+        credentials go only to the registry's own origin.
         """
+        if follow_redirects is None:
+            follow_redirects = method in ('GET', 'HEAD')
         attempts = _Attempts()
 
         def send() -> 'httpx.Response':

@@ -348,3 +348,32 @@ def test_source_closes_only_its_own_client(fake: FakeRegistry) -> None:
     source.close()
     assert not shared._http.is_closed  # pylint: disable=protected-access
     shared.close()
+
+
+def test_manifest_and_tag_list_redirects_are_followed_without_credentials_elsewhere() -> None:
+    # Go's HTTP client (so skopeo) follows redirects for every GET; a registry that moved its
+    # manifests or tag lists behind a redirect must not fail with "HTTP 307".
+    fake = FakeRegistry(auth='bearer')
+    fake.add_manifest('app', RAW, OCI, tag='latest')
+    captured: list[httpx.Request] = []
+
+    def moved(request: httpx.Request) -> httpx.Response | None:
+        if request.url.host == 'registry.test' and request.url.path in ('/v2/app/manifests/latest', '/v2/app/tags/list') \
+                and request.headers.get('authorization', '').startswith('Bearer '):
+            return httpx.Response(307, headers={'Location': 'https://mirror.test' + request.url.path})
+        if request.url.host == 'mirror.test':
+            captured.append(request)
+            if request.url.path.endswith('/tags/list'):
+                return httpx.Response(200, json={'name': 'app', 'tags': ['latest']})
+            return httpx.Response(200, content=RAW, headers={'Content-Type': OCI})
+        return None
+
+    fake.hooks.append(moved)
+    source = open_source(fake, creds=Credentials(USER, PASSWORD))
+    try:
+        assert source.get_manifest() == (RAW, OCI)
+        assert source.list_tags() == ['latest']
+    finally:
+        close(source)
+    assert [r.url.path for r in captured] == ['/v2/app/manifests/latest', '/v2/app/tags/list']
+    assert all('authorization' not in r.headers for r in captured)

@@ -227,7 +227,10 @@ class SafeTarReader:
                     break
                 written += len(block)
                 if self.compression and written > EXPANSION_ALLOWANCE and written > MAX_EXPANSION * counted.consumed:
-                    raise LayoutError('refusing %s %s: it expands more than %d times its %s-compressed size (a decompression bomb?)'
+                    # A genuine archive this compressible (huge zero-filled files) can still be read
+                    # once decompressed by hand: plain archives are read in place, without this bound.
+                    raise LayoutError('refusing %s %s: it expands more than %d times its %s-compressed size (a decompression bomb?); '
+                                      'if it is genuine, decompress it first and use the plain archive'
                                       % (self.what, self.path, MAX_EXPANSION, self.compression))
                 try:
                     spool.write(block)

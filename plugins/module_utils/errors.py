@@ -25,9 +25,9 @@ modules prefix it with the image it concerns.
     ├── BlobNotFoundError            a blob absent where the manifest says it is
     ├── LayoutError                  an OCI layout / local store that is malformed or locked
     ├── ConfigError                  auth files, certs directories and similar local configuration
-    │   └── PolicyError              containers-policy.json or registries.d malformed or unusable
-    ├── SignatureError               a signature malformed, invalid, or not matching the image
-    ├── PolicyRejectedError          the trust policy rejects the image (names scope and requirement)
+    │   └── PolicyError              containers-policy.json or registries.d is malformed or unusable
+    ├── SignatureError               a signature is malformed, invalid, or does not match the image
+    ├── PolicyRejectedError          the trust policy rejects the image (names the scope and requirement)
     ├── ConnectionFailedError        network level: DNS, refused, reset, timeouts  (transient)
     │   └── TLSError                 certificate verification and handshake failures (final)
     └── RegistryError                an HTTP error answered by a registry or token server

@@ -74,6 +74,8 @@ USER_REGISTRIES_D = '.config/containers/registries.d'
 ROOT_LOOKASIDE_DIR = '/var/lib/containers/sigstore'
 #: The built-in lookaside for other users, relative to the home directory.
 USER_LOOKASIDE_DIR = '.local/share/containers/sigstore'
+#: Set by podman in its rootless user namespace to the user's real UID.
+ROOTLESS_UID_ENV = '_CONTAINERS_ROOTLESS_UID'
 #: Bytes of one registries.d file; real ones are a few hundred bytes.
 MAX_FILE_SIZE = 1024 * 1024
 #: Schemes a lookaside may use (containers/image reads file, http and https; writes file only).
@@ -210,17 +212,31 @@ def validate_lookaside_url(url: str, origin: str) -> str:
 def default_lookaside_url(euid: int | None = None, home: str | None = None) -> str:
     """The built-in lookaside: ``file:///var/lib/containers/sigstore`` for root, else under the home directory.
 
-    ``euid`` defaults to :func:`os.geteuid`, ``home`` to ``$HOME`` (then the password database),
-    as containers/image's ``homedir.Get``.
+    ``euid`` defaults to containers/image's ``rootless.GetRootlessEUID``: ``$_CONTAINERS_ROOTLESS_UID``
+    when set (podman sets it inside the user namespace of ``podman unshare``, where the effective
+    UID is 0 but the user is not root; a value that is not a number counts as 0, as Go's Atoi
+    failure does), else :func:`os.geteuid`. ``home`` defaults to ``$HOME`` (then the password
+    database), as containers/image's ``homedir.Get``.
     """
     if euid is None:
-        euid = os.geteuid()
+        euid = rootless_euid()
     if euid == 0:
         return 'file://' + ROOT_LOOKASIDE_DIR
     if not home:
         home = os.path.expanduser('~')
     path = os.path.normpath(os.path.join(home, USER_LOOKASIDE_DIR))
     return 'file://' + urllib.parse.quote(path, safe='/')
+
+
+def rootless_euid() -> int:
+    """The user's UID outside a rootless user namespace (``$_CONTAINERS_ROOTLESS_UID``), else the effective UID."""
+    value = os.environ.get(ROOTLESS_UID_ENV, '')
+    if value:
+        try:
+            return int(value)
+        except ValueError:
+            return 0
+    return os.geteuid()
 
 
 def registries_d_path(explicit: str | None = None, home: str | None = None) -> str:

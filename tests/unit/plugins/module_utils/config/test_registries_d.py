@@ -346,11 +346,26 @@ def test_fall_through_is_per_key(tmp_path):
 ])
 def test_builtin_default_lookaside(tmp_path, monkeypatch, euid, expected):  # containers/image TestBuiltinDefaultLookasideStorageDir
     monkeypatch.setenv('HOME', str(tmp_path))
+    monkeypatch.delenv('_CONTAINERS_ROOTLESS_UID', raising=False)
     monkeypatch.setattr(os, 'geteuid', lambda: euid)
     assert default_lookaside_url() == expected.format(home=tmp_path)
     base = RegistriesConfig().lookaside_base(ref('busybox'))
     assert base == LookasideBase(expected.format(home=tmp_path), 'the built-in default lookaside')
     assert base.scheme == 'file'
+
+
+@pytest.mark.parametrize('env, euid, expected_root', [
+    ('1000', 0, False),     # podman unshare: euid 0 inside, the user outside
+    ('0', 1000, True),
+    ('', 1000, False),      # empty: not set
+    ('bogus', 1000, True),  # Go's Atoi fails to 0
+])
+def test_rootless_uid_from_podman(tmp_path, monkeypatch, env, euid, expected_root):
+    monkeypatch.setenv('HOME', str(tmp_path))
+    monkeypatch.setenv('_CONTAINERS_ROOTLESS_UID', env)
+    monkeypatch.setattr(os, 'geteuid', lambda: euid)
+    expected = 'file:///var/lib/containers/sigstore' if expected_root else 'file://%s/.local/share/containers/sigstore' % tmp_path
+    assert default_lookaside_url() == expected
 
 
 def test_default_lookaside_quotes_the_home_path():

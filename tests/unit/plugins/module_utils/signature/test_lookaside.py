@@ -12,7 +12,7 @@ import os
 import httpx
 import pytest
 
-from ansible_collections.ocikit.images.plugins.module_utils.config.registries_d import LookasideBase
+from ansible_collections.ocikit.images.plugins.module_utils.config.registries_d import LookasideBase, load_registries_d
 from ansible_collections.ocikit.images.plugins.module_utils.digest import Digest
 from ansible_collections.ocikit.images.plugins.module_utils.errors import (
     AccessDeniedError,
@@ -71,6 +71,19 @@ def test_location_omits_the_registry_host_and_expands_docker_hub_names():
     assert signature_url(base('file:///s'), parse_normalized_named('localhost:5000/a/b@' + DIGEST), DIGEST, 7) == \
         'file:///s/a/b@' + MAPPED + '/signature-7'
     assert signature_file(base('file:///s%20t'), REF, DIGEST, 1) == '/s t/ns1/ns2/repo@' + MAPPED + '/signature-1'
+
+
+def test_unconfigured_repositories_use_the_builtin_default(tmp_path, monkeypatch):  # containers/image TestSignatureStorageBaseURL
+    monkeypatch.setenv('HOME', str(tmp_path))
+    monkeypatch.delenv('_CONTAINERS_ROOTLESS_UID', raising=False)
+    monkeypatch.setattr(os, 'geteuid', lambda: 1000)
+    config = load_registries_d(str(tmp_path / 'empty'))
+    reference = parse_normalized_named('this/is/not/in/the:configuration')
+    store = config.lookaside_base(reference)
+    assert signature_url(store, reference, DIGEST, 1) == \
+        'file://%s/.local/share/containers/sigstore/this/is/not/in/the@%s/signature-1' % (tmp_path, MAPPED)
+    write_signatures(store, reference, DIGEST, [b'sig'])
+    assert (tmp_path / '.local/share/containers/sigstore/this/is/not/in' / ('the@' + MAPPED) / 'signature-1').read_bytes() == b'sig'
 
 
 def test_an_invalid_digest_cannot_become_a_path():  # containers/image: "sha256:../hello" is refused

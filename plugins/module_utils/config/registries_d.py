@@ -284,8 +284,12 @@ def docker_scopes(ref: 'DockerReference') -> list[str]:
 
 # -- loading ---------------------------------------------------------------------------------------
 
-def _yaml_loader(path: str) -> t.Any:
-    """A SafeLoader class that refuses a key repeated in one mapping (yaml.v3 does; PyYAML keeps the last)."""
+def _yaml_loader(path: str) -> tuple[t.Any, t.Any]:
+    """``(yaml module, loader class)``: a SafeLoader that refuses a key repeated in one mapping (yaml.v3 does; PyYAML keeps the last).
+
+    PyYAML comes with ansible-core on the controller but may be absent on a managed node: it is
+    imported here, when a registries.d file is actually read, and its absence is named.
+    """
     try:
         import yaml
     except ImportError as exc:  # pragma: no cover - exercised only without PyYAML

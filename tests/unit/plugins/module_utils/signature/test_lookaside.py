@@ -223,6 +223,9 @@ def test_a_file_where_the_directory_should_be(tmp_path):
     with pytest.raises(LayoutError, match=r'^cannot create the lookaside directory ".*/sigstore/ns1/ns2/repo@sha256=[0-9a-f]{64}": '):
         write_signatures(store, REF, DIGEST, [b'a'])
     assert delete_signatures(store, REF, DIGEST) == 0
+    # Not "no signatures": as in containers/image, only ENOENT ends the list.
+    with pytest.raises(LayoutError, match=r'^signature file ".*/signature-1" cannot be read: Not a directory$'):
+        read_signatures(store, REF, DIGEST)
 
 
 @pytest.mark.parametrize('action', ['write', 'delete'])

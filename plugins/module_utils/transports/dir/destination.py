@@ -27,10 +27,12 @@ sibling work directory, ``.<name>.ocikit-tmp-<random>`` next to PATH, and swappe
   never a mix. A symlinked PATH stays a symlink: its target directory is the one replaced.
 - ``close()`` without ``commit()`` deletes the work directory; PATH is untouched.
 
-Signatures (``signature-<n>``, ``<hex>.signature-<n>``) are not read or written by this version,
-but the old image's are not lost silently: those that still apply (the new image has the same
-top manifest, or the same child manifest) are carried into the new image; the others, which sign
-a manifest the new image no longer has, are left behind with the old image and listed in
+Signatures (``signature-<n>``, ``<hex>.signature-<n>``) are stored as given: ``put_signatures``
+writes the top manifest's as ``signature-1``... with the image at commit, ``get_signatures`` reads
+the current ones; their content is not checked here (that is the trust code's business). Without
+``put_signatures`` the old image's are not lost silently: those that still apply (the new image has
+the same top manifest, or the same child manifest) are carried into the new image; the others,
+which sign a manifest the new image no longer has, are left behind with the old image and listed in
 ``dropped_signatures`` for the caller to report. Other files of the old image are not carried.
 
 Layer compression is not this destination's business: the copy engine decides whether to

@@ -529,6 +529,15 @@ def import_public_keys(gpg: t.Any, keys: t.Sequence[KeySource]) -> list[str]:
     return fingerprints
 
 
+def keyring_fingerprints(keys: t.Sequence[KeySource], gpgbinary: str = 'gpg') -> list[str]:
+    """The primary fingerprints of the public keys in ``keys`` (files or bytes), in order, read in a throwaway home.
+
+    These are the identities a ``signedBy`` requirement with ``keyPath``/``keyPaths``/``keyData`` accepts.
+    """
+    with _ThrowawayHome() as home:
+        return import_public_keys(_open_gpg(home, gpgbinary), keys)
+
+
 def _verification_failure(statuses: list[tuple[str, list[str]]], returncode: int | None) -> SignatureError | None:
     """Why gpg did not verify the message, or None when it reported one good, valid signature."""
     names = [name for name, _arguments in statuses]
@@ -581,6 +590,11 @@ def verify_blob(blob: bytes, keys: t.Sequence[KeySource], accepted_fingerprints:
         trusted = set(imported) if accepted_fingerprints is None else {normalize_fingerprint(f) for f in accepted_fingerprints}
         result = gpg.decrypt(chunk, extra_args=['--no-auto-key-retrieve', '--max-output', str(MAX_PAYLOAD_SIZE)])
     statuses = _statuses(result)
+    length = _status(statuses, 'PLAINTEXT_LENGTH')
+    declared = int(length[0]) if length and length[0].isdigit() else 0
+    if len(result.data or b'') >= MAX_PAYLOAD_SIZE or declared >= MAX_PAYLOAD_SIZE:
+        # gpg stops writing at --max-output: a payload this large is a compression bomb, never a signature.
+        raise SignatureError('the signed payload exceeds the %d byte limit' % MAX_PAYLOAD_SIZE)
     failure = _verification_failure(statuses, result.returncode)
     if failure is not None:
         raise failure

@@ -84,8 +84,6 @@ MAX_SIGNATURE_SIZE = 4 * 1024 * 1024
 MAX_PAYLOAD_SIZE = 4 * 1024 * 1024
 #: Largest keyring file read.
 MAX_KEYRING_SIZE = 16 * 1024 * 1024
-#: Seconds a single gpg run may take before it is abandoned.
-GPG_TIMEOUT = 120
 
 # First bytes of a binary OpenPGP message, as FromBlob lists them: compressed data (tag 8),
 # one-pass signature (tag 4; 0x3d is listed there too, kept for parity) and signature (tag 2),
@@ -446,12 +444,14 @@ def sign_payload(payload: bytes, fingerprint: str, passphrase: str | None = None
         raise InvalidInputError('invalid passphrase: %s' % type(exc).__name__) from None
     statuses = _statuses(result)
     created = _status(statuses, 'SIG_CREATED')
-    if created is not None and result.returncode == 0 and result.data:
+    # python-gnupg sets data on every result it collects output for; pylint cannot see that.
+    signed = getattr(result, 'data', b'')
+    if created is not None and result.returncode == 0 and signed:
         # SIG_CREATED <type> <pk algo> <hash algo> <class> <time> <fingerprint>: "S" is a normal signature,
         # class 00 a binary document (not 01, text mode).
         if created[0] != 'S' or created[3] != '00':
             raise SignatureError('gpg made a signature of the wrong kind (type %s, class %s)' % (created[0], created[3]))
-        return bytes(result.data)
+        return bytes(signed)
     raise _signing_error(statuses, key, passphrase, gnupghome, result.returncode)
 
 

@@ -641,18 +641,39 @@ def _fingerprint_list(fingerprints: 'str | t.Iterable[str]') -> list[str]:
     return result
 
 
+def export_public_keys(fingerprints: 'str | t.Iterable[str]', gnupghome: str | None = None, gpgbinary: str = 'gpg') -> bytes:
+    """The public keys of ``fingerprints``, exported (binary) from ``gnupghome`` (None: gpg's default home).
+
+    Export only reads the home. Raises ConfigError when none of the keys is there.
+    """
+    wanted = _fingerprint_list(fingerprints)
+    gpg = _open_gpg(gnupghome, gpgbinary)
+    data = gpg.export_keys(wanted, armor=False)
+    if not data:
+        where = 'GNUPGHOME %s' % quote(gnupghome) if gnupghome else 'the default GNUPGHOME'
+        raise ConfigError('no public key for %s in %s' % (', '.join(wanted), where))
+    return bytes(data)
+
+
 def standalone_verify(manifest_bytes: bytes, expected_reference: str, fingerprints: 'str | t.Iterable[str]', blob: bytes,
-                      keyring: KeySource | t.Sequence[KeySource], gpgbinary: str = 'gpg') -> Digest:
+                      keyring: KeySource | t.Sequence[KeySource] | None = None, gnupghome: str | None = None,
+                      gpgbinary: str = 'gpg') -> Digest:
     """``skopeo standalone-verify``: check ``blob`` signs ``manifest_bytes`` as ``expected_reference``; the manifest digest.
 
     ``fingerprints`` (a list, or comma-separated as newer skopeo takes them) are the accepted
-    primary keys; ``keyring`` holds their public keys (skopeo reads the default GNUPGHOME; this
-    takes the keys explicitly and verifies in a throwaway home). Order of checks as in
-    containers/image: the signature, then the identity, then the manifest digest.
+    primary keys. ``keyring`` holds their public keys; without it they are exported from
+    ``gnupghome`` (gpg's default home when None, as skopeo reads it). Either way verification runs
+    in a throwaway home holding only those keys. Order of checks as in containers/image: the
+    signature, then the identity, then the manifest digest.
     """
     parse_normalized_named(expected_reference)
     accepted = _fingerprint_list(fingerprints)
-    keys = [keyring] if isinstance(keyring, (bytes, bytearray, str, os.PathLike)) else list(keyring)
+    if keyring is None:
+        keys: list[KeySource] = [export_public_keys(accepted, gnupghome, gpgbinary)]
+    elif isinstance(keyring, (bytes, bytearray, str, os.PathLike)):
+        keys = [keyring]
+    else:
+        keys = list(keyring)
     verified = verify_signature(blob, keys, accepted, gpgbinary)
     check_identity(verified.docker_reference, expected_reference)
     check_manifest_digest(manifest_bytes, verified.manifest_digest)

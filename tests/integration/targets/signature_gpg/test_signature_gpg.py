@@ -136,6 +136,8 @@ def test_we_verify_what_skopeo_signs(keys, tmp_path, reference):
     blob = skopeo_sign(keys, tmp_path, MANIFEST, reference, keys.plain)
     digest = simple.standalone_verify(MANIFEST, reference, keys.plain, blob, keys.public_keyring)
     assert digest == Digest.from_bytes(MANIFEST)
+    # skopeo's way: the accepted keys taken from a GNUPGHOME.
+    assert simple.standalone_verify(MANIFEST, reference, keys.plain, blob, gnupghome=keys.public_home) == digest
     verified = simple.verify_signature(blob, [keys.public_keyring])
     assert verified.docker_reference == reference  # signed verbatim, as ours does
     assert verified.creator.startswith('atomic ')

@@ -514,3 +514,31 @@ def test_detached_signature_is_refused(cimage_fixtures, secret_home):
     with pytest.raises(SignatureError) as info:
         simple.verify_signature(blob, [cimage_fixtures / 'public-key.gpg'])
     assert info.value.message == 'invalid signature by key E932F44B23E8DD43'
+
+
+def test_standalone_verify_with_the_keys_of_a_gnupghome(cimage_fixtures, secret_home):
+    # As skopeo: the accepted keys come from a GNUPGHOME (here one with secret keys; only public parts are exported).
+    manifest = (cimage_fixtures / 'image.manifest.json').read_bytes()
+    blob = (cimage_fixtures / 'image.signature').read_bytes()
+    assert simple.standalone_verify(manifest, 'testing/manifest', TEST_KEY, blob, gnupghome=secret_home) == MANIFEST_DIGEST
+    with pytest.raises(ConfigError) as info:
+        simple.standalone_verify(manifest, 'testing/manifest', SUBKEY_PRIMARY, blob, gnupghome=secret_home)
+    assert info.value.message == 'no public key for %s in GNUPGHOME "%s"' % (SUBKEY_PRIMARY, secret_home)
+
+
+def test_expired_signing_key_is_refused(tmp_path):
+    # A key that expired a day after 2020-01-01, and a signature it made while valid (gpg's faked clock).
+    home = tmp_path / 'home'
+    home.mkdir(mode=0o700)
+    gpg = ['gpg', '--homedir', str(home), '--batch', '--quiet']
+    try:
+        subprocess.run(gpg + ['--faked-system-time', '20200101T000000!', '--passphrase', '', '--quick-gen-key', 'expiring <e@example.com>',
+                              'ed25519', 'sign', '1d'], check=True, capture_output=True)
+        data = simple.new_payload(MANIFEST_DIGEST, 'docker.io/library/busybox:latest', timestamp=1577840400)
+        blob = subprocess.run(gpg + ['--faked-system-time', '20200101T010000!', '--sign'], input=data, check=True, capture_output=True).stdout
+        public = subprocess.run(gpg + ['--export'], check=True, capture_output=True).stdout
+    finally:
+        subprocess.run(['gpgconf', '--homedir', str(home), '--kill', 'all'], check=False, capture_output=True)
+    with pytest.raises(SignatureError) as info:
+        simple.verify_signature(blob, [public])
+    assert info.value.message.startswith('the signing key ') and info.value.message.endswith(' is expired')

@@ -20,6 +20,8 @@ import tempfile
 import pytest
 
 from ansible_collections.ocikit.images.plugins.module_utils.errors import PolicyRejectedError, SignatureError
+from ansible_collections.ocikit.images.plugins.module_utils.reference import parse_normalized_named
+from ansible_collections.ocikit.images.plugins.module_utils.signature import policy_config as policy_module
 from ansible_collections.ocikit.images.plugins.module_utils.signature.policy import (
     Policy,
     VerifiedPayload,
@@ -32,7 +34,6 @@ from ansible_collections.ocikit.images.plugins.module_utils.signature.policy imp
     select_requirements,
     signature_format,
 )
-from ansible_collections.ocikit.images.plugins.module_utils.reference import parse_normalized_named
 from ansible_collections.ocikit.images.plugins.module_utils.transports.names import parse_image_name
 
 MANIFEST = b'{"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json"}'
@@ -337,8 +338,8 @@ def test_images_without_a_docker_reference_match_only_fixed_identities(tmp_path,
     result = evaluate(default_identity, image, MANIFEST, [SIMPLE_1], verifier)
     assert result.results[0].reason == ('signature 1: its identity "example.com/app:1" is not accepted by matchRepoDigestOrExact '
                                         'for an image without a docker reference')
-    fixed = parse_policy(json.dumps({'default': [signed_by(keyring, signedIdentity={'type': 'exactReference',
-                                                                                      'dockerReference': 'example.com/app:1'})]}))
+    exact = {'type': 'exactReference', 'dockerReference': 'example.com/app:1'}
+    fixed = parse_policy(json.dumps({'default': [signed_by(keyring, signedIdentity=exact)]}))
     assert evaluate(fixed, image, MANIFEST, [SIMPLE_1], verifier).accepted is True
 
 
@@ -350,7 +351,6 @@ def test_check_raises_with_the_message(keyring):
 
 
 def test_the_no_policy_warning_travels_with_the_result(tmp_path, monkeypatch):
-    from ansible_collections.ocikit.images.plugins.module_utils.signature import policy as policy_module
     monkeypatch.setattr(policy_module, 'SYSTEM_POLICY_PATH', str(tmp_path / 'absent.json'))
     result = evaluate(load_policy(home=str(tmp_path)), APP, MANIFEST, [])
     assert result.accepted is True and result.warning.startswith('no containers-policy.json found')

@@ -14,9 +14,9 @@ import os
 import pytest
 
 from ansible_collections.ocikit.images.plugins.module_utils.errors import ConfigError, PolicyError
-from ansible_collections.ocikit.images.plugins.module_utils.signature import policy as policy_module
+from ansible_collections.ocikit.images.plugins.module_utils.signature import policy_config as policy_module
 from ansible_collections.ocikit.images.plugins.module_utils.signature.identity import DEFAULT_SIGNED_IDENTITY, SignedIdentity
-from ansible_collections.ocikit.images.plugins.module_utils.signature.policy import (
+from ansible_collections.ocikit.images.plugins.module_utils.signature.policy_config import (
     ACCEPT_ANYTHING,
     PKI,
     Fulcio,
@@ -57,8 +57,7 @@ FIXTURE_CONTENTS = Policy(
                 gpg('signedByX509CAs', key_path='/keys/public-key-signing-ca-file'),
             ),
             'registry.access.redhat.com': (RH_KEYRING,),
-            'registry.redhat.io/beta': (gpg('GPGKeys', key_paths=('/keys/RH-production-signing-key-gpg-keyring',
-                                                                 '/keys/RH-beta-signing-key-gpg-keyring')),),
+            'registry.redhat.io/beta': (gpg('GPGKeys', key_paths=('/keys/RH-production-signing-key-gpg-keyring', '/keys/RH-beta-signing-key-gpg-keyring')),),
             'private-mirror:5000/vendor-mirror': (gpg('GPGKeys', SignedIdentity('remapIdentity', prefix='private-mirror:5000/vendor-mirror',
                                                                                 signed_prefix='vendor.example.com'),
                                                       key_path='/keys/vendor-gpg-keyring'),),

@@ -39,7 +39,7 @@ import typing as t
 from ansible_collections.ocikit.images.plugins.module_utils.digest import Digest
 from ansible_collections.ocikit.images.plugins.module_utils.errors import InvalidDigestError, InvalidReferenceError, PolicyError, quote
 from ansible_collections.ocikit.images.plugins.module_utils.fsutil import read_document
-from ansible_collections.ocikit.images.plugins.module_utils.jsonutil import loads
+from ansible_collections.ocikit.images.plugins.module_utils.jsonutil import check_depth, loads
 from ansible_collections.ocikit.images.plugins.module_utils.reference import DockerReference, parse_normalized_named
 from ansible_collections.ocikit.images.plugins.module_utils.signature.identity import (
     DEFAULT_SIGNED_IDENTITY,
@@ -534,7 +534,12 @@ def parse_policy(raw: 'bytes | str | t.Mapping[str, t.Any]', source: str = 'poli
     Raises PolicyError for every defect; see the module docstring for the rules.
     """
     what = 'policy %s' % source if source != 'policy data' else source
-    value = _from_python(raw) if isinstance(raw, t.Mapping) else _parse_json(raw, what)
+    if isinstance(raw, t.Mapping):
+        # Data from a playbook: bounded like a document, since the conversion and the parser recurse.
+        check_depth(raw, what, PolicyError)
+        value = _from_python(raw)
+    else:
+        value = _parse_json(raw, what)
     default, transports = _Parser(what).policy(value)
     return Policy(default=default, transports=transports, source=source)
 

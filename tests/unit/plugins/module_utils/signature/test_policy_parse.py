@@ -228,6 +228,16 @@ def test_deeply_nested_documents_are_refused_in_one_line():
         parse_policy('{"default": ' + '[' * 100 + ']' * 100 + '}', source='/p')
 
 
+def test_python_data_is_checked_as_strictly_as_json():
+    with pytest.raises(PolicyError, match=r'^policy data: default\[0\]\.keyType: expected a string, got a boolean$'):
+        parse_policy({'default': [{'type': 'signedBy', 'keyType': True}]})
+    deep: list = []
+    for dummy in range(100):
+        deep = [deep]
+    with pytest.raises(PolicyError, match=r'^policy data is nested deeper than 64 levels$'):
+        parse_policy({'default': deep})
+
+
 def test_a_complete_sigstore_requirement():
     document = req(type='sigstoreSigned', fulcio=FULCIO, rekorPublicKeyDatas=[B64, B64], signedIdentity={'type': 'matchRepository'})
     requirement = parse_policy(document).transports['docker']['x'][0]

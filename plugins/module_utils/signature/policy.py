@@ -73,7 +73,7 @@ if t.TYPE_CHECKING:  # pragma: no cover
 # Re-exported: callers need one import for the whole policy API.
 __all__ = [
     'ACCEPT_ANYTHING', 'PKI', 'Fulcio', 'Policy', 'PolicyResult', 'Requirement', 'RequirementResult', 'ScopeSelection', 'SignatureVerifier',
-    'VerifiedPayload', 'check', 'docker_namespaces', 'evaluate', 'load_policy', 'manifest_matches_digest', 'parse_policy', 'policy_identity',
+    'VerifiedPayload', 'check', 'docker_identity', 'docker_namespaces', 'evaluate', 'load_policy', 'manifest_matches_digest', 'parse_policy', 'policy_identity',
     'read_key_file', 'scope_problem', 'select_requirements', 'signature_format',
 ]
 
@@ -110,7 +110,7 @@ def policy_identity(image_ref: 'ImageReference') -> tuple[str | None, list[str]]
         ref = image_ref.docker_reference()
         if ref is None:
             return None, []
-        return str(ref), docker_namespaces(ref)
+        return docker_identity(ref), docker_namespaces(ref)
     if name in PATH_TRANSPORTS:
         resolved = os.path.realpath(t.cast(str, getattr(image_ref, 'path')))
         namespaces = []
@@ -123,6 +123,18 @@ def policy_identity(image_ref: 'ImageReference') -> tuple[str | None, list[str]]
             namespaces.append(parent)
         return resolved, namespaces
     return None, []
+
+
+def docker_identity(ref: DockerReference) -> str:
+    """``host/path:tag`` or ``host/path@digest`` (containers/image ``DockerReferenceIdentity``).
+
+    containers/image refuses a docker reference with both a tag and a digest; this collection
+    accepts one, and the digest is what identifies its image, so the identity is the digest form
+    (as registries.d lookups do, config/registries_d.py). A name alone is ``:latest``.
+    """
+    if ref.digest is not None:
+        return '%s@%s' % (ref.name, ref.digest)
+    return '%s:%s' % (ref.name, ref.tag or 'latest')
 
 
 def docker_namespaces(ref: DockerReference) -> list[str]:

@@ -26,6 +26,7 @@ from ansible_collections.ocikit.images.plugins.module_utils.signature.policy imp
     Policy,
     VerifiedPayload,
     check,
+    docker_identity,
     docker_namespaces,
     evaluate,
     load_policy,
@@ -98,6 +99,17 @@ def signed_by(keyring, **extra):
 ])
 def test_docker_namespaces(reference, namespaces):
     assert docker_namespaces(parse_normalized_named(reference)) == namespaces
+
+
+@pytest.mark.parametrize('reference, identity', [
+    ('busybox', 'docker.io/library/busybox:latest'),
+    ('busybox:1', 'docker.io/library/busybox:1'),
+    ('busybox@sha256:' + 'a' * 64, 'docker.io/library/busybox@sha256:' + 'a' * 64),
+    # containers/image refuses tag and digest together; the digest identifies the image.
+    ('busybox:1@sha256:' + 'a' * 64, 'docker.io/library/busybox@sha256:' + 'a' * 64),
+])
+def test_docker_identity(reference, identity):
+    assert docker_identity(parse_normalized_named(reference)) == identity
 
 
 @pytest.mark.parametrize('image, scope, kind', [

@@ -6,11 +6,12 @@
 """Scope selection and fail-closed evaluation of containers-policy.json.
 
 Signature cryptography is faked (the verifier protocol is the seam), except in the last section,
-where a few lines of ``gpg`` check containers/image's real dir-img fixtures end to end.
+where a few lines around ``gpgv`` check containers/image's real dir-img fixtures end to end.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import os
@@ -379,18 +380,30 @@ def test_signature_format(blob, kind):
 
 # -- end to end with containers/image's GPG fixtures -------------------------------------------------
 
+def dearmor(keyring):
+    """Binary OpenPGP from an ASCII-armored block (gpgv reads binary keyrings only)."""
+    if not keyring.startswith(b'-----BEGIN'):
+        return keyring
+    lines = keyring.decode().splitlines()
+    body = lines[lines.index('') + 1:]
+    return base64.b64decode(''.join(line for line in body if not line.startswith(('=', '-----'))))
+
+
 class GPGVerifier:
-    """A minimal gpg-backed verifier, enough to drive the policy with real signatures (the engine's own is signature/simple.py)."""
+    """A minimal gpgv-backed verifier, enough to drive the policy with real signatures (the engine's own is signature/simple.py).
+
+    gpgv needs no home directory and starts no agent, so nothing outlives the test.
+    """
 
     def __init__(self, base):
         self.base = base
 
     def verify_simple(self, blob, keyrings):
-        home = tempfile.mkdtemp(dir=self.base)
-        for keyring in keyrings:
-            subprocess.run(['gpg', '--homedir', home, '--batch', '--quiet', '--import'], input=keyring, check=True, capture_output=True)
-        done = subprocess.run(['gpg', '--homedir', home, '--batch', '--trust-model', 'always', '--status-fd', '2', '--decrypt'],
-                              input=blob, capture_output=True, check=False)
+        with tempfile.NamedTemporaryFile(dir=self.base, suffix='.gpg') as keyring:
+            keyring.write(b''.join(dearmor(item) for item in keyrings))
+            keyring.flush()
+            done = subprocess.run(['gpgv', '--keyring', keyring.name, '--status-fd', '2', '--output', '-'], input=blob, capture_output=True,
+                                  check=False)
         valid = [line.split() for line in done.stderr.decode().splitlines() if line.startswith('[GNUPG:] VALIDSIG ')]
         if done.returncode != 0 or len(valid) != 1:
             raise SignatureError('the signature is not valid')
@@ -406,7 +419,6 @@ class GPGVerifier:
 
 @pytest.fixture(scope='module')
 def gpg_verifier(tmp_path_factory):
-    # A short base keeps gpg's socket paths within the Unix limit.
     return GPGVerifier(str(tmp_path_factory.mktemp('gpg')))
 
 

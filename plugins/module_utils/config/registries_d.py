@@ -62,6 +62,7 @@ import urllib.parse
 
 from ansible_collections.ocikit.images.plugins.module_utils.errors import PolicyError, quote
 from ansible_collections.ocikit.images.plugins.module_utils.fsutil import read_document
+from ansible_collections.ocikit.images.plugins.module_utils.signature.identity import docker_identity, docker_namespaces
 
 if t.TYPE_CHECKING:  # pragma: no cover
     from ansible_collections.ocikit.images.plugins.module_utils.reference import DockerReference
@@ -263,23 +264,7 @@ def docker_scopes(ref: 'DockerReference') -> list[str]:
     the wildcard domains of the host without its port (containers/image
     ``PolicyConfigurationIdentity`` and ``PolicyConfigurationNamespaces``).
     """
-    name = ref.name
-    if ref.digest is not None:
-        identity = '%s@%s' % (name, ref.digest)
-    else:
-        identity = '%s:%s' % (name, ref.tag or 'latest')
-    scopes = [identity]
-    while True:
-        scopes.append(name)
-        slash = name.rfind('/')
-        if slash < 0:
-            break
-        name = name[:slash]
-    host = name.split(':', 1)[0]
-    while '.' in host:
-        host = host.split('.', 1)[1]
-        scopes.append('*.' + host)
-    return scopes
+    return [docker_identity(ref)] + docker_namespaces(ref)
 
 
 # -- loading ---------------------------------------------------------------------------------------

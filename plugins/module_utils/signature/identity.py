@@ -47,6 +47,42 @@ EXACT_REPOSITORY = 'exactRepository'
 REMAP_IDENTITY = 'remapIdentity'
 
 
+# -- the scopes a docker reference is looked up under (policy.json and registries.d) ---------------
+
+def docker_identity(ref: DockerReference) -> str:
+    """``host/path:tag`` or ``host/path@digest`` (containers/image ``DockerReferenceIdentity``).
+
+    containers/image refuses a docker reference with both a tag and a digest; this collection
+    accepts one, and the digest is what identifies its image, so the identity is the digest form
+    (registries.d lookups use the same scopes, config/registries_d.py). A name alone is ``:latest``.
+    """
+    if ref.digest is not None:
+        return '%s@%s' % (ref.name, ref.digest)
+    return '%s:%s' % (ref.name, ref.tag or 'latest')
+
+
+def docker_namespaces(ref: DockerReference) -> list[str]:
+    """``docker.io/library/busybox``, ``docker.io/library``, ``docker.io``, ``*.io`` for ``busybox:latest``."""
+    result = []
+    name = ref.name
+    while True:
+        result.append(name)
+        cut = name.rfind('/')
+        if cut < 0:
+            break
+        name = name[:cut]
+    if name.startswith('['):
+        # An IPv6 address has no parent domains to wildcard.
+        return result
+    host = name.split(':', 1)[0]
+    while '.' in host:
+        host = host[host.index('.') + 1:]
+        result.append('*.' + host)
+    return result
+
+
+# -- signedIdentity ------------------------------------------------------------------------------
+
 def parse_signed_reference(value: t.Any) -> DockerReference | None:
     """``value`` parsed as docker does (ParseNormalizedNamed), or None when it is not a reference."""
     if not isinstance(value, str):

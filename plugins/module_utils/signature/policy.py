@@ -45,7 +45,7 @@ from ansible_collections.ocikit.images.plugins.module_utils.errors import (
 from ansible_collections.ocikit.images.plugins.module_utils.manifest import media_types as mt
 from ansible_collections.ocikit.images.plugins.module_utils.manifest.schema1 import guess_media_type, signed_payload
 from ansible_collections.ocikit.images.plugins.module_utils.reference import DockerReference
-from ansible_collections.ocikit.images.plugins.module_utils.signature.identity import DEFAULT_SIGNED_IDENTITY
+from ansible_collections.ocikit.images.plugins.module_utils.signature.identity import DEFAULT_SIGNED_IDENTITY, docker_identity, docker_namespaces
 from ansible_collections.ocikit.images.plugins.module_utils.signature.policy_config import (
     ACCEPT_ANYTHING,
     IMPLEMENTED_KEY_TYPE,
@@ -123,38 +123,6 @@ def policy_identity(image_ref: 'ImageReference') -> tuple[str | None, list[str]]
             namespaces.append(parent)
         return resolved, namespaces
     return None, []
-
-
-def docker_identity(ref: DockerReference) -> str:
-    """``host/path:tag`` or ``host/path@digest`` (containers/image ``DockerReferenceIdentity``).
-
-    containers/image refuses a docker reference with both a tag and a digest; this collection
-    accepts one, and the digest is what identifies its image, so the identity is the digest form
-    (as registries.d lookups do, config/registries_d.py). A name alone is ``:latest``.
-    """
-    if ref.digest is not None:
-        return '%s@%s' % (ref.name, ref.digest)
-    return '%s:%s' % (ref.name, ref.tag or 'latest')
-
-
-def docker_namespaces(ref: DockerReference) -> list[str]:
-    """``docker.io/library/busybox``, ``docker.io/library``, ``docker.io``, ``*.io`` for ``busybox:latest``."""
-    result = []
-    name = ref.name
-    while True:
-        result.append(name)
-        cut = name.rfind('/')
-        if cut < 0:
-            break
-        name = name[:cut]
-    if name.startswith('['):
-        # An IPv6 address has no parent domains to wildcard.
-        return result
-    host = name.split(':', 1)[0]
-    while '.' in host:
-        host = host[host.index('.') + 1:]
-        result.append('*.' + host)
-    return result
 
 
 @dataclasses.dataclass(frozen=True)

@@ -27,10 +27,11 @@ Where they live:
 Verification follows containers/image ``signature/policy_eval_sigstore.go`` and
 ``signature/internal/{sigstore_payload,rekor_set}.go``: the signature must be by one of the given
 public keys (keyPath/keyPaths/keyData/keyDatas: any of them), and, when Rekor keys are given, a
-Rekor SET signed by one of them must record that key, that signature and that payload; then the
-payload is parsed strictly, its digest must be the manifest's, and its identity is handed to the
-caller's check (the policy's ``signedIdentity``). The payload is never parsed before the
-cryptographic check. Fulcio and BYO-PKI certificate verification are not implemented yet.
+Rekor SET signed by one of them must record that key, that signature and that payload; or by the
+key of a Fulcio certificate (with a Rekor SET, checked at its time) or of a BYO-PKI certificate
+(sigstore_certs.py). Then the payload is parsed strictly, its digest must be the manifest's, and
+its identity is handed to the caller's check (the policy's ``signedIdentity``). The payload is
+never parsed before the cryptographic check.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from __future__ import annotations
 import base64
 import binascii
 import dataclasses
+import datetime
 import hashlib
 import json
 import math
@@ -56,7 +58,7 @@ from ansible_collections.ocikit.images.plugins.module_utils.manifest import gojs
 from ansible_collections.ocikit.images.plugins.module_utils.manifest import media_types as mt
 from ansible_collections.ocikit.images.plugins.module_utils.manifest.schema1 import guess_media_type, manifest_digest, signed_payload
 from ansible_collections.ocikit.images.plugins.module_utils.reference import parse_normalized_named
-from ansible_collections.ocikit.images.plugins.module_utils.signature import sigstore_keys
+from ansible_collections.ocikit.images.plugins.module_utils.signature import sigstore_certs, sigstore_keys
 
 SIGSTORE_SIGNATURE_MIME_TYPE = 'application/vnd.dev.cosign.simplesigning.v1+json'
 SIGNATURE_ANNOTATION = 'dev.cosignproject.cosign/signature'
@@ -439,43 +441,74 @@ def matches_digest(manifest: bytes, digest: Digest) -> bool:
     return Digest.from_bytes(canonical, digest.algorithm) == digest
 
 
-def verify_signature(signature: SigstoreSignature, manifest: bytes, public_keys: t.Sequence[sigstore_keys.PublicKey],
-                     rekor_keys: t.Sequence[sigstore_keys.PublicKey] | None = None,
-                     validate_identity: t.Callable[[str], None] | None = None) -> VerifiedSignature:
-    """Verify one sigstore signature of ``manifest`` with any of ``public_keys``; raise SignatureError if it is not accepted.
-
-    ``rekor_keys`` (non-empty) requires a Rekor SET that records one of the public keys (the one
-    then used). ``validate_identity`` receives the signed docker reference after every other check
-    and raises to refuse it (the policy's ``signedIdentity``); without it any identity is
-    returned. Messages follow containers/image's.
-    """
-    if not public_keys:
+def _trusted_keys(signature: SigstoreSignature, base64_signature: str, public_keys: t.Sequence[sigstore_keys.PublicKey] | None,
+                  rekor_keys: t.Sequence[sigstore_keys.PublicKey] | None, fulcio: sigstore_certs.FulcioTrustRoot | None,
+                  pki: sigstore_certs.PKITrustRoot | None, now: datetime.datetime | None) -> tuple[list[tuple[int, t.Any]], int | None]:
+    """The candidate (index, public key) pairs for the payload signature and the Rekor integratedTime, per the trust source."""
+    if sum(source is not None for source in (public_keys, fulcio, pki)) != 1:
+        raise InvalidInputError('exactly one of public keys, Fulcio or PKI must be given to verify sigstore signatures')
+    if public_keys is not None and not public_keys:
         raise InvalidInputError('no public key to verify sigstore signatures with')
+    if fulcio is not None and not rekor_keys:
+        raise InvalidInputError('Fulcio verification needs a Rekor public key')
+    if pki is not None and rekor_keys:
+        raise InvalidInputError('PKI verification cannot be combined with a Rekor public key')
+    if pki is not None or fulcio is not None:
+        certificate = signature.annotations.get(CERTIFICATE_ANNOTATION)
+        set_json = signature.annotations.get(SET_ANNOTATION)
+        if fulcio is not None and set_json is None:
+            raise SignatureError('missing %s annotation' % SET_ANNOTATION)
+        if certificate is None:
+            raise SignatureError('missing %s annotation' % CERTIFICATE_ANNOTATION)
+        chain = signature.annotations.get(CHAIN_ANNOTATION)
+        chain_bytes = chain.encode('utf-8') if chain is not None else None
+        if fulcio is not None:
+            integrated_time = verify_rekor_set(t.cast(t.Sequence[t.Any], rekor_keys), t.cast(str, set_json).encode('utf-8'),
+                                               certificate.encode('utf-8'), base64_signature, signature.payload)
+            key = sigstore_certs.verify_fulcio_certificate(fulcio, integrated_time, certificate.encode('utf-8'), chain_bytes)
+            return [(0, key)], integrated_time
+        return [(0, sigstore_certs.verify_pki_certificate(t.cast(sigstore_certs.PKITrustRoot, pki), certificate.encode('utf-8'),
+                                                          chain_bytes, now))], None
+    candidates = list(enumerate(t.cast(t.Sequence[t.Any], public_keys)))
+    if not rekor_keys:
+        return candidates, None
+    set_json = signature.annotations.get(SET_ANNOTATION)
+    if set_json is None:
+        raise SignatureError('missing %s annotation' % SET_ANNOTATION)
+    failures = []
+    for index, key in candidates:
+        try:
+            integrated_time = verify_rekor_set(rekor_keys, set_json.encode('utf-8'), sigstore_keys.public_key_pem(key),
+                                               base64_signature, signature.payload)
+        except SignatureError as exc:
+            failures.append(str(exc))
+            continue
+        # A SET records one public key: the others either do not match or are duplicates.
+        return [(index, key)], integrated_time
+    raise SignatureError('No public key verified against the RekorSET: %s' % ', '.join(failures))
+
+
+def verify_signature(signature: SigstoreSignature, manifest: bytes, public_keys: t.Sequence[sigstore_keys.PublicKey] | None = None,
+                     rekor_keys: t.Sequence[sigstore_keys.PublicKey] | None = None,
+                     validate_identity: t.Callable[[str], None] | None = None, *,
+                     fulcio: sigstore_certs.FulcioTrustRoot | None = None, pki: sigstore_certs.PKITrustRoot | None = None,
+                     now: datetime.datetime | None = None) -> VerifiedSignature:
+    """Verify one sigstore signature of ``manifest``; raise SignatureError if it is not accepted.
+
+    The signer is trusted through exactly one of: ``public_keys`` (any of them; with ``rekor_keys``
+    a Rekor SET must record the key), ``fulcio`` (a Fulcio certificate, checked at the time of a
+    Rekor SET signed by one of ``rekor_keys``, which are then required) or ``pki`` (a certificate
+    chaining to the given roots at ``now``; no Rekor). ``validate_identity`` receives the signed
+    docker reference after every other check and raises to refuse it (the policy's
+    ``signedIdentity``); without it any identity is returned. Messages follow containers/image's.
+    A wrong combination of trust sources is InvalidInputError.
+    """
     if signature.mime_type != SIGSTORE_SIGNATURE_MIME_TYPE:
         raise SignatureError('sigstore attachment of type %s is not a signature' % json.dumps(signature.mime_type[:100]))
     base64_signature = signature.annotations.get(SIGNATURE_ANNOTATION)
     if base64_signature is None:
         raise SignatureError('missing %s annotation' % SIGNATURE_ANNOTATION)
-
-    candidates = list(enumerate(public_keys))
-    integrated_time = None
-    if rekor_keys:
-        set_json = signature.annotations.get(SET_ANNOTATION)
-        if set_json is None:
-            raise SignatureError('missing %s annotation' % SET_ANNOTATION)
-        failures = []
-        for index, key in candidates:
-            try:
-                integrated_time = verify_rekor_set(rekor_keys, set_json.encode('utf-8'), sigstore_keys.public_key_pem(key),
-                                                   base64_signature, signature.payload)
-            except SignatureError as exc:
-                failures.append(str(exc))
-                continue
-            # A SET records one public key: the others either do not match or are duplicates.
-            candidates = [(index, key)]
-            break
-        else:
-            raise SignatureError('No public key verified against the RekorSET: %s' % ', '.join(failures))
+    candidates, integrated_time = _trusted_keys(signature, base64_signature, public_keys, rekor_keys, fulcio, pki, now)
 
     raw_signature = _b64decode(base64_signature, 'signature annotation')
     for index, key in candidates:
@@ -492,9 +525,9 @@ def verify_signature(signature: SigstoreSignature, manifest: bytes, public_keys:
     return VerifiedSignature(payload=payload, public_key=key, key_index=index, integrated_time=integrated_time)
 
 
-def verify_any(signatures: t.Iterable[SigstoreSignature], manifest: bytes, public_keys: t.Sequence[sigstore_keys.PublicKey],
+def verify_any(signatures: t.Iterable[SigstoreSignature], manifest: bytes, public_keys: t.Sequence[sigstore_keys.PublicKey] | None = None,
                rekor_keys: t.Sequence[sigstore_keys.PublicKey] | None = None,
-               validate_identity: t.Callable[[str], None] | None = None) -> VerifiedSignature:
+               validate_identity: t.Callable[[str], None] | None = None, **trust: t.Any) -> VerifiedSignature:
     """The first of ``signatures`` that :func:`verify_signature` accepts; else SignatureError summarising why.
 
     As containers/image's ``isRunningImageAllowed`` for ``sigstoreSigned``: attachments that are
@@ -508,7 +541,7 @@ def verify_any(signatures: t.Iterable[SigstoreSignature], manifest: bytes, publi
             skipped += 1
             continue
         try:
-            return verify_signature(signature, manifest, public_keys, rekor_keys, validate_identity)
+            return verify_signature(signature, manifest, public_keys, rekor_keys, validate_identity, **trust)
         except SignatureError as exc:
             rejections.append(str(exc))
     if not rejections:

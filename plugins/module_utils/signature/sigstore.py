@@ -561,7 +561,7 @@ def verify_any(signatures: t.Iterable[SigstoreSignature], manifest: bytes, publi
 def attachment_tag(digest: 'Digest | str') -> str:
     """The tag of the signatures of the image with manifest ``digest``: ``sha256-<hex>.sig`` (containers/image ``sigstoreAttachmentTag``)."""
     digest = Digest.parse(digest)
-    return '%s-%s.sig' % (digest.algorithm, digest.value)
+    return '%s-%s.sig' % (digest.algorithm, digest.hex)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -659,12 +659,12 @@ def parse_attachment(manifest: bytes, blobs: t.Mapping[str, bytes], content_type
     ``blobs`` maps layer digests to their content; each is checked against its digest and size.
     """
     signatures = []
-    for digest, size, media_type, annotations in attachment_layers(manifest, content_type):
+    for digest, size, media_type, layer_annotations in attachment_layers(manifest, content_type):
         payload = blobs.get(str(digest))
         if payload is None:
             raise ManifestError('sigstore attachment layer %s is missing' % digest)
         if len(payload) != size:
             raise ManifestError('sigstore attachment layer %s is %d bytes, not %d' % (digest, len(payload), size))
         digest.verify_bytes(payload, 'sigstore attachment layer %s' % digest)
-        signatures.append(SigstoreSignature(mime_type=media_type, payload=payload, annotations=annotations))
+        signatures.append(SigstoreSignature(mime_type=media_type, payload=payload, annotations=layer_annotations))
     return signatures

@@ -153,6 +153,19 @@ def load_public_key(data: bytes, what: str = 'public key', error: type[OcikitErr
     return key
 
 
+def load_public_keys(datas: t.Iterable[bytes], what: str = 'public key', error: type[OcikitError] = InvalidInputError) -> list[PublicKey]:
+    """Every key of ``datas`` (keyPaths / keyDatas: a signature by any of them is accepted), at least one.
+
+    Each must load (:func:`load_public_key`); the n-th is named ``<what> n`` in messages (1-based).
+    """
+    datas = list(datas)
+    if not datas:
+        raise error('%s: no key given' % what)
+    if len(datas) == 1:
+        return [load_public_key(datas[0], what, error)]
+    return [load_public_key(data, '%s %d' % (what, index), error) for index, data in enumerate(datas, 1)]
+
+
 def load_rekor_public_key(data: bytes, what: str = 'Rekor public key', error: type[OcikitError] = InvalidInputError) -> PublicKey:
     """A Rekor log's public key: as :func:`load_public_key`, and it must be ECDSA (as containers/image requires)."""
     key = load_public_key(data, what, error)

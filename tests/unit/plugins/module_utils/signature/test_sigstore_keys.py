@@ -186,6 +186,16 @@ def test_fixture_public_keys_load_and_re_encode_byte_for_byte(cimage_fixtures):
     assert isinstance(keys.load_public_key((cimage_fixtures / 'some-rsa-key.pub').read_bytes()), rsa.RSAPublicKey)
 
 
+def test_several_public_keys_load_and_are_named_by_position(cimage_fixtures):
+    datas = [(cimage_fixtures / name).read_bytes() for name in ('cosign.pub', 'cosign2.pub')]
+    loaded = keys.load_public_keys(datas, 'keyDatas', PolicyError)
+    assert [keys.public_key_pem(key) for key in loaded] == datas
+    with pytest.raises(PolicyError, match=r'^keyDatas 2 is not a PEM public key$'):
+        keys.load_public_keys([datas[0], b'junk'], 'keyDatas', PolicyError)
+    with pytest.raises(PolicyError, match=r'^keyPaths: no key given$'):
+        keys.load_public_keys([], 'keyPaths', PolicyError)
+
+
 def test_a_rekor_key_must_be_ecdsa(cimage_fixtures):
     raw = (cimage_fixtures / 'some-rsa-key.pub').read_bytes()
     with pytest.raises(PolicyError, match=r'^rekorPublicKeyPath is not using ECDSA$'):

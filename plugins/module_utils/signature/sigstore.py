@@ -22,7 +22,8 @@ Where they live:
 * locally (``dir:``, containers-storage): the blob ``\\x00sigstore-json\\n{"mimeType":...,"payload":B64,
   "annotations":{...}}`` (:meth:`SigstoreSignature.to_blob` / :func:`parse_blob`);
 * in a registry: one layer per signature of an OCI manifest tagged ``sha256-<hex>.sig`` beside
-  the image (:func:`attachment_tag`, :func:`build_attachment`, :func:`parse_attachment`).
+  the image (the tag: ``lookaside.sigstore_attachment_tag``; the documents: :func:`build_attachment`,
+  :func:`parse_attachment`).
 
 Verification follows containers/image ``signature/policy_eval_sigstore.go`` and
 ``signature/internal/{sigstore_payload,rekor_set}.go``: the signature must be by one of the given
@@ -557,12 +558,6 @@ def verify_any(signatures: t.Iterable[SigstoreSignature], manifest: bytes, publi
 # ---------------------------------------------------------------------------------------------
 # Registry attachments (sha256-<hex>.sig)
 # ---------------------------------------------------------------------------------------------
-
-def attachment_tag(digest: 'Digest | str') -> str:
-    """The tag of the signatures of the image with manifest ``digest``: ``sha256-<hex>.sig`` (containers/image ``sigstoreAttachmentTag``)."""
-    digest = Digest.parse(digest)
-    return '%s-%s.sig' % (digest.algorithm, digest.hex)
-
 
 @dataclasses.dataclass(frozen=True)
 class Attachment:

@@ -20,8 +20,8 @@ certificate of the ``dev.sigstore.cosign/certificate`` annotation with Go's ``x5
 Both require the code-signing extended key usage along the chain. The chain check is done here
 with Go's rules (cryptography's verifier enforces the Web PKI profile, which Fulcio leaves — empty
 subject, critical SAN — do not follow): every certificate valid at the time, each signed by the
-next, intermediates must be CAs within their path length, the chain ends at a given root, no
-unknown critical extension. Name constraints are not evaluated, so a chain that carries them is
+next (not with SHA-1 or MD5), intermediates must be CAs within their path length, the chain ends
+at a given root, no unknown critical extension. Name constraints are not evaluated, so a chain that carries them is
 refused (fail closed).
 """
 
@@ -38,6 +38,7 @@ from ansible_collections.ocikit.images.plugins.module_utils.signature import sig
 try:
     from cryptography import x509
     from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
+    from cryptography.hazmat.primitives import hashes
     from cryptography.x509.oid import ExtendedKeyUsageOID, ExtensionOID
 except ImportError:  # pragma: no cover - reported by sigstore_keys.require_cryptography
     pass
@@ -145,7 +146,10 @@ def _allows_code_signing(certificate: t.Any) -> bool:
 
 
 def _issued_by(child: t.Any, parent: t.Any) -> bool:
+    """``parent`` signed ``child``; SHA-1 and MD5 signatures do not count, as in Go's x509 (insecure algorithms)."""
     try:
+        if isinstance(child.signature_hash_algorithm, (hashes.SHA1, hashes.MD5)):
+            return False
         child.verify_directly_issued_by(parent)
     except (ValueError, TypeError, InvalidSignature, UnsupportedAlgorithm):
         return False

@@ -44,6 +44,7 @@ import datetime
 import hashlib
 import json
 import math
+import re
 import time
 import typing as t
 
@@ -340,6 +341,25 @@ def _canonical_json(value: t.Any) -> str:
     raise SignatureError('Rekor SET payload holds a number that cannot be canonicalized')
 
 
+_PEM_BLOCK = re.compile(rb'-----BEGIN ([^\r\n-]*)-----\r?\n(.*?)-----END \1-----(?:\r?\n|\Z)', re.DOTALL)
+
+
+def _single_pem(data: bytes, what: str) -> bytes:
+    """The DER of the one PEM block of ``data``, as Go's pem.Decode with nothing left after it (SignatureError otherwise)."""
+    match = _PEM_BLOCK.search(data)
+    der = None
+    if match is not None:
+        try:
+            der = base64.b64decode(re.sub(rb'\s+', b'', match.group(2)), validate=True)
+        except (binascii.Error, ValueError):
+            der = None
+    if der is None:
+        raise SignatureError('%s is not in PEM format' % what)
+    if data[match.end():]:
+        raise SignatureError('%s has trailing data' % what)
+    return der
+
+
 def verify_rekor_set(rekor_keys: t.Sequence[sigstore_keys.PublicKey], set_json: bytes, key_or_cert_pem: bytes,
                      base64_signature: str, payload: bytes) -> int:
     """Verify a Rekor SET (the ``dev.sigstore.cosign/bundle`` annotation) and return its integratedTime.
@@ -384,14 +404,10 @@ def verify_rekor_set(rekor_keys: t.Sequence[sigstore_keys.PublicKey], set_json: 
     rekor_signature = member(spec, 'signature', 'signature')
     rekor_public_key = member(rekor_signature, 'publicKey', 'signature.publicKey')
     rekor_key_pem = _b64decode(member(rekor_public_key, 'content', 'signature.publicKey.content'), 'hashedrekord "signature.publicKey.content"')
-    rekor_blocks = sigstore_keys.pem_blocks(rekor_key_pem)
-    if not rekor_blocks:
-        raise SignatureError('publicKey in Rekor SET is not in PEM format')
-    given_blocks = sigstore_keys.pem_blocks(key_or_cert_pem)
-    if not given_blocks:
-        raise SignatureError('public key or cert to be matched against publicKey in Rekor SET is not in PEM format')
+    rekor_der = _single_pem(rekor_key_pem, 'publicKey in Rekor SET')
+    given_der = _single_pem(key_or_cert_pem, 'public key or cert to be matched against publicKey in Rekor SET')
     # As containers/image: the DER is compared, not the PEM type or headers.
-    if rekor_blocks[0][1] != given_blocks[0][1]:
+    if rekor_der != given_der:
         raise SignatureError('publicKey in Rekor SET does not match')
     content = member(rekor_signature, 'content', 'signature.content')
     if _b64decode(content, 'hashedrekord "signature.content"') != _b64decode(base64_signature, 'signature annotation'):
@@ -528,12 +544,14 @@ def verify_signature(signature: SigstoreSignature, manifest: bytes, public_keys:
 
 def verify_any(signatures: t.Iterable[SigstoreSignature], manifest: bytes, public_keys: t.Sequence[sigstore_keys.PublicKey] | None = None,
                rekor_keys: t.Sequence[sigstore_keys.PublicKey] | None = None,
-               validate_identity: t.Callable[[str], None] | None = None, **trust: t.Any) -> VerifiedSignature:
+               validate_identity: t.Callable[[str], None] | None = None, non_sigstore: int = 0, **trust: t.Any) -> VerifiedSignature:
     """The first of ``signatures`` that :func:`verify_signature` accepts; else SignatureError summarising why.
 
     As containers/image's ``isRunningImageAllowed`` for ``sigstoreSigned``: attachments that are
     not signatures (another MIME type) are skipped and counted; one rejection is reported as
-    itself, several as "None of the signatures were accepted, reasons: a; b".
+    itself, several as "None of the signatures were accepted, reasons: a; b". ``non_sigstore`` is
+    the number of other signatures the image has (simple signing), which the caller skipped and
+    which the "no signature" message counts. ``trust`` passes ``fulcio``, ``pki`` and ``now`` on.
     """
     rejections: list[str] = []
     skipped = 0
@@ -546,9 +564,9 @@ def verify_any(signatures: t.Iterable[SigstoreSignature], manifest: bytes, publi
         except SignatureError as exc:
             rejections.append(str(exc))
     if not rejections:
-        if skipped:
-            raise SignatureError('A signature was required, but no signature exists (0 non-sigstore signatures, '
-                                 '%d sigstore non-signature attachments)' % skipped)
+        if skipped or non_sigstore:
+            raise SignatureError('A signature was required, but no signature exists (%d non-sigstore signatures, '
+                                 '%d sigstore non-signature attachments)' % (non_sigstore, skipped))
         raise SignatureError('A signature was required, but no signature exists')
     if len(rejections) == 1:
         raise SignatureError(rejections[0])

@@ -281,6 +281,12 @@ def test_any_of_several_keys_verifies_and_the_matching_one_is_named(cimage_fixtu
         sigstore.verify_any(signatures_of(directory), manifest_of(directory), public(cimage_fixtures, 'cosign2.pub'))
 
 
+def test_the_no_signature_message_counts_foreign_signatures(cimage_fixtures):
+    with pytest.raises(SignatureError) as info:
+        sigstore.verify_any([], b'{}', public(cimage_fixtures, 'cosign.pub'), non_sigstore=2)
+    assert str(info.value) == 'A signature was required, but no signature exists (2 non-sigstore signatures, 0 sigstore non-signature attachments)'
+
+
 def test_the_identity_check_runs_last_and_receives_the_signed_reference(cimage_fixtures):
     seen = []
     directory = cimage_fixtures / 'dir-img-cosign-modified-manifest'
@@ -435,12 +441,28 @@ def test_rekor_set_of_a_pretty_printed_payload_verifies_through_canonical_json()
     ({'spec__data__hash__value': 'zz'}, 'invalid "data.hash.value" field in hashedrekord'),
     ({'spec__data__hash__value': '00' * 32}, 'payload in Rekor SET does not match'),
     ({'spec__data': None}, 'missing "data" field in hashedrekord'),
+    ({'spec__signature__publicKey__content': None}, 'missing "signature.publicKey.content" field in hashedrekord'),
 ])
 def test_rekor_set_body_checks(changes, message):
     maker = SETMaker()
     with pytest.raises(SignatureError) as info:
         maker.verify(maker.make(maker.body(**changes)))
     assert str(info.value) == message
+
+
+@pytest.mark.parametrize('suffix, message', [
+    (b'\n', 'publicKey in Rekor SET has trailing data'),
+    (b'junk', 'publicKey in Rekor SET has trailing data'),
+])
+def test_rekor_set_public_key_must_be_one_pem_block(suffix, message):
+    maker = SETMaker()
+    content = base64.b64encode(maker.signer_pem + suffix).decode()
+    with pytest.raises(SignatureError) as info:
+        maker.verify(maker.make(maker.body(spec__signature__publicKey__content=content)))
+    assert str(info.value) == message
+    with pytest.raises(SignatureError, match='^public key or cert to be matched against publicKey in Rekor SET has trailing data$'):
+        sigstore.verify_rekor_set([maker.log_key.public_key()], maker.make(), maker.signer_pem + suffix,
+                                  base64.b64encode(maker.signature).decode(), maker.payload)
 
 
 @pytest.mark.parametrize('payload_text, message', [

@@ -432,7 +432,7 @@ def verify_rekor_set(rekor_keys: t.Sequence[sigstore_keys.PublicKey], set_json: 
 
 @dataclasses.dataclass(frozen=True)
 class VerifiedSignature:
-    """A signature that passed :func:`verify_signature`: its payload, the identity it signs, the key that verified it."""
+    """A signature whose signer is trusted: its parsed payload, the key that verified it (``key_index`` in the keys given), Rekor's time."""
 
     payload: SigstorePayload
     public_key: sigstore_keys.PublicKey
@@ -443,6 +443,11 @@ class VerifiedSignature:
     def identity(self) -> str:
         """The signed docker reference (as written in the payload; the caller's policy matched it)."""
         return self.payload.docker_reference
+
+    @property
+    def key_fingerprint(self) -> str:
+        """``sha256:<hex>`` of the verifying key's DER SubjectPublicKeyInfo: a stable name for results and messages."""
+        return sigstore_keys.key_fingerprint(self.public_key)
 
 
 def matches_digest(manifest: bytes, digest: Digest) -> bool:
@@ -505,20 +510,18 @@ def _trusted_keys(signature: SigstoreSignature, base64_signature: str, public_ke
     raise SignatureError('No public key verified against the RekorSET: %s' % ', '.join(failures))
 
 
-def verify_signature(signature: SigstoreSignature, manifest: bytes, public_keys: t.Sequence[sigstore_keys.PublicKey] | None = None,
-                     rekor_keys: t.Sequence[sigstore_keys.PublicKey] | None = None,
-                     validate_identity: t.Callable[[str], None] | None = None, *,
-                     fulcio: sigstore_certs.FulcioTrustRoot | None = None, pki: sigstore_certs.PKITrustRoot | None = None,
-                     now: datetime.datetime | None = None) -> VerifiedSignature:
-    """Verify one sigstore signature of ``manifest``; raise SignatureError if it is not accepted.
+def verify_cryptography(signature: SigstoreSignature, public_keys: t.Sequence[sigstore_keys.PublicKey] | None = None,
+                        rekor_keys: t.Sequence[sigstore_keys.PublicKey] | None = None, *,
+                        fulcio: sigstore_certs.FulcioTrustRoot | None = None, pki: sigstore_certs.PKITrustRoot | None = None,
+                        now: datetime.datetime | None = None) -> VerifiedSignature:
+    """The signer and payload of one sigstore signature, without comparing the payload to an image; SignatureError if untrusted.
 
     The signer is trusted through exactly one of: ``public_keys`` (any of them; with ``rekor_keys``
     a Rekor SET must record the key), ``fulcio`` (a Fulcio certificate, checked at the time of a
     Rekor SET signed by one of ``rekor_keys``, which are then required) or ``pki`` (a certificate
-    chaining to the given roots at ``now``; no Rekor). ``validate_identity`` receives the signed
-    docker reference after every other check and raises to refuse it (the policy's
-    ``signedIdentity``); without it any identity is returned. Messages follow containers/image's.
-    A wrong combination of trust sources is InvalidInputError.
+    chaining to the given roots at ``now``; no Rekor). Only then is the payload parsed (strictly).
+    This is the part a policy engine that compares digests and identities itself needs;
+    :func:`verify_signature` does the rest. A wrong combination of trust sources is InvalidInputError.
     """
     if signature.mime_type != SIGSTORE_SIGNATURE_MIME_TYPE:
         raise SignatureError('sigstore attachment of type %s is not a signature' % json.dumps(signature.mime_type[:100]))
@@ -533,13 +536,27 @@ def verify_signature(signature: SigstoreSignature, manifest: bytes, public_keys:
             break
     else:
         raise SignatureError('cryptographic signature verification failed')
+    return VerifiedSignature(payload=parse_payload(signature.payload), public_key=key, key_index=index, integrated_time=integrated_time)
 
-    payload = parse_payload(signature.payload)
-    if not matches_digest(manifest, payload.manifest_digest):
-        raise SignatureError('Signature for digest %s does not match' % payload.manifest_digest)
+
+def verify_signature(signature: SigstoreSignature, manifest: bytes, public_keys: t.Sequence[sigstore_keys.PublicKey] | None = None,
+                     rekor_keys: t.Sequence[sigstore_keys.PublicKey] | None = None,
+                     validate_identity: t.Callable[[str], None] | None = None, *,
+                     fulcio: sigstore_certs.FulcioTrustRoot | None = None, pki: sigstore_certs.PKITrustRoot | None = None,
+                     now: datetime.datetime | None = None) -> VerifiedSignature:
+    """Verify one sigstore signature of ``manifest``; raise SignatureError if it is not accepted.
+
+    :func:`verify_cryptography` (the trust sources are its), then the signed digest must be the
+    manifest's, then ``validate_identity`` receives the signed docker reference and raises to
+    refuse it (the policy's ``signedIdentity``); without it any identity is returned. Messages
+    follow containers/image's.
+    """
+    verified = verify_cryptography(signature, public_keys, rekor_keys, fulcio=fulcio, pki=pki, now=now)
+    if not matches_digest(manifest, verified.payload.manifest_digest):
+        raise SignatureError('Signature for digest %s does not match' % verified.payload.manifest_digest)
     if validate_identity is not None:
-        validate_identity(payload.docker_reference)
-    return VerifiedSignature(payload=payload, public_key=key, key_index=index, integrated_time=integrated_time)
+        validate_identity(verified.payload.docker_reference)
+    return verified
 
 
 def verify_any(signatures: t.Iterable[SigstoreSignature], manifest: bytes, public_keys: t.Sequence[sigstore_keys.PublicKey] | None = None,

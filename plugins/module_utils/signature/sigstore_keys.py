@@ -181,6 +181,13 @@ def public_key_pem(key: PublicKey) -> bytes:
     return encode_pem(PUBLIC_KEY_PEM_TYPE, der)
 
 
+def key_fingerprint(key: PublicKey) -> str:
+    """``sha256:<hex>`` of ``key``'s DER SubjectPublicKeyInfo (what a PEM PUBLIC KEY block holds)."""
+    require_cryptography()
+    der = key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    return 'sha256:' + hashlib.sha256(der).hexdigest()
+
+
 def verify_raw(key: PublicKey, signature: bytes, payload: bytes) -> bool:
     """True when ``signature`` is ``key``'s signature of ``payload`` (SHA-256; see the module docstring)."""
     require_cryptography()

@@ -266,6 +266,16 @@ def test_cosign_pub_rejects(cimage_fixtures, directory, identity_check, message)
     assert str(info.value).startswith(message)
 
 
+def test_cryptography_alone_does_not_compare_digest_or_identity(cimage_fixtures):
+    directory = cimage_fixtures / 'dir-img-cosign-modified-manifest'
+    verified = sigstore.verify_cryptography(signatures_of(directory)[0], public(cimage_fixtures, 'cosign.pub'))
+    assert verified.payload.manifest_digest == sigstore.Digest(COSIGN_DIGEST) and verified.identity == SINGLE_SAMPLE
+    der = base64.b64decode(b''.join((cimage_fixtures / 'cosign.pub').read_bytes().splitlines()[1:-1]))
+    assert verified.key_fingerprint == 'sha256:' + hashlib.sha256(der).hexdigest()
+    with pytest.raises(SignatureError, match='^cryptographic signature verification failed$'):
+        sigstore.verify_cryptography(signatures_of(directory)[0], public(cimage_fixtures, 'cosign2.pub'))
+
+
 def test_unknown_cosign_key_signature_is_rejected(cimage_fixtures):
     signature = sigstore.parse_blob((cimage_fixtures / 'unknown-cosign-key.signature').read_bytes())
     manifest = manifest_of(cimage_fixtures / 'dir-img-cosign-valid')

@@ -226,9 +226,12 @@ def parse_payload(raw: bytes) -> SigstorePayload:
             value = optional['timestamp']
             if isinstance(value, bool) or not isinstance(value, (int, float)):
                 raise SignatureError('%s: "optional.timestamp" is not a number' % what)
+            # Go reads a float64 and requires it to survive the trip through int64.
             if isinstance(value, float) and (not math.isfinite(value) or value != math.floor(value)):
                 raise SignatureError('%s: "optional.timestamp" is not an integer' % what)
             timestamp = int(value)
+            if not -(1 << 63) <= timestamp < (1 << 63):
+                raise SignatureError('%s: "optional.timestamp" is not an integer' % what)
     critical = _exact_fields(document['critical'], ('type', 'image', 'identity'), '%s: "critical"' % what)
     kind = _string(critical['type'], '%s: "critical.type"' % what)
     if kind != PAYLOAD_TYPE:

@@ -169,6 +169,8 @@ P = 'sigstore signature payload'
     (GOOD_PAYLOAD % '{"creator":1}', P + ': "optional.creator" is not a string'),
     (GOOD_PAYLOAD % '{"timestamp":1.5}', P + ': "optional.timestamp" is not an integer'),
     (GOOD_PAYLOAD % '{"timestamp":"1"}', P + ': "optional.timestamp" is not a number'),
+    (GOOD_PAYLOAD % '{"timestamp":1e300}', P + ': "optional.timestamp" is not an integer'),
+    (GOOD_PAYLOAD % '{"timestamp":9223372036854775808}', P + ': "optional.timestamp" is not an integer'),
     (GOOD_PAYLOAD % '{"timestamp":NaN}', P + ' is not valid JSON: NaN is not valid JSON'),
     (GOOD_PAYLOAD % '{"creator":"a","creator":"b"}', P + ' is not valid JSON: duplicate key "creator"'),
     (GOOD_PAYLOAD.replace('cosign container image signature', 'atomic container signature') % 'null',

@@ -275,7 +275,8 @@ def _decrypt_sealed(sealed: bytes, passphrase: bytes, what: str) -> bytes:
     try:
         return box.decrypt(ciphertext, nonce)
     except CryptoError:
-        raise InvalidInputError('cannot decrypt the private key %s: wrong passphrase?' % what) from None
+        named = '' if what == _PRIVATE_KEY else ' ' + what
+        raise InvalidInputError('cannot decrypt the private key%s: wrong passphrase?' % named) from None
 
 
 def _seal(plaintext: bytes, passphrase: bytes, params: tuple[int, int, int]) -> bytes:
@@ -293,11 +294,15 @@ def _seal(plaintext: bytes, passphrase: bytes, params: tuple[int, int, int]) -> 
     return json.dumps(document, separators=(',', ':')).encode('ascii')
 
 
-def load_private_key(data: bytes, passphrase: 'str | bytes | None' = None, what: str = 'private key') -> PrivateKey:
+_PRIVATE_KEY = 'private key'
+
+
+def load_private_key(data: bytes, passphrase: 'str | bytes | None' = None, what: str = _PRIVATE_KEY) -> PrivateKey:
     """The private key in ``data`` (the first PEM block), decrypting the cosign format with ``passphrase``.
 
     An encrypted key needs a passphrase (the empty one is valid, as in cosign and skopeo >= 1.21);
-    a wrong one is ``InvalidInputError('cannot decrypt the private key <what>: wrong passphrase?')``.
+    a wrong one is ``InvalidInputError('cannot decrypt the private key <what>: wrong passphrase?')``
+    (``what`` names the key, a path for instance; without it the message has no name).
     A plain PKCS#8 ``PRIVATE KEY`` ignores the passphrase. Messages never include the passphrase.
     """
     require_cryptography()

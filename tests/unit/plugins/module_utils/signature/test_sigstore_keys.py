@@ -89,7 +89,7 @@ def test_generated_pair_is_what_skopeo_generate_sigstore_key_writes(generated_pa
 
 
 def test_generated_pair_refuses_another_passphrase(generated_pair):
-    with pytest.raises(InvalidInputError, match=r'wrong passphrase\?$'):
+    with pytest.raises(InvalidInputError, match=r'^cannot decrypt the private key: wrong passphrase\?$'):
         keys.load_private_key(generated_pair[0], 'correct horsE')
 
 

@@ -33,7 +33,7 @@ from hypothesis import strategies as st  # noqa: E402
 from ansible_collections.ocikit.images.plugins.module_utils.errors import InvalidDigestError, ManifestError, SignatureError  # noqa: E402
 from ansible_collections.ocikit.images.plugins.module_utils.signature import sigstore  # noqa: E402
 
-FAST = settings(max_examples=150, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
+FAST = settings(max_examples=80, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
 DIGEST = 'sha256:' + 'ab' * 32
 
 JSON = st.recursive(st.none() | st.booleans() | st.integers(-(1 << 53), 1 << 53) | st.floats(allow_nan=False) | st.text(max_size=20),

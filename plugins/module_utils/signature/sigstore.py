@@ -86,6 +86,17 @@ _MAX_SAFE_INTEGER = (1 << 53) - 1
 # Strict JSON (containers/image's ParanoidUnmarshalJSONObject)
 # ---------------------------------------------------------------------------------------------
 
+def _shown(value: str, limit: int = 100) -> str:
+    """An untrusted string for a message: JSON-quoted (controls escaped) and clipped, so a huge key cannot make a huge message."""
+    return json.dumps(value[:limit] + ('...' if len(value) > limit else ''))
+
+
+def _shown_json(value: t.Any, limit: int = 100) -> str:
+    """Any untrusted JSON value for a message, as JSON, clipped."""
+    text = json.dumps(value)
+    return text[:limit] + ('...' if len(text) > limit else '')
+
+
 class _Object(dict):
     """A JSON object parsed with duplicate keys refused."""
 
@@ -95,7 +106,7 @@ def _pairs(pairs: list[tuple[str, t.Any]]) -> _Object:
     for key, value in pairs:
         if key in result:
             # ValueError: jsonutil.loads turns it into the caller's one-line error.
-            raise ValueError('duplicate key %s' % json.dumps(key))
+            raise ValueError('duplicate key %s' % _shown(key))
         result[key] = value
     return result
 
@@ -115,7 +126,7 @@ def _exact_fields(value: t.Any, fields: tuple[str, ...], what: str) -> _Object:
         raise SignatureError('%s: JSON object expected' % what)
     for key in value:
         if key not in fields:
-            raise SignatureError('%s: unknown key %s' % (what, json.dumps(key)))
+            raise SignatureError('%s: unknown key %s' % (what, _shown(key)))
     for key in fields:
         if key not in value:
             raise SignatureError('%s: key %s missing in a JSON object' % (what, json.dumps(key)))
@@ -235,13 +246,13 @@ def parse_payload(raw: bytes) -> SigstorePayload:
     critical = _exact_fields(document['critical'], ('type', 'image', 'identity'), '%s: "critical"' % what)
     kind = _string(critical['type'], '%s: "critical.type"' % what)
     if kind != PAYLOAD_TYPE:
-        raise SignatureError('%s: unrecognized signature type %s' % (what, json.dumps(kind)))
+        raise SignatureError('%s: unrecognized signature type %s' % (what, _shown(kind)))
     image = _exact_fields(critical['image'], ('docker-manifest-digest',), '%s: "critical.image"' % what)
     digest_text = _string(image['docker-manifest-digest'], '%s: "critical.image.docker-manifest-digest"' % what)
     try:
         digest = Digest.parse(digest_text)
     except OcikitError:
-        raise SignatureError('%s: invalid docker-manifest-digest value %s' % (what, json.dumps(digest_text[:100]))) from None
+        raise SignatureError('%s: invalid docker-manifest-digest value %s' % (what, _shown(digest_text))) from None
     identity = _exact_fields(critical['identity'], ('docker-reference',), '%s: "critical.identity"' % what)
     reference = _string(identity['docker-reference'], '%s: "critical.identity.docker-reference"' % what)
     return SigstorePayload(manifest_digest=digest, docker_reference=reference, creator=creator, timestamp=timestamp)
@@ -394,7 +405,7 @@ def verify_rekor_set(rekor_keys: t.Sequence[sigstore_keys.PublicKey], set_json: 
     if body.get('apiVersion') is None:
         raise SignatureError('missing Rekor SET Payload API version')
     if body.get('apiVersion') != _HASHEDREKORD_API_VERSION:
-        raise SignatureError('unsupported Rekor SET Payload hashedrekord version %s' % json.dumps(body.get('apiVersion')))
+        raise SignatureError('unsupported Rekor SET Payload hashedrekord version %s' % _shown_json(body.get('apiVersion')))
     spec = body.get('spec')
     spec = spec if isinstance(spec, dict) else {}
 
@@ -418,7 +429,7 @@ def verify_rekor_set(rekor_keys: t.Sequence[sigstore_keys.PublicKey], set_json: 
     data_hash = member(member(spec, 'data', 'data'), 'hash', 'data.hash')
     algorithm = member(data_hash, 'algorithm', 'data.hash.algorithm')
     if algorithm != 'sha256':
-        raise SignatureError('unexpected "data.hash.algorithm" value %s' % json.dumps(algorithm))
+        raise SignatureError('unexpected "data.hash.algorithm" value %s' % _shown_json(algorithm))
     value = _string(member(data_hash, 'value', 'data.hash.value'), 'hashedrekord "data.hash.value"')
     try:
         expected = bytes.fromhex(value)
@@ -527,7 +538,7 @@ def verify_cryptography(signature: SigstoreSignature, public_keys: t.Sequence[si
     :func:`verify_signature` does the rest. A wrong combination of trust sources is InvalidInputError.
     """
     if signature.mime_type != SIGSTORE_SIGNATURE_MIME_TYPE:
-        raise SignatureError('sigstore attachment of type %s is not a signature' % json.dumps(signature.mime_type[:100]))
+        raise SignatureError('sigstore attachment of type %s is not a signature' % _shown(signature.mime_type))
     base64_signature = signature.annotations.get(SIGNATURE_ANNOTATION)
     if base64_signature is None:
         raise SignatureError('missing %s annotation' % SIGNATURE_ANNOTATION)
@@ -668,12 +679,12 @@ def attachment_layers(manifest: bytes, content_type: str | None = None) -> list[
     the payloads to :func:`parse_attachment`.
     """
     if content_type is not None and content_type != mt.OCI_MANIFEST:
-        raise ManifestError('unexpected MIME type for sigstore attachment manifest: %s' % json.dumps(content_type[:100]))
+        raise ManifestError('unexpected MIME type for sigstore attachment manifest: %s' % _shown(content_type))
     if len(manifest) > MAX_ATTACHMENT_DOCUMENT_SIZE:
         raise ManifestError('sigstore attachment manifest exceeds the %d byte limit' % MAX_ATTACHMENT_DOCUMENT_SIZE)
     document = gojson.unmarshal(gojson.OCI_MANIFEST, manifest, 'sigstore attachment manifest')
     if document.get('mediaType') not in ('', mt.OCI_MANIFEST):
-        raise ManifestError('sigstore attachment manifest has media type %s, not an OCI image manifest' % json.dumps(document['mediaType']))
+        raise ManifestError('sigstore attachment manifest has media type %s, not an OCI image manifest' % _shown(document['mediaType']))
     result = []
     for index, layer in enumerate(document.get('layers') or []):
         try:

@@ -176,6 +176,7 @@ P = 'sigstore signature payload'
     (GOOD_PAYLOAD.replace('cosign container image signature', 'atomic container signature') % 'null',
      P + ': unrecognized signature type "atomic container signature"'),
     (GOOD_PAYLOAD.replace('"type"', '"typo"') % 'null', P + ': "critical": unknown key "typo"'),
+    (GOOD_PAYLOAD.replace('"type"', '"%s"' % ('t' * 5000)) % 'null', P + ': "critical": unknown key "%s..."' % ('t' * 100)),
     (GOOD_PAYLOAD.replace('"image":{', '"image":{"x":1,') % 'null', P + ': "critical.image": unknown key "x"'),
     (GOOD_PAYLOAD.replace(COSIGN_DIGEST, 'sha256:abc') % 'null', P + ': invalid docker-manifest-digest value "sha256:abc"'),
     (GOOD_PAYLOAD.replace('"r:t"', 'null') % 'null', P + ': "critical.identity.docker-reference" is not a string'),
@@ -453,6 +454,7 @@ def test_rekor_set_of_a_pretty_printed_payload_verifies_through_canonical_json()
     ({'spec__data__hash__value': 'zz'}, 'invalid "data.hash.value" field in hashedrekord'),
     ({'spec__data__hash__value': '00' * 32}, 'payload in Rekor SET does not match'),
     ({'spec__data': None}, 'missing "data" field in hashedrekord'),
+    ({'apiVersion': ['x' * 500]}, 'unsupported Rekor SET Payload hashedrekord version ["' + 'x' * 98 + '...'),
     ({'spec__signature__publicKey__content': None}, 'missing "signature.publicKey.content" field in hashedrekord'),
 ])
 def test_rekor_set_body_checks(changes, message):

@@ -30,6 +30,7 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import ipaddress
+import json
 import typing as t
 
 from ansible_collections.ocikit.images.plugins.module_utils.errors import InvalidInputError, OcikitError, SignatureError
@@ -94,7 +95,7 @@ def _untrusted_certificates(data: bytes, what: str) -> list[t.Any]:
     certificates = []
     for kind, der in sigstore_keys.pem_blocks(data):
         if kind != 'CERTIFICATE':
-            raise SignatureError('%s: unexpected PEM block %r' % (what, kind))
+            raise SignatureError('%s: unexpected PEM block %r' % (what, kind[:100]))
         try:
             certificates.append(x509.load_der_x509_certificate(der))
         except ValueError:
@@ -124,6 +125,12 @@ def _handled_critical() -> frozenset[t.Any]:
     return frozenset((ExtensionOID.BASIC_CONSTRAINTS, ExtensionOID.KEY_USAGE, ExtensionOID.EXTENDED_KEY_USAGE,
                       ExtensionOID.SUBJECT_ALTERNATIVE_NAME, ExtensionOID.AUTHORITY_KEY_IDENTIFIER,
                       ExtensionOID.SUBJECT_KEY_IDENTIFIER, ExtensionOID.CERTIFICATE_POLICIES))
+
+
+def _subject(certificate: t.Any, limit: int = 200) -> str:
+    """A certificate's subject for a message (RFC 4514, clipped; ``(empty subject)`` for Fulcio leaves)."""
+    text = certificate.subject.rfc4514_string()
+    return (text[:limit] + ('...' if len(text) > limit else '')) if text else '(empty subject)'
 
 
 def _extension(certificate: t.Any, oid: t.Any) -> t.Any:
@@ -159,14 +166,14 @@ def _issued_by(child: t.Any, parent: t.Any) -> bool:
 def _check_certificate(certificate: t.Any, when: datetime.datetime) -> str | None:
     """Why ``certificate`` cannot be part of a chain at ``when``, or None."""
     if not _valid_at(certificate, when):
-        return 'certificate %s is not valid at %s' % (certificate.subject.rfc4514_string() or '(empty subject)', when.isoformat())
+        return 'certificate %s is not valid at %s' % (_subject(certificate), when.isoformat())
     for extension in certificate.extensions:
         if extension.oid == ExtensionOID.NAME_CONSTRAINTS:
             return 'name constraints are not supported'
         if extension.critical and extension.oid not in _handled_critical():
             return 'unhandled critical extension %s' % extension.oid.dotted_string
     if not _allows_code_signing(certificate):
-        return 'certificate %s does not allow code signing' % (certificate.subject.rfc4514_string() or '(empty subject)')
+        return 'certificate %s does not allow code signing' % (_subject(certificate))
     return None
 
 
@@ -197,9 +204,9 @@ def verify_chain(leaf: t.Any, intermediates: t.Sequence[t.Any], roots: t.Sequenc
             reason = _check_certificate(candidate, when)
             constraints = _extension(candidate, ExtensionOID.BASIC_CONSTRAINTS)
             if reason is None and (constraints is None or not constraints.ca):
-                reason = 'certificate %s is not a CA' % candidate.subject.rfc4514_string()
+                reason = 'certificate %s is not a CA' % _subject(candidate)
             if reason is None and constraints.path_length is not None and len(chain) - 1 > constraints.path_length:
-                reason = 'too many intermediates for the path length of %s' % candidate.subject.rfc4514_string()
+                reason = 'too many intermediates for the path length of %s' % _subject(candidate)
             if reason is not None:
                 failures.append(reason)
                 continue
@@ -227,11 +234,13 @@ def _emails(certificate: t.Any) -> list[str]:
 def _check_email(certificate: t.Any, email: str) -> None:
     emails = _emails(certificate)
     if email not in emails:
-        raise SignatureError('Required email %s not found (got %s)' % (_go_quote(email), '[' + ' '.join(_go_quote(e) for e in emails) + ']'))
+        shown = ' '.join(_go_quote(e) for e in emails[:10]) + (' ...' if len(emails) > 10 else '')
+        raise SignatureError('Required email %s not found (got [%s])' % (_go_quote(email), shown))
 
 
-def _go_quote(value: str) -> str:
-    return '"%s"' % value.replace('\\', '\\\\').replace('"', '\\"')
+def _go_quote(value: str, limit: int = 200) -> str:
+    """``value`` quoted as Go's %q would (for the usual characters), controls escaped, clipped: it comes from a certificate."""
+    return json.dumps(value[:limit] + ('...' if len(value) > limit else ''), ensure_ascii=False)
 
 
 def _der_string(value: bytes) -> str | None:

@@ -143,7 +143,7 @@ def load_public_key(data: bytes, what: str = 'public key', error: type[OcikitErr
         raise error('%s is not a PEM public key' % what)
     kind, der = blocks[0]
     if kind != PUBLIC_KEY_PEM_TYPE:
-        raise error('%s is a PEM %r block, not a PUBLIC KEY' % (what, kind))
+        raise error('%s is a PEM %r block, not a PUBLIC KEY' % (what, kind[:100]))
     try:
         key = serialization.load_der_public_key(der)
     except (ValueError, UnsupportedAlgorithm):
@@ -245,6 +245,13 @@ def _b64_field(value: t.Any, what: str, size: int | None = None) -> bytes:
     return raw
 
 
+def _clipped(value: t.Any, limit: int = 100) -> t.Any:
+    """A value from a key file for a message: strings clipped (repr then escapes them), other values as their type name."""
+    if isinstance(value, str):
+        return value[:limit]
+    return value if value is None or isinstance(value, (int, float)) else type(value).__name__
+
+
 def _object(value: t.Any, what: str) -> dict[str, t.Any]:
     if not isinstance(value, dict):
         raise InvalidInputError('%s is not a JSON object' % what)
@@ -257,9 +264,9 @@ def _decrypt_sealed(sealed: bytes, passphrase: bytes, what: str) -> bytes:
     kdf = _object(document.get('kdf'), '%s: "kdf"' % what)
     cipher = _object(document.get('cipher'), '%s: "cipher"' % what)
     if kdf.get('name') != 'scrypt':
-        raise InvalidInputError('%s uses an unsupported key derivation %r; only scrypt is supported' % (what, kdf.get('name')))
+        raise InvalidInputError('%s uses an unsupported key derivation %r; only scrypt is supported' % (what, _clipped(kdf.get('name'))))
     if cipher.get('name') != 'nacl/secretbox':
-        raise InvalidInputError('%s uses an unsupported cipher %r; only nacl/secretbox is supported' % (what, cipher.get('name')))
+        raise InvalidInputError('%s uses an unsupported cipher %r; only nacl/secretbox is supported' % (what, _clipped(cipher.get('name'))))
     params = _object(kdf.get('params'), '%s: "kdf.params"' % what)
     numbers = tuple(params.get(name) for name in ('N', 'r', 'p'))
     if any(isinstance(n, bool) or not isinstance(n, int) for n in numbers) or numbers not in SCRYPT_ACCEPTED:
@@ -316,7 +323,7 @@ def load_private_key(data: bytes, passphrase: 'str | bytes | None' = None, what:
         der = _decrypt_sealed(der, _passphrase_bytes(passphrase), what)
     elif kind != PRIVATE_KEY_PEM_TYPE:
         raise InvalidInputError('%s is a PEM %r block; expected %s or %s'
-                                % (what, kind, ', '.join(ENCRYPTED_PEM_TYPES), PRIVATE_KEY_PEM_TYPE))
+                                % (what, kind[:100], ', '.join(ENCRYPTED_PEM_TYPES), PRIVATE_KEY_PEM_TYPE))
     try:
         key = serialization.load_der_private_key(der, password=None)
     except (ValueError, TypeError, UnsupportedAlgorithm):

@@ -141,7 +141,10 @@ def _extension(certificate: t.Any, oid: t.Any) -> t.Any:
 
 
 def _valid_at(certificate: t.Any, when: datetime.datetime) -> bool:
-    return certificate.not_valid_before_utc <= when <= certificate.not_valid_after_utc
+    # The *_utc properties are cryptography >= 42; older releases return naive UTC datetimes.
+    before = getattr(certificate, 'not_valid_before_utc', None) or certificate.not_valid_before.replace(tzinfo=datetime.timezone.utc)
+    after = getattr(certificate, 'not_valid_after_utc', None) or certificate.not_valid_after.replace(tzinfo=datetime.timezone.utc)
+    return before <= when <= after
 
 
 def _allows_code_signing(certificate: t.Any) -> bool:
@@ -183,6 +186,9 @@ def verify_chain(leaf: t.Any, intermediates: t.Sequence[t.Any], roots: t.Sequenc
     Depth-first over the candidate issuers (intermediates and roots whose subject is the child's
     issuer and whose key verifies the child's signature), at most :data:`MAX_CHAIN_LENGTH` long.
     """
+    if not hasattr(leaf, 'verify_directly_issued_by'):
+        raise ImportError('the Python library cryptography 40 or later is required to verify sigstore certificates; '
+                          'upgrade it with "pip install -U cryptography"', name='cryptography')
     problem = _check_certificate(leaf, when)
     if problem:
         raise SignatureError('veryfing leaf certificate failed: %s' % problem)

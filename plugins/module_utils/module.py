@@ -220,6 +220,15 @@ def run(module: AnsibleModule, work: t.Callable[[], dict[str, t.Any]], subject: 
         if shown and shown not in message:
             message = '%s: %s' % (shown, message)
         failure = (message, type(exc).__name__)
+    except ImportError as exc:
+        # An optional library a feature needs (zstandard, PyNaCl, python-gnupg, PyYAML) is missing
+        # on this host: the engine's message names it and says how to install it. Not a bug, so
+        # no "unexpected error"; the traceback still goes to ``exception`` for -vvv.
+        message = str(exc) if str(exc) else 'a required Python library is missing: %s' % (exc.name or 'unknown')
+        if shown:
+            message = '%s: %s' % (shown, message)
+        module.fail_json(msg=one_line_message(message, secrets), error_type='MissingLibraryError',
+                         exception=redact_secrets(traceback.format_exc(), secrets))
     except Exception as exc:  # pylint: disable=broad-except
         message = 'unexpected error: %s' % describe(exc, secrets)
         if shown:

@@ -44,7 +44,6 @@ from ansible_collections.ocikit.images.plugins.module_utils.errors import (
 )
 from ansible_collections.ocikit.images.plugins.module_utils.manifest import media_types as mt
 from ansible_collections.ocikit.images.plugins.module_utils.manifest.schema1 import guess_media_type, signed_payload
-from ansible_collections.ocikit.images.plugins.module_utils.reference import DockerReference
 from ansible_collections.ocikit.images.plugins.module_utils.signature.identity import DEFAULT_SIGNED_IDENTITY, docker_identity, docker_namespaces
 from ansible_collections.ocikit.images.plugins.module_utils.signature.policy_config import (
     ACCEPT_ANYTHING,

@@ -301,3 +301,15 @@ def test_secrets_of_finds_option_secrets_and_userinfo_passwords() -> None:
               # Digests after "@" are not userinfo, with or without a port before the path.
               'image': 'docker://127.0.0.1:5000/app@sha256:' + 'a' * 64, 'other': 'quay.io:443/x:1@sha256:' + 'b' * 64}
     assert sorted(secrets_of(params)) == ['from-src', 'in-list', 'p1-secret', 'reg-pw', 'tok-2']
+
+
+def test_a_missing_optional_library_is_named_not_an_unexpected_error(capsys: t.Any) -> None:
+    def work() -> dict[str, t.Any]:
+        raise ImportError('the Python library zstandard is required to read or write zstd-compressed layers; '
+                          'install it with "pip install zstandard"', name='zstandard')
+
+    result = run_module({'src': 'x'}, work, capsys, subject='oci:/tmp/a')
+    assert result['msg'] == ('oci:/tmp/a: the Python library zstandard is required to read or write zstd-compressed layers; '
+                             'install it with "pip install zstandard"')
+    assert result['error_type'] == 'MissingLibraryError'
+    assert 'unexpected' not in json.dumps(result)

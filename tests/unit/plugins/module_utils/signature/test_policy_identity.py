@@ -125,7 +125,7 @@ REPO_DIGEST_OR_EXACT_TABLE = [
 
 def symmetric(table):
     """Each (a, b, result) row, and its mirror (b, a, result)."""
-    return [(a, b, result) for a, b, result in table] + [(b, a, result) for a, b, result in table]
+    return list(table) + [(b, a, result) for a, b, result in table]
 
 
 def image_and_sig(identity, image_ref, sig_ref):

@@ -94,7 +94,7 @@ def test_every_certificate_must_be_valid_at_the_time(pki):
 
 
 def test_an_intermediate_must_be_a_ca_within_its_path_length(pki):
-    root, _, _ = pki
+    root = pki[0]
     not_ca = make_cert('NotCA', root, ca=False)
     leaf = make_cert('', not_ca, ca=None, extensions=leaf_extensions())[0]
     assert _rejection(leaf, [not_ca[0]], [root[0]]) == 'veryfing leaf certificate failed: certificate CN=NotCA is not a CA'
@@ -108,7 +108,7 @@ def test_an_intermediate_must_be_a_ca_within_its_path_length(pki):
 
 
 def test_code_signing_usage_is_required_along_the_chain(pki):
-    root, intermediate, _ = pki
+    root, intermediate = pki[0], pki[1]
     server_leaf = make_cert('', intermediate, ca=None, extensions=leaf_extensions(eku=SERVER_AUTH))[0]
     assert _rejection(server_leaf, [intermediate[0]], [root[0]]) == (
         'veryfing leaf certificate failed: certificate (empty subject) does not allow code signing')
@@ -121,7 +121,7 @@ def test_code_signing_usage_is_required_along_the_chain(pki):
 
 
 def test_unknown_critical_extensions_and_name_constraints_are_refused(pki):
-    root, intermediate, _ = pki
+    root, intermediate = pki[0], pki[1]
     odd = (x509.UnrecognizedExtension(x509.ObjectIdentifier('1.2.3.4'), b'\x05\x00'), True)
     leaf = make_cert('', intermediate, ca=None, extensions=leaf_extensions() + [odd])[0]
     assert _rejection(leaf, [intermediate[0]], [root[0]]) == 'veryfing leaf certificate failed: unhandled critical extension 1.2.3.4'
@@ -172,7 +172,7 @@ V2 = b'\x0c' + bytes([len(ISSUER)]) + ISSUER.encode()
     (None, b'\x04\x01x', 'invalid ASN.1 in OIDC issuer v2 extension'),
 ])
 def test_fulcio_issuer_extensions(pki, v1, v2, expected):
-    _, intermediate, _ = pki
+    intermediate = pki[1]
     leaf = make_cert('', intermediate, ca=None, extensions=leaf_extensions(issuer_v1=v1, issuer_v2=v2))[0]
     if expected == ISSUER:
         assert certs.fulcio_issuer(leaf) == ISSUER
@@ -183,7 +183,7 @@ def test_fulcio_issuer_extensions(pki, v1, v2, expected):
 
 
 def test_fulcio_certificate_end_to_end(pki):
-    root, intermediate, _ = pki
+    root, intermediate = pki[0], pki[1]
     leaf = make_cert('', intermediate, ca=None, extensions=leaf_extensions(issuer_v2=V2))
     trust = certs.FulcioTrustRoot((root[0],), ISSUER, 'me@example.com')
     timestamp = int(NOW.timestamp())
@@ -212,7 +212,7 @@ def test_fulcio_certificate_end_to_end(pki):
     (x509.RFC822Name('me@example.com'), 'example.com', False),
 ])
 def test_pki_hostname_matching_as_go(pki, san, hostname, accepted):
-    root, intermediate, _ = pki
+    root, intermediate = pki[0], pki[1]
     leaf = make_cert('', intermediate, ca=None, extensions=leaf_extensions(san))[0]
     trust = certs.PKITrustRoot((root[0],), (intermediate[0],), subject_hostname=hostname)
     if accepted:
@@ -223,7 +223,7 @@ def test_pki_hostname_matching_as_go(pki, san, hostname, accepted):
 
 
 def test_load_certificates_reads_a_ca_file_as_go_does(pki):
-    root, intermediate, _ = pki
+    root, intermediate = pki[0], pki[1]
     data = b'# comment\n' + pem(root[0]) + b'-----BEGIN PUBLIC KEY-----\nAA==\n-----END PUBLIC KEY-----\n' + pem(intermediate[0])
     assert certs.load_certificates(data) == [root[0], intermediate[0]]
     with pytest.raises(InvalidInputError, match='^caPath holds no PEM certificate$'):

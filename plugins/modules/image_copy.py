@@ -19,11 +19,13 @@ description:
   - The destination name moves last. A failed copy leaves the previous image in place.
   - From an index (manifest list), the image for this host's platform is copied, as skopeo does without
     C(--all); set O(multi_arch=all) to copy the whole index.
+  - The source must be accepted by the trust policy (containers-policy.json, see O(policy)) before anything is written.
 author:
   - ocikit.images contributors (@ocikit)
 extends_documentation_fragment:
   - ocikit.images.connection
   - ocikit.images.retry
+  - ocikit.images.policy
 attributes:
   check_mode:
     support: full
@@ -222,6 +224,23 @@ EXAMPLES = r'''
     dest: docker://mirror.internal:5000/team/app:1.4
     multi_arch: all
 
+- name: Copy only an image signed by the release key (the policy travels with the playbook)
+  ocikit.images.image_copy:
+    src: docker://registry.example.com/team/app:1.4
+    dest: oci:/srv/bundle/app:1.4
+    registries_d: /etc/ocikit/registries.d  # says where registry.example.com's signatures are (its lookaside)
+    policy_data:
+      default:
+        - type: reject
+      transports:
+        docker:
+          registry.example.com/team:
+            - type: signedBy
+              keyType: GPGKeys
+              keyPath: /etc/pki/release.gpg
+  register: copied
+  # copied.policy.key is the fingerprint of the key that signed it
+
 - name: Credentials and TLS set once for every module of the collection
   module_defaults:
     group/ocikit.images.images:
@@ -236,6 +255,21 @@ EXAMPLES = r'''
 '''
 
 RETURN = r'''
+policy:
+  description:
+    - How the trust policy accepted the source. C(source) is the policy file, V(inline) (O(policy_data)), V(insecure_policy) or
+      V(none found) (then a warning says so); C(scope) the policy scope that applied (V(default) or C(transports.TRANSPORT["SCOPE"]));
+      C(requirement) the type of the requirement that accepted it (a signature requirement when one verified a signature).
+    - C(key) (the primary key fingerprint) and C(identity) (the signed docker reference) are set when a signature was verified.
+    - C(images) lists the same for each image of an index when several were evaluated (O(multi_arch=all), O(platforms)), with their C(digest).
+  returned: always
+  type: dict
+  sample:
+    source: /etc/containers/policy.json
+    scope: transports.docker["registry.example.com/team"]
+    requirement: signedBy
+    key: 0123456789ABCDEF0123456789ABCDEF01234567
+    identity: registry.example.com/team/app:1.4
 digest:
   description:
     - Digest of the manifest at the destination after the copy.
@@ -340,6 +374,7 @@ from ansible_collections.ocikit.images.plugins.module_utils.module import (
     retry_argument_spec,
     run,
 )
+from ansible_collections.ocikit.images.plugins.module_utils.signature.policy import load_policy
 from ansible_collections.ocikit.images.plugins.module_utils.transports.names import parse_image_name
 
 
@@ -366,6 +401,10 @@ def main() -> None:
         additional_tags=dict(type='list', elements='str'),
         digestfile=dict(type='path'),
         force=dict(type='bool', default=False),
+        policy=dict(type='path'),
+        policy_data=dict(type='dict'),
+        insecure_policy=dict(type='bool', default=False),
+        registries_d=dict(type='path'),
         **connection_argument_spec()
     )
     argument_spec.update(retry_argument_spec())
@@ -375,7 +414,7 @@ def main() -> None:
         argument_spec=argument_spec, supports_check_mode=True,
         required_together=connection_required_together() + connection_required_together('src_') + connection_required_together('dest_'),
         mutually_exclusive=connection_mutually_exclusive() + connection_mutually_exclusive('src_') + connection_mutually_exclusive('dest_')
-        + [['dest_compress', 'dest_decompress']])
+        + [['dest_compress', 'dest_decompress'], ['policy', 'policy_data', 'insecure_policy']])
     check_dependencies(module)
     params = module.params
 
@@ -383,6 +422,10 @@ def main() -> None:
         src, dest = parse_image_name(params['src']), parse_image_name(params['dest'])
         src_options, dest_options = connection_options(params, 'src_'), connection_options(params, 'dest_')
         src_options.shared_blob_dir, dest_options.shared_blob_dir = params['src_shared_blob_dir'], params['dest_shared_blob_dir']
+        src_options.registries_d = dest_options.registries_d = params['registries_d']
+        policy = load_policy(path=params['policy'], data=params['policy_data'], insecure=params['insecure_policy'])
+        if policy.warning:
+            module.warn(policy.warning)
         if params['all'] and params['multi_arch'] == 'index-only':
             raise InvalidInputError('all: true copies every image of the index; it cannot be combined with multi_arch: index-only')
         options = CopyOptions(multi_arch='all' if params['all'] else params['multi_arch'], override_os=params['override_os'],
@@ -394,7 +437,7 @@ def main() -> None:
                               remove_signatures=params['remove_signatures'])
         outcome = copy_image(src, dest, src_options, dest_options, options,
                              check_mode=module.check_mode, dest_kwargs=additional_tags_kwargs(dest, params['additional_tags']),
-                             extra_tags=additional_tag_references(dest, params['additional_tags']))
+                             extra_tags=additional_tag_references(dest, params['additional_tags']), policy=policy)
         result = outcome.as_result()
         if params['digestfile'] and not module.check_mode and outcome.after is not None:
             result['changed'] = write_digestfile(params['digestfile'], outcome.after) or result['changed']

@@ -36,6 +36,7 @@ from ansible_collections.ocikit.images.plugins.module_utils.copy.plan import (
     make_plan,
     wanted_layer_compression,
 )
+from ansible_collections.ocikit.images.plugins.module_utils.copy.trust import check_source
 from ansible_collections.ocikit.images.plugins.module_utils.digest import Digest, verified_stream
 from ansible_collections.ocikit.images.plugins.module_utils.errors import (
     InvalidInputError,
@@ -56,6 +57,8 @@ from ansible_collections.ocikit.images.plugins.module_utils.manifest.model impor
 from ansible_collections.ocikit.images.plugins.module_utils.manifest.parse import parse_any
 from ansible_collections.ocikit.images.plugins.module_utils.manifest.platform import choose_instance
 from ansible_collections.ocikit.images.plugins.module_utils.manifest.schema1 import Schema1Manifest
+from ansible_collections.ocikit.images.plugins.module_utils.signature.policy import Policy, SignatureVerifier
+from ansible_collections.ocikit.images.plugins.module_utils.signature.verifier import GpgVerifier
 from ansible_collections.ocikit.images.plugins.module_utils.transports.base import (
     BlobInfo,
     ConnectionOptions,
@@ -110,8 +113,11 @@ def traits_of(dest: ImageDestination, dest_ref: ImageReference) -> DestinationTr
                              docker_tag=(docker_ref.tag or '') if docker_ref is not None else '')
 
 
-def read_source(src: ImageSource, options: CopyOptions, traits: DestinationTraits | None = None) -> SourceImage:
-    """Read what a copy needs from ``src``: the top manifest, the instances to copy, and the configs conversions need."""
+def read_images(src: ImageSource, options: CopyOptions) -> SourceImage:
+    """Read the manifests a copy needs from ``src``: the top manifest and the instances to copy (no blob yet).
+
+    The trust policy is evaluated on exactly these bytes before anything else is read or written.
+    """
     raw, media_type = src.get_manifest()
     top = parse_any(raw, media_type)
     chosen = None
@@ -130,15 +136,27 @@ def read_source(src: ImageSource, options: CopyOptions, traits: DestinationTrait
         chosen = read_child(src, chosen_desc)
         chosen_platform = str(chosen_desc.platform)
         instances = (chosen,)
+    return SourceImage(top=top, instances=instances, chosen=chosen, chosen_platform=chosen_platform)
+
+
+def read_configs(src: ImageSource, source: SourceImage, options: CopyOptions, traits: DestinationTraits | None = None) -> SourceImage:
+    """``source`` with the config blobs conversions need (all of them without ``traits``)."""
+    if isinstance(source.top, Schema1Manifest):
+        return source
     configs: dict[str, bytes] = {}
-    for image in instances:
+    for image in source.instances:
         if traits is not None and not _needs_config(image, traits, options):
             continue
         desc = image.config
         if str(desc.digest) not in configs:
             configs[str(desc.digest)] = src.get_blob_bytes(BlobInfo(desc.digest, desc.size, desc.media_type), mt.MAX_CONFIG_SIZE,
                                                            'image config')
-    return SourceImage(top=top, instances=instances, chosen=chosen, chosen_platform=chosen_platform, configs=configs)
+    return dataclasses.replace(source, configs=configs)
+
+
+def read_source(src: ImageSource, options: CopyOptions, traits: DestinationTraits | None = None) -> SourceImage:
+    """Read what a copy needs from ``src``: the top manifest, the instances to copy, and the configs conversions need."""
+    return read_configs(src, read_images(src, options), options, traits)
 
 
 def _needs_config(image: ImageManifest, traits: DestinationTraits, options: CopyOptions) -> bool:
@@ -398,6 +416,8 @@ class CopyResult:
     stats: BlobStats
     written: ManifestWrite | None = None
     tags: list[dict[str, t.Any]] = dataclasses.field(default_factory=list)
+    # How the trust policy accepted the source (copy/trust.py check_source); None when no policy was given.
+    policy: dict[str, t.Any] | None = None
 
     @property
     def after(self) -> Digest | None:
@@ -429,6 +449,8 @@ class CopyResult:
             result['platform'] = plan.platform
         if self.tags:
             result['additional_tags'] = self.tags
+        if self.policy is not None:
+            result['policy'] = self.policy
         if plan.index_type is not None:
             result['platforms'] = sorted(str(d.platform) for d in plan.index.manifests if d.platform is not None) if plan.index else []
             result['sparse'] = plan.sparse
@@ -636,19 +658,29 @@ def _signatures_for(src: ImageSource, dest: ImageDestination, plan: CopyPlan,
 
 def copy_image(src_ref: ImageReference, dest_ref: ImageReference, src_options: ConnectionOptions,
                dest_options: ConnectionOptions, options: CopyOptions, check_mode: bool = False,
-               dest_kwargs: t.Mapping[str, t.Any] | None = None, extra_tags: t.Sequence[ImageReference] | None = None) -> CopyResult:
+               dest_kwargs: t.Mapping[str, t.Any] | None = None, extra_tags: t.Sequence[ImageReference] | None = None,
+               policy: Policy | None = None, verifier: SignatureVerifier | None = None) -> CopyResult:
     """Copy one image (or index) from ``src_ref`` to ``dest_ref``.
 
     Nothing is written when the destination already holds what the copy would write (unless
     ``force``), nor in check mode. The destination is driven in the contract's order and closed in
     ``finally``: a failure leaves its name on the previous image.
+
+    With a ``policy`` (containers-policy.json), every image the copy takes is evaluated right after
+    its manifest is read, before any blob is read and before the destination is opened (check mode
+    too): a rejected image raises PolicyRejectedError and nothing is written. ``verifier`` checks
+    signatures (default: GPG through gpg, signature/verifier.py).
     """
     extra_refs = list(extra_tags or ())
     with src_ref.new_source(src_options) as src:
+        images = read_images(src, options)
+        policy_outcome = None
+        if policy is not None:
+            policy_outcome = check_source(policy, src_ref, src, images, verifier if verifier is not None else GpgVerifier())
         dest = dest_ref.new_destination(dest_options, **(dest_kwargs or {}))
         try:
             traits = traits_of(dest, dest_ref)
-            source = read_source(src, options, traits)
+            source = read_configs(src, images, options, traits)
             before = dest.get_manifest_digest()
             plan = make_plan(source, before, options, traits)
             if not plan.exact and before is not None:
@@ -665,6 +697,7 @@ def copy_image(src_ref: ImageReference, dest_ref: ImageReference, src_options: C
                 plan, stats, written = _execute_with_fallback(src, dest, plan, source, options, candidates, dest_options, traits, before,
                                                               signatures)
                 result = CopyResult(plan=plan, changed=True, stats=stats, written=written)
+            result.policy = policy_outcome
         finally:
             dest.close()
     if extra_refs:

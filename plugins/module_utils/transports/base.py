@@ -54,6 +54,9 @@ class ConnectionOptions:
     # OCI layouts: keep blobs in this directory (ALGORITHM/HEX) instead of the layout's blobs/, as
     # skopeo's --src-shared-blob-dir / --dest-shared-blob-dir.
     shared_blob_dir: str | None = None
+    # Registries: the registries.d directory that says where signatures are kept (skopeo's --registries.d);
+    # None looks where containers/image looks ($HOME/.config/containers/registries.d, then /etc/containers/registries.d).
+    registries_d: str | None = None
 
     def __repr__(self) -> str:
         # Secrets must never reach logs or results, even through a debugging repr.

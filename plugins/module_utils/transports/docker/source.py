@@ -3,7 +3,12 @@
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""Reading an image from a registry: manifests (bounded, digest-verified), blobs (streamed), tags."""
+"""Reading an image from a registry: manifests (bounded, digest-verified), blobs (streamed), tags, and simple signatures.
+
+Simple (GPG) signatures of a registry image are not in the registry: they live in the lookaside
+store that registries.d names for the repository (containers/image ``docker/docker_image_src.go``
+``getSignaturesFromLookaside``), read here with :mod:`...signature.lookaside`.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +17,7 @@ import re
 import typing as t
 
 from ansible_collections.ocikit.images.plugins.module_utils import jsonutil
+from ansible_collections.ocikit.images.plugins.module_utils.config.registries_d import load_registries_config
 from ansible_collections.ocikit.images.plugins.module_utils.digest import Digest
 from ansible_collections.ocikit.images.plugins.module_utils.errors import (
     BlobNotFoundError,
@@ -20,9 +26,17 @@ from ansible_collections.ocikit.images.plugins.module_utils.errors import (
     RegistryError,
 )
 from ansible_collections.ocikit.images.plugins.module_utils.manifest.media_types import ACCEPTED_MANIFEST_TYPES, MAX_MANIFEST_SIZE
+from ansible_collections.ocikit.images.plugins.module_utils.signature.lookaside import read_signatures
+from ansible_collections.ocikit.images.plugins.module_utils.signature.simple import manifest_digest
 from ansible_collections.ocikit.images.plugins.module_utils.transports.base import BlobInfo, ConnectionOptions, ImageSource
 from ansible_collections.ocikit.images.plugins.module_utils.transports.docker.auth import Scope
 from ansible_collections.ocikit.images.plugins.module_utils.transports.docker.client import RegistryClient
+from ansible_collections.ocikit.images.plugins.module_utils.transports.docker.tls import ssl_context
+
+try:
+    import httpx
+except ImportError:  # pragma: no cover - RegistryClient reports the missing package by name
+    httpx = None
 
 if t.TYPE_CHECKING:  # pragma: no cover
     from ansible_collections.ocikit.images.plugins.module_utils.transports.docker.transport import DockerImageReference
@@ -64,6 +78,10 @@ class DockerImageSource(ImageSource):
         self._owns_client = client is None
         self.client = client if client is not None else RegistryClient(self.ref.domain, options)
         self.scopes = (Scope(self.ref.repository, 'pull'),)
+        self.options = options
+        # The digest of the manifest the name pointed at when it was read: its signatures are looked up by it.
+        self._top_digest: Digest | None = None
+        self._signatures: dict[str, list[bytes]] = {}
 
     def close(self) -> None:
         """Close the client unless it was shared with this source."""
@@ -87,7 +105,35 @@ class DockerImageSource(ImageSource):
             limit=MAX_MANIFEST_SIZE, limit_error=ManifestTooLargeError)
         if expected is not None:
             expected.verify_bytes(response.body, 'manifest %s' % name)
+        if instance_digest is None:
+            # A tag may move between two reads: the signatures must be those of these bytes.
+            self._top_digest = expected if expected is not None else manifest_digest(response.body)
         return response.body, media_type_of(response.headers.get('content-type'))
+
+    def get_signatures(self, instance_digest: Digest | None = None) -> list[bytes]:
+        """The simple signatures of the image (or of ``instance_digest``) in the lookaside registries.d names for it.
+
+        As containers/image: the lookaside for the repository (``lookaside`` of the most specific
+        registries.d scope, else the built-in default directory), ``<base>/<path>@<algo>=<hex>/signature-N``
+        read until one is missing. An http(s) lookaside is read with the registry's TLS settings and
+        without its credentials (they are for the registry, not for a signature server). Read once per digest.
+        """
+        digest = instance_digest
+        if digest is None:
+            if self._top_digest is None:
+                self.get_manifest()
+            digest = t.cast(Digest, self._top_digest)
+        key = str(digest)
+        if key not in self._signatures:
+            base = load_registries_config(self.options.registries_d).lookaside_base(self.ref)
+            if base.scheme in ('http', 'https') and httpx is not None:
+                with httpx.Client(verify=ssl_context(self.ref.domain, self.options), trust_env=True,
+                                  timeout=httpx.Timeout(float(self.options.timeout)),
+                                  headers={'User-Agent': self.options.user_agent}) as http:
+                    self._signatures[key] = read_signatures(base, self.ref, digest, client=http)
+            else:
+                self._signatures[key] = read_signatures(base, self.ref, digest)
+        return list(self._signatures[key])
 
     @contextlib.contextmanager
     def get_blob(self, info: BlobInfo) -> t.Iterator[tuple[t.Iterator[bytes], int]]:

@@ -1,0 +1,38 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, ocikit.images contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""The :class:`~...signature.policy.SignatureVerifier` copies use: GPG simple signing through gpg.
+
+``verify_simple`` is :func:`...signature.simple.verify_signature`: the requirement's keyrings are
+imported into a throwaway GNUPGHOME (the user's keyrings are neither read nor changed) and the
+accepted keys are the primary keys they hold, as containers/image's ``newGPGSigningMechanismInDirectory``
+plus ``signedBy`` with ``keyType: GPGKeys``. Sigstore signatures are not verified by this version:
+a ``sigstoreSigned`` requirement therefore rejects, with that reason, and never accepts by mistake.
+"""
+
+from __future__ import annotations
+
+import typing as t
+
+from ansible_collections.ocikit.images.plugins.module_utils.errors import SignatureError
+from ansible_collections.ocikit.images.plugins.module_utils.signature.policy import Requirement, VerifiedPayload
+from ansible_collections.ocikit.images.plugins.module_utils.signature.simple import verify_signature
+
+
+class GpgVerifier:
+    """Verifies simple signatures with gpg; refuses sigstore ones (see the module docstring)."""
+
+    def __init__(self, gpgbinary: str = 'gpg') -> None:
+        self.gpgbinary = gpgbinary
+
+    def verify_simple(self, blob: bytes, keyrings: t.Sequence[bytes]) -> VerifiedPayload:
+        """The payload ``blob`` vouches for, when a primary key of ``keyrings`` (or its subkey) made it; SignatureError otherwise."""
+        verified = verify_signature(blob, list(keyrings), gpgbinary=self.gpgbinary)
+        return VerifiedPayload(docker_reference=verified.docker_reference, docker_manifest_digest=str(verified.manifest_digest),
+                               key=verified.key_fingerprint)
+
+    def verify_sigstore(self, blob: bytes, requirement: Requirement) -> VerifiedPayload:
+        """Always SignatureError: sigstore verification is not part of this version."""
+        raise SignatureError('sigstore signatures are not verified by this version')

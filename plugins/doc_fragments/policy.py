@@ -21,7 +21,8 @@ options:
         mode too. A rejected image fails the task with the scope and the requirement that rejected it, and the destination is left
         untouched. A malformed policy (an unknown or duplicate key, two key sources, a bad scope) or a missing key file fails as well.
       - V(signedBy) with C(keyType=GPGKeys) (simple signing) is verified with gpg in a throwaway home; the user's keyrings are
-        neither read nor changed. V(sigstoreSigned) requirements reject in this version. See C(docs/signing-and-policy.md).
+        neither read nor changed. V(sigstoreSigned) (public keys, Rekor, Fulcio, PKI) is verified for V(dir:) images; sigstore
+        attachments of registry images are not read in this version. See C(docs/signing-and-policy.md).
     type: path
   policy_data:
     description:

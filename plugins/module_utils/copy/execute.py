@@ -58,7 +58,7 @@ from ansible_collections.ocikit.images.plugins.module_utils.manifest.parse impor
 from ansible_collections.ocikit.images.plugins.module_utils.manifest.platform import choose_instance
 from ansible_collections.ocikit.images.plugins.module_utils.manifest.schema1 import Schema1Manifest
 from ansible_collections.ocikit.images.plugins.module_utils.signature.policy import Policy, SignatureVerifier
-from ansible_collections.ocikit.images.plugins.module_utils.signature.verifier import GpgVerifier
+from ansible_collections.ocikit.images.plugins.module_utils.signature.verifier import ImageVerifier
 from ansible_collections.ocikit.images.plugins.module_utils.transports.base import (
     BlobInfo,
     ConnectionOptions,
@@ -676,7 +676,7 @@ def copy_image(src_ref: ImageReference, dest_ref: ImageReference, src_options: C
         images = read_images(src, options)
         policy_outcome = None
         if policy is not None:
-            policy_outcome = check_source(policy, src_ref, src, images, verifier if verifier is not None else GpgVerifier())
+            policy_outcome = check_source(policy, src_ref, src, images, verifier if verifier is not None else ImageVerifier())
         dest = dest_ref.new_destination(dest_options, **(dest_kwargs or {}))
         try:
             traits = traits_of(dest, dest_ref)

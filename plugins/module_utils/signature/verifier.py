@@ -3,26 +3,29 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""The :class:`~...signature.policy.SignatureVerifier` copies use: GPG simple signing through gpg.
+"""The :class:`~...signature.policy.SignatureVerifier` copies use: GPG simple signing and sigstore.
 
-``verify_simple`` is :func:`...signature.simple.verify_signature`: the requirement's keyrings are
-imported into a throwaway GNUPGHOME (the user's keyrings are neither read nor changed) and the
-accepted keys are the primary keys they hold, as containers/image's ``newGPGSigningMechanismInDirectory``
-plus ``signedBy`` with ``keyType: GPGKeys``. Sigstore signatures are not verified by this version:
-a ``sigstoreSigned`` requirement therefore rejects, with that reason, and never accepts by mistake.
+* ``verify_simple`` is :func:`...signature.simple.verify_signature`: the requirement's keyrings are
+  imported into a throwaway GNUPGHOME (the user's keyrings are neither read nor changed) and the
+  accepted keys are the primary keys they hold, as containers/image's ``newGPGSigningMechanismInDirectory``
+  plus ``signedBy`` with ``keyType: GPGKeys``. The key reported is the primary key's fingerprint.
+* ``verify_sigstore`` is :func:`...signature.sigstore_verifier.verify_sigstore` (public keys,
+  Rekor, Fulcio and PKI, as ``sigstoreSigned`` in containers/image).
+
+Neither compares the signed digest or identity with the image: :func:`...signature.policy.evaluate` does.
 """
 
 from __future__ import annotations
 
 import typing as t
 
-from ansible_collections.ocikit.images.plugins.module_utils.errors import SignatureError
+from ansible_collections.ocikit.images.plugins.module_utils.signature import sigstore_verifier
 from ansible_collections.ocikit.images.plugins.module_utils.signature.policy import Requirement, VerifiedPayload
 from ansible_collections.ocikit.images.plugins.module_utils.signature.simple import verify_signature
 
 
-class GpgVerifier:
-    """Verifies simple signatures with gpg; refuses sigstore ones (see the module docstring)."""
+class ImageVerifier:
+    """Verifies simple signatures with gpg and sigstore signatures with sigstore.py."""
 
     def __init__(self, gpgbinary: str = 'gpg') -> None:
         self.gpgbinary = gpgbinary
@@ -33,6 +36,6 @@ class GpgVerifier:
         return VerifiedPayload(docker_reference=verified.docker_reference, docker_manifest_digest=str(verified.manifest_digest),
                                key=verified.key_fingerprint)
 
-    def verify_sigstore(self, blob: bytes, requirement: Requirement) -> VerifiedPayload:  # pylint: disable=unused-argument
-        """Always SignatureError: sigstore verification is not part of this version."""
-        raise SignatureError('sigstore signatures are not verified by this version')
+    def verify_sigstore(self, blob: bytes, requirement: Requirement) -> VerifiedPayload:
+        """The payload of a sigstore ``blob`` whose signer ``requirement`` trusts; SignatureError (or PolicyError for unusable keys) otherwise."""
+        return sigstore_verifier.verify_sigstore(blob, requirement)

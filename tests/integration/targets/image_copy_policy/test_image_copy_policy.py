@@ -20,6 +20,12 @@ import pytest
 from ocikit_it import blob_writes, creds, run_module, skopeo
 from ocikit_testbed import LayerSpec, build_image
 
+try:
+    from ansible_collections.ocikit.images.plugins.module_utils.signature import sigstore, sigstore_keys
+    sigstore_keys.require_cryptography()
+except Exception:  # pylint: disable=broad-except - any missing piece only skips the sigstore test
+    sigstore = sigstore_keys = None
+
 pytestmark = pytest.mark.skipif(shutil.which('skopeo') is None or shutil.which('gpg') is None, reason='needs skopeo and gpg')
 
 IDENTITY = 'example.com/signed/app:v1'
@@ -51,6 +57,8 @@ class World:
     lookaside: Path
     registry_ref: str
     digest: str
+    sigstore_dir: Path | None
+    sigstore_public: Path | None
 
 
 @pytest.fixture(scope='module')
@@ -77,8 +85,18 @@ def world(tmp_path_factory, registry):
     registry_ref = registry.ref('signed/app', 'v1')
     subprocess.run(['skopeo', '--registries.d', str(registries_d), *sign, *registry.skopeo_flags('dest'), image.oci_ref,
                     'docker://%s' % registry_ref], check=True, capture_output=True, timeout=120, env=dict(os.environ, **env))
+    sigstore_dir = sigstore_public = None
+    if sigstore is not None:
+        # Debian's skopeo is built without sigstore signing ("sigstore disabled"): the engine signs the same image as
+        # skopeo would (containers/image's payload and envelope, checked against its fixtures in the unit tests).
+        private, public = sigstore_keys.generate_key_pair('sigstore pass')
+        (base / 'cosign.pub').write_bytes(public)
+        sigstore_dir, sigstore_public = base / 'sigstore-dir', base / 'cosign.pub'
+        shutil.copytree(signed_dir, sigstore_dir)
+        key = sigstore_keys.load_private_key(private, 'sigstore pass')
+        (sigstore_dir / 'signature-1').write_bytes(sigstore.sign(key, (sigstore_dir / 'manifest.json').read_bytes(), IDENTITY).to_blob())
     yield World(home, trusted, base / 'trusted.gpg', other, base / 'other.gpg', signed_dir, unsigned.oci_ref, registries_d, lookaside,
-                registry_ref, image.manifest_digest)
+                registry_ref, image.manifest_digest, sigstore_dir, sigstore_public)
     subprocess.run(['gpgconf', '--homedir', str(home), '--kill', 'all'], check=False, capture_output=True)
 
 
@@ -126,6 +144,22 @@ def test_dir_image_signed_by_skopeo_is_accepted(world, tmp_path, dest):
                                     'key': world.trusted, 'identity': IDENTITY}
     # The signature travelled with the image.
     assert (dest / 'signature-1').read_bytes() == (world.signed_dir / 'signature-1').read_bytes()
+
+
+def test_dir_image_with_a_sigstore_signature_is_accepted(world, tmp_path):
+    if world.sigstore_dir is None:
+        pytest.skip('needs cryptography to make a sigstore key')
+    requirement = {'type': 'sigstoreSigned', 'keyPath': str(world.sigstore_public), 'signedIdentity': exact()}
+    out = copy('dir:%s' % world.sigstore_dir, 'dir:%s' % (tmp_path / 'out'), policy_data={'default': [requirement]})
+    assert not out.failed, out.msg
+    assert out.result['policy']['requirement'] == 'sigstoreSigned'
+    assert out.result['policy']['key'].startswith('public key "%s" (' % world.sigstore_public)
+    assert out.result['policy']['identity'] == IDENTITY
+    # The GPG keyring cannot verify it, and a signedBy policy does not take a sigstore signature for one.
+    before_fail = tmp_path / 'never'
+    out = copy('dir:%s' % world.sigstore_dir, 'dir:%s' % before_fail, policy_data={'default': [signed_by(world.trusted_keyring, exact())]})
+    assert out.failed and out.msg.endswith('signature 1 is a "sigstore-json" signature, not a simple-signing signature'), out.msg
+    assert not before_fail.exists()
 
 
 def test_registry_image_signed_into_the_lookaside_is_accepted(world, registry, tmp_path):

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import typing as t
 
-from ansible_collections.ocikit.images.plugins.module_utils.signature import sigstore_verifier
 from ansible_collections.ocikit.images.plugins.module_utils.signature.policy import Requirement, VerifiedPayload
 from ansible_collections.ocikit.images.plugins.module_utils.signature.simple import verify_signature
 
@@ -38,4 +37,7 @@ class ImageVerifier:
 
     def verify_sigstore(self, blob: bytes, requirement: Requirement) -> VerifiedPayload:
         """The payload of a sigstore ``blob`` whose signer ``requirement`` trusts; SignatureError (or PolicyError for unusable keys) otherwise."""
+        # Imported here: it loads cryptography, which a copy whose policy verifies no sigstore signature never needs.
+        from ansible_collections.ocikit.images.plugins.module_utils.signature import sigstore_verifier  # pylint: disable=import-outside-toplevel
+
         return sigstore_verifier.verify_sigstore(blob, requirement)

@@ -79,7 +79,8 @@ class DockerImageSource(ImageSource):
         self.client = client if client is not None else RegistryClient(self.ref.domain, options)
         self.scopes = (Scope(self.ref.repository, 'pull'),)
         self.options = options
-        # The digest of the manifest the name pointed at when it was read: its signatures are looked up by it.
+        # The manifest the name pointed at when it was read (and its digest, when known): its signatures are looked up by its digest.
+        self._top_manifest: bytes | None = None
         self._top_digest: Digest | None = None
         self._signatures: dict[str, list[bytes]] = {}
 
@@ -107,7 +108,7 @@ class DockerImageSource(ImageSource):
             expected.verify_bytes(response.body, 'manifest %s' % name)
         if instance_digest is None:
             # A tag may move between two reads: the signatures must be those of these bytes.
-            self._top_digest = expected if expected is not None else manifest_digest(response.body)
+            self._top_manifest, self._top_digest = response.body, expected
         return response.body, media_type_of(response.headers.get('content-type'))
 
     def get_signatures(self, instance_digest: Digest | None = None) -> list[bytes]:
@@ -120,9 +121,12 @@ class DockerImageSource(ImageSource):
         """
         digest = instance_digest
         if digest is None:
-            if self._top_digest is None:
+            if self._top_manifest is None:
                 self.get_manifest()
-            digest = t.cast(Digest, self._top_digest)
+            if self._top_digest is None:
+                # containers/image's manifest.Digest: a signed schema1 manifest counts without its JWS signatures.
+                self._top_digest = manifest_digest(t.cast(bytes, self._top_manifest))
+            digest = self._top_digest
         key = str(digest)
         if key not in self._signatures:
             base = load_registries_config(self.options.registries_d).lookaside_base(self.ref)

@@ -45,6 +45,7 @@ from ansible_collections.ocikit.images.plugins.module_utils.errors import (
 from ansible_collections.ocikit.images.plugins.module_utils.manifest import media_types as mt
 from ansible_collections.ocikit.images.plugins.module_utils.manifest.schema1 import guess_media_type, signed_payload
 from ansible_collections.ocikit.images.plugins.module_utils.signature.identity import DEFAULT_SIGNED_IDENTITY, docker_identity, docker_namespaces
+from ansible_collections.ocikit.images.plugins.module_utils.signature.simple import OPENPGP_FIRST_BYTES
 from ansible_collections.ocikit.images.plugins.module_utils.signature.policy_config import (
     ACCEPT_ANYTHING,
     IMPLEMENTED_KEY_TYPE,
@@ -85,11 +86,6 @@ SCOPE_IDENTITY = 'identity'
 SCOPE_NAMESPACE = 'namespace'
 SCOPE_TRANSPORT_DEFAULT = 'transport default'
 SCOPE_DEFAULT = 'default'
-
-# OpenPGP packet tags a simple-signing blob may start with (containers/image internal/signature FromBlob):
-# compressed data, one-pass signature, signature; old and new packet formats. containers/image lists 0x3d where
-# 0x93 (old-format one-pass signature, indeterminate length) belongs; the verifier decides either way.
-_OPENPGP_FIRST_BYTES = frozenset([0xA0, 0xA1, 0xA2, 0xA3, 0xC8, 0x90, 0x91, 0x92, 0x93, 0xC4, 0x88, 0x89, 0x8A, 0x8B, 0xC2])
 
 
 # ---------------------------------------------------------------------------------------------
@@ -244,7 +240,7 @@ def signature_format(blob: bytes) -> str | None:
         if not newline:
             return None
         return header.decode('ascii', 'replace')
-    return FORMAT_SIMPLE_SIGNING if blob[0] in _OPENPGP_FIRST_BYTES else None
+    return FORMAT_SIMPLE_SIGNING if blob[0] in OPENPGP_FIRST_BYTES else None
 
 
 def manifest_matches_digest(manifest: bytes, digest_text: str) -> bool:

@@ -85,10 +85,12 @@ MAX_PAYLOAD_SIZE = 4 * 1024 * 1024
 #: Largest keyring file read.
 MAX_KEYRING_SIZE = 16 * 1024 * 1024
 
-# First bytes of a binary OpenPGP message, as FromBlob lists them: compressed data (tag 8),
-# one-pass signature (tag 4; 0x3d is listed there too, kept for parity) and signature (tag 2),
-# in the old (0b10ttttll) and new (0b11tttttt) packet formats.
-_OPENPGP_FIRST_BYTES = frozenset((0xA0, 0xA1, 0xA2, 0xA3, 0xC8, 0x90, 0x91, 0x92, 0x3D, 0xC4, 0x88, 0x89, 0x8A, 0x8B, 0xC2))
+#: First bytes of a binary OpenPGP message, as FromBlob lists them: compressed data (tag 8),
+#: one-pass signature (tag 4) and signature (tag 2), in the old (0b10ttttll) and new (0b11tttttt)
+#: packet formats. containers/image lists 0x3d where 0x93 (old-format one-pass signature,
+#: indeterminate length) belongs: both are taken, gpg's verification decides either way. The one
+#: list, also used by signature/policy.py.
+OPENPGP_FIRST_BYTES = frozenset((0xA0, 0xA1, 0xA2, 0xA3, 0xC8, 0x90, 0x91, 0x92, 0x93, 0x3D, 0xC4, 0x88, 0x89, 0x8A, 0x8B, 0xC2))
 
 # Go's json.Marshal escapes these inside strings; Python's json.dumps does not.
 _GO_ESCAPES = (('<', '\\u003c'), ('>', '\\u003e'), ('&', '\\u0026'), ('\u2028', '\\u2028'), ('\u2029', '\\u2029'))
@@ -266,7 +268,7 @@ def classify_blob(blob: bytes) -> tuple[str, bytes]:
     if not blob:
         raise SignatureError('empty signature blob')
     first = blob[0]
-    if first in _OPENPGP_FIRST_BYTES:
+    if first in OPENPGP_FIRST_BYTES:
         return FORMAT_SIMPLE_SIGNING, bytes(blob)
     if first == 0:
         header, newline, chunk = bytes(blob[1:]).partition(b'\n')

@@ -23,7 +23,7 @@ from ocikit_testbed import LayerSpec, build_image
 try:
     from ansible_collections.ocikit.images.plugins.module_utils.signature import sigstore, sigstore_keys
     sigstore_keys.require_cryptography()
-except Exception:  # pylint: disable=broad-except - any missing piece only skips the sigstore test
+except Exception:  # pylint: disable=broad-except  # any missing piece only skips the sigstore test
     sigstore = sigstore_keys = None
 
 pytestmark = pytest.mark.skipif(shutil.which('skopeo') is None or shutil.which('gpg') is None, reason='needs skopeo and gpg')

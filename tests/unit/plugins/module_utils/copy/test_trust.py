@@ -225,8 +225,8 @@ def test_check_mode_evaluates(world):
     assert result.changed and result.policy['key'] == 'KEY-A'
     assert not _names(world.log, *WRITES)
     world.log.clear()
-    assert world.reject(world.amd64, signed_by(), {}, check_mode=True) == rejects(SIGNED_BY_TEXT,
-                                                                                 'a signature was required, but no signature exists')
+    expected = rejects(SIGNED_BY_TEXT, 'a signature was required, but no signature exists')
+    assert world.reject(world.amd64, signed_by(), {}, check_mode=True) == expected
 
 
 def test_rejected_copy_keeps_the_existing_destination(world):

@@ -100,7 +100,7 @@ def test_malformed_registries_d_fails(fake: FakeRegistry, tmp_path: t.Any) -> No
 class _Handler(http.server.SimpleHTTPRequestHandler):
     seen: list[tuple[str, dict[str, str]]] = []
 
-    def do_GET(self) -> None:  # noqa: N802  # pylint: disable=invalid-name - the http.server API
+    def do_GET(self) -> None:  # noqa: N802  # pylint: disable=invalid-name  # the http.server API
         self.seen.append((self.path, dict(self.headers)))
         super().do_GET()
 

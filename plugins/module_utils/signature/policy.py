@@ -45,7 +45,6 @@ from ansible_collections.ocikit.images.plugins.module_utils.errors import (
 from ansible_collections.ocikit.images.plugins.module_utils.manifest import media_types as mt
 from ansible_collections.ocikit.images.plugins.module_utils.manifest.schema1 import guess_media_type, signed_payload
 from ansible_collections.ocikit.images.plugins.module_utils.signature.identity import DEFAULT_SIGNED_IDENTITY, docker_identity, docker_namespaces
-from ansible_collections.ocikit.images.plugins.module_utils.signature.simple import OPENPGP_FIRST_BYTES
 from ansible_collections.ocikit.images.plugins.module_utils.signature.policy_config import (
     ACCEPT_ANYTHING,
     IMPLEMENTED_KEY_TYPE,
@@ -240,6 +239,9 @@ def signature_format(blob: bytes) -> str | None:
         if not newline:
             return None
         return header.decode('ascii', 'replace')
+    # Imported here: simple.py (gpg plumbing) is needed only when there is a signature to look at.
+    from ansible_collections.ocikit.images.plugins.module_utils.signature.simple import OPENPGP_FIRST_BYTES
+
     return FORMAT_SIMPLE_SIGNING if blob[0] in OPENPGP_FIRST_BYTES else None
 
 

@@ -20,7 +20,6 @@ from __future__ import annotations
 import typing as t
 
 from ansible_collections.ocikit.images.plugins.module_utils.signature.policy import Requirement, VerifiedPayload
-from ansible_collections.ocikit.images.plugins.module_utils.signature.simple import verify_signature
 
 
 class ImageVerifier:
@@ -31,6 +30,9 @@ class ImageVerifier:
 
     def verify_simple(self, blob: bytes, keyrings: t.Sequence[bytes]) -> VerifiedPayload:
         """The payload ``blob`` vouches for, when a primary key of ``keyrings`` (or its subkey) made it; SignatureError otherwise."""
+        # Imported here: the gpg plumbing is needed only when there is a simple signature to check.
+        from ansible_collections.ocikit.images.plugins.module_utils.signature.simple import verify_signature  # pylint: disable=import-outside-toplevel
+
         verified = verify_signature(blob, list(keyrings), gpgbinary=self.gpgbinary)
         return VerifiedPayload(docker_reference=verified.docker_reference, docker_manifest_digest=str(verified.manifest_digest),
                                key=verified.key_fingerprint)

@@ -651,6 +651,9 @@ def _signatures_for(src: ImageSource, dest: ImageDestination, plan: CopyPlan,
     if not dest.supports_signatures:
         raise InvalidInputError('the source has %s and the destination cannot store signatures; '
                                 'set remove_signatures: true to copy without them' % count)
+    reason = dest.unstorable_signatures(signatures)
+    if reason is not None:
+        raise InvalidInputError('the source has %s and %s; set remove_signatures: true to copy without them' % (count, reason))
     if plan.up_to_date and dest.get_signatures() != signatures:
         plan = dataclasses.replace(plan, up_to_date=False, reason='the destination holds the image but not its %s' % count)
     return signatures, plan

@@ -197,6 +197,10 @@ class ImageDestination(abc.ABC):
         """The signatures the destination name holds now ([] where none can be stored)."""
         return []
 
+    def unstorable_signatures(self, signatures: t.Sequence[bytes]) -> str | None:  # pylint: disable=unused-argument
+        """Why ``signatures`` cannot be stored here although ``supports_signatures`` (asked before anything is written), or None."""
+        return None
+
     def put_signatures(self, signatures: t.Sequence[bytes]) -> None:
         """Store ``signatures`` for the manifest put last (replacing any the name had); after put_manifest, before commit."""
         if signatures:

@@ -16,12 +16,20 @@ The bytes pass through ``verified_stream``, which holds back the last chunk unti
 size are checked: bad content never completes an upload. An upload is not retried once its body
 has started (the bytes are gone); the session is cancelled and the error raised, so the caller can
 restart the blob from its source.
+
+Simple (GPG) signatures go where containers/image puts them: the registries.d *write* lookaside of
+the repository (``lookaside-staging`` > ``sigstore-staging`` > ``lookaside`` > ``sigstore``, else the
+built-in default directory), written with :func:`...signature.lookaside.write_signatures` at commit,
+after the manifest PUT succeeded. Only a ``file://`` write base can be written: with an ``http(s)``
+one, or with sigstore signatures (attachments are not written yet), the destination says so before
+the copy writes anything.
 """
 
 from __future__ import annotations
 
 import typing as t
 
+from ansible_collections.ocikit.images.plugins.module_utils.config.registries_d import LookasideBase, load_registries_config
 from ansible_collections.ocikit.images.plugins.module_utils.digest import Digest, verified_stream
 from ansible_collections.ocikit.images.plugins.module_utils.errors import (
     BlobNotFoundError,
@@ -31,8 +39,10 @@ from ansible_collections.ocikit.images.plugins.module_utils.errors import (
     ManifestTooLargeError,
     OcikitError,
     RegistryError,
+    UnsupportedOperationError,
 )
 from ansible_collections.ocikit.images.plugins.module_utils.manifest import media_types as mt
+from ansible_collections.ocikit.images.plugins.module_utils.signature.lookaside import delete_signatures, read_signatures, write_signatures
 from ansible_collections.ocikit.images.plugins.module_utils.transports.base import (
     BlobInfo,
     ConnectionOptions,
@@ -84,6 +94,11 @@ class DockerImageDestination(ImageDestination):
         self._owns_client = client is None
         self.client = client if client is not None else RegistryClient(self.ref.domain, options)
         self.scopes = (Scope(self.ref.repository, actions),)
+        self.options = options
+        self._write_base: LookasideBase | None = None
+        # Set by put_manifest (top manifest) and put_signatures; written at commit.
+        self._put_digest: Digest | None = None
+        self._signatures: list[bytes] | None = None
 
     def close(self) -> None:
         """Close the client unless it was shared with this destination."""
@@ -258,6 +273,49 @@ class DockerImageDestination(ImageDestination):
             raise
         return BlobInfo(digest=digest, size=body.count, media_type=media_type)
 
+    # -- signatures ----------------------------------------------------------------------------
+
+    def _lookaside(self) -> LookasideBase:
+        """The registries.d write lookaside of the repository (read once; a broken registries.d is a PolicyError)."""
+        if self._write_base is None:
+            self._write_base = load_registries_config(self.options.registries_d).lookaside_base(self.ref, write=True)
+        return self._write_base
+
+    @property
+    def supports_signatures(self) -> bool:  # type: ignore[override]
+        """True when the write lookaside is a local (``file://``) directory; an http(s) one needs a lookaside-staging."""
+        return self._lookaside().scheme == 'file'
+
+    def unstorable_signatures(self, signatures: t.Sequence[bytes]) -> str | None:
+        """Why ``signatures`` cannot be stored here (sigstore ones: attachments are not written yet), or None."""
+        # Imported here: policy.py is needed only when there are signatures to store.
+        from ansible_collections.ocikit.images.plugins.module_utils.signature.policy import FORMAT_SIMPLE_SIGNING, signature_format
+
+        formats = sorted({signature_format(blob) or 'unknown' for blob in signatures} - {FORMAT_SIMPLE_SIGNING})
+        if formats:
+            return ('the registry destination %s can store only simple signing signatures (in the lookaside), not %s ones'
+                    % (self.ref.name, ', '.join(formats)))
+        return None
+
+    def get_signatures(self) -> list[bytes]:
+        """The signatures the write lookaside holds for the manifest the reference names now ([] when it names none)."""
+        base = self._lookaside()
+        if base.scheme != 'file':
+            return []
+        digest = self.get_manifest_digest()
+        if digest is None:
+            return []
+        return read_signatures(base, self.ref, digest)
+
+    def put_signatures(self, signatures: t.Sequence[bytes]) -> None:
+        """Record ``signatures`` for the manifest put last; they replace that digest's in the lookaside at commit."""
+        if signatures:
+            reason = self.unstorable_signatures(signatures)
+            if reason is not None or not self.supports_signatures:
+                raise UnsupportedOperationError(reason or '%s cannot store signatures in the lookaside %s (%s)'
+                                                % (self.ref.name, self._lookaside().url, self._lookaside().origin))
+        self._signatures = [bytes(blob) for blob in signatures]
+
     # -- manifests -----------------------------------------------------------------------------
 
     def put_manifest(self, raw: bytes, media_type: str, instance_digest: Digest | None = None) -> None:
@@ -280,6 +338,9 @@ class DockerImageDestination(ImageDestination):
             except InvalidDigestError as exc:
                 raise RegistryError('%s: the registry answered an invalid Docker-Content-Digest' % what, status=response.status) from exc
             self._check_digest_header(response, _manifest_digest(raw, media_type, algorithm), what)
+        if instance_digest is None:
+            # Signatures are keyed by the digest of the manifest the name now holds (containers/image's manifest.Digest).
+            self._put_digest = expected if expected is not None else _manifest_digest(raw, media_type, 'sha256')
 
     def delete_manifest(self, target: str | None = None) -> bool:
         """DELETE a manifest by digest or, where the registry allows it, a tag alone; False when it was absent (404).
@@ -316,11 +377,19 @@ class DockerImageDestination(ImageDestination):
         return DELETE_ANSWER_LOST if check.status == 404 else DELETE_ABSENT
 
     def commit(self) -> None:
-        """Nothing to do: a registry moves the tag when the final manifest PUT succeeds.
+        """Write the signatures given with put_signatures; the registry moved the tag when the final manifest PUT succeeded.
 
         The copy engine puts that manifest last, after every blob and child manifest, so the tag
-        never points at an incomplete image.
+        never points at an incomplete image; its signatures follow it (a failure here leaves the
+        image without them, never signatures without the image). An empty list removes the
+        digest's signatures, without creating any directory (``remove_signatures``).
         """
+        if self._signatures is None or self._put_digest is None:
+            return
+        if self._signatures:
+            write_signatures(self._lookaside(), self.ref, self._put_digest, self._signatures)
+        elif self._lookaside().scheme == 'file':
+            delete_signatures(self._lookaside(), self.ref, self._put_digest)
 
 
 def _manifest_digest(raw: bytes, media_type: str, algorithm: str) -> Digest:

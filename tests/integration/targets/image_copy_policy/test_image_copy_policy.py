@@ -288,3 +288,57 @@ def test_policy_options_are_mutually_exclusive(world, tmp_path):
     out = copy(world.unsigned_ref, 'dir:%s' % (tmp_path / 'x'), policy=str(tmp_path / 'absent.json'))
     assert out.failed and out.msg.endswith('policy %s does not exist' % (tmp_path / 'absent.json')), out.msg
     assert not (tmp_path / 'x').exists()
+
+
+def test_registry_to_registry_copy_writes_the_signature_to_the_lookaside(world, registry, tmp_path):
+    # The destination's write lookaside is the registry-wide one of world.registries_d: its signature is where skopeo looks for it.
+    target = registry.ref('policy/signed-copy', 'v1')
+    repository = world.registry_ref.rsplit(':', 1)[0]
+    policy_data = {'default': [{'type': 'reject'}], 'transports': {'docker': {repository: [signed_by(world.trusted_keyring)]}}}
+    signature = world.lookaside / ('policy/signed-copy@%s' % world.digest.replace(':', '=')) / 'signature-1'
+    registry.clear_requests()
+    out = copy('docker://' + world.registry_ref, 'docker://' + target, registries_d=str(world.registries_d), policy_data=policy_data,
+               **creds(registry))
+    assert not out.failed, out.msg
+    assert out.result['changed'] and out.result['digest'] == world.digest
+    source_signature = world.lookaside / ('signed/app@%s' % world.digest.replace(':', '=')) / 'signature-1'
+    assert signature.read_bytes() == source_signature.read_bytes()
+    assert not signature.with_name('signature-2').exists()
+    # skopeo reads the destination image's signature from the same lookaside and accepts it under signedBy.
+    skopeo_policy = write_policy(tmp_path, {'default': [{'type': 'reject'}], 'transports': {'docker': {target.rsplit(':', 1)[0]: [
+        signed_by(world.trusted_keyring, exact(world.registry_ref))]}}})
+    skopeo('--registries.d', str(world.registries_d), '--policy', skopeo_policy, 'copy', *registry.skopeo_flags('src'), 'docker://' + target,
+           'dir:%s' % (tmp_path / 'by-skopeo'))
+    assert (tmp_path / 'by-skopeo' / 'signature-1').read_bytes() == signature.read_bytes()
+    rejected = skopeo('--registries.d', str(world.registries_d), '--policy', write_policy(tmp_path, {'default': [signed_by(world.other_keyring)]}),
+                      'copy', *registry.skopeo_flags('src'), 'docker://' + target, 'dir:%s' % (tmp_path / 'never'), check=False)
+    assert rejected.returncode != 0 and 'Source image rejected' in rejected.stderr, rejected.stderr
+    # Again: the destination holds the image and its signature, nothing is written.
+    stamp = signature.stat()
+    registry.clear_requests()
+    out = copy('docker://' + world.registry_ref, 'docker://' + target, registries_d=str(world.registries_d), policy_data=policy_data,
+               **creds(registry))
+    assert not out.failed, out.msg
+    assert not out.result['changed']
+    assert blob_writes(registry) == []
+    assert (signature.stat().st_ino, signature.stat().st_mtime_ns) == (stamp.st_ino, stamp.st_mtime_ns)
+
+
+def test_registry_destination_with_an_http_lookaside_fails_before_writing(world, registry, tmp_path):
+    # Only this repository's lookaside is an http server without a staging directory: its signatures cannot be written.
+    registries_d = tmp_path / 'registries.d'
+    registries_d.mkdir()
+    (registries_d / 'testbed.yaml').write_text('docker:\n  %s:\n    lookaside: file://%s\n  %s:\n    lookaside: http://127.0.0.1:9/sigs\n'
+                                               % (registry.host, world.lookaside, registry.ref('policy/http-lookaside', 'v1').rsplit(':', 1)[0]))
+    target = 'docker://' + registry.ref('policy/http-lookaside', 'v1')
+    registry.clear_requests()
+    out = copy('docker://' + world.registry_ref, target, registries_d=str(registries_d), insecure_policy=True, **creds(registry))
+    assert out.failed
+    assert out.msg.endswith('the source has 1 signature and the destination cannot store signatures; '
+                            'set remove_signatures: true to copy without them'), out.msg
+    assert blob_writes(registry) == []
+    # Without the signatures the copy goes through, and nothing is written to the lookaside.
+    out = copy('docker://' + world.registry_ref, target, registries_d=str(registries_d), insecure_policy=True, remove_signatures=True,
+               **creds(registry))
+    assert not out.failed and out.result['changed'], out.msg
+    assert not (world.lookaside / 'policy' / ('http-lookaside@%s' % world.digest.replace(':', '='))).exists()

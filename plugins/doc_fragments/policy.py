@@ -41,6 +41,8 @@ options:
       - Defaults to C($HOME/.config/containers/registries.d) when it exists, else C(/etc/containers/registries.d). Without an entry
         for the registry, signatures are read from containers/image's default lookaside directory.
       - A V(http://) or V(https://) lookaside is read with the registry's TLS settings and without its credentials.
+      - Signatures copied into a registry are written, as skopeo writes them, to the destination repository's C(lookaside-staging)
+        (else C(lookaside), else the default directory), which must then be a V(file://) directory.
     type: path
 notes:
   - O(policy), O(policy_data) and O(insecure_policy) are mutually exclusive.

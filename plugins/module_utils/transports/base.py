@@ -197,7 +197,7 @@ class ImageDestination(abc.ABC):
         """The signatures the destination name holds now ([] where none can be stored)."""
         return []
 
-    def unstorable_signatures(self, signatures: t.Sequence[bytes]) -> str | None:  # pylint: disable=unused-argument
+    def unstorable_signatures(self, signatures: t.Sequence[bytes]) -> str | None:
         """Why ``signatures`` cannot be stored here although ``supports_signatures`` (asked before anything is written), or None."""
         return None
 

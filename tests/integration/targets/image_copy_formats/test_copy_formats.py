@@ -268,12 +268,19 @@ def test_signatures_travel_or_are_removed_explicitly(image, registry, tmp_path):
     skopeo('copy', '--quiet', 'dir:%s' % out, 'dir:%s' % (tmp_path / 'peer'))
     assert (tmp_path / 'peer' / 'signature-2').read_bytes() == b'\x89second signature bytes'
 
-    refused = copy('dir:%s' % signed, 'docker://' + registry.ref('sig/app', 'v1'), registry)
+    # A registry keeps simple signatures in its registries.d write lookaside; an http(s) one without
+    # lookaside-staging cannot be written, so the copy fails before writing. (Without registries.d
+    # the default lookaside under /var/lib/containers would be written: kept out of the tests.)
+    registries_d = tmp_path / 'registries.d'
+    registries_d.mkdir()
+    (registries_d / 'default.yaml').write_text('default-docker:\n  lookaside: https://lookaside.invalid/sigstore\n')
+    refused = copy('dir:%s' % signed, 'docker://' + registry.ref('sig/app', 'v1'), registry, registries_d=str(registries_d))
     assert refused.failed and 'the source has 2 signatures and the destination cannot store signatures' in refused.msg
     converted = copy('dir:%s' % signed, 'dir:%s' % (tmp_path / 'v2s2'), format='v2s2')
     assert converted.failed and 'would invalidate by changing the manifest' in converted.msg
     assert not (tmp_path / 'v2s2').exists()
-    pushed = copy('dir:%s' % signed, 'docker://' + registry.ref('sig/app', 'v1'), registry, remove_signatures=True)
+    pushed = copy('dir:%s' % signed, 'docker://' + registry.ref('sig/app', 'v1'), registry, remove_signatures=True,
+                  registries_d=str(registries_d))
     assert not pushed.failed, pushed.msg
 
     stripped = copy('dir:%s' % signed, 'dir:%s' % out, remove_signatures=True)

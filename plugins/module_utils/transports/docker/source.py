@@ -17,7 +17,7 @@ import re
 import typing as t
 
 from ansible_collections.ocikit.images.plugins.module_utils import jsonutil
-from ansible_collections.ocikit.images.plugins.module_utils.config.registries_d import load_registries_config
+from ansible_collections.ocikit.images.plugins.module_utils.config.registries_d import LookasideBase, load_registries_config
 from ansible_collections.ocikit.images.plugins.module_utils.digest import Digest
 from ansible_collections.ocikit.images.plugins.module_utils.errors import (
     BlobNotFoundError,
@@ -83,6 +83,8 @@ class DockerImageSource(ImageSource):
         self._top_manifest: bytes | None = None
         self._top_digest: Digest | None = None
         self._signatures: dict[str, list[bytes]] = {}
+        #: The repository's read lookaside (registries.d is read once per source, not once per digest).
+        self._read_base: LookasideBase | None = None
 
     def close(self) -> None:
         """Close the client unless it was shared with this source."""
@@ -129,7 +131,9 @@ class DockerImageSource(ImageSource):
             digest = self._top_digest
         key = str(digest)
         if key not in self._signatures:
-            base = load_registries_config(self.options.registries_d).lookaside_base(self.ref)
+            if self._read_base is None:
+                self._read_base = load_registries_config(self.options.registries_d).lookaside_base(self.ref)
+            base = self._read_base
             if base.scheme in ('http', 'https') and httpx is not None:
                 with httpx.Client(verify=ssl_context(self.ref.domain, self.options), trust_env=True,
                                   timeout=httpx.Timeout(float(self.options.timeout)),

@@ -66,6 +66,8 @@ def world(tmp_path_factory, registry):
     base = tmp_path_factory.mktemp('policy')
     home = base / 'gnupg'
     home.mkdir(mode=0o700)
+    # Started before the keys are made: gpg gives an agent it autostarts only a few seconds.
+    subprocess.run(['gpgconf', '--homedir', str(home), '--launch', 'gpg-agent'], check=False, capture_output=True, timeout=60)
     gpg(home, '--passphrase', '', '--quick-gen-key', 'ocikit trusted <trusted@example.com>', 'ed25519', 'sign', 'never')
     gpg(home, '--passphrase', '', '--quick-gen-key', 'ocikit other <other@example.com>', 'ed25519', 'sign', 'never')
     trusted, other = fingerprint(home, 'trusted@example.com'), fingerprint(home, 'other@example.com')

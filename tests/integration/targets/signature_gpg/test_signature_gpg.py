@@ -69,6 +69,8 @@ def keys(tmp_path_factory):
         home.mkdir(mode=0o700)
     # No passphrase cache: a wrong passphrase must fail even after the right one was used.
     (secret_home / 'gpg-agent.conf').write_text('default-cache-ttl 0\nmax-cache-ttl 0\n')
+    # Started before the keys are made: gpg gives an agent it autostarts only a few seconds.
+    subprocess.run(['gpgconf', '--homedir', str(secret_home), '--launch', 'gpg-agent'], check=False, capture_output=True, timeout=60)
     gpg(str(secret_home), '--passphrase', '', '--quick-gen-key', 'ocikit plain <plain@example.com>', 'ed25519', 'sign', 'never')
     gpg(str(secret_home), '--pinentry-mode', 'loopback', '--passphrase', PASSPHRASE, '--quick-gen-key',
         'ocikit protected <protected@example.com>', 'ed25519', 'sign', 'never')

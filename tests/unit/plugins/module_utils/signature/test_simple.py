@@ -17,6 +17,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
@@ -55,6 +56,26 @@ def payload(critical=None, optional=None, **top):
     return json.dumps(document).encode()
 
 
+def import_secret_keys(home: str, keyring: Path) -> None:
+    """Import a secret keyring into ``home``, tolerating a gpg-agent that is slow to start.
+
+    gpg waits a few seconds for the agent it autostarts; on a loaded machine (a CI worker running the
+    suite in parallel) that wait can run out, and the import of the secret keys fails with exit
+    status 2 ("No agent running"). The agent is started first, and the import tried again.
+    """
+    failures = []
+    for attempt in range(4):
+        subprocess.run(['gpgconf', '--homedir', home, '--launch', 'gpg-agent'], check=False, capture_output=True,
+                       stdin=subprocess.DEVNULL, timeout=60)
+        done = subprocess.run(['gpg', '--homedir', home, '--batch', '--quiet', '--import', str(keyring)], check=False,
+                              capture_output=True, stdin=subprocess.DEVNULL, timeout=60)
+        if done.returncode == 0:
+            return
+        failures.append('attempt %d: exit status %d: %s' % (attempt + 1, done.returncode, done.stderr.decode(errors='replace')))
+        time.sleep(1 + attempt)
+    pytest.fail('gpg could not import %s:\n%s' % (keyring, '\n'.join(failures)))
+
+
 @pytest.fixture(scope='session')
 def secret_home(tmp_path_factory, cimage_fixtures):
     """A GNUPGHOME with the fixtures' secret keys (08CD… unprotected, F2B5… with a passphrase).
@@ -64,8 +85,7 @@ def secret_home(tmp_path_factory, cimage_fixtures):
     home = tmp_path_factory.mktemp('gnupg-secret')
     home.chmod(0o700)
     (home / 'gpg-agent.conf').write_text('default-cache-ttl 0\nmax-cache-ttl 0\n')
-    subprocess.run(['gpg', '--homedir', str(home), '--batch', '--quiet', '--import', str(cimage_fixtures / 'secring.gpg')],
-                   check=True, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    import_secret_keys(str(home), cimage_fixtures / 'secring.gpg')
     yield str(home)
     subprocess.run(['gpgconf', '--homedir', str(home), '--kill', 'all'], check=False,
                    stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

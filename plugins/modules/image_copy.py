@@ -26,6 +26,7 @@ extends_documentation_fragment:
   - ocikit.images.connection
   - ocikit.images.retry
   - ocikit.images.policy
+  - ocikit.images.signing
 attributes:
   check_mode:
     support: full
@@ -243,6 +244,22 @@ EXAMPLES = r'''
   register: copied
   # copied.policy.key is the fingerprint of the key that signed it
 
+- name: Sign the image as it is mirrored (GPG), for the mirror's own name
+  ocikit.images.image_copy:
+    src: docker://registry.example.com/team/app:1.4
+    dest: docker://mirror.internal:5000/team/app:1.4
+    registries_d: /etc/ocikit/registries.d  # the mirror's lookaside-staging, where the signature is written
+    sign_by: 0123456789ABCDEF0123456789ABCDEF01234567
+    sign_passphrase_file: /etc/ocikit/signing.pass
+
+- name: Sign with a sigstore key into an air-gap bundle, for the name it will have at the far end
+  ocikit.images.image_copy:
+    src: docker://registry.example.com/team/app:1.4
+    dest: oci:/srv/bundle/app:1.4
+    sign_by_sigstore_private_key: /etc/ocikit/release.private
+    sign_passphrase: "{{ release_key_passphrase }}"
+    sign_identity: registry.airgap.internal/team/app:1.4
+
 - name: Credentials and TLS set once for every module of the collection
   module_defaults:
     group/ocikit.images.images:
@@ -272,6 +289,20 @@ policy:
     requirement: signedBy
     key: 0123456789ABCDEF0123456789ABCDEF01234567
     identity: registry.example.com/team/app:1.4
+signed:
+  description:
+    - The signatures this copy stores for the manifest written, one per signing key (O(sign_by), O(sign_by_sigstore_private_key)).
+    - C(type) is V(gpg) or V(sigstore); C(key) the GPG fingerprint or the sigstore public key's C(sha256:) fingerprint; C(identity)
+      the signed docker reference; C(created) whether a new signature was made (V(false) when a valid one by the same key for
+      the same identity was already there and was kept). In check mode C(created) says whether one would be made.
+  returned: when O(sign_by) or O(sign_by_sigstore_private_key) is set
+  type: list
+  elements: dict
+  sample:
+    - type: gpg
+      key: 0123456789ABCDEF0123456789ABCDEF01234567
+      identity: registry.example.com/team/app:1.4
+      created: true
 digest:
   description:
     - Digest of the manifest at the destination after the copy.
@@ -364,6 +395,7 @@ from ansible_collections.ocikit.images.plugins.module_utils.copy.execute import 
     write_digestfile,
 )
 from ansible_collections.ocikit.images.plugins.module_utils.copy.plan import MULTI_ARCH_CHOICES, CopyOptions
+from ansible_collections.ocikit.images.plugins.module_utils.copy.signing import SIGN_MUTUALLY_EXCLUSIVE, sign_argument_spec, sign_options
 from ansible_collections.ocikit.images.plugins.module_utils.errors import InvalidInputError
 from ansible_collections.ocikit.images.plugins.module_utils.module import (
     OcikitModule,
@@ -410,13 +442,14 @@ def main() -> None:
         **connection_argument_spec()
     )
     argument_spec.update(retry_argument_spec())
+    argument_spec.update(sign_argument_spec())
     argument_spec.update(prefixed_connection_argument_spec('src_'))
     argument_spec.update(prefixed_connection_argument_spec('dest_'))
     module = OcikitModule(
         argument_spec=argument_spec, supports_check_mode=True,
         required_together=connection_required_together() + connection_required_together('src_') + connection_required_together('dest_'),
         mutually_exclusive=connection_mutually_exclusive() + connection_mutually_exclusive('src_') + connection_mutually_exclusive('dest_')
-        + [['dest_compress', 'dest_decompress'], ['policy', 'policy_data', 'insecure_policy']])
+        + [['dest_compress', 'dest_decompress'], ['policy', 'policy_data', 'insecure_policy']] + SIGN_MUTUALLY_EXCLUSIVE)
     check_dependencies(module)
     params = module.params
 
@@ -439,7 +472,8 @@ def main() -> None:
                               remove_signatures=params['remove_signatures'])
         outcome = copy_image(src, dest, src_options, dest_options, options,
                              check_mode=module.check_mode, dest_kwargs=additional_tags_kwargs(dest, params['additional_tags']),
-                             extra_tags=additional_tag_references(dest, params['additional_tags']), policy=policy)
+                             extra_tags=additional_tag_references(dest, params['additional_tags']), policy=policy,
+                             sign=sign_options(params))
         result = outcome.as_result()
         if params['digestfile'] and not module.check_mode and outcome.after is not None:
             result['changed'] = write_digestfile(params['digestfile'], outcome.after) or result['changed']

@@ -36,6 +36,7 @@ from ansible_collections.ocikit.images.plugins.module_utils.copy.plan import (
     make_plan,
     wanted_layer_compression,
 )
+from ansible_collections.ocikit.images.plugins.module_utils.copy.signing import SignatureMade, Signer, SignOptions, check_destination
 from ansible_collections.ocikit.images.plugins.module_utils.copy.trust import check_source
 from ansible_collections.ocikit.images.plugins.module_utils.digest import Digest, verified_stream
 from ansible_collections.ocikit.images.plugins.module_utils.errors import (
@@ -329,8 +330,13 @@ def _final_conversion(image: ImagePlan, configs: t.Mapping[str, bytes], transfor
 
 def execute_plan(src: ImageSource, dest: ImageDestination, plan: CopyPlan, source: SourceImage, options: CopyOptions,
                  candidates: t.Sequence[ImageReference], max_parallel: int,
-                 traits: DestinationTraits | None = None, signatures: t.Sequence[bytes] | None = None) -> tuple[BlobStats, ManifestWrite]:
-    """Write everything ``plan`` says, in the contract's order; returns the stats and the manifest the name now points at."""
+                 traits: DestinationTraits | None = None, signatures: t.Sequence[bytes] | None = None,
+                 late_signing: t.Callable[[bytes], list[bytes]] | None = None) -> tuple[BlobStats, ManifestWrite]:
+    """Write everything ``plan`` says, in the contract's order; returns the stats and the manifest the name now points at.
+
+    ``late_signing`` signs a manifest known only now (layers were recompressed): it gets the final
+    manifest's bytes and returns the signatures to store, after every blob and before the manifest.
+    """
     stats = BlobStats()
     traits = traits or DestinationTraits()
     transformer = _Transformer(src, dest, stats, options.compress_level)
@@ -363,6 +369,8 @@ def execute_plan(src: ImageSource, dest: ImageDestination, plan: CopyPlan, sourc
         final = ManifestWrite(conversion.raw, conversion.media_type, conversion.digest)
     if plan.manifest is not None and final.digest != plan.manifest.digest:  # pragma: no cover - the plan and the run share code
         raise ManifestError('internal error: wrote %s where the plan said %s' % (final.digest, plan.manifest.digest))
+    if late_signing is not None:
+        signatures = late_signing(final.raw)
     dest.put_manifest(final.raw, final.media_type)
     if signatures is not None and dest.supports_signatures:
         dest.put_signatures(signatures)
@@ -418,6 +426,8 @@ class CopyResult:
     tags: list[dict[str, t.Any]] = dataclasses.field(default_factory=list)
     # How the trust policy accepted the source (copy/trust.py check_source); None when no policy was given.
     policy: dict[str, t.Any] | None = None
+    # The signatures the copy added or found already there (copy/signing.py); None when it signs nothing.
+    signed: list[dict[str, t.Any]] | None = None
 
     @property
     def after(self) -> Digest | None:
@@ -451,6 +461,8 @@ class CopyResult:
             result['additional_tags'] = self.tags
         if self.policy is not None:
             result['policy'] = self.policy
+        if self.signed is not None:
+            result['signed'] = self.signed
         if plan.index_type is not None:
             result['platforms'] = sorted(str(d.platform) for d in plan.index.manifests if d.platform is not None) if plan.index else []
             result['sparse'] = plan.sparse
@@ -606,7 +618,8 @@ def _manifest_rejected(exc: OcikitError, media_type: str) -> bool:
 
 def _execute_with_fallback(src: ImageSource, dest: ImageDestination, plan: CopyPlan, source: SourceImage, options: CopyOptions,
                            candidates: t.Sequence[ImageReference], dest_options: ConnectionOptions, traits: DestinationTraits,
-                           before: Digest | None, signatures: t.Sequence[bytes] | None = None) -> tuple[CopyPlan, BlobStats, ManifestWrite]:
+                           before: Digest | None, signatures: t.Sequence[bytes] | None = None,
+                           late_signing: t.Callable[[bytes], list[bytes]] | None = None) -> tuple[CopyPlan, BlobStats, ManifestWrite]:
     """Run the plan; if the destination refuses the manifest's type (and no format was asked), try the types it may take instead.
 
     As skopeo: a registry that does not take OCI (or schema1) manifests gets the next type it may
@@ -615,10 +628,12 @@ def _execute_with_fallback(src: ImageSource, dest: ImageDestination, plan: CopyP
     rejected: list[str] = []
     while True:
         try:
-            stats, written = execute_plan(src, dest, plan, source, options, candidates, dest_options.max_parallel, traits, signatures)
+            stats, written = execute_plan(src, dest, plan, source, options, candidates, dest_options.max_parallel, traits, signatures,
+                                          late_signing)
             return plan, stats, written
         except OcikitError as exc:
-            if options.format or plan.index_type is not None or signatures or not _manifest_rejected(exc, plan.images[0].target_type):
+            if (options.format or plan.index_type is not None or signatures or late_signing is not None
+                    or not _manifest_rejected(exc, plan.images[0].target_type)):
                 raise
             rejected.append(plan.images[0].target_type)
             remaining = tuple(m for m in traits.supported_types if m not in rejected and m not in mt.INDEX_TYPES)
@@ -628,21 +643,18 @@ def _execute_with_fallback(src: ImageSource, dest: ImageDestination, plan: CopyP
             plan = make_plan(source, before, dataclasses.replace(options, force=True), traits)
 
 
-def _signatures_for(src: ImageSource, dest: ImageDestination, plan: CopyPlan,
-                    options: CopyOptions) -> tuple[list[bytes] | None, CopyPlan]:
-    """The signatures to write (None: leave the destination's alone), and the plan adjusted for them.
+def _source_signatures(src: ImageSource, dest: ImageDestination, plan: CopyPlan, options: CopyOptions) -> list[bytes] | None:
+    """The source's signatures that travel with the image ([] with ``remove_signatures``; None: the source has none).
 
     As containers/image: the source's signatures travel with the image unless ``remove_signatures``;
     a copy that would change the manifest, or a destination that cannot store signatures, fails
     before anything is written rather than drop them silently.
     """
     if options.remove_signatures:
-        if dest.supports_signatures and plan.up_to_date and dest.get_signatures():
-            plan = dataclasses.replace(plan, up_to_date=False, reason='remove_signatures: the destination holds signatures to drop')
-        return ([] if dest.supports_signatures else None), plan
+        return [] if dest.supports_signatures else None
     signatures = src.get_signatures()
     if not signatures:
-        return None, plan
+        return None
     count = '%d signature%s' % (len(signatures), '' if len(signatures) == 1 else 's')
     if plan.manifest is None or plan.manifest.digest != plan.source_digest:
         change = plan.reason if plan.manifest is None else 'to %s' % plan.manifest.digest
@@ -654,15 +666,65 @@ def _signatures_for(src: ImageSource, dest: ImageDestination, plan: CopyPlan,
     reason = dest.unstorable_signatures(signatures)
     if reason is not None:
         raise InvalidInputError('the source has %s and %s; set remove_signatures: true to copy without them' % (count, reason))
-    if plan.up_to_date and dest.get_signatures() != signatures:
-        plan = dataclasses.replace(plan, up_to_date=False, reason='the destination holds the image but not its %s' % count)
-    return signatures, plan
+    return signatures
+
+
+@dataclasses.dataclass
+class _SignaturePlan:
+    """The signatures a copy stores (None: leave the destination's alone) and, when it signs, what it signs."""
+
+    signatures: list[bytes] | None
+    plan: CopyPlan
+    made: list[SignatureMade] = dataclasses.field(default_factory=list)
+    #: Signs a manifest known only after the transfer (layers recompressed); see execute_plan.
+    late_signing: t.Callable[[bytes], list[bytes]] | None = None
+
+
+def _signatures_for(src: ImageSource, dest: ImageDestination, plan: CopyPlan, options: CopyOptions, signer: Signer | None = None,
+                    check_mode: bool = False, current_manifest: t.Callable[[], bytes] | None = None) -> _SignaturePlan:
+    """The signatures to write, and the plan adjusted for them (see :func:`_source_signatures` and copy/signing.py).
+
+    A destination that holds the image counts as up to date only when it holds exactly the
+    signatures the copy would write; with a ``signer``, one of its own valid signatures there (or
+    in the source) is reused, so a repeated signed copy writes nothing.
+    """
+    base = _source_signatures(src, dest, plan, options)
+    if signer is None:
+        if options.remove_signatures:
+            if dest.supports_signatures and plan.up_to_date and dest.get_signatures():
+                plan = dataclasses.replace(plan, up_to_date=False, reason='remove_signatures: the destination holds signatures to drop')
+        elif base and plan.up_to_date and dest.get_signatures() != base:
+            count = '%d signature%s' % (len(base), '' if len(base) == 1 else 's')
+            plan = dataclasses.replace(plan, up_to_date=False, reason='the destination holds the image but not its %s' % count)
+        return _SignaturePlan(base, plan)
+    check_destination(signer, dest)
+    same_image = plan.before is not None and (plan.up_to_date or plan.before == plan.after)
+    manifest = plan.manifest.raw if plan.manifest is not None else None
+    if manifest is None and plan.up_to_date and current_manifest is not None:
+        manifest = current_manifest()
+    if manifest is None:
+        # Layers are recompressed: the manifest, and so what is signed, exists only after the transfer.
+        late_base = list(base or [])
+        made = [SignatureMade(kind, signer.key_name(kind), signer.identity, None, True) for kind in signer.kinds]
+        return _SignaturePlan(late_base, plan, made, lambda raw: signer.signatures_for(raw, late_base, [])[0])
+    present = dest.get_signatures() if same_image else []
+    # A source without signatures has nothing to say about the destination's: they stay, and ours joins them.
+    keep = list(base) if base is not None else list(present)
+    signatures, made = signer.signatures_for(manifest, keep, present, create=not check_mode)
+    if plan.up_to_date:
+        new = [entry for entry in made if entry.created]
+        if new:
+            plan = dataclasses.replace(plan, up_to_date=False, reason='the destination holds the image but no signature by %s for %s'
+                                       % (', '.join(entry.key for entry in new), signer.identity))
+        elif present != signatures:
+            plan = dataclasses.replace(plan, up_to_date=False, reason='the destination holds the image but not the same signatures')
+    return _SignaturePlan(signatures, plan, made)
 
 
 def copy_image(src_ref: ImageReference, dest_ref: ImageReference, src_options: ConnectionOptions,
                dest_options: ConnectionOptions, options: CopyOptions, check_mode: bool = False,
                dest_kwargs: t.Mapping[str, t.Any] | None = None, extra_tags: t.Sequence[ImageReference] | None = None,
-               policy: Policy | None = None, verifier: SignatureVerifier | None = None) -> CopyResult:
+               policy: Policy | None = None, verifier: SignatureVerifier | None = None, sign: SignOptions | None = None) -> CopyResult:
     """Copy one image (or index) from ``src_ref`` to ``dest_ref``.
 
     Nothing is written when the destination already holds what the copy would write (unless
@@ -673,6 +735,10 @@ def copy_image(src_ref: ImageReference, dest_ref: ImageReference, src_options: C
     its manifest is read, before any blob is read and before the destination is opened (check mode
     too): a rejected image raises PolicyRejectedError and nothing is written. ``verifier`` checks
     signatures (default: GPG through gpg, signature/verifier.py).
+
+    With ``sign``, the manifest written is signed for the destination's identity (copy/signing.py);
+    keys, passphrases and the destination's ability to store the signatures are checked before
+    anything is written.
     """
     extra_refs = list(extra_tags or ())
     with src_ref.new_source(src_options) as src:
@@ -680,6 +746,7 @@ def copy_image(src_ref: ImageReference, dest_ref: ImageReference, src_options: C
         policy_outcome = None
         if policy is not None:
             policy_outcome = check_source(policy, src_ref, src, images, verifier if verifier is not None else ImageVerifier())
+        signer = Signer(sign, dest_ref) if sign is not None and sign.wanted else None
         dest = dest_ref.new_destination(dest_options, **(dest_kwargs or {}))
         try:
             traits = traits_of(dest, dest_ref)
@@ -690,7 +757,9 @@ def copy_image(src_ref: ImageReference, dest_ref: ImageReference, src_options: C
                 schema1 = isinstance(source.top, Schema1Manifest)
                 current, children, current_config = _current_manifest(dest_ref, dest_options, with_config=schema1)
                 plan = make_plan(source, before, options, traits, current, children, current_config)
-            signatures, plan = _signatures_for(src, dest, plan, options)
+            signing = _signatures_for(src, dest, plan, options, signer, check_mode,
+                                      lambda: _manifest_bytes(dest_ref, dest_options, t.cast(Digest, before)).raw)
+            plan = signing.plan
             if plan.up_to_date and plan.index_type is not None and not plan.sparse:
                 plan = _check_complete(plan, dest_ref, dest_options)
             if plan.up_to_date or check_mode:
@@ -698,9 +767,11 @@ def copy_image(src_ref: ImageReference, dest_ref: ImageReference, src_options: C
             else:
                 candidates = [src_ref] if src_ref.transport.name == dest_ref.transport.name else []
                 plan, stats, written = _execute_with_fallback(src, dest, plan, source, options, candidates, dest_options, traits, before,
-                                                              signatures)
+                                                              signing.signatures, signing.late_signing)
                 result = CopyResult(plan=plan, changed=True, stats=stats, written=written)
             result.policy = policy_outcome
+            if signer is not None:
+                result.signed = [entry.as_result() for entry in signing.made]
         finally:
             dest.close()
     if extra_refs:

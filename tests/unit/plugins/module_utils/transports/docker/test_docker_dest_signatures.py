@@ -164,13 +164,13 @@ def test_engine_refuses_sigstore_and_http_before_writing_and_is_idempotent(fake:
                                      'signing signatures (in the lookaside), not sigstore-json ones; set remove_signatures: true to copy without them')
         # The destination holds the image but not its signatures: not up to date; once written, up to date.
         fake.add_manifest('team/app', RAW, OCI, tag='latest')
-        signatures, plan = _signatures_for(t.cast(t.Any, _Source(SIMPLE)), dest, _plan(True), CopyOptions())
-        assert signatures == SIMPLE and not plan.up_to_date
+        outcome = _signatures_for(t.cast(t.Any, _Source(SIMPLE)), dest, _plan(True), CopyOptions())
+        assert outcome.signatures == SIMPLE and not outcome.plan.up_to_date
         dest.put_manifest(RAW, OCI)
         dest.put_signatures(SIMPLE)
         dest.commit()
-        signatures, plan = _signatures_for(t.cast(t.Any, _Source(SIMPLE)), dest, _plan(True), CopyOptions())
-        assert signatures == SIMPLE and plan.up_to_date
+        outcome = _signatures_for(t.cast(t.Any, _Source(SIMPLE)), dest, _plan(True), CopyOptions())
+        assert outcome.signatures == SIMPLE and outcome.plan.up_to_date
     finally:
         dest.close()
         dest.client.close()

@@ -344,3 +344,57 @@ def test_registry_destination_with_an_http_lookaside_fails_before_writing(world,
                **creds(registry))
     assert not out.failed and out.result['changed'], out.msg
     assert not (world.lookaside / 'policy' / ('http-lookaside@%s' % world.digest.replace(':', '='))).exists()
+
+
+def test_image_copy_signs_for_skopeo_and_is_idempotent(world, registry, tmp_path):
+    """sign_by into a registry: skopeo accepts the signature under signedBy; a second run writes nothing."""
+    target = registry.ref('policy/signed-by-us', 'v1')
+    repository = target.rsplit(':', 1)[0]
+    signature = world.lookaside / ('policy/signed-by-us@%s' % world.digest.replace(':', '=')) / 'signature-1'
+    args = dict(registries_d=str(world.registries_d), insecure_policy=True, sign_by=world.trusted, sign_gnupghome=str(world.home), **creds(registry))
+    out = copy('oci:%s:v1' % (world.home.parent / 'layout'), 'docker://' + target, **args)
+    assert not out.failed, out.msg
+    assert out.result['changed'] and out.result['digest'] == world.digest
+    assert out.result['signed'] == [{'type': 'gpg', 'key': world.trusted, 'identity': target, 'created': True}]
+    skopeo_policy = write_policy(tmp_path, {'default': [{'type': 'reject'}], 'transports': {'docker': {repository: [
+        signed_by(world.trusted_keyring)]}}})
+    skopeo('--registries.d', str(world.registries_d), '--policy', skopeo_policy, 'copy', *registry.skopeo_flags('src'), 'docker://' + target,
+           'dir:%s' % (tmp_path / 'by-skopeo'))
+    assert (tmp_path / 'by-skopeo' / 'signature-1').read_bytes() == signature.read_bytes()
+    # skopeo standalone-verify agrees on the payload: the digest and the identity we signed.
+    verified = subprocess.run(['skopeo', 'standalone-verify', str(tmp_path / 'by-skopeo' / 'manifest.json'), target, world.trusted,
+                               str(signature)], capture_output=True, text=True, env=dict(os.environ, GNUPGHOME=str(world.home)), check=False)
+    assert verified.returncode == 0 and world.digest in verified.stdout, verified.stderr
+    stamp = signature.stat()
+    registry.clear_requests()
+    again = copy('oci:%s:v1' % (world.home.parent / 'layout'), 'docker://' + target, **args)
+    assert not again.failed and not again.result['changed'], again.msg
+    assert again.result['signed'] == [{'type': 'gpg', 'key': world.trusted, 'identity': target, 'created': False}]
+    assert blob_writes(registry) == []
+    assert (signature.stat().st_ino, signature.stat().st_mtime_ns) == (stamp.st_ino, stamp.st_mtime_ns)
+
+
+def test_a_signature_skopeo_made_counts_as_ours(world, registry, tmp_path):
+    """Signing in place an image skopeo signed with the same key for the same identity: nothing to do; another key adds its own."""
+    place = registry.ref('policy/in-place', 'v1')
+    args = dict(registries_d=str(world.registries_d), insecure_policy=True, sign_gnupghome=str(world.home), **creds(registry))
+    out = copy('docker://' + world.registry_ref, 'docker://' + place, registries_d=str(world.registries_d), insecure_policy=True,
+               **creds(registry))
+    assert not out.failed, out.msg
+    skopeos = world.lookaside / ('policy/in-place@%s' % world.digest.replace(':', '=')) / 'signature-1'
+    before = skopeos.read_bytes()
+    registry.clear_requests()
+    out = copy('docker://' + place, 'docker://' + place, sign_by=world.trusted, sign_identity=world.registry_ref, **args)
+    assert not out.failed, out.msg
+    assert not out.result['changed'] and out.result['signed'][0]['created'] is False
+    assert blob_writes(registry) == [] and skopeos.read_bytes() == before and not skopeos.with_name('signature-2').exists()
+    # With the other key, a second signature joins skopeo's; skopeo accepts the image under either key.
+    out = copy('docker://' + place, 'docker://' + place, sign_by=world.other, sign_identity=world.registry_ref, **args)
+    assert not out.failed and out.result['changed'], out.msg
+    assert skopeos.read_bytes() == before and skopeos.with_name('signature-2').is_file()
+    for keyring in (world.trusted_keyring, world.other_keyring):
+        policy = write_policy(tmp_path, {'default': [signed_by(keyring, exact(world.registry_ref))]})
+        skopeo('--registries.d', str(world.registries_d), '--policy', policy, 'copy', *registry.skopeo_flags('src'),
+               'docker://' + place, 'dir:%s' % (tmp_path / keyring.stem))
+    again = copy('docker://' + place, 'docker://' + place, sign_by=world.other, sign_identity=world.registry_ref, **args)
+    assert not again.failed and not again.result['changed'], again.msg

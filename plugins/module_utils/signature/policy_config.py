@@ -40,7 +40,7 @@ from ansible_collections.ocikit.images.plugins.module_utils.digest import Digest
 from ansible_collections.ocikit.images.plugins.module_utils.errors import InvalidDigestError, InvalidReferenceError, PolicyError, quote
 from ansible_collections.ocikit.images.plugins.module_utils.fsutil import read_document
 from ansible_collections.ocikit.images.plugins.module_utils.jsonutil import check_depth, loads
-from ansible_collections.ocikit.images.plugins.module_utils.reference import DockerReference, parse_normalized_named
+from ansible_collections.ocikit.images.plugins.module_utils.reference import DockerReference, parse_normalized_named, validate_domain
 from ansible_collections.ocikit.images.plugins.module_utils.signature.identity import (
     DEFAULT_SIGNED_IDENTITY,
     EXACT_REFERENCE,
@@ -246,12 +246,48 @@ def scope_problem(transport: str, scope: str) -> str | None:
         return None
     if transport in _DEFAULT_ONLY_TRANSPORTS:
         return '%s supports no scope except the default ""' % transport
+    if transport == 'docker':
+        return docker_scope_problem(scope)
     if transport == 'docker-daemon' and _DIGEST_LIKE_RE.match(scope):
         try:
             Digest(scope)
         except InvalidDigestError:
             return None
         return 'an image ID (algo:digest) cannot be a namespace'
+    return None
+
+
+def docker_scope_problem(scope: str) -> str | None:
+    """Why a ``docker`` scope is not a host, a wildcard host, or a reference (repository, namespace, tag, digest), or None.
+
+    containers/image accepts any docker scope (its validation is a FIXME), and a scope that is not
+    even a reference (a URL, upper case, a space, a misplaced ``*``) is skipped silently: the image
+    then falls to a less specific, often more permissive, scope. Here that is an error naming the
+    fault. Names that parse but are not canonical (``busybox``, never matched because images are
+    matched by their full normalised name) are accepted as containers/image accepts them: its own
+    fixture policy has one.
+    """
+    if scope.startswith('*.'):
+        host = scope[2:]
+        if '/' in host or ':' in host or '*' in host:
+            return 'a wildcard scope is a host name alone, as in "*.example.com" (no port, no path, one "*")'
+        try:
+            validate_domain(host)
+        except InvalidReferenceError as exc:
+            return str(exc)
+        return None
+    if '*' in scope:
+        return 'a wildcard is only allowed as the leading "*." of a host name scope, as in "*.example.com"'
+    if '/' not in scope and '@' not in scope and ('.' in scope or ':' in scope or scope == 'localhost'):
+        try:
+            validate_domain(scope)
+        except InvalidReferenceError as exc:
+            return str(exc)
+        return None
+    try:
+        parse_normalized_named(scope)
+    except InvalidReferenceError as exc:
+        return str(exc)
     return None
 
 

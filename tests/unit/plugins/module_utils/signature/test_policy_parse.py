@@ -252,8 +252,20 @@ def test_a_complete_sigstore_requirement():
 
 @pytest.mark.parametrize('transport, scope, problem', [
     ('docker', '', None),
-    ('docker', 'anything at all, even "/"', None),
     ('docker', '*.example.com', None),
+    ('docker', 'registry.example.com:5000', None),
+    ('docker', 'localhost', None),
+    ('docker', 'example.com/team/app:1', None),
+    ('docker', 'example.com/team/app@sha256:' + 'a' * 64, None),
+    ('docker', 'busybox', None),  # never matches (not canonical), accepted as containers/image accepts it
+    ('docker', 'https://registry.example.com/x', 'invalid reference "https://registry.example.com/x": a reference has no URL scheme, remove "https://"'),
+    ('docker', 'Registry.example.com/Team', 'invalid reference "Registry.example.com/Team": repository name must be lowercase'),
+    ('docker', '*.example.com/x', 'a wildcard scope is a host name alone, as in "*.example.com" (no port, no path, one "*")'),
+    ('docker', '*.example.com:5000', 'a wildcard scope is a host name alone, as in "*.example.com" (no port, no path, one "*")'),
+    ('docker', 'a.*.example.com', 'a wildcard is only allowed as the leading "*." of a host name scope, as in "*.example.com"'),
+    ('docker', 'registry.example.com:port', 'invalid domain "registry.example.com:port": the port "port" is not a number'),
+    ('docker', 'example.com/a b', 'invalid reference "example.com/a b": invalid path component "a b": invalid character " " '
+                                  '(allowed are lowercase letters, digits, ".", "_" and "-")'),
     ('dir', '', None),
     ('dir', '/var/images', None),
     ('dir', 'var/images', 'it must be an absolute path'),

@@ -12,7 +12,7 @@ export PYTHONPATH="$ROOT/tests/testbed"
 echo "== starting a local registry (CNCF distribution, TLS with a throwaway CA, htpasswd auth)"
 "$PY" -m ocikit_testbed serve --workdir "$WORK/registry" --tls --auth htpasswd --user demo:demo-secret >"$WORK/registry.log" 2>&1 &
 REG_PID=$!
-trap 'kill $REG_PID 2>/dev/null || true; wait $REG_PID 2>/dev/null || true' EXIT INT TERM
+trap 'kill $REG_PID 2>/dev/null || true; wait $REG_PID 2>/dev/null || true; gpgconf --homedir "$WORK/gnupg" --kill all 2>/dev/null || true' EXIT INT TERM
 i=0
 while [ ! -s "$WORK/registry/env.json" ]; do
     i=$((i + 1))
@@ -25,13 +25,27 @@ done
 echo "== building a small image offline into an OCI layout"
 "$PY" -m ocikit_testbed build-image --layout "$WORK/build" --tag v1 --layer-size 200000 --layer-size 50000 >/dev/null
 
+echo "== making a throwaway GPG release key (ed25519, passphrase in a 0600 file) and a registries.d for the signatures"
+GNUPGHOME="$WORK/gnupg"; export GNUPGHOME
+mkdir -m 700 "$GNUPGHOME"
+umask 077; printf 'demo release passphrase\n' >"$WORK/release.pass"; umask 022
+gpgconf --launch gpg-agent 2>/dev/null || true
+gpg --batch --quiet --pinentry-mode loopback --passphrase-file "$WORK/release.pass" \
+    --quick-gen-key 'ocikit demo release <release@demo.invalid>' ed25519 sign never
+FPR="$(gpg --batch --with-colons --list-secret-keys release@demo.invalid | sed -n 's/^fpr:*\([0-9A-F]*\):*$/\1/p' | head -n 1)"
+gpg --batch --quiet --export "$FPR" >"$WORK/release.gpg"
+mkdir -p "$WORK/registries.d"
+REGISTRY_HOST="$(sed -n 's/.*"host": *"\([^"]*\)".*/\1/p' "$WORK/registry/env.json")"
+printf 'docker:\n  %s:\n    lookaside: file://%s\n    use-sigstore-attachments: true\n' "$REGISTRY_HOST" "$WORK/lookaside" \
+    >"$WORK/registries.d/demo.yaml"
+
 VARS="$WORK/vars.json"
-"$PY" - "$WORK/registry/env.json" "$WORK" >"$VARS" <<'PYEOF'
+"$PY" - "$WORK/registry/env.json" "$WORK" "$FPR" >"$VARS" <<'PYEOF'
 import json, sys
 env = json.load(open(sys.argv[1]))
 user, password = next(iter(env["users"].items()))
 print(json.dumps({"registry": env["host"], "cert_dir": env["cert_dir"], "registry_user": user,
-                  "registry_password": password, "work": sys.argv[2]}))
+                  "registry_password": password, "work": sys.argv[2], "release_key": sys.argv[3]}))
 PYEOF
 
 echo "== leaving a stale tag in the registry for the demo to delete (a different image, pushed with skopeo)"

@@ -428,6 +428,8 @@ class CopyResult:
     policy: dict[str, t.Any] | None = None
     # The signatures the copy added or found already there (copy/signing.py); None when it signs nothing.
     signed: list[dict[str, t.Any]] | None = None
+    # With signing: the destination's signatures for the manifest before and after (predicted in check mode).
+    signature_counts: tuple[int, int] | None = None
 
     @property
     def after(self) -> Digest | None:
@@ -678,6 +680,8 @@ class _SignaturePlan:
     made: list[SignatureMade] = dataclasses.field(default_factory=list)
     #: Signs a manifest known only after the transfer (layers recompressed); see execute_plan.
     late_signing: t.Callable[[bytes], list[bytes]] | None = None
+    #: How many signatures the destination held for the same manifest before (0 when it held another image).
+    present: int = 0
 
 
 def _signatures_for(src: ImageSource, dest: ImageDestination, plan: CopyPlan, options: CopyOptions, signer: Signer | None = None,
@@ -718,7 +722,7 @@ def _signatures_for(src: ImageSource, dest: ImageDestination, plan: CopyPlan, op
                                        % (', '.join(entry.key for entry in new), signer.identity))
         elif present != signatures:
             plan = dataclasses.replace(plan, up_to_date=False, reason='the destination holds the image but not the same signatures')
-    return _SignaturePlan(signatures, plan, made)
+    return _SignaturePlan(signatures, plan, made, present=len(present))
 
 
 def copy_image(src_ref: ImageReference, dest_ref: ImageReference, src_options: ConnectionOptions,
@@ -772,6 +776,11 @@ def copy_image(src_ref: ImageReference, dest_ref: ImageReference, src_options: C
             result.policy = policy_outcome
             if signer is not None:
                 result.signed = [entry.as_result() for entry in signing.made]
+                after = len(signing.signatures or ())
+                if check_mode or signing.late_signing is not None:
+                    # Not made yet: those to be created are not in the list.
+                    after += sum(1 for entry in signing.made if entry.created)
+                result.signature_counts = (signing.present, after)
         finally:
             dest.close()
     if extra_refs:

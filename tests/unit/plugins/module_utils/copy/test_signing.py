@@ -22,6 +22,7 @@ import pytest
 
 from ansible_collections.ocikit.images.plugins.module_utils.copy.execute import copy_image
 from ansible_collections.ocikit.images.plugins.module_utils.copy.plan import CopyOptions
+from ansible_collections.ocikit.images.plugins.module_utils.copy.sign_image import sign_in_place
 from ansible_collections.ocikit.images.plugins.module_utils.copy.signing import SignOptions, read_passphrase_file, sign_options
 from ansible_collections.ocikit.images.plugins.module_utils.digest import Digest
 from ansible_collections.ocikit.images.plugins.module_utils.errors import ConfigError, InvalidInputError, InvalidReferenceError
@@ -247,3 +248,28 @@ def test_module_options(tmp_path):
     assert options.passphrase == 'secret line' and options.gpg_key == 'ab' * 20 and 'secret' not in repr(options)
     with pytest.raises(InvalidInputError, match='^passphrase file .* does not exist$'):
         read_passphrase_file(str(tmp_path / 'missing'))
+
+
+def test_sign_in_place_adds_after_the_existing_signatures_once(tmp_path, sigstore_key):
+    private_path, public_key = sigstore_key
+    old = b'\xa3an older signature'
+    manifest = write_dir_image(tmp_path / 'img', signatures=(old,))
+    ref = parse_image_name('dir:%s' % (tmp_path / 'img'))
+    sign = SignOptions(sigstore_private_key=private_path, passphrase=PASSPHRASE, identity=IDENTITY)
+    before = snapshot(tmp_path / 'img')
+    predicted = sign_in_place(ref, OPTIONS, sign, check_mode=True)
+    assert predicted['changed'] and predicted['diff'] == {'before': {'digest': str(Digest.from_bytes(manifest)), 'signatures': 1},
+                                                          'after': {'digest': str(Digest.from_bytes(manifest)), 'signatures': 2}}
+    assert snapshot(tmp_path / 'img') == before
+    done = sign_in_place(ref, OPTIONS, sign)
+    assert done['changed'] and done['signatures'] == 2 and done['signed'][0]['created']
+    stored = signatures_in(tmp_path / 'img')
+    assert stored[0] == old and sigstore.verify_signature(sigstore.parse_blob(stored[1]), manifest, public_keys=[public_key]).identity == IDENTITY
+    assert (tmp_path / 'img' / 'manifest.json').read_bytes() == manifest
+    after = snapshot(tmp_path / 'img')
+    again = sign_in_place(ref, OPTIONS, sign)
+    assert not again['changed'] and again['reason'] == 'the image already holds a valid signature by every key given'
+    assert again['diff']['before'] == again['diff']['after'] == {'digest': str(Digest.from_bytes(manifest)), 'signatures': 2}
+    assert snapshot(tmp_path / 'img') == after
+    with pytest.raises(InvalidInputError, match='^action=sign needs sign_by or sign_by_sigstore_private_key$'):
+        sign_in_place(ref, OPTIONS, SignOptions())

@@ -213,7 +213,7 @@ def sign_argument_spec() -> dict[str, dict[str, t.Any]]:
         sign_by_sigstore_private_key=dict(type='path'),
         sign_identity=dict(type='str'),
         sign_passphrase=dict(type='str', no_log=True),
-        sign_passphrase_file=dict(type='path'),
+        sign_passphrase_file=dict(type='path', no_log=False),
         sign_gnupghome=dict(type='path'),
     )
 

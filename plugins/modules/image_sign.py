@@ -68,7 +68,7 @@ options:
   sigstore_keys:
     description:
       - With O(action=verify), verify sigstore signatures against these PEM public key files (as C(skopeo generate-sigstore-key) and
-        cosign write them) instead of a policy: a C(sigstoreSigned) requirement with C(keyPaths) in a policy of its own.
+        cosign write them) instead of a policy, as a C(sigstoreSigned) requirement with C(keyPaths) in a policy of its own.
       - With O(action=standalone_verify), verify a sigstore signature file with these keys.
     type: list
     elements: path
@@ -246,7 +246,8 @@ verified:
   type: bool
 reason:
   description:
-    - Why the image is verified or not, in one line; for a failure, the rejecting requirement and its reason (for example
+    - >-
+      Why the image is verified or not, in one line; for a failure, the rejecting requirement and its reason (for example
       C(signature 1: signature by unknown key ...), C(a signature was required, but no signature exists),
       C(signature 1: its identity "..." is not accepted by matchRepoDigestOrExact for "...")).
   returned: when O(action=verify), and when O(action=standalone_verify) does not verify
@@ -421,8 +422,8 @@ def main() -> None:
     argument_spec = dict(
         action=dict(type='str', required=True, choices=list(ACTIONS)),
         image=dict(type='str'),
-        keys=dict(type='list', elements='path'),
-        sigstore_keys=dict(type='list', elements='path', aliases=['sigstore_public_key']),
+        keys=dict(type='list', elements='path', no_log=False),
+        sigstore_keys=dict(type='list', elements='path', no_log=False, aliases=['sigstore_public_key']),
         identity=dict(type='str'),
         identity_match=dict(type='str', default='matchRepoDigestOrExact', choices=list(sign_actions.IDENTITY_MATCH_CHOICES)),
         require_signature=dict(type='bool', default=True),

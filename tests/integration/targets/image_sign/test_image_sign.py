@@ -251,8 +251,8 @@ def test_verify_registry_image_with_keys_and_with_a_policy(world, tmp_path):
         'changed': False, 'verified': True, 'digest': world.digest, 'signatures': 1, 'formats': ['simple-signing'], 'policy': 'keys',
         'scope': 'default', 'requirement': 'signedBy',
         'accepted': [{'signature': 1, 'type': 'gpg', 'key': world.trusted, 'identity': world.signed_ref}],
-        'reason': '"docker://%s" is verified by the GPG keys "%s", "%s": signature 1 by %s' % (world.signed_ref, world.trusted_keyring,
-                                                                                              world.other_keyring, world.trusted),
+        'reason': '"docker://%s" is verified by the GPG keys "%s", "%s": signature 1 by %s' % (
+            world.signed_ref, world.trusted_keyring, world.other_keyring, world.trusted),
     }
     repository = world.signed_ref.rsplit(':', 1)[0]
     policy = tmp_path / 'policy.json'

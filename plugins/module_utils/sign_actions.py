@@ -77,8 +77,6 @@ if t.TYPE_CHECKING:  # pragma: no cover
 #: ``identity_match`` choices: the ``signedIdentity`` rules a direct-key verification can use.
 IDENTITY_MATCH_CHOICES = (MATCH_REPO_DIGEST_OR_EXACT, MATCH_REPOSITORY, MATCH_EXACT, EXACT_REFERENCE)
 
-#: Largest passphrase file read (skopeo uses its first line).
-MAX_PASSPHRASE_FILE_SIZE = 64 * 1024
 #: Largest signature file read (containers/image's bound for one stored signature).
 MAX_SIGNATURE_FILE_SIZE = 4 * 1024 * 1024
 #: Largest key file read.
@@ -97,17 +95,10 @@ def read_passphrase(passphrase: str | None, passphrase_file: str | None) -> str 
     The value is remembered as a secret, so that no later message shows it.
     """
     if passphrase_file is not None:
-        what = 'passphrase file %s' % quote(passphrase_file)
-        try:
-            raw = read_document(passphrase_file, MAX_PASSPHRASE_FILE_SIZE, InvalidInputError, what)
-        except FileNotFoundError:
-            raise InvalidInputError('%s does not exist' % what) from None
-        try:
-            text = raw.decode('utf-8')
-        except UnicodeDecodeError:
-            raise InvalidInputError('%s is not UTF-8 text' % what) from None
-        # skopeo (pkg/cli/passphrase.go) takes the first line, its "\n" trimmed; a "\r" of a Windows line goes too.
-        passphrase = text.split('\n', 1)[0].rstrip('\r')
+        # The one reader of passphrase files (skopeo's pkg/cli/passphrase.go: the first line, its line ending trimmed).
+        from ansible_collections.ocikit.images.plugins.module_utils.copy.signing import read_passphrase_file  # pylint: disable=import-outside-toplevel
+
+        passphrase = read_passphrase_file(passphrase_file)
     if passphrase is not None:
         remember_secret(passphrase)
     return passphrase

@@ -17,22 +17,26 @@ description:
     evaluator M(ocikit.images.image_copy) uses. It never changes anything.
   - V(standalone_sign) and V(standalone_verify) are C(skopeo standalone-sign) and C(skopeo standalone-verify) on a manifest file and a
     signature file. V(manifest_digest) is C(skopeo manifest-digest). V(generate_key) is C(skopeo generate-sigstore-key).
-  - V(sign) (sign an image where it is stored) is not available in this version; its options are reserved.
+  - V(sign) signs an image where it is stored, as C(skopeo copy --sign-by) of the image onto itself would, with the signing engine of
+    M(ocikit.images.image_copy) (see the signing options).
 author:
   - ocikit.images contributors (@ocikit)
 extends_documentation_fragment:
   - ocikit.images.connection
   - ocikit.images.retry
   - ocikit.images.policy
+  - ocikit.images.signing
 attributes:
   check_mode:
     support: full
     description:
       - V(verify), V(standalone_verify) and V(manifest_digest) only read, in check mode as otherwise.
-      - V(standalone_sign) and V(generate_key) predict C(changed) and write nothing.
+      - V(sign), V(standalone_sign) and V(generate_key) predict C(changed) and write nothing.
   diff_mode:
-    support: none
-    description: Signatures and keys are binary or secret; no diff is shown.
+    support: partial
+    description:
+      - V(sign) returns the image's digest and signature count before and after.
+      - Signatures and keys are binary or secret; no other action shows a diff.
 options:
   action:
     description:
@@ -42,7 +46,8 @@ options:
       - V(standalone_verify) checks that the file O(signature) signs O(manifest) as O(docker_reference).
       - V(manifest_digest) returns the digest of the manifest file O(manifest).
       - V(generate_key) writes a sigstore key pair C(O(output_prefix).private) and C(O(output_prefix).pub).
-      - V(sign) is reserved for signing an image in place; it fails in this version.
+      - V(sign) adds a signature by O(sign_by) or O(sign_by_sigstore_private_key) to O(image) where it is stored (its whole index is
+        kept; existing signatures stay). An image that already holds a valid signature by that key for that identity is left alone.
     type: str
     required: true
     choices: [sign, verify, standalone_sign, standalone_verify, manifest_digest, generate_key]
@@ -114,6 +119,10 @@ options:
   signature:
     description:
       - The signature file O(action=standalone_sign) writes (atomically, mode 0644 less the umask) and O(action=standalone_verify) reads.
+      - O(action=standalone_sign) signs with O(sign_by) (a key of O(sign_gnupghome)) or O(sign_by_sigstore_private_key), unlocked with
+        O(sign_passphrase) or O(sign_passphrase_file); O(sign_identity) does not apply (O(docker_reference) is the identity). With a
+        sigstore key the file holds the signature in the form containers/image stores it (a V(dir:) image's C(signature-N)); skopeo
+        has no such command.
       - GPG signatures are binary OpenPGP signed messages, as skopeo writes them; sigstore signatures are in containers/image's stored form.
     type: path
     aliases: [output]
@@ -126,38 +135,20 @@ options:
     aliases: [fingerprint]
   gnupghome:
     description:
-      - The GnuPG home holding the secret key O(sign_by) (O(action=standalone_sign)) or the public keys of O(fingerprints)
-        (O(action=standalone_verify)). Defaults to gpg's own (C(GNUPGHOME), else C(~/.gnupg)), as skopeo uses it.
+      - For O(action=standalone_verify), the GnuPG home holding the public keys of O(fingerprints). Defaults to gpg's own
+        (C(GNUPGHOME), else C(~/.gnupg)), as skopeo uses it. (O(action=standalone_sign) takes its key from O(sign_gnupghome).)
       - Only read; verification runs in a throwaway home that holds the accepted public keys only.
     type: path
-  sign_by:
-    description:
-      - The fingerprint of the GPG key to sign with (simple signing), as skopeo's C(--sign-by) and the key argument of
-        C(skopeo standalone-sign).
-    type: str
-  sign_by_sigstore_private_key:
-    description:
-      - A sigstore private key file to sign with instead of O(sign_by) (C(skopeo generate-sigstore-key) or cosign format, or plain PKCS#8),
-        as skopeo's C(--sign-by-sigstore-private-key). Encrypted keys need O(passphrase) or O(passphrase_file).
-      - With O(action=standalone_sign), the signature file holds the sigstore signature in the form containers/image stores it
-        (a V(dir:) image's C(signature-N)); skopeo has no such command.
-    type: path
-  sign_identity:
-    description:
-      - For O(action=sign), the identity to sign instead of the image's reference, as skopeo's C(--sign-identity). Reserved in this version.
-    type: str
   passphrase:
     description:
-      - The passphrase of the signing key (O(sign_by), O(sign_by_sigstore_private_key)), or of the private key O(action=generate_key)
-        writes. An empty passphrase is allowed for sigstore keys.
+      - For O(action=generate_key), the passphrase that encrypts the private key; the empty passphrase is allowed.
+        (Signing actions take O(sign_passphrase).)
       - Never shown in results or messages.
     type: str
-    aliases: [sign_passphrase]
   passphrase_file:
     description:
-      - A file whose first line is the passphrase, as skopeo's C(--passphrase-file) (C(--sign-passphrase-file)).
+      - For O(action=generate_key), a file whose first line is the passphrase, as skopeo's C(--passphrase-file).
     type: path
-    aliases: [sign_passphrase_file]
   output_prefix:
     description:
       - For O(action=generate_key), where to write the key pair, C(PREFIX.private) (mode 0600) and C(PREFIX.pub), as skopeo's
@@ -171,7 +162,7 @@ options:
     type: bool
     default: false
 notes:
-  - Secrets (O(passphrase), the registry O(password) and token) are never returned or shown in messages.
+  - Secrets (O(passphrase), O(sign_passphrase), the registry O(password) and token) are never returned or shown in messages.
   - GPG operations need the C(gpg) program (GnuPG 2.1 or later) and the Python library python-gnupg; sigstore keys need cryptography
     and PyNaCl.
 seealso:
@@ -206,13 +197,21 @@ EXAMPLES = r'''
     fail_on_unverified: false
   register: export_check
 
+- name: Sign an image in the registry where it is (its signature goes to the lookaside registries.d names)
+  ocikit.images.image_sign:
+    action: sign
+    image: docker://registry.example.com/team/app:1.4
+    sign_by: 0123456789ABCDEF0123456789ABCDEF01234567
+    sign_passphrase: "{{ release_key_passphrase }}"
+    registries_d: /etc/ocikit/registries.d
+
 - name: Sign a manifest as skopeo standalone-sign does
   ocikit.images.image_sign:
     action: standalone_sign
     manifest: /srv/export/app/manifest.json
     docker_reference: registry.example.com/team/app:1.4
     sign_by: 0123456789ABCDEF0123456789ABCDEF01234567
-    passphrase_file: /root/.release-passphrase
+    sign_passphrase_file: /root/.release-passphrase
     signature: /srv/export/app/signature-1
 
 - name: Check that signature
@@ -250,11 +249,12 @@ reason:
       Why the image is verified or not, in one line; for a failure, the rejecting requirement and its reason (for example
       C(signature 1: signature by unknown key ...), C(a signature was required, but no signature exists),
       C(signature 1: its identity "..." is not accepted by matchRepoDigestOrExact for "...")).
-  returned: when O(action=verify), and when O(action=standalone_verify) does not verify
+  returned: when O(action=verify) or O(action=sign), and when O(action=standalone_verify) does not verify
   type: str
 digest:
   description:
-    - O(action=verify) the digest of the manifest verified; O(action=standalone_verify) the digest the signature names;
+    - O(action=verify) the digest of the manifest verified; O(action=sign) the digest of the image signed;
+      O(action=standalone_verify) the digest the signature names;
       O(action=standalone_sign) and O(action=manifest_digest) the manifest file's digest (C(skopeo manifest-digest)).
   returned: for every action except O(action=generate_key), when known
   type: str
@@ -264,8 +264,8 @@ media_type:
   returned: when O(action=verify)
   type: str
 signatures:
-  description: How many signatures are stored for the image's digest (of any format).
-  returned: when O(action=verify)
+  description: How many signatures are stored for the image's digest (of any format); for O(action=sign), after signing.
+  returned: when O(action=verify) or O(action=sign)
   type: int
 formats:
   description: The formats of those signatures, sorted (V(simple-signing), V(sigstore-json), V(unknown)).
@@ -322,6 +322,28 @@ signature:
   description: The signature file written.
   returned: when O(action=standalone_sign)
   type: str
+signed:
+  description: For O(action=sign), the signature of each signing key, made now (C(created)) or found valid already.
+  returned: when O(action=sign)
+  type: list
+  elements: dict
+  contains:
+    type:
+      description: V(gpg) or V(sigstore).
+      type: str
+    key:
+      description: The signing key.
+      type: str
+    identity:
+      description: The docker reference signed.
+      type: str
+    created:
+      description: Whether this run made the signature.
+      type: bool
+diff:
+  description: For O(action=sign), the image's digest and signature count before and after.
+  returned: when O(action=sign)
+  type: dict
 private_key:
   description: The private key file, C(PREFIX.private).
   returned: when O(action=generate_key)
@@ -339,6 +361,8 @@ fingerprint:
 import typing as t
 
 from ansible_collections.ocikit.images.plugins.module_utils import sign_actions
+from ansible_collections.ocikit.images.plugins.module_utils.copy.sign_image import sign_in_place
+from ansible_collections.ocikit.images.plugins.module_utils.copy.signing import SIGN_MUTUALLY_EXCLUSIVE, SignOptions, sign_argument_spec, sign_options
 from ansible_collections.ocikit.images.plugins.module_utils.errors import InvalidInputError
 from ansible_collections.ocikit.images.plugins.module_utils.module import (
     OcikitModule,
@@ -357,11 +381,12 @@ ACTIONS = ('sign', 'verify', 'standalone_sign', 'standalone_verify', 'manifest_d
 
 # The options each action takes besides the connection options (which module_defaults may set for every task).
 _ACTION_OPTIONS = {
-    'sign': ('image', 'sign_by', 'sign_by_sigstore_private_key', 'sign_identity', 'passphrase', 'passphrase_file', 'registries_d'),
+    'sign': ('image', 'sign_by', 'sign_by_sigstore_private_key', 'sign_identity', 'sign_passphrase', 'sign_passphrase_file', 'sign_gnupghome',
+             'registries_d'),
     'verify': ('image', 'keys', 'sigstore_keys', 'identity', 'identity_match', 'require_signature', 'fail_on_unverified', 'policy',
                'policy_data', 'insecure_policy', 'registries_d'),
-    'standalone_sign': ('manifest', 'docker_reference', 'signature', 'sign_by', 'sign_by_sigstore_private_key', 'passphrase',
-                        'passphrase_file', 'gnupghome'),
+    'standalone_sign': ('manifest', 'docker_reference', 'signature', 'sign_by', 'sign_by_sigstore_private_key', 'sign_passphrase',
+                        'sign_passphrase_file', 'sign_gnupghome'),
     'standalone_verify': ('manifest', 'docker_reference', 'signature', 'fingerprints', 'keys', 'sigstore_keys', 'gnupghome',
                           'fail_on_unverified'),
     'manifest_digest': ('manifest',),
@@ -402,20 +427,22 @@ def work(params: t.Mapping[str, t.Any], check_mode: bool, warn: t.Callable[[str]
                 warn(policy.warning)
         return sign_actions.verify_image(image, options, policy, sign_actions.VerifyOptions(
             direct=direct, require_signature=params['require_signature'], fail_on_unverified=params['fail_on_unverified']))
-    passphrase = sign_actions.read_passphrase(params['passphrase'], params['passphrase_file'])
-    if action == 'standalone_sign':
-        return sign_actions.standalone_sign(params['manifest'], params['docker_reference'], params['signature'], sign_by=params['sign_by'],
-                                            sigstore_private_key=params['sign_by_sigstore_private_key'], passphrase=passphrase,
-                                            gnupghome=params['gnupghome'], check_mode=check_mode)
+    if action in ('sign', 'standalone_sign'):
+        # The signing options are image_copy's (doc fragment signing), read by its engine.
+        sign = sign_options(params) or SignOptions()
+        if action == 'sign':
+            options = connection_options(params)
+            options.registries_d = params['registries_d']
+            return sign_in_place(parse_image_name(params['image']), options, sign, check_mode=check_mode)
+        return sign_actions.standalone_sign(params['manifest'], params['docker_reference'], params['signature'], sign_by=sign.gpg_key,
+                                            sigstore_private_key=sign.sigstore_private_key, passphrase=sign.passphrase,
+                                            gnupghome=sign.gnupghome, check_mode=check_mode)
     if action == 'standalone_verify':
         return sign_actions.standalone_verify(params['manifest'], params['docker_reference'], params['signature'],
                                               fingerprints=params['fingerprints'], keys=params['keys'], sigstore_keys=params['sigstore_keys'],
                                               gnupghome=params['gnupghome'], fail_on_unverified=params['fail_on_unverified'])
-    if action == 'generate_key':
-        return sign_actions.generate_key(params['output_prefix'], passphrase, force=params['force'], check_mode=check_mode)
-    # action == 'sign': signing an image where it is stored reuses image_copy's signing engine, which is not there yet.
-    raise InvalidInputError('action sign is not yet implemented; use action standalone_sign on a manifest file, '
-                            'or sign while copying with skopeo copy --sign-by')
+    passphrase = sign_actions.read_passphrase(params['passphrase'], params['passphrase_file'])
+    return sign_actions.generate_key(params['output_prefix'], passphrase, force=params['force'], check_mode=check_mode)
 
 
 def main() -> None:
@@ -433,11 +460,8 @@ def main() -> None:
         signature=dict(type='path', aliases=['output']),
         fingerprints=dict(type='list', elements='str', aliases=['fingerprint']),
         gnupghome=dict(type='path'),
-        sign_by=dict(type='str'),
-        sign_by_sigstore_private_key=dict(type='path'),
-        sign_identity=dict(type='str'),
-        passphrase=dict(type='str', no_log=True, aliases=['sign_passphrase']),
-        passphrase_file=dict(type='path', no_log=False, aliases=['sign_passphrase_file']),
+        passphrase=dict(type='str', no_log=True),
+        passphrase_file=dict(type='path', no_log=False),
         output_prefix=dict(type='path'),
         force=dict(type='bool', default=False),
         policy=dict(type='path'),
@@ -447,13 +471,17 @@ def main() -> None:
         **connection_argument_spec()
     )
     argument_spec.update(retry_argument_spec())
+    argument_spec.update(sign_argument_spec())
+    # A path, not a secret: said explicitly, or Ansible warns that it might be one.
+    argument_spec['sign_passphrase_file'].setdefault('no_log', False)
     module = OcikitModule(
         argument_spec=argument_spec, supports_check_mode=True, required_together=connection_required_together(),
         mutually_exclusive=connection_mutually_exclusive() + [
             ['policy', 'policy_data', 'insecure_policy', 'keys'], ['policy', 'policy_data', 'insecure_policy', 'sigstore_keys'],
-            ['keys', 'sigstore_keys'], ['sign_by', 'sign_by_sigstore_private_key'], ['passphrase', 'passphrase_file']],
+            ['keys', 'sigstore_keys'], ['passphrase', 'passphrase_file']] + SIGN_MUTUALLY_EXCLUSIVE,
         required_if=[
             ['action', 'sign', ['image']],
+            ['action', 'sign', ['sign_by', 'sign_by_sigstore_private_key'], True],
             ['action', 'verify', ['image']],
             ['action', 'standalone_sign', ['manifest', 'docker_reference', 'signature']],
             ['action', 'standalone_sign', ['sign_by', 'sign_by_sigstore_private_key'], True],

@@ -120,7 +120,7 @@ def skopeo_env(world: World) -> dict[str, str]:
 
 def test_standalone_sign_is_accepted_by_skopeo_and_idempotent(world, tmp_path):
     output = tmp_path / 'signature-1'
-    args = dict(manifest=str(world.manifest), docker_reference='example.com/ns/app:1', sign_by=world.trusted, gnupghome=str(world.home),
+    args = dict(manifest=str(world.manifest), docker_reference='example.com/ns/app:1', sign_by=world.trusted, sign_gnupghome=str(world.home),
                 signature=str(output))
     planned = module('standalone_sign', check=True, **args)
     assert not planned.failed and planned.result['changed'], planned.msg
@@ -165,8 +165,8 @@ def test_skopeo_standalone_sign_is_accepted_by_standalone_verify(world, tmp_path
 def test_standalone_sign_with_a_passphrase_file_and_a_wrong_passphrase(world, tmp_path):
     passfile = tmp_path / 'pass'
     passfile.write_text(PASSPHRASE + '\n')
-    args = dict(manifest=str(world.manifest), docker_reference='example.com/ns/app:4', sign_by=world.protected, gnupghome=str(world.home))
-    made = module('standalone_sign', signature=str(tmp_path / 'sig'), passphrase_file=str(passfile), **args)
+    args = dict(manifest=str(world.manifest), docker_reference='example.com/ns/app:4', sign_by=world.protected, sign_gnupghome=str(world.home))
+    made = module('standalone_sign', signature=str(tmp_path / 'sig'), sign_passphrase_file=str(passfile), **args)
     assert not made.failed and made.result['changed'], made.msg
     done = subprocess.run(['skopeo', 'standalone-verify', str(world.manifest), 'example.com/ns/app:4', world.protected, str(tmp_path / 'sig')],
                           capture_output=True, text=True, env=skopeo_env(world), timeout=120, check=False)
@@ -209,7 +209,7 @@ def test_generate_key_signs_and_verifies(world, tmp_path):
                                               'wrong passphrase? (force: true replaces it)' % (prefix, prefix)), refused.msg
     signature = tmp_path / 'sigstore-signature'
     signed = module('standalone_sign', manifest=str(world.manifest), docker_reference='example.com/ns/app:5', signature=str(signature),
-                    sign_by_sigstore_private_key=str(prefix) + '.private', passphrase=PASSPHRASE)
+                    sign_by_sigstore_private_key=str(prefix) + '.private', sign_passphrase=PASSPHRASE)
     assert not signed.failed and signed.result['type'] == 'sigstore', signed.msg
     checked = module('standalone_verify', manifest=str(world.manifest), docker_reference='example.com/ns/app:5', signature=str(signature),
                      sigstore_keys=[str(prefix) + '.pub'])
@@ -228,7 +228,7 @@ def test_cosign_key_fixture_signs_a_dir_image_that_verify_accepts(world, tmp_pat
     copied = run_module('image_copy', {'src': 'docker://' + world.unsigned_ref, 'dest': 'dir:%s' % image, 'insecure_policy': True, **world.creds})
     assert not copied.failed, copied.msg
     signed = module('standalone_sign', manifest=str(image / 'manifest.json'), docker_reference=world.unsigned_ref, signature=str(image / 'signature-1'),
-                    sign_by_sigstore_private_key=str(fixtures / 'encrypted-cosign.key'), passphrase='hello')
+                    sign_by_sigstore_private_key=str(fixtures / 'encrypted-cosign.key'), sign_passphrase='hello')
     assert not signed.failed, signed.msg
     out = module('verify', image='dir:%s' % image, sigstore_public_key=[str(public)], identity=world.unsigned_ref)
     assert not out.failed, out.msg
@@ -328,3 +328,25 @@ def test_verify_requires_a_verified_signature_unless_told_otherwise(world):
                                       'but no requirement of the scope verified one' % world.unsigned_ref), out.msg
     out = verify(world, world.unsigned_ref, policy_data=anything, require_signature=False)
     assert not out.failed and out.result['verified'] and out.result['requirement'] == 'insecureAcceptAnything', out.msg
+
+
+def test_sign_in_place_then_verify_and_skopeo_accepts(world, registry, tmp_path):
+    # A repository of its own, so that the shared unsigned image stays unsigned.
+    target = registry.ref('sign/in-place', 'v1')
+    skopeo('--insecure-policy', 'copy', *world.src_flags, *registry.skopeo_flags('dest'), 'docker://' + world.unsigned_ref, 'docker://' + target)
+    args = dict(image='docker://' + target, sign_by=world.trusted, sign_gnupghome=str(world.home), registries_d=str(world.registries_d), **world.creds)
+    planned = module('sign', check=True, **args)
+    assert not planned.failed and planned.result['changed'], planned.msg
+    assert module('verify', image='docker://' + target, keys=[str(world.trusted_keyring)], registries_d=str(world.registries_d),
+                  fail_on_unverified=False, **world.creds).result['verified'] is False
+    signed = module('sign', **args)
+    assert not signed.failed and signed.result['changed'], signed.msg
+    assert signed.result['signed'] == [{'type': 'gpg', 'key': world.trusted, 'identity': target, 'created': True}]
+    checked = module('verify', image='docker://' + target, keys=[str(world.trusted_keyring)], registries_d=str(world.registries_d), **world.creds)
+    assert not checked.failed and checked.result['accepted'] == [{'signature': 1, 'type': 'gpg', 'key': world.trusted, 'identity': target}]
+    policy = tmp_path / 'policy.json'
+    policy.write_text(json.dumps({'default': [{'type': 'signedBy', 'keyType': 'GPGKeys', 'keyPath': str(world.trusted_keyring)}]}))
+    skopeo('--registries.d', str(world.registries_d), '--policy', str(policy), 'copy', *world.src_flags, 'docker://' + target,
+           'dir:%s' % (tmp_path / 'by-skopeo'))
+    again = module('sign', **args)
+    assert not again.failed and not again.result['changed'] and again.result['signatures'] == 1, again.msg

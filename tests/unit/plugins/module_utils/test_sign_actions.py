@@ -116,7 +116,7 @@ def test_passphrase_file_gives_its_first_line_and_is_remembered_as_a_secret(tmp_
     assert redact('message with first line secret in it') == 'message with ******** in it'
     assert sign_actions.read_passphrase('', None) == ''
     assert sign_actions.read_passphrase(None, None) is None
-    with pytest.raises(InvalidInputError, match='^passphrase file "%s" does not exist$' % (tmp_path / 'nope')):
+    with pytest.raises(InvalidInputError, match='^passphrase file %s does not exist$' % (tmp_path / 'nope')):
         sign_actions.read_passphrase(None, str(tmp_path / 'nope'))
 
 

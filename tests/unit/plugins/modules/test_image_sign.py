@@ -44,8 +44,12 @@ def test_manifest_digest(tmp_path, capsys):
     ({'action': 'verify', 'image': 'dir:/x', 'identity': 'a/b:c', 'policy': '/p'},
      'dir:/x: identity and identity_match apply to keys and sigstore_keys; a policy says which identities it accepts'),
     ({'action': 'verify', 'image': 'dir:/x', 'gnupghome': '/g'}, 'dir:/x: action verify does not take gnupghome'),
-    ({'action': 'sign', 'image': 'dir:/x', 'sign_by': 'ABCDEF0123456789'},
-     'dir:/x: action sign is not yet implemented; use action standalone_sign on a manifest file, or sign while copying with skopeo copy --sign-by'),
+    ({'action': 'sign', 'image': 'dir:/x'}, 'action is sign but any of the following are missing: sign_by, sign_by_sigstore_private_key'),
+    ({'action': 'sign', 'image': 'dir:/x', 'sign_by': 'ABCDEF0123456789', 'passphrase': 'unused-words-1'}, 'dir:/x: action sign does not take passphrase'),
+    ({'action': 'standalone_sign', 'manifest': '/m', 'docker_reference': 'a/b:c', 'signature': '/s', 'sign_by': 'ABCDEF0123456789',
+      'sign_identity': 'a/b:d'}, 'action standalone_sign does not take sign_identity'),
+    ({'action': 'generate_key', 'output_prefix': '/tmp/x', 'passphrase': 'unused-words-2', 'sign_passphrase': 'unused-words-3'},
+     'action generate_key does not take sign_passphrase'),
 ])
 def test_argument_errors(args, message, capsys):
     out = run(args, capsys)
@@ -53,7 +57,7 @@ def test_argument_errors(args, message, capsys):
 
 
 def test_generate_key_in_check_mode_writes_nothing_and_never_returns_the_passphrase(tmp_path, capsys):
-    out = run({'action': 'generate_key', 'output_prefix': str(tmp_path / 'k'), 'sign_passphrase': 'Tr0ub4dor&3 horse'}, capsys, check_mode=True)
+    out = run({'action': 'generate_key', 'output_prefix': str(tmp_path / 'k'), 'passphrase': 'Tr0ub4dor&3 horse'}, capsys, check_mode=True)
     assert not out.get('failed') and out['changed'] is True
     assert list(tmp_path.iterdir()) == []
     assert 'Tr0ub4dor&3 horse' not in json.dumps(out)

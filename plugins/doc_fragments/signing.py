@@ -29,7 +29,7 @@ options:
     description:
       - The docker reference the signature claims, as skopeo's C(--sign-identity), expanded as containers/image does
         (C(busybox:1) is C(docker.io/library/busybox:1)); it must have a tag or a digest.
-      - Defaults to the destination's own reference, which V(dir:), V(oci:) and archive destinations do not have: set it for them.
+      - Defaults to the destination's own reference, which V(dir:), V(oci:) and archive destinations do not have; set it for them.
     type: str
   sign_passphrase:
     description:

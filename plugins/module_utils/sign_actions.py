@@ -301,10 +301,7 @@ def verify_image(image_ref: 'ImageReference', connection: 'ConnectionOptions', p
     with image_ref.new_source(connection) as src:
         manifest, media_type = src.get_manifest()
         signatures = src.get_signatures()
-    verdict = evaluate(policy, image_ref, manifest, signatures, verifier)
-    if verdict.accepted and options.require_signature and not verdict.verified:
-        # Evaluated again only now: a requirement that rejects is the better reason, and evaluate names require_signed first.
-        verdict = evaluate(policy, image_ref, manifest, signatures, verifier, require_signed=True)
+    verdict = evaluate(policy, image_ref, manifest, signatures, verifier, require_signed=options.require_signature)
     result: dict[str, t.Any] = {
         'changed': False,
         'verified': verdict.accepted,

@@ -367,7 +367,8 @@ def evaluate(policy: Policy, image_ref: 'ImageReference', manifest: bytes, signa
     problem = None
     if not selection.requirements:
         problem = 'the scope has no requirements, so it rejects'
-    elif require_signed and not any(result.accepted and result.requirement.verifies_signatures for result in results):
+    elif require_signed and all(result.accepted for result in results) and not any(result.requirement.verifies_signatures for result in results):
+        # A requirement that rejects is the better reason (named by _verdict); this is for a scope that accepts without verifying.
         problem = 'a verified signature is required, but no requirement of the scope verified one'
     return _verdict(policy, image_ref, selection, results, problem)
 

@@ -329,6 +329,14 @@ def test_require_signed_refuses_an_unverified_acceptance():
                               'signature is required, but no requirement of the scope verified one')
 
 
+def test_require_signed_names_a_rejecting_requirement_first():
+    # The reason a requirement rejects says more than "a verified signature is required".
+    result = evaluate(one_scope([{'type': 'reject'}]), APP, MANIFEST, [], require_signed=True)
+    assert result.accepted is False
+    assert result.message == ('policy /p rejects "docker://example.com/app:1" (scope transports.docker["example.com/app"], requirement 1 '
+                              'reject): %s' % result.results[0].reason)
+
+
 def test_an_empty_requirement_list_rejects():
     # The parser refuses one; a policy built in code must still fail closed.
     policy = Policy(default=())

@@ -695,9 +695,9 @@ def _signatures_for(src: ImageSource, dest: ImageDestination, plan: CopyPlan, op
     base = _source_signatures(src, dest, plan, options)
     if signer is None:
         if options.remove_signatures:
-            if dest.supports_signatures and plan.up_to_date and dest.get_signatures():
+            if dest.supports_signatures and plan.up_to_date and not dest.signatures_up_to_date([]):
                 plan = dataclasses.replace(plan, up_to_date=False, reason='remove_signatures: the destination holds signatures to drop')
-        elif base and plan.up_to_date and dest.get_signatures() != base:
+        elif base and plan.up_to_date and not dest.signatures_up_to_date(base):
             count = '%d signature%s' % (len(base), '' if len(base) == 1 else 's')
             plan = dataclasses.replace(plan, up_to_date=False, reason='the destination holds the image but not its %s' % count)
         return _SignaturePlan(base, plan)
@@ -720,7 +720,7 @@ def _signatures_for(src: ImageSource, dest: ImageDestination, plan: CopyPlan, op
         if new:
             plan = dataclasses.replace(plan, up_to_date=False, reason='the destination holds the image but no signature by %s for %s'
                                        % (', '.join(entry.key for entry in new), signer.identity))
-        elif present != signatures:
+        elif not dest.signatures_up_to_date(signatures):
             plan = dataclasses.replace(plan, up_to_date=False, reason='the destination holds the image but not the same signatures')
     return _SignaturePlan(signatures, plan, made, present=len(present))
 

@@ -619,7 +619,7 @@ class Attachment:
     added: int
 
 
-def _layer_matches(layer: t.Mapping[str, t.Any], signature: SigstoreSignature) -> bool:
+def layer_matches(layer: t.Mapping[str, t.Any], signature: SigstoreSignature) -> bool:
     """containers/image's ``layerMatchesSigstoreSignature``: same media type, size, sha256 digest and annotations."""
     return (layer.get('mediaType') == signature.mime_type and layer.get('size') == len(signature.payload)
             and layer.get('digest') == str(Digest.from_bytes(signature.payload))
@@ -652,7 +652,7 @@ def build_attachment(signatures: t.Iterable[SigstoreSignature], existing_manifes
     blobs: dict[str, bytes] = {}
     added = 0
     for signature in signatures:
-        if any(_layer_matches(layer, signature) for layer in layers):
+        if any(layer_matches(layer, signature) for layer in layers):
             continue
         digest = str(Digest.from_bytes(signature.payload))
         layer = dict(gojson.new_struct(gojson.OCI_DESCRIPTOR), mediaType=signature.mime_type, digest=digest, size=len(signature.payload),

@@ -197,6 +197,14 @@ class ImageDestination(abc.ABC):
         """The signatures the destination name holds now ([] where none can be stored)."""
         return []
 
+    def signatures_up_to_date(self, signatures: t.Sequence[bytes]) -> bool:
+        """Whether storing ``signatures`` for the manifest the name holds now would change nothing (the copy's up-to-date check).
+
+        By default the stored list must equal ``signatures``; a registry's sigstore attachments only
+        grow, so it accepts one that holds more (transports/docker/destination.py).
+        """
+        return self.get_signatures() == list(signatures)
+
     def unstorable_signatures(self, signatures: t.Sequence[bytes]) -> str | None:
         """Why ``signatures`` cannot be stored here although ``supports_signatures`` (asked before anything is written), or None."""
         return None

@@ -17,19 +17,32 @@ size are checked: bad content never completes an upload. An upload is not retrie
 has started (the bytes are gone); the session is cancelled and the error raised, so the caller can
 restart the blob from its source.
 
-Simple (GPG) signatures go where containers/image puts them: the registries.d *write* lookaside of
-the repository (``lookaside-staging`` > ``sigstore-staging`` > ``lookaside`` > ``sigstore``, else the
-built-in default directory), written with :func:`...signature.lookaside.write_signatures` at commit,
-after the manifest PUT succeeded. Only a ``file://`` write base can be written: with an ``http(s)``
-one, or with sigstore signatures (attachments are not written yet), the destination says so before
-the copy writes anything.
+Signatures go where containers/image (``docker_image_dest.go PutSignaturesWithFormat``) puts them,
+at commit, after the manifest PUT succeeded:
+
+* simple (GPG) ones to the registries.d *write* lookaside of the repository (``lookaside-staging`` >
+  ``sigstore-staging`` > ``lookaside`` > ``sigstore``, else the built-in default directory), with
+  :func:`...signature.lookaside.write_signatures`; only a ``file://`` write base can be written;
+* sigstore ones, when registries.d sets ``use-sigstore-attachments: true`` for the repository, to
+  the OCI manifest tagged ``sha256-<hex>.sig`` in the same repository, as
+  ``putSignaturesToSigstoreAttachments`` does: the existing attachment (manifest and config) is
+  read, a layer is appended for each signature that no identical layer (media type, size, digest,
+  annotations) already holds, the new layer blobs and the config are uploaded and the manifest is
+  PUT to the tag (:func:`...signature.sigstore.build_attachment` makes the documents byte for byte
+  as containers/image does). Nothing is ever removed from an attachment: containers/image has no
+  code that deletes attachment layers, so neither ``remove_signatures`` nor a shorter list takes
+  any away (only the lookaside is replaced). When no layer is added, the attachment is left as it is.
+
+A signature that cannot be stored (an ``http(s)`` write lookaside, sigstore signatures without
+``use-sigstore-attachments``, an unknown format) is reported by :meth:`DockerImageDestination.unstorable_signatures`
+before the copy writes anything.
 """
 
 from __future__ import annotations
 
 import typing as t
 
-from ansible_collections.ocikit.images.plugins.module_utils.config.registries_d import LookasideBase, load_registries_config
+from ansible_collections.ocikit.images.plugins.module_utils.config.registries_d import LookasideBase, RegistriesConfig, load_registries_config
 from ansible_collections.ocikit.images.plugins.module_utils.digest import Digest, verified_stream
 from ansible_collections.ocikit.images.plugins.module_utils.errors import (
     BlobNotFoundError,
@@ -39,10 +52,18 @@ from ansible_collections.ocikit.images.plugins.module_utils.errors import (
     ManifestTooLargeError,
     OcikitError,
     RegistryError,
+    SignatureError,
     UnsupportedOperationError,
 )
+from ansible_collections.ocikit.images.plugins.module_utils.manifest import gojson
 from ansible_collections.ocikit.images.plugins.module_utils.manifest import media_types as mt
-from ansible_collections.ocikit.images.plugins.module_utils.signature.lookaside import delete_signatures, read_signatures, write_signatures
+from ansible_collections.ocikit.images.plugins.module_utils.signature import sigstore
+from ansible_collections.ocikit.images.plugins.module_utils.signature.lookaside import (
+    delete_signatures,
+    read_signatures,
+    sigstore_attachment_tag,
+    write_signatures,
+)
 from ansible_collections.ocikit.images.plugins.module_utils.transports.base import (
     BlobInfo,
     ConnectionOptions,
@@ -51,7 +72,12 @@ from ansible_collections.ocikit.images.plugins.module_utils.transports.base impo
 )
 from ansible_collections.ocikit.images.plugins.module_utils.transports.docker.auth import Scope
 from ansible_collections.ocikit.images.plugins.module_utils.transports.docker.client import RegistryClient, RegistryResponse, join_url
-from ansible_collections.ocikit.images.plugins.module_utils.transports.docker.source import ACCEPT_MANIFESTS
+from ansible_collections.ocikit.images.plugins.module_utils.transports.docker.source import (
+    ACCEPT_MANIFESTS,
+    read_attachment,
+    read_attachment_signatures,
+    read_descriptor,
+)
 
 if t.TYPE_CHECKING:  # pragma: no cover
     import httpx
@@ -95,6 +121,7 @@ class DockerImageDestination(ImageDestination):
         self.client = client if client is not None else RegistryClient(self.ref.domain, options)
         self.scopes = (Scope(self.ref.repository, actions),)
         self.options = options
+        self._registries: RegistriesConfig | None = None
         self._write_base: LookasideBase | None = None
         # Set by put_manifest (top manifest) and put_signatures; written at commit.
         self._put_digest: Digest | None = None
@@ -275,46 +302,144 @@ class DockerImageDestination(ImageDestination):
 
     # -- signatures ----------------------------------------------------------------------------
 
+    def _registries_config(self) -> RegistriesConfig:
+        """registries.d, read once (a broken one is a PolicyError)."""
+        if self._registries is None:
+            self._registries = load_registries_config(self.options.registries_d)
+        return self._registries
+
     def _lookaside(self) -> LookasideBase:
         """The registries.d write lookaside of the repository (read once; a broken registries.d is a PolicyError)."""
         if self._write_base is None:
-            self._write_base = load_registries_config(self.options.registries_d).lookaside_base(self.ref, write=True)
+            self._write_base = self._registries_config().lookaside_base(self.ref, write=True)
         return self._write_base
+
+    def _use_attachments(self) -> bool:
+        """Whether registries.d sets ``use-sigstore-attachments: true`` for the repository."""
+        return self._registries_config().use_sigstore_attachments(self.ref)
 
     @property
     def supports_signatures(self) -> bool:  # type: ignore[override]
-        """True when the write lookaside is a local (``file://``) directory; an http(s) one needs a lookaside-staging."""
-        return self._lookaside().scheme == 'file'
+        """True when the write lookaside is a local (``file://``) directory or sigstore attachments are enabled.
+
+        Which signatures can actually be stored is :meth:`unstorable_signatures`'s answer.
+        """
+        return self._lookaside().scheme == 'file' or self._use_attachments()
 
     def unstorable_signatures(self, signatures: t.Sequence[bytes]) -> str | None:
-        """Why ``signatures`` cannot be stored here (sigstore ones: attachments are not written yet), or None."""
-        # Imported here: policy.py is needed only when there are signatures to store.
-        from ansible_collections.ocikit.images.plugins.module_utils.signature.policy import FORMAT_SIMPLE_SIGNING, signature_format
+        """Why ``signatures`` cannot be stored here, or None; asked before anything is written.
 
-        formats = sorted({signature_format(blob) or 'unknown' for blob in signatures} - {FORMAT_SIMPLE_SIGNING})
-        if formats:
-            return ('the registry destination %s can store only simple signing signatures (in the lookaside), not %s ones'
-                    % (self.ref.name, ', '.join(formats)))
+        Simple signing ones need a ``file://`` write lookaside; sigstore ones need
+        ``use-sigstore-attachments`` (containers/image fails only when it gets to writing them,
+        with "writing sigstore attachments is disabled by configuration"); others cannot be stored.
+        """
+        formats = {_format(blob) for blob in signatures}
+        # Imported here: policy.py is needed only when there are signatures to store.
+        from ansible_collections.ocikit.images.plugins.module_utils.signature.policy import FORMAT_SIGSTORE, FORMAT_SIMPLE_SIGNING
+
+        other = sorted(formats - {FORMAT_SIMPLE_SIGNING, FORMAT_SIGSTORE})
+        if other:
+            return ('the registry destination %s can store only simple signing signatures (in the lookaside) and sigstore ones '
+                    '(in attachments), not %s ones' % (self.ref.name, ', '.join(other)))
+        if FORMAT_SIGSTORE in formats:
+            if not self._use_attachments():
+                return ('the registry destination %s cannot store sigstore signatures: writing sigstore attachments is disabled by configuration '
+                        '(set use-sigstore-attachments: true for it in registries.d)' % self.ref.name)
+            for number, blob in enumerate(signatures, start=1):
+                if _format(blob) == FORMAT_SIGSTORE:
+                    try:
+                        sigstore.parse_blob(blob, 'signature %d' % number)
+                    except SignatureError as exc:
+                        return 'its %s' % exc.message
+        if FORMAT_SIMPLE_SIGNING in formats and self._lookaside().scheme != 'file':
+            base = self._lookaside()
+            return ('the registry destination %s cannot store simple signing signatures in the %s lookaside %s (%s); '
+                    'configure a lookaside-staging (a file:// directory) in registries.d' % (self.ref.name, base.scheme, base.url, base.origin))
         return None
 
     def get_signatures(self) -> list[bytes]:
-        """The signatures the write lookaside holds for the manifest the reference names now ([] when it names none)."""
-        base = self._lookaside()
-        if base.scheme != 'file':
-            return []
+        """The signatures of the manifest the reference names now: the write lookaside's, then its sigstore attachment's.
+
+        [] when it names none. The attachment is read only with ``use-sigstore-attachments``, as the
+        source reads it, so that a copy compares like with like.
+        """
         digest = self.get_manifest_digest()
         if digest is None:
             return []
-        return read_signatures(base, self.ref, digest)
+        signatures = []
+        base = self._lookaside()
+        if base.scheme == 'file':
+            signatures = read_signatures(base, self.ref, digest)
+        if self._use_attachments():
+            signatures.extend(read_attachment_signatures(self.client, self.ref, self.scopes, digest))
+        return signatures
+
+    def signatures_up_to_date(self, signatures: t.Sequence[bytes]) -> bool:
+        """Whether storing ``signatures`` would change nothing: the lookaside holds exactly the simple ones, the attachment each sigstore one.
+
+        An attachment only grows (nothing is removed from it), so one holding more layers than
+        ``signatures`` has sigstore ones is up to date; so is any attachment for an empty list
+        (``remove_signatures`` leaves attachments alone). Layers are compared as containers/image
+        does before appending (media type, size, digest, annotations), without reading their blobs.
+        """
+        digest = self.get_manifest_digest()
+        if digest is None:
+            return not signatures
+        from ansible_collections.ocikit.images.plugins.module_utils.signature.policy import FORMAT_SIGSTORE
+
+        simple = [bytes(blob) for blob in signatures if _format(blob) != FORMAT_SIGSTORE]
+        wanted = [sigstore.parse_blob(blob) for blob in signatures if _format(blob) == FORMAT_SIGSTORE]
+        base = self._lookaside()
+        if base.scheme == 'file' and read_signatures(base, self.ref, digest) != simple:
+            return False
+        if not wanted:
+            return True
+        manifest = read_attachment(self.client, self.ref, self.scopes, digest)
+        if manifest is None:
+            return False
+        layers = [{'mediaType': media_type, 'size': size, 'digest': str(layer_digest), 'annotations': annotations}
+                  for layer_digest, size, media_type, annotations in sigstore.attachment_layers(manifest)]
+        return all(any(sigstore.layer_matches(layer, signature) for layer in layers) for signature in wanted)
 
     def put_signatures(self, signatures: t.Sequence[bytes]) -> None:
-        """Record ``signatures`` for the manifest put last; they replace that digest's in the lookaside at commit."""
+        """Record ``signatures`` for the manifest put last; written at commit (the lookaside replaced, the attachment appended to)."""
         if signatures:
             reason = self.unstorable_signatures(signatures)
-            if reason is not None or not self.supports_signatures:
-                raise UnsupportedOperationError(reason or '%s cannot store signatures in the lookaside %s (%s)'
-                                                % (self.ref.name, self._lookaside().url, self._lookaside().origin))
+            if reason is not None:
+                raise UnsupportedOperationError(reason)
         self._signatures = [bytes(blob) for blob in signatures]
+
+    def _put_attachment(self, digest: Digest, signatures: t.Sequence[sigstore.SigstoreSignature]) -> int:
+        """Append ``signatures`` to the sigstore attachment of ``digest`` as containers/image does; return how many layers were added.
+
+        The existing manifest and config are read (the config at most 4 MiB, digest-verified);
+        the new layer blobs, then the config, are uploaded (skipped when the registry has them), and
+        the manifest is PUT to the ``sha256-<hex>.sig`` tag last, so that it never names a missing blob.
+        """
+        existing = read_attachment(self.client, self.ref, self.scopes, digest)
+        config = None
+        if existing is not None:
+            descriptor = gojson.unmarshal(gojson.OCI_MANIFEST, existing, 'sigstore attachment manifest')['config']
+            try:
+                config_digest = Digest.parse(descriptor['digest'])
+            except OcikitError:
+                raise SignatureError('the sigstore attachment %s:%s has an invalid config digest'
+                                     % (self.ref.name, sigstore_attachment_tag(digest))) from None
+            config = read_descriptor(self.client, self.ref, self.scopes, config_digest, mt.MAX_CONFIG_SIZE, ManifestTooLargeError,
+                                     'sigstore attachment config %s' % config_digest)
+        attachment = sigstore.build_attachment(signatures, existing, config)
+        if not attachment.added:
+            return 0
+        blobs = [(Digest(key), data, None) for key, data in attachment.layers.items()]
+        blobs.append((attachment.config_digest, attachment.config, mt.OCI_CONFIG))
+        for blob_digest, data, media_type in blobs:
+            info = BlobInfo(digest=blob_digest, size=len(data), media_type=media_type)
+            if not self.has_blob(info):
+                self.put_blob([data], info)
+        tag = sigstore_attachment_tag(digest)
+        self.client.request('PUT', self._path('manifests', tag), self.scopes, 'writing the sigstore attachment %s:%s' % (self.ref.name, tag),
+                            ok=range(200, 300), headers={'Content-Type': mt.OCI_MANIFEST}, content=attachment.manifest)
+        return attachment.added
 
     # -- manifests -----------------------------------------------------------------------------
 
@@ -381,15 +506,31 @@ class DockerImageDestination(ImageDestination):
 
         The copy engine puts that manifest last, after every blob and child manifest, so the tag
         never points at an incomplete image; its signatures follow it (a failure here leaves the
-        image without them, never signatures without the image). An empty list removes the
-        digest's signatures, without creating any directory (``remove_signatures``).
+        image without them, never signatures without the image). Sigstore ones are appended to the
+        attachment first, then the simple ones replace the digest's in the lookaside, as
+        containers/image orders them. The lookaside ends up holding exactly the simple ones: an
+        empty list (``remove_signatures``) or a list of sigstore ones only removes the digest's
+        lookaside signatures, without creating any directory. Attachments are never shrunk.
         """
         if self._signatures is None or self._put_digest is None:
             return
-        if self._signatures:
-            write_signatures(self._lookaside(), self.ref, self._put_digest, self._signatures)
+        from ansible_collections.ocikit.images.plugins.module_utils.signature.policy import FORMAT_SIGSTORE
+
+        wanted = [sigstore.parse_blob(blob) for blob in self._signatures if _format(blob) == FORMAT_SIGSTORE]
+        simple = [blob for blob in self._signatures if _format(blob) != FORMAT_SIGSTORE]
+        if wanted:
+            self._put_attachment(self._put_digest, wanted)
+        if simple:
+            write_signatures(self._lookaside(), self.ref, self._put_digest, simple)
         elif self._lookaside().scheme == 'file':
             delete_signatures(self._lookaside(), self.ref, self._put_digest)
+
+
+def _format(blob: bytes) -> str:
+    """The stored format of a signature blob (policy.signature_format), ``unknown`` when it has none."""
+    from ansible_collections.ocikit.images.plugins.module_utils.signature.policy import signature_format
+
+    return signature_format(blob) or 'unknown'
 
 
 def _manifest_digest(raw: bytes, media_type: str, algorithm: str) -> Digest:

@@ -3,11 +3,20 @@
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""Reading an image from a registry: manifests (bounded, digest-verified), blobs (streamed), tags, and simple signatures.
+"""Reading an image from a registry: manifests (bounded, digest-verified), blobs (streamed), tags, and signatures.
 
 Simple (GPG) signatures of a registry image are not in the registry: they live in the lookaside
 store that registries.d names for the repository (containers/image ``docker/docker_image_src.go``
-``getSignaturesFromLookaside``), read here with :mod:`...signature.lookaside`.
+``appendSignaturesFromLookaside``), read here with :mod:`...signature.lookaside`.
+
+Sigstore signatures are read, when registries.d sets ``use-sigstore-attachments: true`` for the
+repository, from the OCI manifest tagged ``sha256-<hex>.sig`` in the same repository, as
+containers/image ``appendSignaturesFromSigstoreAttachments`` does: a missing tag (404,
+MANIFEST_UNKNOWN) means none; any Content-Type but the OCI image manifest's is an error; each
+layer is fetched (at most 4 MiB, digest-verified) and carried as a sigstore signature blob, whatever
+its media type (attestations too: verification considers only the simplesigning media type).
+:func:`read_attachment` and :func:`read_descriptor` are shared with the destination, which appends
+to that manifest.
 """
 
 from __future__ import annotations
@@ -17,16 +26,20 @@ import re
 import typing as t
 
 from ansible_collections.ocikit.images.plugins.module_utils import jsonutil
-from ansible_collections.ocikit.images.plugins.module_utils.config.registries_d import LookasideBase, load_registries_config
+from ansible_collections.ocikit.images.plugins.module_utils.config.registries_d import LookasideBase, RegistriesConfig, load_registries_config
 from ansible_collections.ocikit.images.plugins.module_utils.digest import Digest
 from ansible_collections.ocikit.images.plugins.module_utils.errors import (
     BlobNotFoundError,
     ImageNotFoundError,
+    ManifestError,
     ManifestTooLargeError,
+    OcikitError,
     RegistryError,
+    SignatureError,
 )
 from ansible_collections.ocikit.images.plugins.module_utils.manifest.media_types import ACCEPTED_MANIFEST_TYPES, MAX_MANIFEST_SIZE
-from ansible_collections.ocikit.images.plugins.module_utils.signature.lookaside import read_signatures
+from ansible_collections.ocikit.images.plugins.module_utils.signature import sigstore
+from ansible_collections.ocikit.images.plugins.module_utils.signature.lookaside import read_signatures, sigstore_attachment_tag
 from ansible_collections.ocikit.images.plugins.module_utils.signature.simple import manifest_digest
 from ansible_collections.ocikit.images.plugins.module_utils.transports.base import BlobInfo, ConnectionOptions, ImageSource
 from ansible_collections.ocikit.images.plugins.module_utils.transports.docker.auth import Scope
@@ -39,6 +52,7 @@ except ImportError:  # pragma: no cover - RegistryClient reports the missing pac
     httpx = None
 
 if t.TYPE_CHECKING:  # pragma: no cover
+    from ansible_collections.ocikit.images.plugins.module_utils.reference import DockerReference
     from ansible_collections.ocikit.images.plugins.module_utils.transports.docker.transport import DockerImageReference
 
 #: Largest page of a tag list read (a page of 100 000 long tags fits).
@@ -69,6 +83,64 @@ def next_link(values: t.Iterable[str]) -> str | None:
     return None
 
 
+def read_descriptor(client: RegistryClient, ref: 'DockerReference', scopes: t.Sequence[Scope], digest: Digest, limit: int,
+                    limit_error: type[OcikitError], what: str) -> bytes:
+    """The blob ``digest`` of ``ref``'s repository, read whole: at most ``limit`` bytes (else ``limit_error``) and digest-verified.
+
+    containers/image ``getOCIDescriptorContents``, for the small blobs of an attachment (its
+    layers, its config); redirects are followed as for any blob.
+    """
+    response = client.request('GET', '/v2/%s/blobs/%s' % (ref.repository, digest), scopes, 'reading %s from %s' % (what, ref.name),
+                              not_found=BlobNotFoundError, limit=limit, limit_error=limit_error, follow_redirects=True)
+    digest.verify_bytes(response.body, '%s in %s' % (what, ref.name))
+    return response.body
+
+
+def read_attachment(client: RegistryClient, ref: 'DockerReference', scopes: t.Sequence[Scope], digest: Digest) -> bytes | None:
+    """The sigstore attachment manifest of the manifest ``digest`` (the ``sha256-<hex>.sig`` tag), or None when there is none.
+
+    As containers/image ``getSigstoreAttachmentManifest``: a 404 or a MANIFEST_UNKNOWN / NAME_UNKNOWN
+    answer means no attachment; any Content-Type but ``application/vnd.oci.image.manifest.v1+json``
+    is an error, and so is a manifest that is not one (checked by ``sigstore.attachment_layers``).
+    """
+    tag = sigstore_attachment_tag(digest)
+    name = '%s:%s' % (ref.name, tag)
+    try:
+        response = client.request('GET', '/v2/%s/manifests/%s' % (ref.repository, tag), scopes,
+                                  'reading the sigstore attachment manifest %s' % name, headers={'Accept': ACCEPT_MANIFESTS},
+                                  not_found=ImageNotFoundError, limit=MAX_MANIFEST_SIZE, limit_error=ManifestTooLargeError)
+    except ImageNotFoundError:
+        return None
+    try:
+        # A missing Content-Type is not the OCI one either: pass '' so that the check is made.
+        sigstore.attachment_layers(response.body, media_type_of(response.headers.get('content-type')) or '')
+    except ManifestError as exc:
+        raise ManifestError('%s: %s' % (name, exc.message)) from None
+    return response.body
+
+
+def read_attachment_signatures(client: RegistryClient, ref: 'DockerReference', scopes: t.Sequence[Scope], digest: Digest) -> list[bytes]:
+    """Every layer of the sigstore attachment of ``digest`` as a sigstore signature blob (``\\x00sigstore-json\\n...``), in order.
+
+    Each layer is read at most once (at most 4 MiB, digest- and size-checked), as containers/image
+    ``appendSignaturesFromSigstoreAttachments`` reads them; [] when there is no attachment.
+    """
+    manifest = read_attachment(client, ref, scopes, digest)
+    if manifest is None:
+        return []
+    blobs: dict[str, bytes] = {}
+    for layer_digest, dummy_size, dummy_type, dummy_annotations in sigstore.attachment_layers(manifest):
+        key = str(layer_digest)
+        if key not in blobs:
+            blobs[key] = read_descriptor(client, ref, scopes, layer_digest, sigstore.MAX_SIGNATURE_SIZE, SignatureError,
+                                         'sigstore attachment layer %s' % key)
+    try:
+        signatures = sigstore.parse_attachment(manifest, blobs)
+    except ManifestError as exc:
+        raise SignatureError('%s:%s: %s' % (ref.name, sigstore_attachment_tag(digest), exc.message)) from None
+    return [signature.to_blob() for signature in signatures]
+
+
 class DockerImageSource(ImageSource):
     """Reads one image of a registry repository with ``pull`` access."""
 
@@ -83,7 +155,8 @@ class DockerImageSource(ImageSource):
         self._top_manifest: bytes | None = None
         self._top_digest: Digest | None = None
         self._signatures: dict[str, list[bytes]] = {}
-        #: The repository's read lookaside (registries.d is read once per source, not once per digest).
+        #: registries.d and the repository's read lookaside, read once per source, not once per digest.
+        self._registries: RegistriesConfig | None = None
         self._read_base: LookasideBase | None = None
 
     def close(self) -> None:
@@ -114,12 +187,15 @@ class DockerImageSource(ImageSource):
         return response.body, media_type_of(response.headers.get('content-type'))
 
     def get_signatures(self, instance_digest: Digest | None = None) -> list[bytes]:
-        """The simple signatures of the image (or of ``instance_digest``) in the lookaside registries.d names for it.
+        """The signatures of the image (or of ``instance_digest``): the lookaside's, then its sigstore attachment's.
 
         As containers/image: the lookaside for the repository (``lookaside`` of the most specific
         registries.d scope, else the built-in default directory), ``<base>/<path>@<algo>=<hex>/signature-N``
         read until one is missing. An http(s) lookaside is read with the registry's TLS settings and
-        without its credentials (they are for the registry, not for a signature server). Read once per digest.
+        without its credentials (they are for the registry, not for a signature server). Then, when
+        registries.d sets ``use-sigstore-attachments`` for the repository, every layer of the
+        ``sha256-<hex>.sig`` attachment, as a sigstore blob (:func:`read_attachment_signatures`),
+        read with this source's client and scope. Read once per digest.
         """
         digest = instance_digest
         if digest is None:
@@ -131,16 +207,20 @@ class DockerImageSource(ImageSource):
             digest = self._top_digest
         key = str(digest)
         if key not in self._signatures:
-            if self._read_base is None:
-                self._read_base = load_registries_config(self.options.registries_d).lookaside_base(self.ref)
-            base = self._read_base
+            if self._registries is None:
+                self._registries = load_registries_config(self.options.registries_d)
+                self._read_base = self._registries.lookaside_base(self.ref)
+            base = t.cast(LookasideBase, self._read_base)
             if base.scheme in ('http', 'https') and httpx is not None:
                 with httpx.Client(verify=ssl_context(self.ref.domain, self.options), trust_env=True,
                                   timeout=httpx.Timeout(float(self.options.timeout)),
                                   headers={'User-Agent': self.options.user_agent}) as http:
-                    self._signatures[key] = read_signatures(base, self.ref, digest, client=http)
+                    signatures = read_signatures(base, self.ref, digest, client=http)
             else:
-                self._signatures[key] = read_signatures(base, self.ref, digest)
+                signatures = read_signatures(base, self.ref, digest)
+            if self._registries.use_sigstore_attachments(self.ref):
+                signatures.extend(read_attachment_signatures(self.client, self.ref, self.scopes, digest))
+            self._signatures[key] = signatures
         return list(self._signatures[key])
 
     @contextlib.contextmanager

@@ -87,7 +87,7 @@ def test_staging_is_the_write_base_and_http_lookaside_alone_cannot_be_written(fa
     try:
         assert not dest.supports_signatures
         assert dest.get_signatures() == []
-        with pytest.raises(UnsupportedOperationError, match=r'registry\.test/team/app cannot store signatures in the lookaside http://127'):
+        with pytest.raises(UnsupportedOperationError, match=r'registry\.test/team/app cannot store simple signing signatures in the http lookaside http://127'):
             dest.put_signatures(SIMPLE)
     finally:
         dest.close()
@@ -99,9 +99,10 @@ def test_sigstore_signatures_refused(fake: FakeRegistry, tmp_path: t.Any) -> Non
     dest = open_dest(fake, registries_d(tmp_path, '    lookaside: file://%s\n' % store))
     try:
         assert dest.unstorable_signatures(SIMPLE) is None
-        message = 'the registry destination registry.test/team/app can store only simple signing signatures (in the lookaside), not sigstore-json ones'
+        message = ('the registry destination registry.test/team/app cannot store sigstore signatures: writing sigstore attachments is '
+                   'disabled by configuration (set use-sigstore-attachments: true for it in registries.d)')
         assert dest.unstorable_signatures([SIMPLE[0], SIGSTORE]) == message
-        with pytest.raises(UnsupportedOperationError, match='not sigstore-json ones'):
+        with pytest.raises(UnsupportedOperationError, match='writing sigstore attachments is disabled by configuration'):
             dest.put_signatures([SIGSTORE])
         dest.put_manifest(RAW, OCI)
         dest.commit()
@@ -160,8 +161,9 @@ def test_engine_refuses_sigstore_and_http_before_writing_and_is_idempotent(fake:
     try:
         with pytest.raises(InvalidInputError) as caught:
             _signatures_for(t.cast(t.Any, _Source([SIGSTORE])), dest, _plan(False), CopyOptions())
-        assert str(caught.value) == ('the source has 1 signature and the registry destination registry.test/team/app can store only simple '
-                                     'signing signatures (in the lookaside), not sigstore-json ones; set remove_signatures: true to copy without them')
+        assert str(caught.value) == ('the source has 1 signature and the registry destination registry.test/team/app cannot store sigstore '
+                                     'signatures: writing sigstore attachments is disabled by configuration (set use-sigstore-attachments: '
+                                     'true for it in registries.d); set remove_signatures: true to copy without them')
         # The destination holds the image but not its signatures: not up to date; once written, up to date.
         fake.add_manifest('team/app', RAW, OCI, tag='latest')
         outcome = _signatures_for(t.cast(t.Any, _Source(SIMPLE)), dest, _plan(True), CopyOptions())

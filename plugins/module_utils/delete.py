@@ -21,6 +21,14 @@ Registries (``docker://``)
     (reset, timeout, gateway error) is retried; a 404 to the retry, with the target still gone,
     means the first attempt did it: the run reports the deletion as its own, with a warning.
 
+    When the manifest itself is deleted (not a tag alone), its simple signatures leave the
+    registries.d write lookaside too, as containers/image ``docker_image_src.go deleteImage`` does
+    (``signature-1``... until one is missing); only a ``file://`` lookaside can be changed, an
+    ``http(s)`` one is left with a warning (containers/image fails there, after the manifest is
+    gone). registries.d is read before anything is deleted. Sigstore attachments (the
+    ``sha256-<hex>.sig`` tag) are left, as containers/image leaves them: it is another manifest,
+    which can be deleted by its tag.
+
 OCI layouts (``oci:``)
     Under the layout's lock, the entries the reference names leave ``index.json`` (rewritten
     atomically), then the blobs that only they reached are deleted: a blob stays while any
@@ -39,6 +47,7 @@ import os
 import typing as t
 
 from ansible_collections.ocikit.images.plugins.module_utils import jsonutil
+from ansible_collections.ocikit.images.plugins.module_utils.config.registries_d import LookasideBase, load_registries_config
 from ansible_collections.ocikit.images.plugins.module_utils.digest import Digest
 from ansible_collections.ocikit.images.plugins.module_utils.errors import (
     AccessDeniedError,
@@ -46,6 +55,7 @@ from ansible_collections.ocikit.images.plugins.module_utils.errors import (
     ImageNotFoundError,
     InvalidInputError,
     InvalidReferenceError,
+    LayoutError,
     ManifestError,
     OcikitError,
     RegistryError,
@@ -57,6 +67,7 @@ from ansible_collections.ocikit.images.plugins.module_utils.manifest import medi
 from ansible_collections.ocikit.images.plugins.module_utils.manifest.model import ImageIndex, ImageManifest
 from ansible_collections.ocikit.images.plugins.module_utils.manifest.parse import parse_any
 from ansible_collections.ocikit.images.plugins.module_utils.manifest.schema1 import Schema1Manifest
+from ansible_collections.ocikit.images.plugins.module_utils.signature.lookaside import count_signatures, delete_signatures
 from ansible_collections.ocikit.images.plugins.module_utils.transports.base import ConnectionOptions, ImageReference
 from ansible_collections.ocikit.images.plugins.module_utils.transports.docker.auth import Scope
 from ansible_collections.ocikit.images.plugins.module_utils.transports.docker.client import RegistryClient
@@ -169,6 +180,8 @@ class DeleteResult:
     deleted_blobs: tuple[Digest, ...] | None = None
     bytes_freed: int = 0
     warnings: list[str] = dataclasses.field(default_factory=list)
+    #: Registry images: the lookaside signatures deleted with the manifest (would be, in check mode).
+    deleted_signatures: int | None = None
 
     def as_result(self) -> dict[str, t.Any]:
         """The module's result keys."""
@@ -185,6 +198,8 @@ class DeleteResult:
         if self.deleted_blobs is not None:
             result['deleted_blobs'] = sorted(str(digest) for digest in self.deleted_blobs)
             result['bytes_freed'] = self.bytes_freed
+        if self.deleted_signatures is not None:
+            result['deleted_signatures'] = self.deleted_signatures
         if self.warnings:
             result['warnings'] = list(self.warnings)
         return result
@@ -241,6 +256,7 @@ class RegistryImage:
         self.actions = 'pull' if check_mode else 'pull,delete'
         self._owns_client = client is None
         self.client = client if client is not None else RegistryClient(self.ref.domain, options)
+        self._signature_base: LookasideBase | None = None
 
     def close(self) -> None:
         """Close the client unless it was given."""
@@ -282,6 +298,28 @@ class RegistryImage:
                 known[tag] = found
         return tuple(sorted(tag for tag in tags if known.get(tag) == digest))
 
+    def signature_store(self) -> LookasideBase:
+        """The registries.d write lookaside of the repository (where containers/image deletes signatures from), read once."""
+        if self._signature_base is None:
+            self._signature_base = load_registries_config(self.options.registries_d).lookaside_base(self.ref, write=True)
+        return self._signature_base
+
+    def remove_signatures(self, result: DeleteResult, digest: Digest, check_mode: bool) -> DeleteResult:
+        """Delete (count, in check mode) the lookaside signatures of ``digest``, whose manifest went; record it in ``result``."""
+        base = self.signature_store()
+        if base.scheme != 'file':
+            result.deleted_signatures = 0
+            result.warnings.append('the signatures of %s in the %s lookaside %s (%s) were not deleted; only a file:// lookaside '
+                                   '(lookaside-staging) can be changed' % (digest, base.scheme, base.url, base.origin))
+            return result
+        try:
+            result.deleted_signatures = (count_signatures if check_mode else delete_signatures)(base, self.ref, digest)
+        except LayoutError as exc:
+            # The manifest is gone already: failing now would hide that; say what was left instead.
+            result.deleted_signatures = 0
+            result.warnings.append('%s was deleted, but not its signatures: %s' % (digest, exc.message))
+        return result
+
     def delete(self, target: str) -> str:
         """DELETE a digest or a tag: ``DELETE_DONE``, ``DELETE_ABSENT`` (already gone) or ``DELETE_ANSWER_LOST``."""
         try:
@@ -315,10 +353,13 @@ def _delete_from_registry(reference: DockerImageReference, options: ConnectionOp
         digest = image.resolve()
         if digest is None:
             return DeleteResult(plan_delete(DeleteTarget(ref.tag, None), force, None), changed=False)
+        # registries.d is read (and a broken one fails the task) before anything is deleted.
+        image.signature_store()
         tags = image.tags_on(digest, image.list_tags(), known={ref.tag: digest} if ref.tag else None)
         target = DeleteTarget(ref.tag, digest, tags)
         if check_mode:
-            return _predict(target, force)
+            result = _predict(target, force)
+            return image.remove_signatures(result, digest, check_mode=True) if result.plan.action == DELETE_DIGEST else result
         plan = plan_delete(target, force, tag_delete=None)
         if plan.action == DELETE_TAG:
             return _delete_tag_alone(image, target, plan, force)
@@ -350,7 +391,8 @@ def _delete_digest(image: RegistryImage, plan: DeletePlan) -> DeleteResult:
     if outcome == DELETE_ABSENT:
         # Deleted by someone else between our HEAD and our DELETE.
         return DeleteResult(DeletePlan(ABSENT, plan.digest, (), 'the image disappeared before it was deleted'), changed=False)
-    return _answer_lost(DeleteResult(plan, changed=True, deleted_tags=plan.deleted_tags), outcome, str(plan.digest))
+    result = _answer_lost(DeleteResult(plan, changed=True, deleted_tags=plan.deleted_tags), outcome, str(plan.digest))
+    return image.remove_signatures(result, t.cast(Digest, plan.digest), check_mode=False)
 
 
 def _delete_tag_alone(image: RegistryImage, target: DeleteTarget, plan: DeletePlan, force: bool) -> DeleteResult:
@@ -377,6 +419,11 @@ def _delete_tag_alone(image: RegistryImage, target: DeleteTarget, plan: DeletePl
     result = _answer_lost(DeleteResult(plan, changed=True, deleted_tags=tuple(sorted((tag,) + gone))), outcome, tag)
     if gone:
         result.warnings.append('the registry deleted more than the tag %s: %s disappeared too' % (tag, _tag_list(gone)))
+    if gone and not remaining:
+        # Every other tag went with it: the registry deleted the manifest, so its signatures go too.
+        return image.remove_signatures(result, t.cast(Digest, target.digest), check_mode=False)
+    # The manifest stays (under its digest and the other tags), and so do its signatures.
+    result.deleted_signatures = 0
     return result
 
 

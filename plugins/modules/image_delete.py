@@ -21,6 +21,9 @@ description:
     those tags, unless O(force) is set. For a V(@DIGEST) reference, every tag on the digest counts.
   - In an OCI layout, the entries the reference names are removed from C(index.json) under the layout's lock, then the blobs that no remaining
     entry reaches are deleted (untagged entries and every child of a remaining index are kept). Blobs in a shared blob directory are never deleted.
+  - When a registry manifest is deleted (not a tag alone), its simple signatures are deleted from the registries.d write lookaside too
+    (see O(registries_d)), as C(skopeo delete) does; RV(deleted_signatures) says how many. Sigstore attachments (the C(sha256-HEX.sig)
+    tag) are left, as skopeo leaves them; delete that tag to remove them.
   - A registry only unlinks the manifest; its storage is reclaimed by the registry's garbage collection
     (for distribution, C(registry garbage-collect)), which its operator runs.
   - Other transports (V(dir:), V(oci-archive:), V(docker-archive:)) are refused; remove the file or directory instead.
@@ -53,6 +56,13 @@ options:
       - Where the registry can delete the named tag alone, it still does, and O(force) changes nothing.
     type: bool
     default: false
+  registries_d:
+    description:
+      - The registries.d directory that names the lookaside holding the simple signatures of registry images, as skopeo's C(--registries.d).
+      - Defaults to C($HOME/.config/containers/registries.d) when it exists, else C(/etc/containers/registries.d). Signatures are deleted
+        from the repository's C(lookaside-staging) (else C(lookaside), else containers/image's default directory); an V(http://) or
+        V(https://) one cannot be changed and is left, with a warning.
+    type: path
   shared_blob_dir:
     description:
       - For an V(oci:) layout whose blobs live in this shared directory (C(ALGORITHM/HEX)), as skopeo's C(--shared-blob-dir).
@@ -120,6 +130,13 @@ bytes_freed:
   description: For V(oci:) layouts, the bytes of RV(deleted_blobs).
   returned: for oci layouts
   type: int
+deleted_signatures:
+  description:
+    - For registry images, how many simple signatures were deleted (would be, in check mode) from the lookaside with the manifest;
+      0 when only a tag was deleted.
+  returned: for registry images that were present
+  type: int
+  sample: 1
 diff:
   description: C(before) has the digest and every tag that disappears (null when the image was absent); C(after) is null.
   returned: always
@@ -150,6 +167,7 @@ def main() -> None:
         image=dict(type='str', required=True),
         force=dict(type='bool', default=False),
         shared_blob_dir=dict(type='path'),
+        registries_d=dict(type='path'),
         **connection_argument_spec()
     )
     argument_spec.update(retry_argument_spec())
@@ -163,6 +181,7 @@ def main() -> None:
         ref = parse_image_name(params['image'])
         options = connection_options(params)
         options.shared_blob_dir = params['shared_blob_dir']
+        options.registries_d = params['registries_d']
         return delete_image(ref, options, force=params['force'], check_mode=module.check_mode).as_result()
 
     run(module, work, subject=params['image'])

@@ -275,6 +275,19 @@ def _delete_from(directory: str, first: int) -> int:
         number += 1
 
 
+def count_signatures(base: LookasideBase, ref: 'DockerReference', digest: 'Digest | str') -> int:
+    """How many signatures of ``digest`` the ``file://`` lookaside ``base`` holds (``signature-1``... until one is missing).
+
+    What :func:`delete_signatures` would delete, for check mode; nothing is read but the names.
+    """
+    _require_file(base, 'deleting')
+    directory = signature_dir(base, ref, digest)
+    number = 1
+    while os.path.lexists(os.path.join(directory, 'signature-%d' % number)):
+        number += 1
+    return number - 1
+
+
 def delete_signatures(base: LookasideBase, ref: 'DockerReference', digest: 'Digest | str') -> int:
     """Delete every signature of ``digest`` from the ``file://`` lookaside ``base``; return how many there were.
 

@@ -181,7 +181,7 @@ def test_tag_deleted_alone_where_the_registry_can(fake: FakeRegistry) -> None:
     result = run_delete(fake, 'app:v1')
     assert result == {'changed': True, 'digest': digest, 'deleted_tags': ['v1'],
                       'reason': 'deleting the tag v1 alone; %s keeps the tags latest, stable' % digest,
-                      'diff': {'before': {'digest': digest, 'tags': ['v1']}, 'after': None}}
+                      'diff': {'before': {'digest': digest, 'tags': ['v1']}, 'after': None}, 'deleted_signatures': 0}
     assert deletes(fake) == ['DELETE /v2/app/manifests/v1']
     assert tags_of(fake) == ['latest', 'other', 'stable']
 

@@ -13,8 +13,6 @@ from __future__ import annotations
 import base64
 import dataclasses
 import hashlib
-import json
-import shutil
 from pathlib import Path
 
 import pytest

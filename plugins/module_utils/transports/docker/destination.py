@@ -366,7 +366,7 @@ class DockerImageDestination(ImageDestination):
         digest = self.get_manifest_digest()
         if digest is None:
             return []
-        signatures = []
+        signatures: list[bytes] = []
         base = self._lookaside()
         if base.scheme == 'file':
             signatures = read_signatures(base, self.ref, digest)

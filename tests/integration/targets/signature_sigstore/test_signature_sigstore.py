@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import dataclasses
 import hashlib
+import json
 from pathlib import Path
 
 import pytest
@@ -42,6 +43,8 @@ class World:
     """A sigstore-signed dir: image, the key pairs, and a registries.d that enables attachments for the registry."""
 
     signed_dir: Path
+    unsigned_ref: str
+    private: Path
     blob: bytes
     payload: bytes
     signature_b64: str
@@ -61,6 +64,7 @@ def world(tmp_path_factory, registry):
     private, public = sigstore_keys.generate_key_pair('pass')
     dummy, other_public = sigstore_keys.generate_key_pair('')
     (base / 'cosign.pub').write_bytes(public)
+    (base / 'cosign.private').write_bytes(private)
     (base / 'other.pub').write_bytes(other_public)
     key = sigstore_keys.load_private_key(private, 'pass')
     # The identity is the registry image the policy tests verify (matchRepoDigestOrExact: that very tag).
@@ -72,7 +76,7 @@ def world(tmp_path_factory, registry):
     lookaside = base / 'lookaside'
     (registries_d / 'testbed.yaml').write_text('docker:\n  %s:\n    lookaside: file://%s\n    use-sigstore-attachments: true\n'
                                                % (registry.host, lookaside))
-    return World(signed_dir, blob, signed.payload, signed.annotations[sigstore.SIGNATURE_ANNOTATION], base / 'cosign.pub',
+    return World(signed_dir, image.oci_ref, base / 'cosign.private', blob, signed.payload, signed.annotations[sigstore.SIGNATURE_ANNOTATION], base / 'cosign.pub',
                  base / 'other.pub', registries_d, lookaside, image.manifest_digest)
 
 
@@ -213,3 +217,28 @@ def test_registry_to_registry_copies_the_attachment_and_is_idempotent(world, reg
     again = copy(world, src, dest, policy_data={'default': [{'type': 'sigstoreSigned', 'keyPath': str(world.public)}]}, **creds(registry))
     assert not again.failed and not again.result['changed'], again.msg
     assert blob_writes(registry) == []
+
+
+def test_signing_into_the_registry_writes_the_attachment_once(world, registry, tmp_path):
+    target = registry.ref('sig/signed', 'v1')
+    args = {'sign_by_sigstore_private_key': str(world.private), 'sign_passphrase': 'pass', 'insecure_policy': True, **creds(registry)}
+    out = copy(world, world.unsigned_ref, 'docker://' + target, **args)
+    assert not out.failed, out.msg
+    assert out.result['changed']
+    tag = attachment_tag(world.digest)
+    with registry.http_client(auth=(USER, PASSWORD)) as http:
+        manifest = http.get('/v2/sig/signed/manifests/%s' % tag, headers={'Accept': OCI})
+        assert manifest.status_code == 200 and manifest.headers['content-type'] == OCI
+        layers = manifest.json()['layers']
+        assert [layer['mediaType'] for layer in layers] == [COSIGN]
+        payload = http.get('/v2/sig/signed/blobs/%s' % layers[0]['digest']).content
+    assert json.loads(payload)['critical']['identity'] == {'docker-reference': target}
+    assert json.loads(payload)['critical']['image'] == {'docker-manifest-digest': world.digest}
+    # Signed again with the same key: its valid signature is there, nothing is written.
+    registry.clear_requests()
+    again = copy(world, world.unsigned_ref, 'docker://' + target, **args)
+    assert not again.failed and not again.result['changed'], again.msg
+    assert blob_writes(registry) == []
+    accepted = copy(world, 'docker://' + target, 'dir:%s' % (tmp_path / 'ok'),
+                    policy_data={'default': [{'type': 'sigstoreSigned', 'keyPath': str(world.public)}]}, **creds(registry))
+    assert not accepted.failed, accepted.msg

@@ -258,8 +258,8 @@ def test_remove_signatures_never_shrinks_the_attachment(fake: FakeRegistry, tmp_
     dest = open_dest(fake, registries_d(tmp_path))
     try:
         assert dest.signatures_up_to_date([])  # nothing that remove_signatures would remove
-        signatures, plan = _signatures_for(t.cast(t.Any, _Source([])), dest, _Plan(True), CopyOptions(remove_signatures=True))
-        assert signatures == [] and plan.up_to_date
+        outcome = _signatures_for(t.cast(t.Any, _Source([])), dest, _Plan(True), CopyOptions(remove_signatures=True))
+        assert outcome.signatures == [] and outcome.plan.up_to_date
         dest.put_manifest(RAW, OCI)
         dest.put_signatures([])
         dest.commit()
@@ -292,15 +292,16 @@ def test_copy_check_is_idempotent_with_a_superset_attachment(fake: FakeRegistry,
     dest = open_dest(fake, registries_d(tmp_path))
     try:
         wanted = [SIMPLE, FIRST.to_blob()]
-        signatures, plan = _signatures_for(t.cast(t.Any, _Source(wanted)), dest, _Plan(True), CopyOptions())
-        assert signatures == wanted and not plan.up_to_date and plan.reason == 'the destination holds the image but not its 2 signatures'
+        outcome = _signatures_for(t.cast(t.Any, _Source(wanted)), dest, _Plan(True), CopyOptions())
+        assert outcome.signatures == wanted and not outcome.plan.up_to_date
+        assert outcome.plan.reason == 'the destination holds the image but not its 2 signatures'
         dest.put_manifest(RAW, OCI)
         dest.put_signatures(wanted)
         dest.commit()
         # Someone else appended SECOND: the attachment holds more, the copy is still up to date.
         store_attachment(fake, [FIRST, SECOND])
-        signatures, plan = _signatures_for(t.cast(t.Any, _Source(wanted)), dest, _Plan(True), CopyOptions())
-        assert plan.up_to_date
+        outcome = _signatures_for(t.cast(t.Any, _Source(wanted)), dest, _Plan(True), CopyOptions())
+        assert outcome.signatures == wanted and outcome.plan.up_to_date
         # In another order (a dir: may list sigstore ones first): still up to date.
         assert dest.signatures_up_to_date([FIRST.to_blob(), SIMPLE])
         # A simple signature missing from the lookaside, or a sigstore one from the attachment: not.

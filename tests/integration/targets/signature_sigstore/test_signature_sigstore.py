@@ -76,8 +76,8 @@ def world(tmp_path_factory, registry):
     lookaside = base / 'lookaside'
     (registries_d / 'testbed.yaml').write_text('docker:\n  %s:\n    lookaside: file://%s\n    use-sigstore-attachments: true\n'
                                                % (registry.host, lookaside))
-    return World(signed_dir, image.oci_ref, base / 'cosign.private', blob, signed.payload, signed.annotations[sigstore.SIGNATURE_ANNOTATION], base / 'cosign.pub',
-                 base / 'other.pub', registries_d, lookaside, image.manifest_digest)
+    return World(signed_dir, image.oci_ref, base / 'cosign.private', blob, signed.payload, signed.annotations[sigstore.SIGNATURE_ANNOTATION],
+                 base / 'cosign.pub', base / 'other.pub', registries_d, lookaside, image.manifest_digest)
 
 
 def attachment_tag(digest: str) -> str:

@@ -242,3 +242,13 @@ def test_signing_into_the_registry_writes_the_attachment_once(world, registry, t
     accepted = copy(world, 'docker://' + target, 'dir:%s' % (tmp_path / 'ok'),
                     policy_data={'default': [{'type': 'sigstoreSigned', 'keyPath': str(world.public)}]}, **creds(registry))
     assert not accepted.failed, accepted.msg
+
+
+def test_image_sign_verifies_the_registry_image_by_its_attachment(world, registry, pushed):
+    args = {'action': 'verify', 'image': 'docker://' + registry.ref('sig/app', 'v1'), 'registries_d': str(world.registries_d),
+            'sigstore_keys': [str(world.public)], **creds(registry)}
+    out = run_module('image_sign', args)
+    assert not out.failed, out.msg
+    assert out.result['verified'] and out.result['signatures'] == 1 and out.result['formats'] == ['sigstore-json']
+    out = run_module('image_sign', dict(args, sigstore_keys=[str(world.other_public)], fail_on_unverified=False))
+    assert not out.failed and not out.result['verified'], out.msg

@@ -29,8 +29,10 @@ from ansible_collections.ocikit.images.plugins.module_utils.transports.oci_archi
 from ansible_collections.ocikit.images.plugins.module_utils.transports.oci_archive.transport import OCIArchiveTransport
 from ansible_collections.ocikit.images.plugins.module_utils.transports.oci_layout.transport import OCILayoutTransport
 from ansible_collections.ocikit.images.tests.unit.plugins.module_utils.transports.oci_archive.archive_test_images import (
+    PODMAN,
     SKOPEO,
     Entry,
+    Podman,
     Image,
     build_tar,
     layout_entries,
@@ -189,3 +191,14 @@ def test_skopeo_reads_a_signed_archive(tmp_path) -> None:
     run('skopeo', 'copy', '--quiet', 'oci-archive:%s' % archive, 'dir:%s' % (tmp_path / 'peer'))
     assert sorted(os.listdir(tmp_path / 'peer'))[-1] == 'version'
     assert not (tmp_path / 'peer' / 'signature-1').exists()
+
+
+@pytest.mark.skipif(not PODMAN, reason='podman is needed')
+def test_podman_loads_a_signed_archive(tmp_path) -> None:
+    archive = tmp_path / 'image.tar'
+    image = make_image([b'podman'])
+    write_signed('%s:t' % archive, image, [GPG_SIG])
+    with Podman(tmp_path) as podman:
+        podman.load(archive)
+        inspected = json.loads(podman('image', 'inspect', image.config_digest.hex).stdout)
+    assert inspected[0]['RootFS']['Layers'] == image.diff_ids

@@ -51,8 +51,8 @@ OPTIONS = ConnectionOptions()
 # OpenPGP-looking bytes (a compressed-data packet tag) and a sigstore blob: stored as given, whatever the format.
 GPG_SIG = b'\xa3\x01gpg signature one'
 GPG_SIG_2 = b'\xa3\x01gpg signature two'
-SIGSTORE_SIG = b'\x00sigstore-json\n' + json.dumps({'mimeType': 'application/vnd.dev.cosign.simplesigning.v1+json',
-                                                      'payload': 'e30=', 'annotations': {}}).encode()
+SIGSTORE_SIG = b'\x00sigstore-json\n' + json.dumps(
+    {'mimeType': 'application/vnd.dev.cosign.simplesigning.v1+json', 'payload': 'e30=', 'annotations': {}}).encode()
 
 
 def destination(details: str) -> OCILayoutDestination:

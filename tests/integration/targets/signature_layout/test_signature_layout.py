@@ -174,6 +174,13 @@ def test_air_gap_bundle_keeps_its_signatures(world, registry, tmp_path):
                policy_data={'default': [{'type': 'reject'}], 'transports': {'docker': {target_repository: [signed_by(world.trusted_keyring, remap)]}}})
     assert not out.failed and out.result['policy']['identity'] == world.registry_ref, out.msg
     assert layout_signature(tmp_path / 'again', world.digest).read_bytes() == original
+    # exactRepository (the signed repository, whatever the image's name) is accepted by skopeo too.
+    fixed = {'type': 'exactRepository', 'dockerRepository': repository}
+    by_repository = write_policy(tmp_path, 'repository.json', {'default': [{'type': 'reject'}], 'transports': {'docker': {
+        target_repository: [signed_by(world.trusted_keyring, fixed)]}}})
+    skopeo('--registries.d', str(world.registries_d), '--policy', by_repository, 'copy', '--quiet', *registry.skopeo_flags('src'),
+           'docker://' + target, 'dir:%s' % (tmp_path / 'by-repository'))
+    assert (tmp_path / 'by-repository' / 'signature-1').read_bytes() == original
 
 
 def test_image_delete_removes_signatures_with_the_last_tag(world, registry, tmp_path):

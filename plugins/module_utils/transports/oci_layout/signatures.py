@@ -37,7 +37,6 @@ collection keeps them beside the layout's own files::
 from __future__ import annotations
 
 import os
-import re
 import secrets
 import shutil
 import stat
@@ -64,8 +63,6 @@ SIGNATURES_DIR = METADATA_DIR + '/signatures'
 MAX_SIGNATURES = 128
 MAX_SIGNATURE_SIZE = 4 * 1024 * 1024
 
-_SIGNATURE_RE = re.compile(r'signature-([1-9][0-9]{0,2})\Z')
-
 
 def directory_name(digest: Digest) -> str:
     """``<algorithm>=<hex>``, the lookaside spelling of a manifest digest."""
@@ -82,12 +79,6 @@ def parse_directory_name(name: str) -> Digest | None:
 def member_name(digest: Digest, number: int) -> str:
     """The relative path (archive member name) of signature ``number`` (from 1) of ``digest``."""
     return '%s/%s/signature-%d' % (SIGNATURES_DIR, directory_name(digest), number)
-
-
-def is_signature_file_name(name: str) -> bool:
-    """True for ``signature-<N>`` with N in 1..MAX_SIGNATURES."""
-    match = _SIGNATURE_RE.match(name)
-    return match is not None and int(match.group(1)) <= MAX_SIGNATURES
 
 
 class LayoutSignatures:

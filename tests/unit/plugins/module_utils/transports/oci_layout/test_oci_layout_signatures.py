@@ -13,8 +13,10 @@ idempotence, and skopeo/umoci reading the layout exactly as before.
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
 import shutil
+import signal
 import typing as t
 
 import pytest
@@ -208,6 +210,60 @@ def test_killed_between_signatures_and_index_leaves_them_to_the_next_commit(tmp_
     write_signed('%s:v2' % layout, make_image([b'other']), None)
     assert not os.path.exists(signature_dir(layout, new.digest))
     assert stored(layout, old.digest) == ['signature-1']
+
+
+def _write_and_die(details: str, image: Image, signatures: t.Sequence[bytes], where: str) -> None:
+    """In a forked child: write ``image`` with ``signatures`` and SIGKILL itself at ``where`` (no finally, no close)."""
+    from ansible_collections.ocikit.images.plugins.module_utils.transports.oci_layout import signatures as module
+
+    def die(*args: t.Any, **kwargs: t.Any) -> None:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    if where == 'index':
+        Layout.write_index = die  # type: ignore[method-assign]
+    else:
+        real = module._write_new_file  # pylint: disable=protected-access
+
+        def second_file_dies(path: str, data: bytes) -> None:
+            if path.endswith('signature-2'):
+                die()
+            real(path, data)
+
+        module._write_new_file = second_file_dies  # pylint: disable=protected-access
+    write_signed(details, image, signatures)
+
+
+@pytest.mark.parametrize('where', ['index', 'staging'])
+def test_sigkill_during_commit(tmp_path, where) -> None:
+    layout = tmp_path / 'layout'
+    old, new = make_image([b'old']), make_image([b'new'])
+    write_signed('%s:v1' % layout, old, [GPG_SIG])
+    child = multiprocessing.get_context('fork').Process(target=_write_and_die, args=('%s:v1' % layout, new, [GPG_SIG, GPG_SIG_2], where))
+    child.start()
+    child.join(60)
+    assert child.exitcode == -signal.SIGKILL
+    # The name still selects the old image and its signatures, for us and for skopeo.
+    with source('%s:v1' % layout) as src:
+        assert src.descriptor().digest == old.digest
+        assert src.get_signatures() == [GPG_SIG]
+    if SKOPEO:
+        assert json.loads(run('skopeo', 'inspect', 'oci:%s:v1' % layout).stdout)['Digest'] == str(old.digest)
+    base = layout / '.ocikit' / 'signatures'
+    temporaries = [name for name in os.listdir(base) if name.startswith(TEMP_PREFIX)]
+    if where == 'index':
+        # Signatures of a digest no name selects: the next commit removes them.
+        assert stored(layout, new.digest) == ['signature-1', 'signature-2'] and temporaries == []
+    else:
+        # A half-filled staging directory, never under a digest's name; swept once stale (its writer is gone).
+        assert not os.path.exists(signature_dir(layout, new.digest)) and len(temporaries) == 1
+        stale = os.stat(base / temporaries[0]).st_mtime - STALE_AFTER - 60
+        os.utime(base / temporaries[0], (stale, stale))
+    write_signed('%s:v2' % layout, make_image([b'other']), [GPG_SIG_2])
+    assert sorted(name for name in os.listdir(base)) == sorted(['sha256=' + old.digest.hex, 'sha256=' + make_image([b'other']).digest.hex])
+    # And the copy, run again, completes.
+    write_signed('%s:v1' % layout, new, [GPG_SIG, GPG_SIG_2])
+    with source('%s:v1' % layout) as src:
+        assert src.get_signatures() == [GPG_SIG, GPG_SIG_2]
 
 
 def test_killed_while_staging_leaves_a_temporary_the_next_write_sweeps(tmp_path) -> None:

@@ -546,3 +546,30 @@ def test_skopeo_and_umoci_read_a_signed_layout(tmp_path) -> None:
         assert stored(layout, image.digest) == ['signature-1']
         with source('%s:v1' % layout) as src:
             assert src.get_signatures() == [GPG_SIG]
+
+
+# -- signing where the image stands (image_sign action=sign) ----------------------------------------------
+
+@pytest.mark.parametrize('transport', ['oci', 'oci-archive'])
+def test_sign_in_place_in_a_layout_and_an_archive(tmp_path, transport) -> None:
+    from ansible_collections.ocikit.images.plugins.module_utils.copy.sign_image import sign_in_place
+    from ansible_collections.ocikit.images.plugins.module_utils.copy.signing import SignOptions
+    from ansible_collections.ocikit.images.plugins.module_utils.signature import sigstore, sigstore_keys
+    from ansible_collections.ocikit.images.plugins.module_utils.transports.names import parse_image_name
+
+    private, public = sigstore_keys.generate_key_pair('pass phrase')
+    (tmp_path / 'key.private').write_bytes(private)
+    image = make_image([b'sign me'])
+    path = tmp_path / ('image.tar' if transport == 'oci-archive' else 'layout')
+    ref = parse_image_name('%s:%s:v1' % (transport, path))
+    copy_image(DirTransport().parse_reference(str(_signed_dir(tmp_path, image, [GPG_SIG]))), ref, OPTIONS, OPTIONS, CopyOptions())
+    sign = SignOptions(sigstore_private_key=str(tmp_path / 'key.private'), passphrase='pass phrase', identity='example.com/app:v1')
+    done = sign_in_place(ref, OPTIONS, sign)
+    assert done['changed'] and done['signatures'] == 2 and done['digest'] == str(image.digest)
+    with ref.new_source(OPTIONS) as src:
+        kept, added = src.get_signatures()
+    assert kept == GPG_SIG
+    verified = sigstore.verify_signature(sigstore.parse_blob(added), image.manifest, public_keys=[sigstore_keys.load_public_key(public)])
+    assert verified.identity == 'example.com/app:v1'
+    again = sign_in_place(ref, OPTIONS, sign)
+    assert not again['changed'] and again['signatures'] == 2

@@ -216,3 +216,22 @@ def test_remove_signatures_drops_them_from_the_layout(world, registry, tmp_path)
     out = copy(world, registry, 'docker://' + world.registry_ref, ref, insecure_policy=True)
     assert not out.failed and out.result['changed'] and out.result['reason'] == 'the destination holds the image but not its 1 signature', out.msg
     assert layout_signature(layout, world.digest).is_file()
+
+
+def test_hostile_signature_directory_fails_cleanly(world, registry, tmp_path):
+    layout = tmp_path / 'layout'
+    out = copy(world, registry, 'docker://' + world.registry_ref, 'oci:%s:v1' % layout, insecure_policy=True)
+    assert not out.failed, out.msg
+    secret = tmp_path / 'elsewhere'
+    shutil.move(str(layout / '.ocikit'), str(secret))
+    (layout / '.ocikit').symlink_to(secret)
+    index = (layout / 'index.json').read_bytes()
+    # As a source: one line naming the link, nothing followed.
+    out = copy(world, registry, 'oci:%s:v1' % layout, 'dir:%s' % (tmp_path / 'out'), insecure_policy=True)
+    assert out.failed and out.msg.endswith('signature directory %s is a symbolic link; refusing to follow it' % (layout / '.ocikit')), out.msg
+    assert 'Traceback' not in out.msg and '\n' not in out.msg
+    assert not (tmp_path / 'out').exists()
+    # As a destination: refused before index.json changes.
+    out = copy(world, registry, 'docker://' + world.registry_ref, 'oci:%s:v2' % layout, insecure_policy=True)
+    assert out.failed and out.msg.endswith('signature directory %s is a symbolic link; refusing to follow it' % (layout / '.ocikit')), out.msg
+    assert (layout / 'index.json').read_bytes() == index

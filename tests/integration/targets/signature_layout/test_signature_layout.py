@@ -124,6 +124,11 @@ def test_air_gap_bundle_keeps_its_signatures(world, registry, tmp_path):
     assert not (tmp_path / 'peer' / 'signature-1').exists()
     inspected = run_module('image_inspect', {'image': 'oci:%s:app-v1' % layout})
     assert not inspected.failed and inspected.result['digest'] == world.digest, inspected.msg
+    # image_sign verifies the signature stored in the layout (a layout has no docker reference: identity says which).
+    verified = run_module('image_sign', {'action': 'verify', 'image': 'oci:%s:app-v1' % layout, 'keys': [str(world.trusted_keyring)],
+                                         'identity': world.registry_ref})
+    assert not verified.failed and verified.result['verified'] and verified.result['signatures'] == 1, verified.msg
+    assert verified.result['accepted'] == [{'signature': 1, 'type': 'gpg', 'key': world.trusted, 'identity': world.registry_ref}]
 
     # 2. oci: -> oci-archive: the signature is verified from the layout, then carried into the archive.
     archive = tmp_path / 'bundle.tar'
@@ -142,6 +147,8 @@ def test_air_gap_bundle_keeps_its_signatures(world, registry, tmp_path):
     assert not again.failed and not again.result['changed'], again.msg
     assert (archive.stat().st_ino, archive.stat().st_mtime_ns) == (stamp.st_ino, stamp.st_mtime_ns)
     assert json.loads(skopeo('inspect', 'oci-archive:%s:app-v1' % archive).stdout)['Digest'] == world.digest
+    verified = run_module('image_sign', {'action': 'verify', 'image': 'oci-archive:%s:app-v1' % archive, 'policy_data': local})
+    assert not verified.failed and verified.result['verified'] and verified.result['signatures'] == 1, verified.msg
 
     # 3. oci-archive: -> another repository: the signature lands in that repository's lookaside.
     target = registry.ref('airgap/app', 'v1')

@@ -37,6 +37,8 @@ OCI layouts (``oci:``)
     blob directory are never deleted: other layouts may use them. A copy in flight into the same
     layout pins the blobs it relies on and restores any collected here at its commit, under the
     same lock (see ``transports/oci_layout/layout.py``), so collecting needs no wait for it.
+    Signatures (``.ocikit/signatures/``, ocikit's convention) go with the last entry that reaches
+    their manifest, under the same lock; those of a digest another name still reaches stay.
 """
 
 from __future__ import annotations
@@ -84,6 +86,7 @@ from ansible_collections.ocikit.images.plugins.module_utils.transports.oci_layou
     find_descriptor,
     ref_name_of,
 )
+from ansible_collections.ocikit.images.plugins.module_utils.transports.oci_layout.signatures import collect_orphans
 
 if t.TYPE_CHECKING:  # pragma: no cover
     from ansible_collections.ocikit.images.plugins.module_utils.reference import DockerReference
@@ -569,7 +572,22 @@ def _delete_from_layout(reference: 'OCIReference', options: ConnectionOptions, f
     with layout.lock():
         index = layout.read_index()
         planned = plan_layout_delete(index, reference, force)
-        return _layout_outcome(layout, planned, options, index=index)
+        result = _layout_outcome(layout, planned, options, index=index)
+        if result.changed:
+            _collect_layout_signatures(layout, index, result)
+        return result
+
+
+def _collect_layout_signatures(layout: Layout, index: t.Mapping[str, t.Any], result: DeleteResult) -> None:
+    """Under the lock, after index.json was rewritten: remove the signatures of manifests it no longer reaches.
+
+    The layout's own files, so this runs with a shared blob directory too. Nothing is removed when
+    what the remaining entries reach cannot be read.
+    """
+    try:
+        collect_orphans(layout, index)
+    except OcikitError as exc:
+        result.warnings.append('the signatures of the deleted image were not removed: %s' % exc.message)
 
 
 def _layout_outcome(layout: Layout, planned: LayoutPlan, options: ConnectionOptions, index: dict[str, t.Any] | None) -> DeleteResult:

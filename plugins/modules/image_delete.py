@@ -21,6 +21,7 @@ description:
     those tags, unless O(force) is set. For a V(@DIGEST) reference, every tag on the digest counts.
   - In an OCI layout, the entries the reference names are removed from C(index.json) under the layout's lock, then the blobs that no remaining
     entry reaches are deleted (untagged entries and every child of a remaining index are kept). Blobs in a shared blob directory are never deleted.
+    The signatures of manifests no remaining entry reaches (C(.ocikit/signatures/), ocikit's convention) are deleted with them.
   - When a registry manifest is deleted (not a tag alone), its simple signatures are deleted from the registries.d write lookaside too
     (see O(registries_d)), as C(skopeo delete) does; RV(deleted_signatures) says how many. Sigstore attachments (the C(sha256-HEX.sig)
     tag) are left, as skopeo leaves them; delete that tag to remove them.
@@ -66,7 +67,7 @@ options:
   shared_blob_dir:
     description:
       - For an V(oci:) layout whose blobs live in this shared directory (C(ALGORITHM/HEX)), as skopeo's C(--shared-blob-dir).
-        Only C(index.json) is changed; no blob is deleted, since other layouts may use them.
+        Only C(index.json) and the layout's signatures are changed; no blob is deleted, since other layouts may use them.
     type: path
 notes:
   - Finding the tags on a digest costs one C(HEAD) request per tag of the repository (six at a time). A repository with thousands of tags

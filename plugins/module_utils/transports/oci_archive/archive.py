@@ -10,6 +10,8 @@ reads ``oci-layout``, ``index.json`` and each blob by offset instead (see ``tar_
 copy from an archive costs no extra disk space and the archive's names never reach a filesystem.
 The rules are those of an OCI layout directory (``oci_layout/layout.py``): bounded documents,
 ``imageLayoutVersion`` 1.x, ``manifests: null`` read as empty, entries selected by ref name.
+Signatures are read from ``.ocikit/signatures/<algorithm>=<hex>/signature-N`` members, ocikit's
+convention for layouts (``oci_layout/signatures.py``), with the same bounds.
 """
 
 from __future__ import annotations
@@ -38,6 +40,11 @@ from ansible_collections.ocikit.images.plugins.module_utils.transports.oci_layou
     digest_of,
     ref_name_of,
     ref_names,
+)
+from ansible_collections.ocikit.images.plugins.module_utils.transports.oci_layout.signatures import (
+    MAX_SIGNATURE_SIZE,
+    MAX_SIGNATURES,
+    member_name,
 )
 from ansible_collections.ocikit.images.plugins.module_utils.transports.tar_safety import ArchiveMember, SafeTarReader
 
@@ -160,6 +167,28 @@ class OCIArchive:
             raise DigestMismatchError('%s %s is %d bytes in %s %s, its descriptor says %d' % (what, digest, len(raw), WHAT, self.path, size))
         digest.verify_bytes(raw, '%s in %s %s' % (what, WHAT, self.path))
         return raw
+
+    def read_signatures(self, digest: Digest) -> list[bytes]:
+        """The signatures stored for ``digest``, ``signature-1`` first, until the first gap; [] when it has none.
+
+        Each must be a regular file member of at most 4 MiB (links are refused when the archive is
+        indexed); at most 128 are read, as from a layout directory.
+        """
+        signatures: list[bytes] = []
+        for number in range(1, MAX_SIGNATURES + 2):
+            name = member_name(digest, number)
+            member = self.tar.members.get(name)
+            if member is None:
+                return signatures
+            where = '%s in %s %s' % (name, WHAT, self.path)
+            if member.kind != 'file':
+                raise LayoutError('signature %s is not a regular file (a %s)' % (where, member.kind))
+            if number > MAX_SIGNATURES:
+                raise LayoutError('%s %s holds more than %d signatures of %s' % (WHAT, self.path, MAX_SIGNATURES, digest))
+            if member.size > MAX_SIGNATURE_SIZE:
+                raise LayoutError('signature %s exceeds the %d byte limit' % (where, MAX_SIGNATURE_SIZE))
+            signatures.append(self.tar.read_member(member, MAX_SIGNATURE_SIZE, name))
+        return signatures  # pragma: no cover - the loop returns or raises
 
     def close(self) -> None:
         """Close the archive file."""

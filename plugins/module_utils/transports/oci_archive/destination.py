@@ -17,6 +17,10 @@ and writes it in place, the staging directory and the temporary archive live nex
 rename is atomic and a crash never leaves a half-written archive under PATH's name. What a killed
 run leaves beside PATH (``.ocikit-tmp-*``) is swept by the next write there once it is stale and no
 live process holds it (``fsutil.sweep_stale_temps``).
+
+Signatures are stored as in an OCI layout (ocikit's convention, ``oci_layout/signatures.py``): the
+staging layout writes them at its commit, and the archive carries its ``.ocikit/signatures/``
+files after the layout's own entries. skopeo extracts the whole archive and ignores them.
 """
 
 from __future__ import annotations
@@ -41,6 +45,13 @@ from ansible_collections.ocikit.images.plugins.module_utils.transports.oci_layou
     TEMP_PREFIX,
     ref_name_of,
 )
+from ansible_collections.ocikit.images.plugins.module_utils.transports.oci_layout.signatures import (
+    METADATA_DIR,
+    SIGNATURES_DIR,
+    LayoutSignatures,
+    directory_name,
+    member_name,
+)
 from ansible_collections.ocikit.images.plugins.module_utils.transports.oci_layout.transport import OCIReference
 from ansible_collections.ocikit.images.plugins.module_utils.transports.tar_writer import AtomicTarWriter, check_archive_path
 
@@ -61,6 +72,8 @@ class OCIArchiveDestination(ImageDestination):
     # As containers/image: registries and OCI layouts get compressed layers, docker-archive uncompressed ones.
     desired_layer_compression = 'compress'
     supports_index = True
+    # ocikit's convention, not containers/image's (which stores none in an archive).
+    supports_signatures = True
 
     reference: 'OCIArchiveReference'
 
@@ -113,6 +126,17 @@ class OCIArchiveDestination(ImageDestination):
         except OcikitError:
             return None
 
+    def get_signatures(self) -> list[bytes]:
+        """The signatures the archive holds for its image, when get_manifest_digest() says a commit would keep it; else []."""
+        if self.get_manifest_digest() is None:
+            return []
+        with OCIArchive(self.target) as archive:
+            return archive.read_signatures(archive.select(self.reference.image_ref).digest)
+
+    def put_signatures(self, signatures: t.Sequence[bytes]) -> None:
+        """Store ``signatures`` with the image in the new archive ([] or no call: the new archive holds none)."""
+        self.staging_layout().put_signatures(signatures)
+
     def has_blob(self, info: BlobInfo) -> bool:
         """True when this destination already wrote the blob; the old archive does not count (it is replaced)."""
         with self._lock:
@@ -163,7 +187,8 @@ def write_layout(writer: AtomicTarWriter, layout_path: str) -> None:
     Entries come in lexical order (``blobs/``, ``blobs/<alg>/``, the blobs, ``index.json``,
     ``oci-layout``), as skopeo's directory walk gives them. Only the layout's own files are taken:
     blob files whose names are valid digests, index.json and oci-layout. The layout's lock file
-    and temporary files stay out.
+    and temporary files stay out. Signatures (ocikit's convention) follow, under ``.ocikit/``:
+    only ``signature-N`` files of directories named after a digest.
     """
     blobs_path = os.path.join(layout_path, BLOBS_DIR)
     writer.add_directory(BLOBS_DIR)
@@ -178,3 +203,18 @@ def write_layout(writer: AtomicTarWriter, layout_path: str) -> None:
             writer.add_file('%s/%s/%s' % (BLOBS_DIR, algorithm, name), os.path.join(algorithm_path, name))
     writer.add_file(INDEX_FILE, os.path.join(layout_path, INDEX_FILE))
     writer.add_file(OCI_LAYOUT_FILE, os.path.join(layout_path, OCI_LAYOUT_FILE))
+    _write_signatures(writer, layout_path)
+
+
+def _write_signatures(writer: AtomicTarWriter, layout_path: str) -> None:
+    """Add the staging layout's signature files (written by this run: plain directories and files)."""
+    signatures = LayoutSignatures(layout_path)
+    digests = signatures.digests()
+    if not digests:
+        return
+    writer.add_directory(METADATA_DIR)
+    writer.add_directory(SIGNATURES_DIR)
+    for digest in digests:
+        writer.add_directory('%s/%s' % (SIGNATURES_DIR, directory_name(digest)))
+        for number, dummy in enumerate(signatures.read(digest), start=1):
+            writer.add_file(member_name(digest, number), os.path.join(signatures.path_of(digest), 'signature-%d' % number))

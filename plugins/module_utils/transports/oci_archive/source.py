@@ -60,6 +60,11 @@ class OCIArchiveSource(ImageSource):
         member = self.archive.blob_member(info.digest)
         yield self.archive.tar.iter_member(member), member.size
 
+    def get_signatures(self, instance_digest: Digest | None = None) -> list[bytes]:
+        """The signatures the archive holds for the named manifest (or the child ``instance_digest``), oldest first."""
+        digest = instance_digest if instance_digest is not None else self.descriptor().digest
+        return self.archive.read_signatures(digest)
+
     def list_tags(self) -> list[str]:
         """The ref names of index.json, in index order."""
         return ref_names(self.archive.index)

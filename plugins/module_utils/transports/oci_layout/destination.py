@@ -13,6 +13,10 @@ lose each other's entries.
 Every blob the image relies on, written or reused, is pinned (hard-linked into a private
 directory) as soon as it is relied on, and checked (restored from its pin if a concurrent
 ``image_delete`` collected it) under the lock at commit: see the ``layout`` module docstring.
+
+Unlike containers/image, the destination stores signatures, in ocikit's own convention (see the
+``signatures`` module): ``put_signatures`` keeps them, and ``commit()`` writes them under the lock,
+for the digest the name will point at, just before index.json names it.
 """
 
 from __future__ import annotations
@@ -42,6 +46,7 @@ from ansible_collections.ocikit.images.plugins.module_utils.transports.oci_layou
     find_descriptor,
     ref_name_of,
 )
+from ansible_collections.ocikit.images.plugins.module_utils.transports.oci_layout.signatures import LayoutSignatures, collect_orphans
 
 if t.TYPE_CHECKING:  # pragma: no cover
     from ansible_collections.ocikit.images.plugins.module_utils.transports.oci_layout.transport import OCIReference
@@ -61,6 +66,8 @@ class OCILayoutDestination(ImageDestination):
     # As containers/image: registries and OCI layouts get compressed layers, docker-archive uncompressed ones.
     desired_layer_compression = 'compress'
     supports_index = True
+    # ocikit's convention, not containers/image's (which stores none in a layout): see the signatures module.
+    supports_signatures = True
 
     reference: 'OCIReference'
 
@@ -78,6 +85,8 @@ class OCILayoutDestination(ImageDestination):
         self._pin_fd: int | None = None
         #: Every blob the image relies on, and whether it is pinned.
         self._needed: dict[Digest, bool] = {}
+        #: Signatures for the manifest commit() names (None: leave the ones stored for its digest as they are).
+        self._signatures: list[bytes] | None = None
         self.layout.check_writable()
 
     def _ensure_layout(self) -> str | None:
@@ -129,6 +138,17 @@ class OCILayoutDestination(ImageDestination):
         except (ImageNotFoundError, InvalidReferenceError, UnsupportedMediaTypeError, LayoutError):
             # Whatever holds the name now, commit() will replace it.
             return None
+
+    def get_signatures(self) -> list[bytes]:
+        """The signatures stored for the digest the name selects now; [] when it selects nothing or that digest has none."""
+        digest = self.get_manifest_digest()
+        return [] if digest is None else LayoutSignatures(self.layout.path).read(digest)
+
+    def put_signatures(self, signatures: t.Sequence[bytes]) -> None:
+        """Keep ``signatures`` (blobs as given, any format) for the manifest put last; commit() writes them, [] removes them."""
+        if self._pending is None:
+            raise LayoutError('cannot store signatures in %s before its manifest' % self.reference)
+        self._signatures = [bytes(signature) for signature in signatures]
 
     def has_blob(self, info: BlobInfo) -> bool:
         """True when the blob file exists (with ``info.size`` bytes, when that is known); it is then pinned for this image."""
@@ -183,6 +203,10 @@ class OCILayoutDestination(ImageDestination):
         is taken over rather than duplicated (as skopeo does). Without a name the entry is
         appended unnamed unless an unnamed entry with that digest is already there. The file is
         not rewritten when nothing changes.
+
+        Signatures given with put_signatures replace those of the new digest first (a digest no
+        name selects yet, unless the image is already there); then the signatures of digests the
+        new index.json no longer reaches (a replaced image, leftovers of a killed run) are removed.
         """
         if self._pending is None:
             raise LayoutError('nothing to commit to %s: no manifest was written' % self.reference)
@@ -192,9 +216,16 @@ class OCILayoutDestination(ImageDestination):
             self._check_blobs(pin_dir)
             index = self.layout.read_index()
             manifests = _place_entry(index['manifests'], new_entry, self.reference.image_ref)
+            if self._signatures is not None:
+                LayoutSignatures(self.layout.path).replace(self._pending.digest, self._signatures)
             if manifests != index['manifests']:
                 index['manifests'] = manifests
                 self.layout.write_index(index)
+            try:
+                collect_orphans(self.layout, index)
+            except LayoutError:
+                # Housekeeping after the image is named must not fail the copy; the next commit or delete tries again.
+                pass
 
     def _check_blobs(self, pin_dir: str | None) -> None:
         """Under the lock: every blob the image relies on is in place, restored from its pin if a collection took it.

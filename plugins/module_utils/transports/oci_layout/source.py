@@ -21,6 +21,7 @@ from ansible_collections.ocikit.images.plugins.module_utils.transports.oci_layou
     find_descriptor,
     ref_names,
 )
+from ansible_collections.ocikit.images.plugins.module_utils.transports.oci_layout.signatures import LayoutSignatures
 
 if t.TYPE_CHECKING:  # pragma: no cover
     from ansible_collections.ocikit.images.plugins.module_utils.transports.oci_layout.transport import OCIReference
@@ -70,6 +71,11 @@ class OCILayoutSource(ImageSource):
         """
         with self.layout.open_blob(info.digest) as handle:
             yield chunked(handle), os.fstat(handle.fileno()).st_size
+
+    def get_signatures(self, instance_digest: Digest | None = None) -> list[bytes]:
+        """The signatures stored for the named manifest (or the child ``instance_digest``), oldest first (see the signatures module)."""
+        digest = instance_digest if instance_digest is not None else self.descriptor().digest
+        return LayoutSignatures(self.layout.path).read(digest)
 
     def list_tags(self) -> list[str]:
         """The ref names of index.json, in index order."""

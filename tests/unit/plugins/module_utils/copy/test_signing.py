@@ -57,7 +57,8 @@ def gpg_keys(tmp_path_factory):
     fprs = []
     for uid in ('plain@example.com', 'protected@example.com'):
         lines = gpg(str(home), '--with-colons', '--list-secret-keys', uid).decode().splitlines()
-        fprs.append(next(line.split(':')[9] for line in lines if line.startswith('fpr:')))
+        fprs.extend([line.split(':')[9] for line in lines if line.startswith('fpr:')][:1])
+    assert len(fprs) == 2, 'gpg listed no fingerprint for a key it made'
     yield str(home), fprs[0], fprs[1], gpg(str(home), '--export', *fprs)
     subprocess.run(['gpgconf', '--homedir', str(home), '--kill', 'all'], check=False, capture_output=True)
 

@@ -599,18 +599,22 @@ def destination_for(entry: SyncEntry, tag_or_digest: str | None, dest: str, dest
     if entry.source_dir is not None and dest_type == 'dir':
         raise InvalidInputError('%s: a sync from dir to dir is not supported (as in skopeo); copy the directory instead' % entry.origin)
     suffix = destination_suffix(entry, tag_or_digest, scoped)
-    if dest_type in ('docker', 'dir'):
-        name = '%s:%s' % (dest_type, _go_join(dest, suffix) + append_suffix)
+    if dest_type == 'docker':
+        name = 'docker://' + _go_join(dest, suffix) + append_suffix
+    elif dest_type == 'dir':
+        name = 'dir:' + _go_join(dest, suffix) + append_suffix
     else:
+        if ':' in dest:
+            raise InvalidInputError('%s: the %s path %s contains ":", which would end the path' % (entry.origin, dest_type, quote(dest)))
         name = '%s:%s:%s' % (dest_type, dest, suffix.lstrip('/') + append_suffix)
     if dest_type == 'docker' and append_suffix and (tag_or_digest and Digest.is_valid(tag_or_digest) or '@' in suffix):
         raise InvalidInputError('%s: append_suffix %s cannot follow a digest (%s); a docker destination would get an invalid digest'
                                 % (entry.origin, quote(append_suffix), quote(name)))
     try:
-        parse_image_name(name if dest_type != 'docker' else 'docker://' + name[len('docker:'):])
+        parse_image_name(name)
     except InvalidReferenceError as exc:
         raise InvalidInputError('%s: the destination %s is not valid: %s' % (entry.origin, quote(name), exc.message)) from None
-    return name if dest_type != 'docker' else 'docker://' + name[len('docker:'):]
+    return name
 
 
 def destination_repository(entry: SyncEntry, dest: str, scoped: bool = False) -> str:

@@ -94,7 +94,7 @@ def test_parsed_parts(text, expected):
     ('1.2.3.4', 'it is not [v]MAJOR[.MINOR[.PATCH]][-PRERELEASE][+METADATA]'),
     ('V1.2', 'it is not [v]MAJOR[.MINOR[.PATCH]][-PRERELEASE][+METADATA]'),
     ('1.2.3-beta.01', 'the numeric pre-release identifier "01" starts with 0'),
-    ('1.0.0-alpha..1', 'the pre-release "alpha..1" has an empty identifier'),
+    ('1.0.0-alpha..1', 'it is not [v]MAJOR[.MINOR[.PATCH]][-PRERELEASE][+METADATA]'),
     ('18446744073709551616.0.0', 'the number "18446744073709551616" is larger than 2^64-1'),
     ('1.' + '1' * 300, 'it is longer than 256 characters'),
 ])

@@ -33,9 +33,10 @@ Translated, because Python's ``re`` reads the same text differently:
     them are checked: ``[A-Za-z0-9_]+``, no duplicates).
 
 Known remaining differences, documented rather than hidden:
-    case-insensitive matching folds case with Python's Unicode tables (``str.upper``/``str.lower``),
-    which agree with Go's simple folding except for a handful of characters (the dotless ``ı`` joins
-    ``i`` here); Unicode categories come from Python's Unicode version, not Go's; Python's
+    case-insensitive matching folds case with Python's Unicode tables (``str.casefold``, then
+    ``str.lower`` where full folding gives several characters), which agree with Go's simple
+    folding (CaseFolding.txt C and S) except for the few characters whose simple folding differs
+    from both, such as U+1FD3 (Go folds it with U+0390); Unicode categories come from Python's Unicode version, not Go's; Python's
     ``re`` backtracks, so a pathological pattern such as ``(a+)+$`` can take exponential time where
     RE2 is linear (tags are at most 128 characters, which bounds but does not remove the risk);
     patterns are limited to :data:`MAX_PATTERN_LENGTH` characters and :data:`MAX_NESTING` nested
@@ -163,26 +164,27 @@ def _negate(ranges: Ranges) -> Ranges:
 
 
 def _fold_key(code: int) -> int:
+    """The code point ``code`` folds to: its one-character ``casefold()`` (Unicode full folding, which is the simple
+    folding whenever it is one character), else its one-character ``lower()``, else itself."""
     char = chr(code)
-    upper = char.upper()
-    if len(upper) != 1:
-        return code
-    lower = upper.lower()
-    return ord(lower) if len(lower) == 1 else code
+    for folded in (char.casefold(), char.lower()):
+        if len(folded) == 1:
+            return ord(folded)
+    return code
 
 
 def _orbits() -> dict[int, tuple[int, ...]]:
     """Every cased code point mapped to its case orbit (the code points that fold to the same one)."""
     if not _FOLD_ORBITS:
-        groups: dict[int, list[int]] = {}
+        groups: dict[int, set[int]] = {}
         for code in range(_CASED_LIMIT):
             key = _fold_key(code)
-            if key != code or chr(code).upper() != chr(code) or chr(code).lower() != chr(code):
-                groups.setdefault(key, []).append(code)
+            if key != code:
+                groups.setdefault(key, {key}).add(code)
         for members in groups.values():
-            if len(members) > 1:
-                for code in members:
-                    _FOLD_ORBITS[code] = tuple(members)
+            orbit = tuple(sorted(members))
+            for code in orbit:
+                _FOLD_ORBITS[code] = orbit
     return _FOLD_ORBITS
 
 

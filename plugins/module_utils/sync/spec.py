@@ -308,7 +308,8 @@ def find_dir_images(base: str, max_images: int = MAX_DIR_IMAGES, max_entries: in
     directories are not followed), and the first non-directory named ``manifest.json`` makes its
     directory an image, after which the rest of that directory is skipped (subdirectories sorting
     before ``manifest.json`` have been walked already, as in skopeo). ``base`` itself may be an
-    image. Bounded by ``max_entries`` entries, ``max_depth`` levels and ``max_images`` images
+    image; unlike skopeo (whose WalkDir does not enter a symlinked root), a symlink as ``base`` is
+    followed. Bounded by ``max_entries`` entries, ``max_depth`` levels and ``max_images`` images
     (LayoutError when exceeded); a directory that cannot be read is a LayoutError naming it.
     """
     found: list[str] = []

@@ -189,3 +189,17 @@ def test_the_pattern_keeps_its_source_text():
     compiled = compile_re2(r'^v\d+$')
     assert compiled.pattern == r'^v\d+$'
     assert compiled.python == r'\Av(?:[\U00000030-\U00000039])+\Z'
+
+
+@pytest.mark.parametrize('pattern, text, expected', [
+    # Go's simple case folding orbits (unicode.SimpleFold): long s with s, sharp s with capital sharp s,
+    # final sigma with sigma; the dotless i and the dotted capital I stand alone.
+    (r'(?i)^s$', '\u017f', True),
+    (r'(?i)^\u00df$', '\u1e9e', True),
+    (r'(?i)^\u03c3$', '\u03c2', True),
+    (r'(?i)^i$', '\u0131', False),
+    (r'(?i)^i$', '\u0130', False),
+    (r'(?i)^I$', 'i', True),
+])
+def test_case_folding_orbits(pattern, text, expected):
+    assert compile_re2(pattern.encode('ascii').decode('unicode_escape')).search(text) is expected

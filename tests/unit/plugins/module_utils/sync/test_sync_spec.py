@@ -88,8 +88,9 @@ def test_skopeo_man_page_example_file(tmp_path):
 
 
 def test_file_scalars_stay_as_written_as_yaml_v3_decodes_into_strings(tmp_path):
-    spec = load_yaml_source(write(tmp_path / 's.yaml', 'docker.io:\n  images:\n    redis: [1.10, 010, 7, 2024-01-01, on]\n'
-                                                    '  tls-verify: no\n  credentials: {username: 007, password: 12345}\n'))
+    text = ('docker.io:\n  images:\n    redis: [1.10, 010, 7, 2024-01-01, on]\n'
+            '  tls-verify: no\n  credentials: {username: 007, password: 12345}\n')
+    spec = load_yaml_source(write(tmp_path / 's.yaml', text))
     entry = spec.entries[0]
     assert entry.references == ('1.10', '010', '7', '2024-01-01', 'on')
     assert str(entry.repository) == 'docker.io/library/redis'
@@ -100,8 +101,9 @@ def test_file_scalars_stay_as_written_as_yaml_v3_decodes_into_strings(tmp_path):
 @pytest.mark.parametrize('text, message', [
     ('a: 1\na: 2\n', 'sync file "{p}" is not valid YAML: mapping key "a" is repeated (first at line 1) at line 2 column 1'),
     ('x: [\n', None),
-    ('!!python/object/apply:os.system ["true"]\n', 'sync file "{p}" is not valid YAML: could not determine a constructor for the tag '
-                                                    '\'tag:yaml.org,2002:python/object/apply:os.system\' at line 1 column 1'),
+    ('!!python/object/apply:os.system ["true"]\n',
+     'sync file "{p}" is not valid YAML: could not determine a constructor for the tag '
+     '\'tag:yaml.org,2002:python/object/apply:os.system\' at line 1 column 1'),
 ])
 def test_bad_files(tmp_path, text, message):
     path = write(tmp_path / 's.yaml', text)

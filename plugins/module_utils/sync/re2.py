@@ -29,8 +29,9 @@ Translated, because Python's ``re`` reads the same text differently:
     ``a{,3}``, which Go reads as literal text (Python as ``{0,3}``); ``(?U)``, which in Go swaps
     greedy and lazy repetition (Python's ``U`` flag means Unicode); ``(?i)``, ``(?m)``, ``(?s)`` in
     the middle of a pattern apply to the rest of the enclosing group, as in Go; ``(?<name>re)``
-    (Go 1.22) and ``(?P<name>re)`` become plain groups (group names are not used; Go's rules for
-    them are checked: ``[A-Za-z0-9_]+``, no duplicates).
+    (Go 1.22) and ``(?P<name>re)`` become plain groups (names are not used; Go's rule for them is
+    checked: ``[A-Za-z0-9_]+``; Go, unlike RE2 in C++, accepts a name used twice, so this does too);
+    ``\\B`` also matches an empty text, as in Go.
 
 Known remaining differences, documented rather than hidden:
     case-insensitive matching folds case with Python's Unicode tables (``str.casefold``, then
@@ -254,7 +255,6 @@ class _Parser:
         self.pattern = pattern
         self.pos = 0
         self.depth = 0
-        self.names: set[str] = set()
 
     def fail(self, reason: str, start: int | None = None) -> InvalidInputError:
         offset = self.pos if start is None else start
@@ -304,8 +304,9 @@ class _Parser:
                 repeated = start
                 continue
             item = self.atom(flags)
-            if item is None:  # a flag group: nothing to repeat
-                repeatable, repeated = False, -1
+            if item is None:
+                # A flag group adds nothing: a repetition after it applies to the item before it, as in Go ("a*(?i)*").
+                repeated = -1
                 continue
             if isinstance(item, list):  # \Q...\E: one literal item per character
                 items.extend(item)
@@ -374,9 +375,8 @@ class _Parser:
         inner = _Flags(**dataclasses.asdict(flags))
         if pattern.startswith('(?', start):
             rest = pattern[start + 2:start + 4]
-            named = None
             if rest.startswith('P<') or (rest.startswith('<') and not rest.startswith(('<=', '<!'))):
-                named = self.group_name(start)
+                self.group_name(start)
             elif rest.startswith(('=', '!')):
                 raise self.fail('lookahead %s is not supported by RE2' % quote(pattern[start:start + 3]), start)
             elif rest.startswith(('<=', '<!')):
@@ -394,8 +394,6 @@ class _Parser:
             else:
                 if self.flag_group(start, flags, inner):
                     return None
-            if named is not None:
-                self.names.add(named)
         else:
             self.pos += 1
         self.depth += 1
@@ -409,7 +407,7 @@ class _Parser:
         capturing = not pattern.startswith('(?', start) or pattern.startswith(('(?P<', '(?<'), start)
         return '(%s)' % body if capturing else '(?:%s)' % body
 
-    def group_name(self, start: int) -> str:
+    def group_name(self, start: int) -> None:
         pattern = self.pattern
         name_start = pattern.index('<', start) + 1
         end = pattern.find('>', name_start)
@@ -418,10 +416,7 @@ class _Parser:
         name = pattern[name_start:end]
         if not re.fullmatch(r'[A-Za-z0-9_]+', name):
             raise self.fail('invalid named capture %s: a name is letters, digits and "_"' % quote(pattern[start:end + 1]), start)
-        if name in self.names:
-            raise self.fail('duplicate capture group name %s' % quote(name), start)
         self.pos = end + 1
-        return name
 
     def flag_group(self, start: int, outer: _Flags, inner: _Flags) -> bool:
         """Parse ``(?flags)`` (True: applies to ``outer`` from here on) or ``(?flags:`` (False: ``inner`` set, group opened)."""
@@ -462,7 +457,8 @@ class _Parser:
         if start + 1 >= len(pattern):
             raise self.fail('trailing backslash at end of expression', start)
         char = pattern[start + 1]
-        simple = {'A': '\\A', 'z': '\\Z', 'b': '(?a:\\b)', 'B': '(?a:\\B)'}
+        # Python's \B never matches an empty text (before 3.14); "not at a boundary" always does, as Go's \B.
+        simple = {'A': '\\A', 'z': '\\Z', 'b': '(?a:\\b)', 'B': '(?a:(?!\\b))'}
         if char in simple:
             self.pos += 2
             return simple[char]

@@ -234,20 +234,18 @@ def _reference(text: t.Any, where: str) -> str:
 
 
 def _regex(value: t.Any, where: str) -> RE2Pattern:
+    text = _text(value, where, 'a regular expression')
     try:
-        return compile_re2(_text(value, where, 'a regular expression'))
+        return compile_re2(text)
     except InvalidInputError as exc:
-        if exc.message.startswith(where):
-            raise
         raise _fail(where, exc) from None
 
 
 def _constraint(value: t.Any, where: str) -> Constraint:
+    text = _text(value, where, 'a semver constraint')
     try:
-        return parse_constraint(_text(value, where, 'a semver constraint'))
+        return parse_constraint(text)
     except InvalidInputError as exc:
-        if exc.message.startswith(where):
-            raise
         raise _fail(where, exc) from None
 
 

@@ -54,6 +54,8 @@ def _yaml_loader(what: str, scalars_as_text: bool) -> tuple[t.Any, t.Any]:
         def construct_mapping(self, node: t.Any, deep: bool = False) -> t.Any:
             seen: dict[t.Any, t.Any] = {}
             for key_node, dummy in node.value:
+                if key_node.tag == _MERGE_TAG:
+                    continue  # "<<: *anchor" (yaml.v3 merges too); an explicit key may override what it brings
                 key = self.construct_object(key_node, deep=True)
                 try:
                     first = seen.setdefault(key, key_node)

@@ -63,6 +63,7 @@ import urllib.parse
 from ansible_collections.ocikit.images.plugins.module_utils.errors import PolicyError, quote
 from ansible_collections.ocikit.images.plugins.module_utils.fsutil import read_document
 from ansible_collections.ocikit.images.plugins.module_utils.signature.identity import docker_identity, docker_namespaces
+from ansible_collections.ocikit.images.plugins.module_utils.yamlutil import load_yaml
 
 if t.TYPE_CHECKING:  # pragma: no cover
     from ansible_collections.ocikit.images.plugins.module_utils.reference import DockerReference
@@ -269,52 +270,9 @@ def docker_scopes(ref: 'DockerReference') -> list[str]:
 
 # -- loading ---------------------------------------------------------------------------------------
 
-def _yaml_loader(path: str) -> tuple[t.Any, t.Any]:
-    """``(yaml module, loader class)``: a SafeLoader that refuses a key repeated in one mapping (yaml.v3 does; PyYAML keeps the last).
-
-    PyYAML comes with ansible-core on the controller but may be absent on a managed node: it is
-    imported here, when a registries.d file is actually read, and its absence is named.
-    """
-    try:
-        import yaml
-    except ImportError as exc:  # pragma: no cover - exercised only without PyYAML
-        raise ImportError('the Python library PyYAML is required to read registries.d (%s); install it with "pip install PyYAML"'
-                          % path, name='yaml') from exc
-
-    base = getattr(yaml, 'CSafeLoader', yaml.SafeLoader)
-
-    class UniqueKeyLoader(base):  # type: ignore[misc,valid-type]
-        """SafeLoader with duplicate-key detection."""
-
-        def construct_mapping(self, node: t.Any, deep: bool = False) -> t.Any:
-            seen: dict[t.Any, t.Any] = {}
-            for key_node, dummy in node.value:
-                key = self.construct_object(key_node, deep=True)
-                try:
-                    first = seen.setdefault(key, key_node)
-                except TypeError:
-                    continue  # an unhashable key: the base class reports it
-                if first is not key_node:
-                    raise yaml.constructor.ConstructorError(
-                        None, None, 'mapping key %s is repeated (first at line %d)' % (quote(str(key)), first.start_mark.line + 1),
-                        key_node.start_mark)
-            return super().construct_mapping(node, deep=deep)
-
-    return yaml, UniqueKeyLoader
-
-
 def _parse_yaml(raw: bytes, path: str) -> t.Any:
-    yaml, loader = _yaml_loader(path)
-    try:
-        return yaml.load(raw, Loader=loader)  # nosec B506 - a SafeLoader subclass
-    except RecursionError:
-        raise PolicyError('registries.d file %s is nested too deeply' % quote(path)) from None
-    except yaml.YAMLError as exc:
-        # The problem and its position only: the snippet YAML errors quote may hold a URL with a password.
-        problem = getattr(exc, 'problem', None) or getattr(exc, 'context', None) or type(exc).__name__
-        mark = getattr(exc, 'problem_mark', None) or getattr(exc, 'context_mark', None)
-        where = ' at line %d column %d' % (mark.line + 1, mark.column + 1) if mark is not None else ''
-        raise PolicyError('registries.d file %s is not valid YAML: %s%s' % (quote(path), problem, where)) from None
+    """The document of one file, parsed by the shared safe loader (a repeated key is refused, as by yaml.v3)."""
+    return load_yaml(raw, 'registries.d file %s' % quote(path), PolicyError)
 
 
 def _section(value: t.Any, origin: str) -> Section:

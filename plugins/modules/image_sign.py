@@ -392,6 +392,9 @@ _ACTION_OPTIONS = {
     'manifest_digest': ('manifest',),
     'generate_key': ('output_prefix', 'passphrase', 'passphrase_file', 'force'),
 }
+# Where things are rather than what to do: module_defaults may set them for every task of the module, so an action that does not use
+# one ignores it instead of refusing it.
+_CONTEXT_OPTIONS = frozenset(('registries_d', 'policy', 'policy_data', 'insecure_policy', 'sign_gnupghome', 'gnupghome'))
 # Options with a default: only a value other than the default is "given".
 _DEFAULTS = {'identity_match': 'matchRepoDigestOrExact', 'require_signature': True, 'fail_on_unverified': True,
              'insecure_policy': False, 'force': False}
@@ -400,7 +403,7 @@ _DEFAULTS = {'identity_match': 'matchRepoDigestOrExact', 'require_signature': Tr
 def unused_options(params: t.Mapping[str, t.Any]) -> list[str]:
     """The action-specific options given that ``params['action']`` does not take, sorted."""
     taken = set(_ACTION_OPTIONS[params['action']])
-    every = {name for names in _ACTION_OPTIONS.values() for name in names}
+    every = {name for names in _ACTION_OPTIONS.values() for name in names} - _CONTEXT_OPTIONS
     return sorted(name for name in every - taken if params.get(name) is not None and params.get(name) != _DEFAULTS.get(name))
 
 
@@ -472,8 +475,6 @@ def main() -> None:
     )
     argument_spec.update(retry_argument_spec())
     argument_spec.update(sign_argument_spec())
-    # A path, not a secret: said explicitly, or Ansible warns that it might be one.
-    argument_spec['sign_passphrase_file'].setdefault('no_log', False)
     module = OcikitModule(
         argument_spec=argument_spec, supports_check_mode=True, required_together=connection_required_together(),
         mutually_exclusive=connection_mutually_exclusive() + [

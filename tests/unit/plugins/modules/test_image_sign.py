@@ -43,7 +43,7 @@ def test_manifest_digest(tmp_path, capsys):
     ({'action': 'manifest_digest', 'manifest': '/m', 'keys': ['/k'], 'force': True}, 'action manifest_digest does not take force, keys'),
     ({'action': 'verify', 'image': 'dir:/x', 'identity': 'a/b:c', 'policy': '/p'},
      'dir:/x: identity and identity_match apply to keys and sigstore_keys; a policy says which identities it accepts'),
-    ({'action': 'verify', 'image': 'dir:/x', 'gnupghome': '/g'}, 'dir:/x: action verify does not take gnupghome'),
+    ({'action': 'verify', 'image': 'dir:/x', 'output_prefix': '/g'}, 'dir:/x: action verify does not take output_prefix'),
     ({'action': 'sign', 'image': 'dir:/x'}, 'action is sign but any of the following are missing: sign_by, sign_by_sigstore_private_key'),
     ({'action': 'sign', 'image': 'dir:/x', 'sign_by': 'ABCDEF0123456789', 'passphrase': 'unused-words-1'}, 'dir:/x: action sign does not take passphrase'),
     ({'action': 'standalone_sign', 'manifest': '/m', 'docker_reference': 'a/b:c', 'signature': '/s', 'sign_by': 'ABCDEF0123456789',
@@ -54,6 +54,12 @@ def test_manifest_digest(tmp_path, capsys):
 def test_argument_errors(args, message, capsys):
     out = run(args, capsys)
     assert out['failed'] and out['msg'] == message, out['msg']
+
+
+def test_context_options_that_module_defaults_may_set_are_ignored_by_actions_that_do_not_use_them(tmp_path, capsys):
+    out = run({'action': 'generate_key', 'output_prefix': str(tmp_path / 'k'), 'passphrase': 'words-4', 'registries_d': '/r',
+               'gnupghome': '/g', 'sign_gnupghome': '/g', 'policy': '/p'}, capsys, check_mode=True)
+    assert not out.get('failed') and out['changed'] is True, out.get('msg')
 
 
 def test_generate_key_in_check_mode_writes_nothing_and_never_returns_the_passphrase(tmp_path, capsys):

@@ -21,8 +21,9 @@ options:
         mode too. A rejected image fails the task with the scope and the requirement that rejected it, and the destination is left
         untouched. A malformed policy (an unknown or duplicate key, two key sources, a bad scope) or a missing key file fails as well.
       - V(signedBy) with C(keyType=GPGKeys) (simple signing) is verified with gpg in a throwaway home; the user's keyrings are
-        neither read nor changed. V(sigstoreSigned) (public keys, Rekor, Fulcio, PKI) is verified for V(dir:) images; sigstore
-        attachments of registry images are not read in this version. See C(docs/signing-and-policy.md).
+        neither read nor changed. V(sigstoreSigned) (public keys, Rekor, Fulcio, PKI) is verified for V(dir:), V(oci:) and
+        V(oci-archive:) images, and for registry images whose registries.d entry sets C(use-sigstore-attachments) to V(true).
+        See C(docs/signing-and-policy.md).
     type: path
   policy_data:
     description:
@@ -36,13 +37,14 @@ options:
     default: false
   registries_d:
     description:
-      - The registries.d directory that says where the simple signatures of registry images are kept (their lookaside), as
-        skopeo's C(--registries.d).
+      - The registries.d directory that says where the signatures of registry images are kept, as skopeo's C(--registries.d);
+        simple signatures in their lookaside, sigstore signatures in the C(sha256-HEX.sig) attachment in the image's repository
+        (read and appended to) when C(use-sigstore-attachments) is V(true) for it.
       - Defaults to C($HOME/.config/containers/registries.d) when it exists, else C(/etc/containers/registries.d). Without an entry
         for the registry, signatures are read from containers/image's default lookaside directory.
       - A V(http://) or V(https://) lookaside is read with the registry's TLS settings and without its credentials.
-      - Signatures copied into a registry are written, as skopeo writes them, to the destination repository's C(lookaside-staging)
-        (else C(lookaside), else the default directory), which must then be a V(file://) directory.
+      - Simple signatures copied into a registry are written, as skopeo writes them, to the destination repository's
+        C(lookaside-staging) (else C(lookaside), else the default directory), which must then be a V(file://) directory.
     type: path
 notes:
   - O(policy), O(policy_data) and O(insecure_policy) are mutually exclusive.

@@ -135,14 +135,16 @@ options:
   remove_signatures:
     description:
       - Do not copy the source's signatures, as skopeo's C(--remove-signatures).
-      - Without it, signatures travel with the image (from V(dir:) images, from a registry's lookaside, see O(registries_d), and from
-        V(oci:) and V(oci-archive:) images that carry them; into V(dir:) images, into V(oci:) and V(oci-archive:) images (in
-        C(.ocikit/signatures/), ocikit's convention, which other tools ignore), and into a registry's write lookaside when it is a
-        local directory), and a copy that would change the manifest
+      - Without it, signatures travel with the image (from V(dir:) images, from a registry's lookaside and sigstore attachment, see
+        O(registries_d), and from V(oci:) and V(oci-archive:) images that carry them; into V(dir:) images, into V(oci:) and
+        V(oci-archive:) images (in C(.ocikit/signatures/), ocikit's convention, which other tools ignore), and into a registry's
+        write lookaside when it is a local directory and its sigstore attachment when registries.d enables it), and a copy that
+        would change the manifest
         (a conversion, recompressed layers, one platform out of an index) or a destination that cannot store signatures fails
         before writing anything rather than drop them silently.
       - With it, a V(dir:) destination that holds the same image with signatures gets them removed, as do the signatures of the
-        copied digest in an V(oci:) layout and in a registry destination's write lookaside.
+        copied digest in an V(oci:) layout and in a registry destination's write lookaside. Layers of a sigstore attachment are
+        never removed, as with skopeo.
     type: bool
     default: false
   preserve_digests:

@@ -57,8 +57,10 @@ options:
       - The manifest the reference names is verified with the signatures stored for its digest. For an index (manifest list) that is the
         index itself, with the index's signatures (what C(skopeo copy --all --sign-by) signs); to verify the image of one platform, name it
         by its digest.
-      - Registry images' simple signatures are read from the lookaside that O(registries_d) names. Sigstore signatures are read from
-        V(dir:) images only (registry attachments are not read in this version).
+      - Signatures are read where the transport keeps them. Registry images' simple signatures come from the lookaside that
+        O(registries_d) names, their sigstore signatures from the C(sha256-HEX.sig) attachment when registries.d sets
+        C(use-sigstore-attachments) to V(true); V(dir:) images have C(signature-N) files, V(oci:) and V(oci-archive:) images
+        C(.ocikit/signatures/) (ocikit's convention); V(docker-archive:) images have none.
       - Required with O(action=verify) and O(action=sign).
     type: str
   keys:

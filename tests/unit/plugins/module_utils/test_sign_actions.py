@@ -238,12 +238,13 @@ def test_verify_with_sigstore_keys(fixtures):
 def test_verify_with_a_policy_and_require_signature(fixtures):
     ref = dir_ref(fixtures, 'dir-img-valid')
     # A dir: image's policy identity is its path with symlinks resolved (as containers/image), and shared/ may be a symlink.
-    policy = parse_policy({'default': [{'type': 'reject'}], 'transports': {'dir': {str(fixtures.resolve()): [
+    scope = str(fixtures.resolve())
+    policy = parse_policy({'default': [{'type': 'reject'}], 'transports': {'dir': {scope: [
         {'type': 'signedBy', 'keyType': 'GPGKeys', 'keyPath': str(fixtures / 'public-key.gpg'),
          'signedIdentity': {'type': 'exactReference', 'dockerReference': 'testing/manifest:latest'}}]}}})
     out = verify(ref, policy)
-    assert out['verified'] and out['policy'] == 'inline' and out['scope'] == 'transports.dir["%s"]' % fixtures
-    assert out['reason'] == 'the policy accepts "%s" (scope transports.dir["%s"])' % (ref, fixtures)
+    assert out['verified'] and out['policy'] == 'inline' and out['scope'] == 'transports.dir["%s"]' % scope
+    assert out['reason'] == 'the policy accepts "%s" (scope transports.dir["%s"])' % (ref, scope)
     anything = parse_policy({'default': [{'type': 'insecureAcceptAnything'}]})
     with pytest.raises(PolicyRejectedError) as caught:
         verify(ref, anything)

@@ -1,0 +1,426 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, ocikit.images contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""image_sync's engine: the images a sync spec names, each copied with image_copy's engine, concurrently.
+
+A sync is three steps:
+
+1. **Plan** (:func:`plan_jobs`): every entry of the spec (spec.py) becomes images to copy. A
+   repository that lists its tags is asked once (``GET /v2/<name>/tags/list``, paginated); the
+   tags are filtered (:func:`...spec.select_tags`) and each gets its destination name
+   (:func:`...spec.destination_for`). With ``immutable_tags``, a tag matching it that the
+   destination already has is skipped here, before its source is read at all (the destination's
+   tag list is read once per repository).
+2. **Copy**: each image is :func:`...copy.execute.copy_image`, so every guarantee of image_copy holds
+   per image (idempotence by digest: an image already there is ``skipped`` and nothing is written;
+   the trust policy; signatures travel; signing). Images run ``concurrency`` at a time; a failure
+   stops the sync unless ``keep_going`` (then every failure is listed and the sync fails at the end).
+3. **Prune** (opt-in, registry destinations): in each destination repository that an entry filled
+   from a repository's tag list, a tag the entry's filters select but the source no longer has is
+   deleted with image_delete's engine and its safety rules (a tag sharing its digest with another
+   tag is not deleted with it, and is reported).
+
+An ``oci-archive`` destination is one archive holding every image: the sync runs into a layout
+staged beside it (the archive's images copied into it first, so up-to-date images are found and
+not read from the source), and the archive is replaced once, atomically, only when something
+changed; an interrupted sync leaves the old archive whole.
+
+Everything is reported per image (``images``: src, dest, digest, action, error) and summed up
+(``summary``). ``progress_file`` receives one JSON line per image as it finishes, for an operator
+watching a long sync.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import dataclasses
+import json
+import os
+import shutil
+import threading
+import time
+import typing as t
+
+from ansible_collections.ocikit.images.plugins.module_utils.copy.execute import copy_image
+from ansible_collections.ocikit.images.plugins.module_utils.copy.plan import CopyOptions
+from ansible_collections.ocikit.images.plugins.module_utils.errors import InvalidInputError, LayoutError, OcikitError, SharedDigestError, describe
+from ansible_collections.ocikit.images.plugins.module_utils.fsutil import create_temp_dir, create_temp_file, release_temp_dir, unlink_quietly
+from ansible_collections.ocikit.images.plugins.module_utils.sync.spec import (
+    SyncEntry,
+    SyncSpec,
+    destination_for,
+    select_tags,
+    source_for,
+)
+from ansible_collections.ocikit.images.plugins.module_utils.transports.base import ConnectionOptions
+from ansible_collections.ocikit.images.plugins.module_utils.transports.names import parse_image_name
+
+if t.TYPE_CHECKING:  # pragma: no cover
+    from ansible_collections.ocikit.images.plugins.module_utils.copy.signing import SignOptions
+    from ansible_collections.ocikit.images.plugins.module_utils.signature.policy import Policy
+    from ansible_collections.ocikit.images.plugins.module_utils.sync.re2 import RE2Pattern
+
+ACTION_COPIED = 'copied'
+ACTION_SKIPPED = 'skipped'
+ACTION_PRUNED = 'pruned'
+ACTION_FAILED = 'failed'
+#: Prefix of the layout staged beside an oci-archive destination.
+STAGING_PREFIX = '.ocikit-tmp-sync-'
+
+
+@dataclasses.dataclass
+class SyncOptions:
+    """How to sync, beyond the spec: where to, naming, copy options, and the sync's own switches."""
+
+    dest: str
+    dest_type: str
+    scoped: bool = False
+    append_suffix: str = ''
+    copy: CopyOptions = dataclasses.field(default_factory=CopyOptions)
+    concurrency: int = 4
+    keep_going: bool = False
+    prune: bool = False
+    immutable_tags: 'RE2Pattern | None' = None
+    policy: 'Policy | None' = None
+    sign: 'SignOptions | None' = None
+    progress_file: str | None = None
+
+
+@dataclasses.dataclass
+class ImageJob:
+    """One image to copy (or, planned as ``skipped``, not to)."""
+
+    entry: SyncEntry
+    src: str
+    dest: str
+    tag: str | None
+    #: Set when planning decided already (immutable tag present): the action and why.
+    decided: str | None = None
+    reason: str = ''
+
+
+@dataclasses.dataclass
+class SyncResult:
+    """What the sync did (or would do)."""
+
+    images: list[dict[str, t.Any]] = dataclasses.field(default_factory=list)
+    warnings: list[str] = dataclasses.field(default_factory=list)
+    started: float = dataclasses.field(default_factory=time.monotonic)
+    bytes_copied: int = 0
+
+    @property
+    def failed(self) -> list[dict[str, t.Any]]:
+        return [item for item in self.images if item['action'] == ACTION_FAILED]
+
+    @property
+    def changed(self) -> bool:
+        return any(item['action'] in (ACTION_COPIED, ACTION_PRUNED) for item in self.images)
+
+    def summary(self) -> dict[str, t.Any]:
+        counts = {action: sum(1 for item in self.images if item['action'] == action)
+                  for action in (ACTION_COPIED, ACTION_SKIPPED, ACTION_PRUNED, ACTION_FAILED)}
+        return dict(counts, images=len(self.images), bytes_copied=self.bytes_copied, seconds=round(time.monotonic() - self.started, 3))
+
+
+class _Progress:
+    """One JSON line per finished image in ``path`` (truncated when the sync starts); thread-safe."""
+
+    def __init__(self, path: str | None) -> None:
+        self._lock = threading.Lock()
+        self._handle: t.TextIO | None = None
+        if path:
+            try:
+                self._handle = open(path, 'w', encoding='utf-8', buffering=1)  # pylint: disable=consider-using-with
+            except OSError as exc:
+                raise InvalidInputError('cannot write progress_file %s: %s' % (path, exc.strerror or exc)) from None
+
+    def write(self, item: t.Mapping[str, t.Any]) -> None:
+        if self._handle is not None:
+            with self._lock:
+                self._handle.write(json.dumps(dict(item, time=round(time.time(), 3)), sort_keys=True) + '\n')
+
+    def close(self) -> None:
+        if self._handle is not None:
+            self._handle.close()
+
+
+def entry_options(entry: SyncEntry, base: ConnectionOptions) -> ConnectionOptions:
+    """The source connection options of ``entry``: the YAML's per-registry credentials and TLS settings over the module's."""
+    registry = entry.registry
+    if registry is None:
+        return base
+    changes: dict[str, t.Any] = {}
+    if registry.credentials is not None:
+        if registry.credentials.identity_token:
+            changes.update(registry_token=None, username='<token>', password=registry.credentials.identity_token)
+        else:
+            changes.update(username=registry.credentials.username, password=registry.credentials.password, registry_token=None)
+    if registry.tls_verify is not None:
+        changes['tls_verify'] = registry.tls_verify
+    if registry.cert_dir is not None:
+        changes['cert_dir'] = registry.cert_dir
+    return dataclasses.replace(base, **changes) if changes else base
+
+
+def _list_source_tags(entry: SyncEntry, options: ConnectionOptions) -> list[str]:
+    ref = parse_image_name('docker://%s:latest' % t.cast(t.Any, entry.repository).name)
+    with ref.new_source(options) as src:
+        return src.list_tags()
+
+
+class _DestinationTags:
+    """The tags (or layout names) a destination repository holds, read once per repository; None when it holds none."""
+
+    def __init__(self, options: ConnectionOptions) -> None:
+        self.options = options
+        self._cache: dict[str, set[str] | None] = {}
+        self._lock = threading.Lock()
+
+    def has(self, dest: str) -> bool:
+        ref = parse_image_name(dest)
+        name = ref.transport.name
+        if name == 'docker':
+            docker = t.cast(t.Any, ref).docker_reference()
+            return docker.tag in (self.tags_of('docker://%s:latest' % docker.name) or ())
+        if name == 'oci':
+            return getattr(ref, 'image_ref', None) in (self.tags_of('oci:%s' % getattr(ref, 'path')) or ())
+        if name == 'dir':
+            return os.path.isfile(os.path.join(getattr(ref, 'path'), 'manifest.json'))
+        return False
+
+    def tags_of(self, repository: str) -> set[str] | None:
+        with self._lock:
+            if repository in self._cache:
+                return self._cache[repository]
+        try:
+            with parse_image_name(repository).new_source(self.options) as src:
+                tags: set[str] | None = set(src.list_tags())
+        except OcikitError:
+            # A repository (or layout) that does not exist yet has no tags to keep.
+            tags = None
+        with self._lock:
+            self._cache[repository] = tags
+        return tags
+
+
+def plan_jobs(spec: SyncSpec, options: SyncOptions, src_options: ConnectionOptions, dest_options: ConnectionOptions,
+              result: SyncResult) -> tuple[list[ImageJob], dict[int, list[str]]]:
+    """The images to copy, and for each entry that listed a repository's tags (by index in ``spec.entries``) the tags selected.
+
+    A repository whose tags cannot be listed fails the sync, or with ``keep_going`` is reported
+    as a failed item and the others go on.
+    """
+    jobs: list[ImageJob] = []
+    listed: dict[int, list[str]] = {}
+    present = _DestinationTags(dest_options)
+    for position, entry in enumerate(spec.entries):
+        if entry.source_dir is not None:
+            jobs.append(ImageJob(entry, source_for(entry), destination_for(entry, None, options.dest, options.dest_type, options.scoped,
+                                                                           options.append_suffix), None))
+            continue
+        if entry.lists_tags:
+            try:
+                tags = select_tags(entry, _list_source_tags(entry, entry_options(entry, src_options)))
+            except OcikitError as exc:
+                if not options.keep_going:
+                    raise
+                result.images.append({'src': 'docker://%s' % t.cast(t.Any, entry.repository).name, 'dest': None, 'digest': None,
+                                      'action': ACTION_FAILED, 'error': describe(exc)})
+                continue
+            listed[position] = tags
+        else:
+            tags = list(entry.references)
+        for tag in tags:
+            dest = destination_for(entry, tag, options.dest, options.dest_type, options.scoped, options.append_suffix)
+            job = ImageJob(entry, source_for(entry, tag), dest, tag)
+            if options.immutable_tags is not None and not _is_digest(tag) and options.immutable_tags.search(tag) and present.has(dest):
+                job.decided, job.reason = ACTION_SKIPPED, 'immutable tag already at the destination (source not read)'
+            jobs.append(job)
+    return jobs, listed
+
+
+def _is_digest(text: str) -> bool:
+    return ':' in text
+
+
+def _run_one(job: ImageJob, options: SyncOptions, src_options: ConnectionOptions, dest_options: ConnectionOptions,
+             check_mode: bool) -> dict[str, t.Any]:
+    item: dict[str, t.Any] = {'src': job.src, 'dest': job.dest, 'digest': None, 'action': ACTION_SKIPPED, 'error': None}
+    if job.decided is not None:
+        item.update(action=job.decided, reason=job.reason)
+        return item
+    try:
+        outcome = copy_image(parse_image_name(job.src), parse_image_name(job.dest), entry_options(job.entry, src_options), dest_options,
+                             _copy_options(job.entry, options.copy), check_mode=check_mode, policy=options.policy, sign=options.sign)
+    except OcikitError as exc:
+        item.update(action=ACTION_FAILED, error=describe(exc))
+        return item
+    after = outcome.after
+    item.update(digest=str(after) if after else None, action=ACTION_COPIED if outcome.changed else ACTION_SKIPPED,
+                reason=outcome.plan.reason, bytes=outcome.stats.bytes_copied,
+                before=str(outcome.plan.before) if outcome.plan.before else None)
+    return item
+
+
+def _copy_options(entry: SyncEntry, base: CopyOptions) -> CopyOptions:
+    if entry.platforms:
+        return dataclasses.replace(base, platforms=tuple(entry.platforms))
+    return base
+
+
+def run_sync(spec: SyncSpec, options: SyncOptions, src_options: ConnectionOptions, dest_options: ConnectionOptions,
+             check_mode: bool = False) -> SyncResult:
+    """Plan, copy (and prune); a SyncResult whatever happened (failures are items, see :attr:`SyncResult.failed`)."""
+    if options.concurrency < 1:
+        raise InvalidInputError('concurrency must be at least 1')
+    result = SyncResult(warnings=list(spec.warnings))
+    if options.dest_type == 'oci-archive':
+        return _run_into_archive(spec, options, src_options, dest_options, check_mode, result)
+    jobs, listed = plan_jobs(spec, options, src_options, dest_options, result)
+    _copy_all(jobs, options, src_options, dest_options, check_mode, result)
+    if options.prune and not result.failed:
+        _prune(spec, options, listed, dest_options, check_mode, result)
+    elif options.prune:
+        result.warnings.append('prune skipped: %d image(s) failed' % len(result.failed))
+    return result
+
+
+def _copy_all(jobs: list[ImageJob], options: SyncOptions, src_options: ConnectionOptions, dest_options: ConnectionOptions,
+              check_mode: bool, result: SyncResult) -> None:
+    progress = _Progress(options.progress_file)
+    stop = threading.Event()
+    lock = threading.Lock()
+
+    def work(job: ImageJob) -> dict[str, t.Any] | None:
+        if stop.is_set():
+            return None
+        item = _run_one(job, options, src_options, dest_options, check_mode)
+        if item['action'] == ACTION_FAILED and not options.keep_going:
+            stop.set()
+        progress.write(item)
+        return item
+
+    try:
+        with concurrent.futures.ThreadPoolExecutor(max_workers=options.concurrency) as pool:
+            for item in pool.map(work, jobs):
+                if item is not None:
+                    with lock:
+                        result.images.append(item)
+                        result.bytes_copied += int(item.get('bytes') or 0)
+    finally:
+        progress.close()
+
+
+def _prune(spec: SyncSpec, options: SyncOptions, listed: dict[int, list[str]], dest_options: ConnectionOptions, check_mode: bool,
+           result: SyncResult) -> None:
+    """Delete, per repository an entry filled from a tag list, the destination tags its filters select that the source no longer has."""
+    if options.dest_type != 'docker':
+        raise InvalidInputError('prune is supported for registry destinations (dest_type: docker) only')
+    # Imported here: only a pruning sync needs the delete engine.
+    from ansible_collections.ocikit.images.plugins.module_utils.delete import delete_image  # pylint: disable=import-outside-toplevel
+
+    present = _DestinationTags(dest_options)
+    for position, kept in listed.items():
+        entry = spec.entries[position]
+        sample = destination_for(entry, 'latest', options.dest, options.dest_type, options.scoped, '')
+        repository = sample[:-len(':latest')]
+        suffix = options.append_suffix
+        wanted = {tag + suffix for tag in kept}
+        for dest_tag in sorted(present.tags_of(repository + ':latest') or ()):
+            if dest_tag in wanted or (suffix and not dest_tag.endswith(suffix)):
+                continue
+            source_tag = dest_tag[:-len(suffix)] if suffix else dest_tag
+            if not select_tags(entry, [source_tag]):
+                continue  # not a tag this entry syncs: someone else's
+            item: dict[str, t.Any] = {'src': None, 'dest': '%s:%s' % (repository, dest_tag), 'digest': None, 'action': ACTION_PRUNED,
+                                      'error': None}
+            try:
+                deleted = delete_image(parse_image_name(item['dest']), dest_options, force=False, check_mode=check_mode)
+                item['digest'] = deleted.as_result().get('digest')
+            except SharedDigestError as exc:
+                # Another tag shares the digest and the registry may not delete a tag alone: left, and said why.
+                item.update(action=ACTION_SKIPPED, reason='not pruned: %s' % describe(exc))
+            except OcikitError as exc:
+                item.update(action=ACTION_FAILED, error='prune: %s' % describe(exc))
+            result.images.append(item)
+
+
+# -- one archive holding every image ------------------------------------------------------------------------
+
+
+def _run_into_archive(spec: SyncSpec, options: SyncOptions, src_options: ConnectionOptions, dest_options: ConnectionOptions,
+                      check_mode: bool, result: SyncResult) -> SyncResult:
+    """Sync into a layout staged beside the archive (its images copied in first), then replace the archive once if anything changed."""
+    # Imported here: only this destination type needs the archive writer.
+    from ansible_collections.ocikit.images.plugins.module_utils.transports.oci_archive.destination import (  # pylint: disable=import-outside-toplevel
+        write_layout,
+    )
+    from ansible_collections.ocikit.images.plugins.module_utils.transports.tar_writer import AtomicTarWriter  # pylint: disable=import-outside-toplevel
+
+    if options.prune:
+        raise InvalidInputError('prune is supported for registry destinations (dest_type: docker) only')
+    archive = os.path.abspath(options.dest)
+    parent = os.path.dirname(archive)
+    if not os.path.isdir(parent):
+        raise LayoutError('cannot write the oci-archive %s: its directory does not exist' % archive)
+    staging, staging_fd = create_temp_dir(parent, STAGING_PREFIX, 'staging layout')
+    try:
+        carried = _unpack_archive(archive, staging, dest_options)
+        layout_options = dataclasses.replace(options, dest=staging, dest_type='oci')
+        jobs, dummy = plan_jobs(spec, layout_options, src_options, dest_options, result)
+        _copy_all(jobs, layout_options, src_options, dest_options, check_mode, result)
+        prefix = 'oci:%s:' % staging
+        for item in result.images:
+            if item.get('dest') and item['dest'].startswith(prefix):
+                item['dest'] = 'oci-archive:%s:%s' % (archive, item['dest'][len(prefix):])
+        if result.changed and not result.failed and not check_mode:
+            with AtomicTarWriter(archive, 'OCI archive') as writer:
+                write_layout(writer, staging)
+                writer.commit()
+        elif result.changed and result.failed:
+            result.warnings.append('the oci-archive %s was not replaced: %d image(s) failed (its %d image(s) are unchanged)'
+                                   % (archive, len(result.failed), carried))
+        return result
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+        release_temp_dir(staging_fd)
+
+
+def _unpack_archive(archive: str, staging: str, options: ConnectionOptions) -> int:
+    """Copy every named image of ``archive`` (if it exists) into the layout ``staging``; how many."""
+    if not os.path.exists(archive):
+        return 0
+    from ansible_collections.ocikit.images.plugins.module_utils.transports.oci_archive.archive import OCIArchive  # pylint: disable=import-outside-toplevel
+    from ansible_collections.ocikit.images.plugins.module_utils.transports.oci_layout.layout import ref_names  # pylint: disable=import-outside-toplevel
+
+    with OCIArchive(archive) as opened:
+        names = [name for name in ref_names(opened.index) if name]
+    for name in names:
+        copy_image(parse_image_name('oci-archive:%s:%s' % (archive, name)), parse_image_name('oci:%s:%s' % (staging, name)), options, options,
+                   CopyOptions(multi_arch='all', preserve_digests=True), policy=None)
+    return len(names)
+
+
+def write_digestfile(path: str, items: t.Sequence[t.Mapping[str, t.Any]]) -> bool:
+    """skopeo's ``--digestfile``: ``<digest> <dest>`` per image copied or found up to date; True when the file changed."""
+    lines = ''.join('%s %s\n' % (item['digest'], item['dest']) for item in items
+                    if item['action'] in (ACTION_COPIED, ACTION_SKIPPED) and item.get('digest') and item.get('dest'))
+    data = lines.encode('utf-8')
+    try:
+        with open(path, 'rb') as handle:
+            if handle.read(len(data) + 1) == data:
+                return False
+    except OSError:
+        pass
+    directory = os.path.dirname(os.path.abspath(path))
+    tmp, handle = create_temp_file(directory, '.ocikit-tmp-digestfile-', 'digestfile')
+    try:
+        with handle:
+            handle.write(data)
+        os.replace(tmp, path)
+    except OSError as exc:
+        unlink_quietly(tmp)
+        raise InvalidInputError('cannot write digestfile %s: %s' % (path, exc.strerror or exc)) from None
+    return True

@@ -1,0 +1,361 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, ocikit.images contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r'''
+module: image_sync
+short_description: Mirror many images between registries, directories, OCI layouts and archives, as skopeo sync does
+version_added: 0.2.0
+description:
+  - Copies every image a source names to a destination, natively in Python, as C(skopeo sync) does, as one idempotent task.
+  - Sources are skopeo's three forms (O(src_type=docker) with O(src) a repository or one image, O(src_type=dir) with a tree a
+    previous sync wrote, O(src_type=yaml) with skopeo's YAML in O(images) or O(src_file)), or an explicit O(mapping) that also
+    names the destination repositories.
+  - Each image is copied by the engine of M(ocikit.images.image_copy), so an image the destination already holds is skipped
+    (nothing written), the trust policy is applied, signatures travel, and the image can be signed. Images are copied
+    O(concurrency) at a time.
+  - Destinations are registries (O(dest_type=docker)), a directory per image (V(dir)), or one OCI layout (V(oci)) or one OCI archive
+    (V(oci-archive)) holding every image under its name, which skopeo cannot write. Re-running into the same place is the normal case.
+author:
+  - ocikit.images contributors (@ocikit)
+extends_documentation_fragment:
+  - ocikit.images.connection
+  - ocikit.images.connection_sides
+  - ocikit.images.retry
+  - ocikit.images.policy
+  - ocikit.images.signing
+attributes:
+  check_mode:
+    support: full
+    description:
+      - Lists the source tags and reads each source manifest and each destination's digest; reports per image whether it would be
+        copied or skipped (and, with O(prune), deleted); writes nothing.
+  diff_mode:
+    support: full
+    description: C(before) and C(after) map each destination that changes (or would) to its digest.
+options:
+  src:
+    description:
+      - With O(src_type=docker), a repository (every tag is synced; see O(tag_regex), O(exclude_regex), O(semver)) or one image
+        C(repo:tag) / C(repo@digest), without the C(docker://) prefix, as C(skopeo sync --src docker).
+      - With O(src_type=dir), a directory; every directory under it holding a C(manifest.json) is an image.
+    type: str
+  src_type:
+    description:
+      - The form of the source, as skopeo's C(--src). V(yaml) reads O(images) or O(src_file).
+      - O(mapping) is a form of its own and takes no O(src_type).
+    type: str
+    choices: [docker, dir, yaml]
+    default: docker
+  images:
+    description:
+      - With O(src_type=yaml), the content of a skopeo sync YAML file, as a dict (registry host to C(images), C(images-by-tag-regex),
+        C(images-by-semver), C(credentials), C(tls-verify), C(cert-dir)); C([]) lists every tag.
+      - Quote tags and passwords that YAML would read as numbers (C("1.10")).
+    type: dict
+  src_file:
+    description:
+      - With O(src_type=yaml), a skopeo sync YAML file. Unknown keys are accepted, as skopeo does, and returned as warnings.
+    type: path
+  mapping:
+    description:
+      - Beyond skopeo, an explicit list of what goes where. Each item has C(src) (a repository, C(repo:tag) or C(repo@digest)),
+        optional C(dest) (the destination repository, relative to O(dest); default skopeo's naming), C(tags) (exact tags or digests),
+        C(tag_regex), C(exclude_regex), C(semver) (filters of the repository's tag list, all of which must hold) and C(platforms).
+    type: list
+    elements: dict
+  dest:
+    description:
+      - Where to. A registry and path for O(dest_type=docker) (C(registry.example.com/mirror)), a directory for V(dir), an OCI layout
+        directory for V(oci), an archive file for V(oci-archive).
+    type: str
+    required: true
+  dest_type:
+    description:
+      - The kind of destination. V(oci) and V(oci-archive) hold every image in one layout or archive, named by the image's name.
+      - An V(oci-archive) is replaced once, atomically, when anything in it changed; an interrupted sync leaves the old archive whole.
+    type: str
+    choices: [docker, dir, oci, oci-archive]
+    default: docker
+  scoped:
+    description:
+      - Name destinations with the full source reference, registry host included (C(dest/docker.io/library/busybox:1.36)), as skopeo's
+        C(--scoped). Without it only the last path element is kept (C(dest/busybox:1.36)). O(mapping) names its own destinations.
+    type: bool
+    default: false
+  append_suffix:
+    description:
+      - A string appended to every destination name, as skopeo's C(--append-suffix) (it extends the tag).
+    type: str
+    default: ''
+  tag_regex:
+    description: With O(src_type=docker) and a repository, sync only tags this Go RE2 regex is found in.
+    type: str
+  exclude_regex:
+    description: With O(src_type=docker) and a repository, leave out tags this Go RE2 regex is found in.
+    type: str
+  semver:
+    description:
+      - With O(src_type=docker) and a repository, sync only tags that are versions satisfying this Masterminds/semver v3 constraint
+        (as skopeo's C(images-by-semver)); tags that are no version are left out.
+    type: str
+  platforms:
+    description:
+      - Copy only these platforms (C(os/arch[/variant])) of an index, as O(ocikit.images.image_copy#module:platforms).
+    type: list
+    elements: str
+  multi_arch:
+    description: Which images of an index to copy, as O(ocikit.images.image_copy#module:multi_arch).
+    type: str
+    choices: [system, all, index-only]
+    default: system
+  all:
+    description: Copy every image of an index, as skopeo's C(--all); the same as O(multi_arch=all).
+    type: bool
+    default: false
+  format:
+    description: The manifest type to write, as O(ocikit.images.image_copy#module:format).
+    type: str
+    choices: [oci, v2s2, v2s1]
+  preserve_digests:
+    description: Fail rather than write an image under another digest, as skopeo's C(--preserve-digests).
+    type: bool
+    default: false
+  remove_signatures:
+    description: Do not copy the sources' signatures, as O(ocikit.images.image_copy#module:remove_signatures).
+    type: bool
+    default: false
+  dest_compress_format:
+    description: Compress layers with this format, as O(ocikit.images.image_copy#module:dest_compress_format).
+    type: str
+    choices: [gzip, zstd]
+  dest_compress_level:
+    description: The compression level, as O(ocikit.images.image_copy#module:dest_compress_level).
+    type: int
+  concurrency:
+    description:
+      - How many images are copied at once. Each copy also transfers several blobs at once.
+    type: int
+    default: 4
+  keep_going:
+    description:
+      - Go on after an image fails; every failure is listed in RV(images) with its cause, and the task fails at the end.
+      - Without it the first failure stops the sync (images already being copied finish).
+    type: bool
+    default: false
+  prune:
+    description:
+      - Delete destination tags the source no longer has, with the safety rules of M(ocikit.images.image_delete) (a tag sharing its
+        digest with another tag is not deleted and is reported as failed).
+      - Only in destination repositories that an entry fills from a repository's tag list, and only tags that entry's filters
+        select; a tag outside them is never touched. Registry destinations only. Nothing is pruned when an image failed.
+    type: bool
+    default: false
+  immutable_tags:
+    description:
+      - A Go RE2 regex. A tag it is found in that the destination already has is skipped without reading the source at all (no
+        manifest request), for tags that never move (C(^v?[0-9]+\.[0-9]+\.[0-9]+$)). The destination's tag list is read once per
+        repository.
+    type: str
+  force:
+    description: Copy every image even when the destination already holds it.
+    type: bool
+    default: false
+  digestfile:
+    description:
+      - After the sync, write C(<digest> <destination>) for every image copied or found up to date, one per line, as skopeo's
+        C(--digestfile). Written atomically, and only when it changes.
+    type: path
+  progress_file:
+    description:
+      - A file that receives one JSON line per image as it finishes (src, dest, digest, action, error, time), for an operator watching
+        a long sync. Truncated when the sync starts.
+    type: path
+notes:
+  - O(src), O(images), O(src_file) and O(mapping) are mutually exclusive.
+  - Regexes are Go RE2 as in skopeo; constructs RE2 lacks (backreferences, lookaround) are refused.
+'''
+
+EXAMPLES = r'''
+- name: Mirror every 1.x tag of a repository into another registry
+  ocikit.images.image_sync:
+    src: registry.example.com/team/app
+    dest: mirror.internal:5000/team
+    semver: ">= 1.0.0, < 2.0.0"
+    keep_going: true
+  register: synced
+
+- name: Paste the skopeo sync YAML the team already has
+  ocikit.images.image_sync:
+    src_type: yaml
+    src_file: /etc/mirror/sync.yaml
+    dest: mirror.internal:5000
+    scoped: true
+
+- name: Fill one air-gap bundle (an OCI archive) with chosen images under chosen names
+  ocikit.images.image_sync:
+    mapping:
+      - {src: registry.example.com/team/app, dest: app, tag_regex: '^1\.4\.'}
+      - {src: registry.example.com/base/runtime:2025.10, dest: runtime}
+    dest: /srv/bundle/images.tar
+    dest_type: oci-archive
+    digestfile: /srv/bundle/images.digests
+'''
+
+RETURN = r'''
+images:
+  description:
+    - One entry per image, in the order of the source, with C(src), C(dest), C(digest) (at the destination after the sync), C(action)
+      (V(copied), V(skipped), V(pruned) or V(failed)), C(error) (the cause of a failure), C(reason), C(before) (the destination's
+      digest before) and C(bytes) (bytes of blobs transferred).
+  returned: always
+  type: list
+  elements: dict
+summary:
+  description: Counts by action, C(images), C(bytes_copied) and C(seconds).
+  returned: always
+  type: dict
+  sample: {copied: 3, skipped: 97, pruned: 0, failed: 0, images: 100, bytes_copied: 31457280, seconds: 12.5}
+diff:
+  description: C(before) and C(after) map each destination that changed (or would) to its digest (null when absent).
+  returned: always
+  type: dict
+'''
+
+from ansible_collections.ocikit.images.plugins.module_utils.copy.plan import MULTI_ARCH_CHOICES, CopyOptions
+from ansible_collections.ocikit.images.plugins.module_utils.copy.signing import SIGN_MUTUALLY_EXCLUSIVE, sign_argument_spec, sign_options
+from ansible_collections.ocikit.images.plugins.module_utils.errors import InvalidInputError
+from ansible_collections.ocikit.images.plugins.module_utils.module import (
+    OcikitModule,
+    check_dependencies,
+    connection_argument_spec,
+    connection_mutually_exclusive,
+    connection_options,
+    connection_required_together,
+    prefixed_connection_argument_spec,
+    retry_argument_spec,
+    run,
+)
+from ansible_collections.ocikit.images.plugins.module_utils.signature.policy import load_policy
+from ansible_collections.ocikit.images.plugins.module_utils.sync import engine, spec
+from ansible_collections.ocikit.images.plugins.module_utils.sync.re2 import compile_re2
+
+
+def source_spec(params: dict) -> spec.SyncSpec:
+    """The parsed source of the module's parameters (one of src, images, src_file, mapping)."""
+    platforms = params['platforms']
+    if params['mapping'] is not None:
+        if params['src_type'] != 'docker' or any(params[name] for name in ('tag_regex', 'exclude_regex', 'semver')):
+            raise InvalidInputError('mapping takes no src_type, tag_regex, exclude_regex or semver: each item has its own filters')
+        return spec.parse_mapping(params['mapping'])
+    if params['src_type'] == 'yaml':
+        if params['images'] is None and not params['src_file']:
+            raise InvalidInputError('src_type yaml needs images (the YAML as a dict) or src_file')
+        return spec.load_yaml_source(params['src_file']) if params['src_file'] else spec.parse_yaml_source(params['images'])
+    if params['images'] is not None or params['src_file']:
+        raise InvalidInputError('images and src_file need src_type: yaml')
+    if not params['src']:
+        raise InvalidInputError('src is required with src_type %s' % params['src_type'])
+    if params['src_type'] == 'dir':
+        if any(params[name] for name in ('tag_regex', 'exclude_regex', 'semver')):
+            raise InvalidInputError('tag_regex, exclude_regex and semver apply to src_type: docker')
+        return spec.parse_dir_source(params['src'], platforms)
+    return spec.parse_docker_source(params['src'], params['tag_regex'], params['exclude_regex'], params['semver'], platforms)
+
+
+def main() -> None:
+    argument_spec = dict(
+        src=dict(type='str'),
+        src_type=dict(type='str', default='docker', choices=['docker', 'dir', 'yaml']),
+        images=dict(type='dict'),
+        src_file=dict(type='path'),
+        mapping=dict(type='list', elements='dict'),
+        dest=dict(type='str', required=True),
+        dest_type=dict(type='str', default='docker', choices=list(spec.DEST_TYPES)),
+        scoped=dict(type='bool', default=False),
+        append_suffix=dict(type='str', default=''),
+        tag_regex=dict(type='str'),
+        exclude_regex=dict(type='str'),
+        semver=dict(type='str'),
+        platforms=dict(type='list', elements='str'),
+        multi_arch=dict(type='str', default='system', choices=list(MULTI_ARCH_CHOICES)),
+        all=dict(type='bool', default=False),
+        format=dict(type='str', choices=['oci', 'v2s2', 'v2s1']),
+        preserve_digests=dict(type='bool', default=False),
+        remove_signatures=dict(type='bool', default=False),
+        dest_compress_format=dict(type='str', choices=['gzip', 'zstd']),
+        dest_compress_level=dict(type='int'),
+        concurrency=dict(type='int', default=4),
+        keep_going=dict(type='bool', default=False),
+        prune=dict(type='bool', default=False),
+        immutable_tags=dict(type='str'),
+        force=dict(type='bool', default=False),
+        digestfile=dict(type='path'),
+        progress_file=dict(type='path'),
+        policy=dict(type='path'),
+        policy_data=dict(type='dict'),
+        insecure_policy=dict(type='bool', default=False),
+        registries_d=dict(type='path'),
+        **connection_argument_spec()
+    )
+    argument_spec.update(retry_argument_spec())
+    argument_spec.update(sign_argument_spec())
+    argument_spec.update(prefixed_connection_argument_spec('src_'))
+    argument_spec.update(prefixed_connection_argument_spec('dest_'))
+    module = OcikitModule(
+        argument_spec=argument_spec, supports_check_mode=True,
+        required_together=connection_required_together() + connection_required_together('src_') + connection_required_together('dest_'),
+        mutually_exclusive=connection_mutually_exclusive() + connection_mutually_exclusive('src_') + connection_mutually_exclusive('dest_')
+        + [['src', 'images', 'src_file', 'mapping'], ['policy', 'policy_data', 'insecure_policy']] + SIGN_MUTUALLY_EXCLUSIVE)
+    check_dependencies(module)
+    params = module.params
+
+    def work() -> dict:
+        source = source_spec(params)
+        src_options, dest_options = connection_options(params, 'src_'), connection_options(params, 'dest_')
+        src_options.registries_d = dest_options.registries_d = params['registries_d']
+        policy = load_policy(path=params['policy'], data=params['policy_data'], insecure=params['insecure_policy'])
+        if policy.warning:
+            module.warn(policy.warning)
+        if params['all'] and params['multi_arch'] == 'index-only':
+            raise InvalidInputError('all: true copies every image of the index; it cannot be combined with multi_arch: index-only')
+        copy = CopyOptions(multi_arch='all' if params['all'] else params['multi_arch'], platforms=tuple(params['platforms'] or ()),
+                           preserve_digests=params['preserve_digests'], force=params['force'], format=params['format'],
+                           compress_format=params['dest_compress_format'], compress_level=params['dest_compress_level'],
+                           remove_signatures=params['remove_signatures'])
+        options = engine.SyncOptions(dest=params['dest'], dest_type=params['dest_type'], scoped=params['scoped'],
+                                     append_suffix=params['append_suffix'], copy=copy, concurrency=params['concurrency'],
+                                     keep_going=params['keep_going'], prune=params['prune'],
+                                     immutable_tags=compile_re2(params['immutable_tags']) if params['immutable_tags'] else None,
+                                     policy=policy, sign=sign_options(params), progress_file=params['progress_file'])
+        outcome = engine.run_sync(source, options, src_options, dest_options, check_mode=module.check_mode)
+        for warning in outcome.warnings:
+            module.warn(warning)
+        changed = outcome.changed
+        result = {
+            'changed': changed,
+            'images': outcome.images,
+            'summary': outcome.summary(),
+            'diff': {'before': {item['dest']: item.get('before') for item in outcome.images if item['action'] in ('copied', 'pruned')},
+                     'after': {item['dest']: (item['digest'] if item['action'] == 'copied' else None)
+                               for item in outcome.images if item['action'] in ('copied', 'pruned')}},
+        }
+        if params['digestfile'] and not module.check_mode:
+            result['changed'] = engine.write_digestfile(params['digestfile'], outcome.images) or changed
+        failed = outcome.failed
+        if failed:
+            first = failed[0]
+            result['failed'] = True
+            result['msg'] = '%d of %d images failed; first: %s: %s' % (len(failed), len(outcome.images), first.get('src') or first.get('dest'),
+                                                                       first['error'])
+        return result
+
+    run(module, work, subject='sync to %s' % params['dest'])
+
+
+if __name__ == '__main__':
+    main()

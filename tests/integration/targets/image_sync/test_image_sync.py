@@ -1,0 +1,163 @@
+"""image_sync against the real distribution registry (TLS, htpasswd): what is copied, skipped, pruned or failed, checked
+in the registry, on disk and in the registry's access log."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from ocikit_it import creds, run_module, skopeo, skopeo_inspect
+from ocikit_testbed import LayerSpec, build_image
+
+TAGS = ('1.0.0', '1.1.0', '2.0.0', 'latest')
+
+
+@pytest.fixture(scope='module')
+def source(registry, tmp_path_factory):
+    """Repository sync/app with four tags (three distinct images, latest = 2.0.0) and sync/tool:1."""
+    base = tmp_path_factory.mktemp('sync-src')
+    digests = {}
+    for seed, tag in enumerate(TAGS[:3], 1):
+        image = build_image(base / 'layout', tag, layers=[LayerSpec(size=20_000 + seed)], seed=seed)
+        digests[tag] = image.manifest_digest
+        skopeo('copy', '--quiet', *registry.skopeo_flags('dest'), image.oci_ref, 'docker://' + registry.ref('sync/app', tag))
+    skopeo('copy', '--quiet', *registry.skopeo_flags('dest'), 'oci:%s:2.0.0' % (base / 'layout'), 'docker://' + registry.ref('sync/app', 'latest'))
+    digests['latest'] = digests['2.0.0']
+    tool = build_image(base / 'tool', '1', layers=[LayerSpec(size=5_000)], seed=9)
+    skopeo('copy', '--quiet', *registry.skopeo_flags('dest'), tool.oci_ref, 'docker://' + registry.ref('sync/tool', '1'))
+    digests['tool'] = tool.manifest_digest
+    return digests
+
+
+def sync(registry, check: bool = False, **args):
+    return run_module('image_sync', dict(creds(registry), **args), check=check, diff=True)
+
+
+def manifest_gets(registry, repository: str) -> list[dict]:
+    return [r for r in registry.requests() if r['method'] == 'GET' and r['path'].startswith('/v2/%s/manifests/' % repository)]
+
+
+def test_registry_to_registry_then_nothing_to_do(registry, source):
+    dest = registry.ref('mirror1', 'x').rsplit(':', 1)[0].rsplit('/', 1)[0] + '/mirror1'
+    out = sync(registry, src=registry.ref('sync/app', 'x').rsplit(':', 1)[0], dest=dest)
+    assert not out.failed, out.msg
+    assert out.result['changed'] and out.result['summary']['copied'] == 4 and out.result['summary']['failed'] == 0
+    by_dest = {item['dest']: item for item in out.result['images']}
+    for tag in TAGS:
+        item = by_dest['docker://%s/app:%s' % (dest, tag)]
+        assert item['action'] == 'copied' and item['digest'] == source[tag]
+        assert skopeo_inspect('docker://%s/app:%s' % (dest, tag), *registry.skopeo_flags(''))['Digest'] == source[tag]
+    assert out.result['diff']['after']['docker://%s/app:1.0.0' % dest] == source['1.0.0']
+    registry.clear_requests()
+    again = sync(registry, src=registry.ref('sync/app', 'x').rsplit(':', 1)[0], dest=dest)
+    assert not again.failed and not again.result['changed'], again.msg
+    assert again.result['summary']['skipped'] == 4 and again.result['summary']['copied'] == 0
+    # Up to date is found without reading a destination manifest (HEAD only), and nothing is written.
+    assert manifest_gets(registry, dest.split('/', 1)[1] + '/app') == []
+    assert [r for r in registry.requests() if r['method'] in ('PUT', 'POST', 'PATCH', 'DELETE')] == []
+
+
+def test_semver_and_regex_filters(registry, source):
+    repo = registry.ref('sync/app', 'x').rsplit(':', 1)[0]
+    dest = registry.host + '/mirror2'
+    out = sync(registry, src=repo, dest=dest, semver='>= 1.0.0, < 2.0.0')
+    assert not out.failed, out.msg
+    assert sorted(item['dest'] for item in out.result['images']) == ['docker://%s/app:1.0.0' % dest, 'docker://%s/app:1.1.0' % dest]
+    out = sync(registry, src=repo, dest=dest, tag_regex=r'^\d+\.\d+\.\d+$', exclude_regex=r'^1\.')
+    assert [item['dest'] for item in out.result['images']] == ['docker://%s/app:2.0.0' % dest]
+    out = sync(registry, src=repo, dest=dest, tag_regex='(?=x)')
+    assert out.failed and 'lookahead' in out.msg.lower(), out.msg
+
+
+def test_skopeo_yaml_and_scoped_names(registry, source, tmp_path):
+    yaml_file = tmp_path / 'sync.yaml'
+    yaml_file.write_text('%s:\n  images:\n    sync/tool: []\n  images-by-tag-regex:\n    sync/app: ^1\\.1\\.\n  tls-verify: true\n  unknown-key: 1\n'
+                         % registry.host)
+    out = sync(registry, src_type='yaml', src_file=str(yaml_file), dest=str(tmp_path / 'layout'), dest_type='oci', scoped=True)
+    assert not out.failed, out.msg
+    assert sorted(item['dest'] for item in out.result['images']) == [
+        'oci:%s:%s/sync/app:1.1.0' % (tmp_path / 'layout', registry.host), 'oci:%s:%s/sync/tool:1' % (tmp_path / 'layout', registry.host)]
+    assert 'unknown keys ignored, as skopeo does: "unknown-key"' in str(out.result.get('warnings')), out.result.get('warnings')
+    # A scoped name keeps the source host; with a port, it cannot be a repository path in a registry (skopeo fails there too).
+    out = sync(registry, src_type='yaml', src_file=str(yaml_file), dest=registry.host + '/mirror3', scoped=True)
+    assert out.failed and out.msg.endswith('invalid path component "%s": invalid character ":" (allowed are lowercase letters, digits, '
+                                           '".", "_" and "-")' % registry.host), out.msg
+
+
+def test_mapping_into_one_oci_layout_and_one_archive(registry, source, tmp_path):
+    mapping = [{'src': registry.ref('sync/app', 'x').rsplit(':', 1)[0], 'dest': 'team/app', 'tags': ['1.0.0', '2.0.0']},
+               {'src': registry.ref('sync/tool', '1'), 'dest': 'tools/tool'}]
+    out = sync(registry, mapping=mapping, dest=str(tmp_path / 'layout'), dest_type='oci', digestfile=str(tmp_path / 'digests'))
+    assert not out.failed, out.msg
+    index = json.loads((tmp_path / 'layout' / 'index.json').read_text())
+    names = sorted(m['annotations']['org.opencontainers.image.ref.name'] for m in index['manifests'])
+    assert names == ['team/app:1.0.0', 'team/app:2.0.0', 'tools/tool:1']
+    assert skopeo_inspect('oci:%s:team/app:2.0.0' % (tmp_path / 'layout'))['Digest'] == source['2.0.0']
+    lines = (tmp_path / 'digests').read_text().splitlines()
+    assert '%s oci:%s:tools/tool:1' % (source['tool'], tmp_path / 'layout') in lines and len(lines) == 3
+    again = sync(registry, mapping=mapping, dest=str(tmp_path / 'layout'), dest_type='oci', digestfile=str(tmp_path / 'digests'))
+    assert not again.failed and not again.result['changed'], again.msg
+    archive = tmp_path / 'bundle.tar'
+    out = sync(registry, mapping=mapping, dest=str(archive), dest_type='oci-archive')
+    assert not out.failed and out.result['changed'], out.msg
+    assert skopeo_inspect('oci-archive:%s:tools/tool:1' % archive)['Digest'] == source['tool']
+    assert skopeo_inspect('oci-archive:%s:team/app:1.0.0' % archive)['Digest'] == source['1.0.0']
+    stamp = archive.stat()
+    again = sync(registry, mapping=mapping, dest=str(archive), dest_type='oci-archive')
+    assert not again.failed and not again.result['changed'], again.msg
+    assert (archive.stat().st_ino, archive.stat().st_mtime_ns) == (stamp.st_ino, stamp.st_mtime_ns)
+    # One more image: the archive is rebuilt with all four.
+    mapping[0]['tags'].append('1.1.0')
+    out = sync(registry, mapping=mapping, dest=str(archive), dest_type='oci-archive')
+    assert not out.failed and out.result['summary'] == dict(out.result['summary'], copied=1, skipped=3)
+    assert skopeo_inspect('oci-archive:%s:team/app:1.1.0' % archive)['Digest'] == source['1.1.0']
+    assert skopeo_inspect('oci-archive:%s:tools/tool:1' % archive)['Digest'] == source['tool']
+
+
+def test_keep_going_lists_every_failure_and_fails_at_the_end(registry, source, tmp_path):
+    mapping = [{'src': registry.ref('sync/app', '1.0.0'), 'dest': 'kg/app'}, {'src': registry.ref('sync/missing', '1'), 'dest': 'kg/missing'},
+               {'src': registry.ref('sync/tool', '1'), 'dest': 'kg/tool'}]
+    out = sync(registry, mapping=mapping, dest=str(tmp_path / 'layout'), dest_type='oci', keep_going=True, concurrency=1)
+    assert out.failed
+    actions = [(item['dest'].rsplit(':', 2)[-2] + ':' + item['dest'].rsplit(':', 1)[-1], item['action']) for item in out.result['images']]
+    assert actions == [('kg/app:1.0.0', 'copied'), ('kg/missing:1', 'failed'), ('kg/tool:1', 'copied')]
+    assert out.msg.startswith('1 of 3 images failed; first: docker://%s:' % registry.ref('sync/missing', '1')), out.msg
+    without = sync(registry, mapping=mapping, dest=str(tmp_path / 'layout2'), dest_type='oci', concurrency=1)
+    assert without.failed and [item['action'] for item in without.result['images']] == ['copied', 'failed']
+
+
+def test_prune_with_check_mode_first(registry, source):
+    repo = registry.ref('sync/app', 'x').rsplit(':', 1)[0]
+    dest = registry.host + '/mirror4'
+    assert not sync(registry, src=repo, dest=dest).failed
+    for tag, image in (('0.9.0', 'sync/tool:1'), ('keep-me', 'sync/app:1.0.0'), ('0.8.0', 'sync/app:1.0.0')):
+        skopeo('copy', '--quiet', *registry.skopeo_flags('src'), *registry.skopeo_flags('dest'), 'docker://%s/%s' % (registry.host, image),
+               'docker://%s/app:%s' % (dest, tag))
+    predicted = sync(registry, check=True, src=repo, dest=dest, prune=True, semver='>= 0.1.0')
+    assert not predicted.failed and predicted.result['changed'], predicted.msg
+    pruned = [item['dest'] for item in predicted.result['images'] if item['action'] == 'pruned']
+    assert pruned == ['docker://%s/app:0.9.0' % dest]
+    # 0.8.0 shares its digest with 1.0.0 (kept) and keep-me: distribution cannot delete a tag alone, so it stays, reported.
+    (shared,) = [item for item in predicted.result['images'] if item['dest'] == 'docker://%s/app:0.8.0' % dest]
+    assert shared['action'] == 'skipped' and shared['reason'].startswith('not pruned: not deleted: digest '), shared
+    assert skopeo('inspect', *registry.skopeo_flags(''), 'docker://%s/app:0.9.0' % dest, check=False).returncode == 0
+    done = sync(registry, src=repo, dest=dest, prune=True, semver='>= 0.1.0')
+    assert not done.failed and [item['dest'] for item in done.result['images'] if item['action'] == 'pruned'] == pruned, done.msg
+    assert skopeo('inspect', *registry.skopeo_flags(''), 'docker://%s/app:0.9.0' % dest, check=False).returncode != 0
+    # keep-me is no version: outside the entry's filter, so never touched.
+    assert skopeo('inspect', *registry.skopeo_flags(''), 'docker://%s/app:keep-me' % dest, check=False).returncode == 0
+
+
+def test_immutable_tags_are_not_read_at_the_source(registry, source):
+    repo = registry.ref('sync/app', 'x').rsplit(':', 1)[0]
+    dest = registry.host + '/mirror5'
+    assert not sync(registry, src=repo, dest=dest).failed
+    registry.clear_requests()
+    out = sync(registry, src=repo, dest=dest, immutable_tags=r'^\d+\.\d+\.\d+$')
+    assert not out.failed and not out.result['changed'], out.msg
+    reasons = {item['dest'].rsplit(':', 1)[1]: item.get('reason') for item in out.result['images']}
+    assert reasons['1.0.0'] == 'immutable tag already at the destination (source not read)'
+    # The three version tags are not read at the source at all: only latest (not immutable) is.
+    source_manifest_requests = [r['path'] for r in registry.requests() if r['path'].startswith('/v2/sync/app/manifests/')]
+    assert source_manifest_requests and set(source_manifest_requests) == {'/v2/sync/app/manifests/latest'}, source_manifest_requests

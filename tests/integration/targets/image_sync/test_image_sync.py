@@ -118,8 +118,13 @@ def test_mapping_into_one_oci_layout_and_one_archive(registry, source, tmp_path)
 def test_keep_going_lists_every_failure_and_fails_at_the_end(registry, source, tmp_path):
     mapping = [{'src': registry.ref('sync/app', '1.0.0'), 'dest': 'kg/app'}, {'src': registry.ref('sync/missing', '1'), 'dest': 'kg/missing'},
                {'src': registry.ref('sync/tool', '1'), 'dest': 'kg/tool'}]
-    out = sync(registry, mapping=mapping, dest=str(tmp_path / 'layout'), dest_type='oci', keep_going=True, concurrency=1)
+    progress = tmp_path / 'progress.jsonl'
+    out = sync(registry, mapping=mapping, dest=str(tmp_path / 'layout'), dest_type='oci', keep_going=True, concurrency=1,
+               progress_file=str(progress))
     assert out.failed
+    # One JSON line per image as it finished, for an operator to watch.
+    lines = [json.loads(line) for line in progress.read_text().splitlines()]
+    assert [line['action'] for line in lines] == ['copied', 'failed', 'copied'] and all(line['time'] > 0 for line in lines)
     actions = [(item['dest'].rsplit(':', 2)[-2] + ':' + item['dest'].rsplit(':', 1)[-1], item['action']) for item in out.result['images']]
     assert actions == [('kg/app:1.0.0', 'copied'), ('kg/missing:1', 'failed'), ('kg/tool:1', 'copied')]
     assert out.msg.startswith('1 of 3 images failed; first: docker://%s:' % registry.ref('sync/missing', '1')), out.msg

@@ -45,7 +45,14 @@ import typing as t
 
 from ansible_collections.ocikit.images.plugins.module_utils.copy.execute import copy_image
 from ansible_collections.ocikit.images.plugins.module_utils.copy.plan import CopyOptions
-from ansible_collections.ocikit.images.plugins.module_utils.errors import InvalidInputError, LayoutError, OcikitError, SharedDigestError, describe
+from ansible_collections.ocikit.images.plugins.module_utils.errors import (
+    BlobNotFoundError,
+    InvalidInputError,
+    LayoutError,
+    OcikitError,
+    SharedDigestError,
+    describe,
+)
 from ansible_collections.ocikit.images.plugins.module_utils.fsutil import create_temp_dir, create_temp_file, release_temp_dir, unlink_quietly
 from ansible_collections.ocikit.images.plugins.module_utils.sync.spec import (
     SyncEntry,
@@ -66,6 +73,8 @@ ACTION_COPIED = 'copied'
 ACTION_SKIPPED = 'skipped'
 ACTION_PRUNED = 'pruned'
 ACTION_FAILED = 'failed'
+#: Registry error codes of a manifest PUT that met a blob another image of the sync was linking at the same moment.
+_LINK_RACE_CODES = ('BLOB_UNKNOWN', 'MANIFEST_BLOB_UNKNOWN')
 #: Prefix of the layout staged beside an oci-archive destination.
 STAGING_PREFIX = '.ocikit-tmp-sync-'
 
@@ -251,12 +260,23 @@ def _run_one(job: ImageJob, options: SyncOptions, src_options: ConnectionOptions
     if job.decided is not None:
         item.update(action=job.decided, reason=job.reason)
         return item
-    try:
-        outcome = copy_image(parse_image_name(job.src), parse_image_name(job.dest), entry_options(job.entry, src_options), dest_options,
-                             _copy_options(job.entry, options.copy), check_mode=check_mode, policy=options.policy, sign=options.sign)
-    except OcikitError as exc:
-        item.update(action=ACTION_FAILED, error=describe(exc))
-        return item
+    outcome = None
+    for attempt in range(2):
+        try:
+            outcome = copy_image(parse_image_name(job.src), parse_image_name(job.dest), entry_options(job.entry, src_options), dest_options,
+                                 _copy_options(job.entry, options.copy), check_mode=check_mode, policy=options.policy, sign=options.sign)
+            break
+        except BlobNotFoundError as exc:
+            # Two images of one sync sharing blobs go to one repository at once; distribution links a blob into a repository by
+            # rewriting a small file, and a manifest PUT that reads it mid-write answers BLOB_UNKNOWN. Once more: the blobs
+            # are found present and only the manifest is put again.
+            if attempt or getattr(exc, 'code', None) not in _LINK_RACE_CODES:
+                item.update(action=ACTION_FAILED, error=describe(exc))
+                return item
+        except OcikitError as exc:
+            item.update(action=ACTION_FAILED, error=describe(exc))
+            return item
+    outcome = t.cast(t.Any, outcome)
     after = outcome.after
     item.update(digest=str(after) if after else None, action=ACTION_COPIED if outcome.changed else ACTION_SKIPPED,
                 reason=outcome.plan.reason, bytes=outcome.stats.bytes_copied,

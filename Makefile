@@ -62,6 +62,7 @@ demo: deps collection
 
 bench: deps collection
 	@PATH=$(CURDIR)/$(VENV)/bin:$$PATH ANSIBLE_COLLECTIONS_PATH=$(COLL_ROOT) $(VPY) tests/benchmarks/run.py
+	@PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(VPY) tests/benchmarks/sync.py
 
 clean:
 	rm -rf build tests/output .bench .demo

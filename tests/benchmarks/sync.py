@@ -1,0 +1,127 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, ocikit.images contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""image_sync against ``skopeo sync``, side by side (``make bench-sync``; not part of CI).
+
+Starts two TLS + htpasswd registries from the test bed, seeds registry A with ``--images`` small
+distinct images (one repository, one tag each; untimed, by our engine in-process), then times:
+
+* cold        registry A -> a new repository path on registry B (every image copied)
+* up-to-date  the same again (every image already there)
+
+for ours (``plugins/modules/image_sync.py`` run as its own process, as Ansible runs it) and for
+``skopeo sync --src docker --dest docker``, each into its own destination. Each run is checked (the
+destination holds every tag with the source's digest) and the requests it made to each registry are
+counted from the access logs. Prints one table with the ratios ours/skopeo.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO_ROOT = HERE.parents[1]
+COLLECTION = REPO_ROOT / 'build' / 'collections' / 'ansible_collections' / 'ocikit' / 'images'
+os.environ.setdefault('OCIKIT_COLLECTION_ROOT', str(COLLECTION))
+sys.path[:0] = [str(REPO_ROOT / 'tests' / 'testbed'), str(REPO_ROOT / 'tests' / 'integration' / 'support'), str(COLLECTION.parents[2])]
+
+# pylint: disable=wrong-import-position
+from ocikit_it import run_module  # noqa: E402
+from ocikit_testbed import LayerSpec, Registry, build_image  # noqa: E402
+
+USERS = {'alice': 'wonderland'}
+
+
+def seed(registry: Registry, layout: Path, count: int) -> dict[str, str]:
+    """``count`` distinct small images as bench/app:t0..tN in ``registry``; tag -> digest."""
+    from ansible_collections.ocikit.images.plugins.module_utils.copy.execute import copy_image  # pylint: disable=import-outside-toplevel
+    from ansible_collections.ocikit.images.plugins.module_utils.copy.plan import CopyOptions  # pylint: disable=import-outside-toplevel
+    from ansible_collections.ocikit.images.plugins.module_utils.transports.base import ConnectionOptions  # pylint: disable=import-outside-toplevel
+    from ansible_collections.ocikit.images.plugins.module_utils.transports.names import parse_image_name  # pylint: disable=import-outside-toplevel
+
+    digests = {}
+    dest_options = ConnectionOptions(username='alice', password='wonderland', cert_dir=str(registry.cert_dir))
+    for number in range(count):
+        tag = 't%d' % number
+        image = build_image(layout, tag, layers=[LayerSpec(size=4096 + number)], seed=1000 + number)
+        copy_image(parse_image_name(image.oci_ref), parse_image_name('docker://%s/bench/app:%s' % (registry.host, tag)), ConnectionOptions(),
+                   dest_options, CopyOptions())
+        digests[tag] = image.manifest_digest
+    return digests
+
+
+def requests_per_registry(*registries: Registry) -> list[dict[str, int]]:
+    counts = []
+    for registry in registries:
+        records = registry.requests()
+        counts.append({'total': len(records), 'manifest GET': sum(1 for r in records if r['method'] == 'GET' and '/manifests/' in r['path'])})
+    return counts
+
+
+def ours(a: Registry, b: Registry, dest: str, concurrency: int) -> float:
+    started = time.monotonic()
+    out = run_module('image_sync', {'src': '%s/bench/app' % a.host, 'dest': '%s/%s' % (b.host, dest), 'username': 'alice',
+                                    'password': 'wonderland', 'src_cert_dir': str(a.cert_dir), 'dest_cert_dir': str(b.cert_dir),
+                                    'concurrency': concurrency}, timeout=3600)
+    elapsed = time.monotonic() - started
+    if out.failed:
+        raise SystemExit('image_sync failed: %s' % out.msg)
+    return elapsed
+
+
+def skopeo(a: Registry, b: Registry, dest: str) -> float:
+    started = time.monotonic()
+    subprocess.run(['skopeo', 'sync', '--src', 'docker', '--dest', 'docker', '--src-cert-dir', str(a.cert_dir), '--dest-cert-dir',
+                    str(b.cert_dir), '--src-creds', 'alice:wonderland', '--dest-creds', 'alice:wonderland', '%s/bench/app' % a.host,
+                    '%s/%s' % (b.host, dest)], check=True, capture_output=True, timeout=3600)
+    return time.monotonic() - started
+
+
+def check(b: Registry, dest: str, digests: dict[str, str]) -> None:
+    """Every tag at the destination with the source's digest (HEAD requests, after the access logs were read)."""
+    for tag, digest in digests.items():
+        out = subprocess.run(['skopeo', 'inspect', '--raw', '--cert-dir', str(b.cert_dir), '--creds', 'alice:wonderland',
+                              'docker://%s/%s/app:%s' % (b.host, dest, tag)], check=True, capture_output=True, timeout=120)
+        import hashlib  # pylint: disable=import-outside-toplevel
+        if 'sha256:' + hashlib.sha256(out.stdout).hexdigest() != digest:
+            raise SystemExit('%s/app:%s has the wrong digest' % (dest, tag))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description='image_sync against skopeo sync')
+    parser.add_argument('--images', type=int, default=100)
+    parser.add_argument('--concurrency', type=int, default=4)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix='ocikit-bench-sync-') as work:
+        base = Path(work)
+        with Registry(base / 'a', tls=True, auth='htpasswd', users=USERS) as a, Registry(base / 'b', tls=True, auth='htpasswd', users=USERS) as b:
+            digests = seed(a, base / 'layout', args.images)
+            rows = []
+            for side, run in (('ours', lambda dest: ours(a, b, dest, args.concurrency)), ('skopeo', lambda dest: skopeo(a, b, dest))):
+                for scenario in ('cold', 'up-to-date'):
+                    a.clear_requests()
+                    b.clear_requests()
+                    seconds = run('%s-mirror' % side)
+                    counts = requests_per_registry(a, b)
+                    rows.append((side, scenario, seconds, counts))
+                check(b, '%s-mirror' % side, digests)
+    print('%d images, concurrency %d (ours)' % (args.images, args.concurrency))
+    print('%-8s %-11s %9s  %-28s %-28s' % ('side', 'scenario', 'seconds', 'source requests (manifest GET)', 'dest requests (manifest GET)'))
+    for side, scenario, seconds, (src, dst) in rows:
+        print('%-8s %-11s %9.2f  %-28s %-28s' % (side, scenario, seconds, '%d (%d)' % (src['total'], src['manifest GET']),
+                                                 '%d (%d)' % (dst['total'], dst['manifest GET'])))
+    times = {(side, scenario): seconds for side, scenario, seconds, dummy in rows}
+    for scenario in ('cold', 'up-to-date'):
+        print('ratio ours/skopeo %-11s %.2f' % (scenario, times[('ours', scenario)] / times[('skopeo', scenario)]))
+
+
+if __name__ == '__main__':
+    main()

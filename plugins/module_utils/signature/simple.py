@@ -439,34 +439,52 @@ def sign_payload(payload: bytes, fingerprint: str, passphrase: str | None = None
         remember_secret(passphrase)
     gpg = _open_gpg(gnupghome, gpgbinary)
     extra = ['--pinentry-mode', 'loopback', '--local-user', key]
-    try:
-        result = gpg.sign(bytes(payload), keyid=None, passphrase=passphrase or None, binary=True, clearsign=False,
-                          detach=False, extra_args=extra)
-    except ValueError as exc:  # python-gnupg's own refusal of a passphrase
-        raise InvalidInputError('invalid passphrase: %s' % type(exc).__name__) from None
-    statuses = _statuses(result)
-    created = _status(statuses, 'SIG_CREATED')
-    # python-gnupg sets data on every result it collects output for; pylint cannot see that.
-    signed = getattr(result, 'data', b'')
-    if created is not None and result.returncode == 0 and signed:
-        # SIG_CREATED <type> <pk algo> <hash algo> <class> <time> <fingerprint>: "S" is a normal signature,
-        # class 00 a binary document (not 01, text mode).
-        if created[0] != 'S' or created[3] != '00':
-            raise SignatureError('gpg made a signature of the wrong kind (type %s, class %s)' % (created[0], created[3]))
-        return bytes(signed)
-    raise _signing_error(statuses, key, passphrase, gnupghome, result.returncode)
+    error: Exception | None = None
+    for attempt in range(2):
+        try:
+            result = gpg.sign(bytes(payload), keyid=None, passphrase=passphrase or None, binary=True, clearsign=False,
+                              detach=False, extra_args=extra)
+        except ValueError as exc:  # python-gnupg's own refusal of a passphrase
+            raise InvalidInputError('invalid passphrase: %s' % type(exc).__name__) from None
+        statuses = _statuses(result)
+        created = _status(statuses, 'SIG_CREATED')
+        # python-gnupg sets data on every result it collects output for; pylint cannot see that.
+        signed = getattr(result, 'data', b'')
+        if created is not None and result.returncode == 0 and signed:
+            # SIG_CREATED <type> <pk algo> <hash algo> <class> <time> <fingerprint>: "S" is a normal signature,
+            # class 00 a binary document (not 01, text mode).
+            if created[0] != 'S' or created[3] != '00':
+                raise SignatureError('gpg made a signature of the wrong kind (type %s, class %s)' % (created[0], created[3]))
+            return bytes(signed)
+        error = _signing_error(statuses, key, passphrase, gnupghome, result.returncode, getattr(result, 'stderr', '') or '')
+        if not isinstance(error, _IndefiniteSigningError) or attempt:
+            break
+        # No definite reason (a gpg-agent that was slow to start or to answer on a loaded host gives none): once more.
+    raise t.cast(Exception, error)
+
+
+class _IndefiniteSigningError(SignatureError):
+    """gpg refused to sign without a reason that would hold on a second try (not a missing, expired or revoked key, not a passphrase)."""
+
+
+def _gpg_complaint(stderr: str) -> str:
+    """gpg's last ``gpg: ...`` line, for a message (bounded, quoted; it names keys and files, never a passphrase)."""
+    lines = [line.strip() for line in stderr.splitlines() if line.strip().startswith('gpg:')]
+    return ' (%s)' % quote(lines[-1][:300]) if lines else ''
 
 
 def _signing_error(statuses: list[tuple[str, list[str]]], key: str, passphrase: str | None, gnupghome: str | None,
-                   returncode: int | None) -> Exception:
-    """The error a failed ``gpg --sign`` run deserves, from its status lines."""
+                   returncode: int | None, stderr: str = '') -> Exception:
+    """The error a failed ``gpg --sign`` run deserves, from its status lines (and, without a known reason, gpg's own words)."""
     where = 'GNUPGHOME %s' % quote(gnupghome) if gnupghome else 'the default GNUPGHOME'
     invalid = _status(statuses, 'INV_SGNR')
     if invalid is not None:
         code = invalid[0] if invalid else ''
         if code in ('1', '9'):
             return InvalidInputError('signing key %s has no secret key in %s' % (key, where))
-        return InvalidInputError('signing key %s %s' % (key, _INVALID_SIGNER_REASONS.get(code, 'cannot be used')))
+        if code in _INVALID_SIGNER_REASONS:
+            return InvalidInputError('signing key %s %s' % (key, _INVALID_SIGNER_REASONS[code]))
+        return _IndefiniteSigningError('signing key %s cannot be used (gpg reason code %s)%s' % (key, code or 'none', _gpg_complaint(stderr)))
     codes = [_error_code(arguments[-1]) for name, arguments in statuses if name in ('FAILURE', 'ERROR') and arguments]
     if _status(statuses, 'BAD_PASSPHRASE') is not None or _GPG_ERR_BAD_PASSPHRASE in codes:
         if passphrase:
@@ -474,7 +492,7 @@ def _signing_error(statuses: list[tuple[str, list[str]]], key: str, passphrase: 
         return InvalidInputError('signing key %s is protected by a passphrase, and none was given' % key)
     if (_status(statuses, 'NEED_PASSPHRASE') is not None and not passphrase) or _GPG_ERR_NO_PASSPHRASE in codes:
         return InvalidInputError('signing key %s is protected by a passphrase, and none was given' % key)
-    return SignatureError('gpg could not sign with key %s (exit status %s)' % (key, returncode))
+    return _IndefiniteSigningError('gpg could not sign with key %s (exit status %s)%s' % (key, returncode, _gpg_complaint(stderr)))
 
 
 # -- verification ----------------------------------------------------------------------------

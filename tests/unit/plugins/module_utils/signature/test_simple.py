@@ -18,6 +18,7 @@ import shutil
 import subprocess
 import tempfile
 import time
+import types
 from pathlib import Path
 
 import pytest
@@ -481,6 +482,36 @@ def test_sign_with_passphrase(cimage_fixtures, secret_home):
     verified = simple.verify_signature(blob, [cimage_fixtures / 'public-key-2.gpg'])
     assert verified.key_fingerprint == PASSPHRASE_KEY
     assert verified.manifest_digest == Digest.from_bytes(b'{}')
+
+
+class _FlakyGPG:
+    """A python-gnupg stand-in whose first sign() fails as gpg does when its agent does not answer, then signs."""
+
+    def __init__(self, failures):
+        self.failures = failures
+        self.calls = 0
+
+    def sign(self, data, **kwargs):
+        self.calls += 1
+        if self.calls <= self.failures:
+            return types.SimpleNamespace(stderr='[GNUPG:] INV_SGNR 0 %s\ngpg: signing failed: No agent running\n' % TEST_KEY, returncode=2,
+                                         data=b'')
+        return types.SimpleNamespace(stderr='[GNUPG:] SIG_CREATED S 22 8 00 1 %s\n' % TEST_KEY, returncode=0, data=b'\xa3signed')
+
+
+@pytest.mark.parametrize('failures, outcome', [
+    (1, b'\xa3signed'),
+    (2, 'signing key %s cannot be used (gpg reason code 0) ("gpg: signing failed: No agent running")' % TEST_KEY),
+])
+def test_a_sign_failure_without_a_definite_reason_is_tried_once_more(monkeypatch, failures, outcome):
+    fake = _FlakyGPG(failures)
+    monkeypatch.setattr(simple, '_open_gpg', lambda home, binary: fake)
+    if isinstance(outcome, bytes):
+        assert simple.sign_payload(b'{}', TEST_KEY) == outcome and fake.calls == 2
+    else:
+        with pytest.raises(SignatureError) as caught:
+            simple.sign_payload(b'{}', TEST_KEY)
+        assert str(caught.value) == outcome and fake.calls == 2
 
 
 @pytest.mark.parametrize('fingerprint, passphrase, error, message', [

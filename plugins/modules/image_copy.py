@@ -24,6 +24,7 @@ author:
   - ocikit.images contributors (@ocikit)
 extends_documentation_fragment:
   - ocikit.images.connection
+  - ocikit.images.connection_sides
   - ocikit.images.retry
   - ocikit.images.policy
   - ocikit.images.signing
@@ -162,50 +163,6 @@ options:
       - Copy even when the destination already holds the same digest.
     type: bool
     default: false
-  src_username:
-    description: Username for the source registry; overrides O(username).
-    type: str
-  src_password:
-    description: Password for O(src_username); overrides O(password).
-    type: str
-  src_registry_token:
-    description: Bearer token for the source registry; overrides O(registry_token).
-    type: str
-  src_authfile:
-    description: Auth file for the source; overrides O(authfile).
-    type: path
-  src_tls_verify:
-    description: Verify the source registry's TLS certificate; overrides O(tls_verify).
-    type: bool
-  src_cert_dir:
-    description: Certificates directory for the source registry; overrides O(cert_dir).
-    type: path
-  src_no_creds:
-    description: Access the source anonymously; overrides O(no_creds).
-    type: bool
-  dest_username:
-    description: Username for the destination registry; overrides O(username).
-    type: str
-  dest_password:
-    description: Password for O(dest_username); overrides O(password).
-    type: str
-  dest_registry_token:
-    description: Bearer token for the destination registry; overrides O(registry_token).
-    type: str
-  dest_authfile:
-    description: Auth file for the destination; overrides O(authfile).
-    type: path
-  dest_tls_verify:
-    description: Verify the destination registry's TLS certificate; overrides O(tls_verify).
-    type: bool
-  dest_cert_dir:
-    description: Certificates directory for the destination registry; overrides O(cert_dir).
-    type: path
-  dest_no_creds:
-    description: Access the destination anonymously; overrides O(no_creds).
-    type: bool
-notes:
-  - Credentials given as O(src_username)/O(src_password) (or a token) replace, not merge with, the unprefixed ones for that side.
 '''
 
 EXAMPLES = r'''

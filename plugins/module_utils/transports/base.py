@@ -32,6 +32,7 @@ from ansible_collections.ocikit.images.plugins.module_utils.errors import Unsupp
 
 if t.TYPE_CHECKING:  # pragma: no cover
     from ansible_collections.ocikit.images.plugins.module_utils.reference import DockerReference
+    from ansible_collections.ocikit.images.plugins.module_utils.transports.docker.pool import ClientPool
 
 
 @dataclasses.dataclass
@@ -57,14 +58,23 @@ class ConnectionOptions:
     # Registries: the registries.d directory that says where signatures are kept (skopeo's --registries.d);
     # None looks where containers/image looks ($HOME/.config/containers/registries.d, then /etc/containers/registries.d).
     registries_d: str | None = None
+    # Registries: the longest wait, in seconds, for a server's Retry-After or for a used-up rate limit
+    # (RateLimit-Remaining: 0) to reset; a longer one fails at once with TooManyRequestsError.
+    max_retry_after: float = 60.0
+    # Registries: a shared transports.docker.pool.ClientPool. When set, docker:// sources and destinations
+    # take their RegistryClient from it (one per registry and credentials: one token cache, one connection
+    # pool, one request count) and leave it open. Not an option of a side: left out of repr and equality,
+    # and a pool is never copied (dataclasses.asdict and copy.deepcopy give the same pool back).
+    clients: 'ClientPool | None' = dataclasses.field(default=None, repr=False, compare=False)
 
     def __repr__(self) -> str:
-        # Secrets must never reach logs or results, even through a debugging repr.
-        fields = dataclasses.asdict(self)
+        # Secrets must never reach logs or results, even through a debugging repr. Not dataclasses.asdict:
+        # it deep-copies every value, and the fields that are not options (clients) have no place here.
+        values = {field.name: getattr(self, field.name) for field in dataclasses.fields(self) if field.repr}
         for key in ('password', 'registry_token'):
-            if fields.get(key):
-                fields[key] = '********'
-        return 'ConnectionOptions(%s)' % ', '.join('%s=%r' % kv for kv in sorted(fields.items()))
+            if values.get(key):
+                values[key] = '********'
+        return 'ConnectionOptions(%s)' % ', '.join('%s=%r' % kv for kv in sorted(values.items()))
 
 
 @dataclasses.dataclass(frozen=True)

@@ -6,7 +6,7 @@
 """An HTTP client for one registry (the distribution API v2): scheme, auth, retries, errors.
 
 One :class:`RegistryClient` serves every repository of one registry and may be shared between
-threads and between sources and destinations (see :class:`ClientPool`).
+threads and between sources and destinations (see transports/docker/pool.py, :class:`ClientPool`).
 
 Scheme
     ``https`` always. Only when ``tls_verify`` is false, and only when the https ping fails at the
@@ -26,9 +26,10 @@ Auth
 Retries
     Connection failures, 408, 429, 502, 503 and 504 are retried up to ``retry_times`` times, with
     exponential backoff (base ``retry_delay``, default 1 s, doubling, capped at 30 s, "equal
-    jitter": half fixed, half random) or the server's ``Retry-After`` when it gives one. A
-    ``Retry-After`` beyond 60 s is not waited for: the TooManyRequestsError is raised at once and
-    carries ``retry_after``. Other statuses fail at once. A request whose streamed body has
+    jitter": half fixed, half random) or the server's ``Retry-After`` when it gives one (as
+    containers/image's docker client does). A ``Retry-After`` beyond ``max_retry_after`` (default
+    60 s) is not waited for: the TooManyRequestsError is raised at once, carries ``retry_after`` and
+    says how long the registry asked to wait. Other statuses fail at once. A request whose streamed body has
     started to be sent is never retried (the bytes are gone); uploads fail and the caller restarts
     the blob from its source. A 401 to a cached token during such an upload drops the token and
     raises TokenExpiredError, which may pass: the restarted upload gets a new token.
@@ -39,13 +40,37 @@ Retries
     stream or it was a PATCH. A response says ``uncertain`` when an earlier attempt of it may
     have reached the server and been carried out although its answer was lost (a DELETE retried
     after a reset, then answered 404, deleted nonetheless).
+
+Rate limits
+    A ``Retry-After`` from the registry itself (429, 503) holds back every request of this client
+    to that registry, not only the one refused: the others would be refused alike and burn their
+    retries. Every answer's ``RateLimit-Remaining`` is read too: when it says ``0``, the next
+    request to the registry first waits for the limit to reset instead of earning a 429. The reset
+    comes from ``RateLimit-Reset`` (delta seconds, as in the IETF draft
+    draft-ietf-httpapi-ratelimit-headers; a value beyond 10^9 is taken for a Unix time, as some
+    servers send), else from the window of Docker Hub's ``RateLimit-Remaining: N;w=SECONDS`` (or of
+    ``RateLimit-Limit``); when none is given nothing waits. A reset further away than
+    ``max_retry_after`` fails the next request at once with TooManyRequestsError naming the
+    registry and the wait. Headers that do not parse are ignored. containers/image itself reads
+    only ``Retry-After``; the pacing is ours. Requests to other hosts (token server, redirect
+    targets) are not paced, but honour their own ``Retry-After``.
+
+Accounting
+    :meth:`RegistryClient.stats` is a snapshot of what the client sent: requests by method (the
+    ping, token requests, retries and redirects included), manifest GETs (a copy that finds its
+    destination up to date makes none there), token fetches, retries, 429 answers, rate-limit waits
+    and their seconds (summed over the requests that waited, so with several threads it may exceed
+    the time that passed), body bytes received and sent, and the most requests that were in
+    progress at once (in :meth:`request` or :meth:`stream`). pool.merge_stats adds snapshots up.
 """
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
+import math
 import random
+import re
 import threading
 import time
 import typing as t
@@ -57,6 +82,7 @@ from ansible_collections.ocikit.images.plugins.module_utils.errors import (
     RegistryError,
     TokenExpiredError,
     TokenRefusedError,
+    TooManyRequestsError,
 )
 from ansible_collections.ocikit.images.plugins.module_utils.transports.docker.auth import (
     MAX_TOKEN_BODY,
@@ -91,7 +117,7 @@ if t.TYPE_CHECKING:  # pragma: no cover
 RETRY_STATUSES = frozenset((408, 429, 502, 503, 504))
 #: Largest delay between two attempts chosen by backoff.
 MAX_BACKOFF = 30.0
-#: A ``Retry-After`` longer than this is not waited for.
+#: The default of ``ConnectionOptions.max_retry_after``: a longer ``Retry-After`` or rate-limit reset is not waited for.
 MAX_RETRY_AFTER = 60.0
 DEFAULT_RETRY_DELAY = 1.0
 # Bodies are handed on in 1 MiB pieces: TLS gives 16 KiB reads, and every piece costs a trip
@@ -103,11 +129,56 @@ REDIRECT_STATUSES = frozenset((301, 302, 303, 307, 308))
 GATEWAY_STATUSES = frozenset((502, 503, 504))
 #: Transport failures raised before a request can have left this host.
 _NOT_SENT_ERRORS = ('ConnectError', 'ConnectTimeout', 'PoolTimeout')
+#: Methods always present in :meth:`RegistryClient.stats` (others appear when used).
+COUNTED_METHODS = ('DELETE', 'GET', 'HEAD', 'PATCH', 'POST', 'PUT')
+#: A ``RateLimit-Reset`` this large is a Unix time, not a delta.
+_EPOCH_THRESHOLD = 10 ** 9
+_MANIFEST_PATH = re.compile(r'^/v2/.+/manifests/[^/]+$')
 
 # Docker Hub is named docker.io in references but served from this host, as in containers/image.
 _ENDPOINTS = {'docker.io': 'registry-1.docker.io'}
 
 CredentialsResolver = t.Callable[[str, t.Optional[str], 'ConnectionOptions'], t.Any]
+
+
+def _quota(value: str | None) -> tuple[int, int | None] | None:
+    """``(quota, window seconds or None)`` of a RateLimit-Limit/-Remaining value (``0``, ``76;w=21600``); None if unusable."""
+    if not value:
+        return None
+    # Several policies may be listed ("0, 0;w=60"): the first is the one in effect.
+    parts = value.split(',')[0].split(';')
+    quota = parts[0].strip()
+    if not (quota.isascii() and quota.isdigit()):
+        return None
+    window = None
+    for param in parts[1:]:
+        name, sep, number = param.partition('=')
+        number = number.strip().strip('"')
+        if sep and name.strip().lower() == 'w' and number.isascii() and number.isdigit():
+            window = int(number)
+    return int(quota), window
+
+
+def parse_rate_limit(headers: t.Mapping[str, str], now: float | None = None) -> float | None:
+    """Seconds until the rate limit resets when ``headers`` say no request remains (``RateLimit-Remaining: 0``); else None.
+
+    The reset is ``RateLimit-Reset`` (delta seconds; beyond 10^9 a Unix time, ``now`` being the
+    current Unix time), else the ``w=`` window of ``RateLimit-Remaining`` or ``RateLimit-Limit``
+    (Docker Hub's form). None when requests remain, when no reset is known, or when the headers do
+    not parse: a registry's garbage must not stop a copy.
+    """
+    remaining = _quota(headers.get('ratelimit-remaining'))
+    if remaining is None or remaining[0] != 0:
+        return None
+    reset = (headers.get('ratelimit-reset') or '').split(',')[0].strip()
+    if reset.isascii() and reset.isdigit():
+        seconds = float(reset)
+        if seconds >= _EPOCH_THRESHOLD:
+            seconds -= time.time() if now is None else now
+        return seconds if seconds > 0 else None
+    limit = _quota(headers.get('ratelimit-limit'))
+    window = remaining[1] if remaining[1] is not None else (limit[1] if limit is not None else None)
+    return float(window) if window else None
 
 
 def require_httpx() -> None:
@@ -150,15 +221,18 @@ class _Attempts:
 
 
 class _TrackedBody:
-    """An upload body that remembers whether sending it has begun (then it cannot be resent)."""
+    """An upload body that remembers whether sending it has begun (then it cannot be resent), and counts its bytes."""
 
-    def __init__(self, chunks: t.Iterable[bytes]) -> None:
+    def __init__(self, chunks: t.Iterable[bytes], sent: t.Callable[[int], None]) -> None:
         self._chunks = chunks
+        self._sent = sent
         self.started = False
 
     def __iter__(self) -> t.Iterator[bytes]:
         self.started = True
-        yield from self._chunks
+        for chunk in self._chunks:
+            self._sent(len(chunk))
+            yield chunk
 
 
 def _origin(url: 'httpx.URL') -> tuple[str, str, int | None]:
@@ -242,9 +316,108 @@ class RegistryClient:
         self._challenges: list[Challenge] = []
         self._credentials: dict[str | None, t.Any] = {}
         self.tokens = TokenCache(clock)
+        self._max_retry_after = max(0.0, float(options.max_retry_after))
+        # Accounting and rate-limit state, shared by every thread using the client.
+        self._stats_lock = threading.Lock()
+        self._methods: dict[str, int] = dict.fromkeys(COUNTED_METHODS, 0)
+        self._counts: dict[str, int] = dict.fromkeys(('manifest_gets', 'token_fetches', 'retries', 'rate_limited', 'rate_limit_waits',
+                                                      'bytes_received', 'bytes_sent', 'in_flight', 'peak_in_flight'), 0)
+        self._waited = 0.0
+        self._paused_until = 0.0
+        self._pause_reason = ''
 
     def __repr__(self) -> str:
         return 'RegistryClient(%r)' % self.registry
+
+    # -- accounting ----------------------------------------------------------------------------
+
+    def stats(self) -> dict[str, t.Any]:
+        """A snapshot of what this client has sent and waited for (see the module docstring, "Accounting").
+
+        Keys: ``requests`` (all HTTP requests sent), ``methods`` (requests by method: DELETE, GET,
+        HEAD, PATCH, POST, PUT always present), ``manifest_gets``, ``token_fetches``, ``retries``,
+        ``rate_limited`` (429 answers), ``rate_limit_waits`` and ``rate_limit_wait_seconds``,
+        ``bytes_received``, ``bytes_sent``, ``peak_in_flight``.
+        """
+        with self._stats_lock:
+            snapshot: dict[str, t.Any] = {key: value for key, value in self._counts.items() if key != 'in_flight'}
+            snapshot['methods'] = dict(self._methods)
+            snapshot['requests'] = sum(self._methods.values())
+            snapshot['rate_limit_wait_seconds'] = round(self._waited, 3)
+        return snapshot
+
+    def _count(self, key: str, amount: int = 1) -> None:
+        with self._stats_lock:
+            self._counts[key] += amount
+
+    def _count_request(self, request: 'httpx.Request', attempt: int, streamed: bool) -> None:
+        sent = 0
+        if not streamed:
+            try:
+                sent = len(request.content)
+            except httpx.RequestNotRead:
+                sent = 0
+        with self._stats_lock:
+            self._methods[request.method] = self._methods.get(request.method, 0) + 1
+            if request.method == 'GET' and _MANIFEST_PATH.match(request.url.path):
+                self._counts['manifest_gets'] += 1
+            if attempt:
+                self._counts['retries'] += 1
+            self._counts['bytes_sent'] += sent
+
+    @contextlib.contextmanager
+    def _in_flight(self) -> t.Iterator[None]:
+        with self._stats_lock:
+            self._counts['in_flight'] += 1
+            self._counts['peak_in_flight'] = max(self._counts['peak_in_flight'], self._counts['in_flight'])
+        try:
+            yield
+        finally:
+            with self._stats_lock:
+                self._counts['in_flight'] -= 1
+
+    # -- rate limits ---------------------------------------------------------------------------
+
+    def _pause(self, seconds: float, reason: str) -> None:
+        """Hold back every request to the registry for ``seconds`` (a later end wins)."""
+        until = self._clock() + seconds
+        with self._stats_lock:
+            if until > self._paused_until:
+                self._paused_until, self._pause_reason = until, reason
+
+    def _pause_left(self) -> float | None:
+        with self._stats_lock:
+            left = self._paused_until - self._clock()
+        return left if left > 0 else None
+
+    def _wait(self, seconds: float) -> None:
+        """Sleep for a rate limit, counted."""
+        with self._stats_lock:
+            self._counts['rate_limit_waits'] += 1
+            self._waited += seconds
+        self._sleep(seconds)
+
+    def _await_rate_limit(self, what: str) -> None:
+        """Before a request to the registry: wait out a pause, or fail at once when it is longer than ``max_retry_after``."""
+        with self._stats_lock:
+            until, reason = self._paused_until, self._pause_reason
+        left = until - self._clock()
+        if left <= 0:
+            return
+        if left > self._max_retry_after:
+            raise TooManyRequestsError('%s: registry %s asks to wait %d s (%s), longer than max_retry_after (%g s); not waiting'
+                                       % (what, self.registry, math.ceil(left), reason, self._max_retry_after),
+                                       status=429, retry_after=left)
+        self._wait(left)
+        with self._stats_lock:
+            # Waited out (the clock is past it now): later requests need not wait for it again.
+            if self._paused_until == until:
+                self._paused_until = 0.0
+
+    def _learn_rate_limit(self, response: 'httpx.Response') -> None:
+        reset = parse_rate_limit(response.headers)
+        if reset is not None:
+            self._pause(reset, 'RateLimit-Remaining: 0')
 
     # -- lifecycle -----------------------------------------------------------------------------
 
@@ -289,15 +462,15 @@ class RegistryClient:
         what = 'pinging registry %s' % self.registry
         https = httpx.URL('https://%s/v2/' % self.endpoint)
         if self.options.tls_verify:
-            response = self._send_raw(self._http.build_request('GET', https), None)
+            response = self._send_raw(self._http.build_request('GET', https), None, what=what)
         else:
             try:
                 # A refused or failed TLS connection goes to http at once; statuses are retried as usual.
-                response = self._send_raw(self._http.build_request('GET', https), None, retry_connection_errors=False)
+                response = self._send_raw(self._http.build_request('GET', https), None, retry_connection_errors=False, what=what)
             except ConnectionFailedError as https_error:
                 http = https.copy_with(scheme='http')
                 try:
-                    response = self._send_raw(self._http.build_request('GET', http), None)
+                    response = self._send_raw(self._http.build_request('GET', http), None, what=what)
                 except ConnectionFailedError as http_error:
                     raise ConnectionFailedError('%s failed over https (%s) and over http (%s)'
                                                 % (what, https_error.message, http_error.message)) from http_error
@@ -386,6 +559,7 @@ class RegistryClient:
                 headers['Authorization'] = basic_authorization(username, password)
             # Merged into (not replacing) any query the realm URL has.
             request = self._http.build_request('GET', realm_url.copy_merge_params(params), headers=headers)
+        self._count('token_fetches')
 
         def check(response: 'httpx.Response') -> None:
             if response.status_code != 200:
@@ -395,7 +569,7 @@ class RegistryClient:
                     error = AuthenticationError(error.message, status=response.status_code)
                 raise error
 
-        answer = self._read_document(lambda: self._send_raw(request, None), check, where, MAX_TOKEN_BODY, AuthenticationError,
+        answer = self._read_document(lambda: self._send_raw(request, None, what=where), check, where, MAX_TOKEN_BODY, AuthenticationError,
                                      replayable=True, attempts=_Attempts())
         return parse_token_response(answer.body, where)
 
@@ -407,15 +581,21 @@ class RegistryClient:
         return delay / 2 + self._rng.uniform(0, delay / 2)
 
     def _send_raw(self, request: 'httpx.Request', body: _TrackedBody | None, retry_connection_errors: bool = True,
-                  attempts: _Attempts | None = None) -> 'httpx.Response':
-        """Send ``request`` (streamed response) with the retry policy; no auth, no status check.
+                  attempts: _Attempts | None = None, what: str = 'request') -> 'httpx.Response':
+        """Send ``request`` (streamed response) with the retry and rate-limit policy; no auth, no status check.
 
         ``attempts`` learns whether an attempt that failed may have been carried out nonetheless.
         """
         retries = max(0, int(self.options.retry_times))
         host = _host_port(request.url)
+        # Rate limits are the registry's: its token server and the object stores it redirects to keep their own.
+        paced = host.lower() == self.endpoint.lower()
         attempt = 0
+        delay: float | None
         while True:
+            if paced:
+                self._await_rate_limit(what)
+            self._count_request(request, attempt, body is not None)
             try:
                 response = self._http.send(request, stream=True)
             except httpx.TransportError as exc:
@@ -426,16 +606,29 @@ class RegistryClient:
                     attempts.uncertain = True
                 delay = self._backoff(attempt)
             else:
+                if paced:
+                    self._learn_rate_limit(response)
+                if response.status_code == 429:
+                    self._count('rate_limited')
                 if response.status_code not in RETRY_STATUSES or attempt >= retries or (body is not None and body.started):
                     return response
                 retry_after = parse_retry_after(response.headers.get('retry-after'))
-                if retry_after is not None and retry_after > MAX_RETRY_AFTER:
+                if retry_after is None and paced and response.status_code == 429:
+                    # No Retry-After, but RateLimit-* headers may have said when the limit resets.
+                    retry_after = self._pause_left()
+                if retry_after is not None and retry_after > self._max_retry_after:
                     return response
                 response.close()
                 if attempts is not None and response.status_code in GATEWAY_STATUSES:
                     attempts.uncertain = True
-                delay = retry_after if retry_after is not None else self._backoff(attempt)
-            self._sleep(delay)
+                delay = self._backoff(attempt) if retry_after is None else None
+                if retry_after is not None and paced:
+                    # Every request to the registry waits (at the top of the loop), not only this one.
+                    self._pause(retry_after, 'Retry-After')
+                elif retry_after is not None:
+                    self._wait(retry_after)
+            if delay is not None:
+                self._sleep(delay)
             attempt += 1
 
     def _error(self, response: 'httpx.Response', what: str, not_found: type[OcikitError] | None = None,
@@ -446,8 +639,17 @@ class RegistryClient:
                 body = _read_limited(response, MAX_ERROR_BODY, what, RegistryError, _host_port(response.request.url), self._timeout)
             except (RegistryError, ConnectionFailedError):
                 body = b''
-        return error_from_response(response.status_code, response.reason_phrase, body, what,
-                                   retry_after=response.headers.get('retry-after'), not_found=not_found, hint=hint)
+            self._count('bytes_received', len(body))
+        retry_after = parse_retry_after(response.headers.get('retry-after'))
+        reset = self._pause_left() if response.status_code == 429 and retry_after is None else None
+        if hint is None and response.status_code in RETRY_STATUSES and (retry_after or reset or 0) > self._max_retry_after:
+            hint = ('the registry asks to wait %d s (%s), longer than max_retry_after (%g s)'
+                    % (math.ceil(retry_after or reset or 0), 'Retry-After' if retry_after else 'RateLimit-Reset', self._max_retry_after))
+        error = error_from_response(response.status_code, response.reason_phrase, body, what,
+                                    retry_after=response.headers.get('retry-after'), not_found=not_found, hint=hint)
+        if reset is not None and isinstance(error, RegistryError) and error.retry_after is None:
+            error.retry_after = reset
+        return error
 
     def _open(self, method: str, url: 't.Any', scopes: t.Sequence[Scope] | None, *,
               headers: t.Mapping[str, str] | None = None, content: 'bytes | t.Iterable[bytes] | None' = None,
@@ -465,7 +667,7 @@ class RegistryClient:
             target = target.copy_merge_params(params)
         body: _TrackedBody | None = None
         if content is not None and not isinstance(content, bytes):
-            body = _TrackedBody(content)
+            body = _TrackedBody(content, lambda size: self._count('bytes_sent', size))
         redirects = 0
         reauthorized = not reauthorize
         while True:
@@ -479,7 +681,7 @@ class RegistryClient:
                     request_headers['Authorization'] = sent_token
             request = self._http.build_request(method, target, headers=request_headers,
                                                content=body if body is not None else content)
-            response = self._send_raw(request, body, attempts=attempts)
+            response = self._send_raw(request, body, attempts=attempts, what=what)
             status = response.status_code
             if status == 401 and from_cache and key is not None and body is not None and body.started:
                 # The token expired or was revoked while the upload was sent. The bytes are gone, so
@@ -583,7 +785,8 @@ class RegistryClient:
 
         # A stream cannot be sent twice, and a PATCH sent twice would append its bytes twice.
         replayable = (content is None or isinstance(content, bytes)) and method != 'PATCH'
-        return self._read_document(send, check, what, limit, limit_error, replayable, attempts)
+        with self._in_flight():
+            return self._read_document(send, check, what, limit, limit_error, replayable, attempts)
 
     def _read_document(self, send: t.Callable[[], 'httpx.Response'], check: t.Callable[['httpx.Response'], None], what: str,
                        limit: int, limit_error: type[OcikitError], replayable: bool, attempts: _Attempts) -> RegistryResponse:
@@ -602,6 +805,7 @@ class RegistryClient:
                 body = b''
                 if response.request.method != 'HEAD':
                     body = _read_limited(response, limit, what, limit_error, _host_port(response.request.url), self._timeout)
+                    self._count('bytes_received', len(body))
                 return RegistryResponse(response.status_code, response.headers, body, response.request.url, uncertain=attempts.uncertain)
             except ConnectionFailedError as exc:
                 if not (exc.transient and replayable) or failures >= retries:
@@ -611,19 +815,21 @@ class RegistryClient:
                 response.close()
             self._sleep(self._backoff(failures))
             failures += 1
+            self._count('retries')
 
     @contextlib.contextmanager
     def stream(self, method: str, url: 't.Any', scopes: t.Sequence[Scope] | None, what: str, *,
                headers: t.Mapping[str, str] | None = None, ok: t.Container[int] = (200,),
                not_found: type[OcikitError] | None = None, follow_redirects: bool = False) -> t.Iterator['httpx.Response']:
         """Like :meth:`request`, but yield the open response for reading with :meth:`iter_body`."""
-        response = self._open(method, url, scopes, headers=headers, follow_redirects=follow_redirects, what=what)
-        try:
-            if response.status_code not in ok:
-                raise self._error(response, what, not_found, self._hint(response.status_code, scopes))
-            yield response
-        finally:
-            response.close()
+        with self._in_flight():
+            response = self._open(method, url, scopes, headers=headers, follow_redirects=follow_redirects, what=what)
+            try:
+                if response.status_code not in ok:
+                    raise self._error(response, what, not_found, self._hint(response.status_code, scopes))
+                yield response
+            finally:
+                response.close()
 
     def iter_body(self, response: 'httpx.Response') -> t.Iterator[bytes]:
         """The body's chunks as they arrive, network failures mapped to ConnectionFailedError."""
@@ -631,45 +837,10 @@ class RegistryClient:
         try:
             for chunk in response.iter_bytes(BODY_CHUNK_SIZE):
                 if chunk:
+                    self._count('bytes_received', len(chunk))
                     yield chunk
         except httpx.TransportError as exc:
             raise transport_error(exc, host, self._timeout) from exc
-
-
-class ClientPool:
-    """One RegistryClient per (registry, connection options), for callers that copy many images."""
-
-    def __init__(self, factory: t.Callable[[str, 'ConnectionOptions'], RegistryClient] = RegistryClient) -> None:
-        self._factory = factory
-        self._clients: dict[tuple[str, tuple[t.Any, ...]], RegistryClient] = {}
-        self._lock = threading.Lock()
-
-    @staticmethod
-    def _key(registry: str, options: 'ConnectionOptions') -> tuple[str, tuple[t.Any, ...]]:
-        return registry, tuple(sorted(dataclasses.asdict(options).items()))
-
-    def get(self, registry: str, options: 'ConnectionOptions') -> RegistryClient:
-        """The shared client for ``registry`` with these options (created on first use)."""
-        key = self._key(registry, options)
-        with self._lock:
-            client = self._clients.get(key)
-            if client is None:
-                client = self._clients[key] = self._factory(registry, options)
-            return client
-
-    def close(self) -> None:
-        """Close every client."""
-        with self._lock:
-            clients = list(self._clients.values())
-            self._clients.clear()
-        for client in clients:
-            client.close()
-
-    def __enter__(self) -> 'ClientPool':
-        return self
-
-    def __exit__(self, *exc: t.Any) -> None:
-        self.close()
 
 
 def _refused_hint(creds: 't.Any') -> str:

@@ -69,13 +69,22 @@ class DockerImageReference(ImageReference):
         """The reference with its tag and/or digest."""
         return self._ref
 
+    def _shared_client(self, options: ConnectionOptions, client: 'RegistryClient | None') -> 'RegistryClient | None':
+        if client is None and options.clients is not None:
+            return options.clients.get(self._ref.domain, options)
+        return client
+
     def new_source(self, options: ConnectionOptions, client: 'RegistryClient | None' = None) -> DockerImageSource:
-        """Open the image for reading; ``client`` shares an existing RegistryClient (not closed by the source)."""
-        return DockerImageSource(self, options, client=client)
+        """Open the image for reading.
+
+        ``client`` shares an existing RegistryClient; without it, the one of ``options.clients`` (a
+        transports.docker.pool.ClientPool) when set. A shared client is not closed by the source.
+        """
+        return DockerImageSource(self, options, client=self._shared_client(options, client))
 
     def new_destination(self, options: ConnectionOptions, client: 'RegistryClient | None' = None) -> DockerImageDestination:
-        """Open the image for writing; ``client`` shares an existing RegistryClient (not closed by the destination)."""
-        return DockerImageDestination(self, options, client=client)
+        """Open the image for writing; ``client`` as for :meth:`new_source` (a shared one is not closed by the destination)."""
+        return DockerImageDestination(self, options, client=self._shared_client(options, client))
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, DockerImageReference):

@@ -26,7 +26,7 @@ from ansible_collections.ocikit.images.plugins.module_utils.errors import (
 from ansible_collections.ocikit.images.plugins.module_utils.transports.base import ConnectionOptions
 from ansible_collections.ocikit.images.plugins.module_utils.transports.docker import client as client_module
 from ansible_collections.ocikit.images.plugins.module_utils.transports.docker.auth import Scope
-from ansible_collections.ocikit.images.plugins.module_utils.transports.docker.client import ClientPool, RegistryClient
+from ansible_collections.ocikit.images.plugins.module_utils.transports.docker.client import RegistryClient
 
 from ansible_collections.ocikit.images.tests.unit.plugins.module_utils.transports.docker.fake_registry import (
     AUTH_HOST,
@@ -788,21 +788,6 @@ def test_client_repr_and_options_repr_hide_secrets() -> None:
     client = make_client(FakeRegistry(), password=PASSWORD, username=USER)
     with client:
         assert PASSWORD not in repr(client) and PASSWORD not in repr(client.options)
-
-
-def test_client_pool_shares_per_registry_and_options() -> None:
-    made = []
-
-    def factory(registry: str, options: ConnectionOptions) -> t.Any:
-        made.append(registry)
-        return make_client(FakeRegistry(), registry=registry)
-
-    with ClientPool(factory) as pool:
-        first = pool.get('a.test', ConnectionOptions(username='u', password='p'))
-        assert pool.get('a.test', ConnectionOptions(username='u', password='p')) is first
-        assert pool.get('a.test', ConnectionOptions(tls_verify=False)) is not first
-        assert pool.get('b.test', ConnectionOptions(username='u', password='p')) is not first
-    assert made == ['a.test', 'a.test', 'b.test']
 
 
 def test_no_creds_never_looks_credentials_up() -> None:

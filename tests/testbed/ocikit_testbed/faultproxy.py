@@ -23,7 +23,8 @@ Fault kinds (``FAULT_KINDS``):
                   ``seconds`` (or until the proxy stops), then reset
 ``status``        answer ``status`` (500, 502, 503, 504, 429...) without forwarding, with a
                   registry error body and ``retry_after`` as ``Retry-After`` when given
-                  (``"2"`` or an HTTP-date; :func:`http_date` makes one)
+                  (``"2"`` or an HTTP-date; :func:`http_date` makes one), and ``headers`` (pairs
+                  or a mapping: ``RateLimit-Remaining``, ``RateLimit-Reset``...) added as given
 ``truncate``      forward, announce the full Content-Length, send half the body (at least 1
                   byte short; an empty body is announced as 64 bytes), then close cleanly
 ``lengthen``      forward, append ``nbytes`` (default 16) garbage bytes, Content-Length to match
@@ -37,6 +38,11 @@ Fault kinds (``FAULT_KINDS``):
                   every header it receives (:attr:`recorded`) and serves the kept answer once
 ``revoke``        forward without the ``Authorization`` header: the registry answers ``401`` with
                   its own ``WWW-Authenticate`` challenge, as when a token is revoked or expires
+``headers``       forward, and add ``headers`` to the registry's answer (a registry announcing its
+                  rate limit on a successful answer: ``RateLimit-Remaining: 0``)
+
+Every request passing the proxy is logged (:attr:`FaultProxy.requests`) with the ``time.monotonic()``
+at which it arrived, so tests can measure how long a client waited between two requests.
 
 Every loop and stall is bounded in time and ends when :meth:`FaultProxy.stop` runs. Request
 bodies are read whole before forwarding (test images are small), which also means a fault on
@@ -77,6 +83,7 @@ FAULT_KINDS = (
     "deep_json",
     "redirect",
     "revoke",
+    "headers",
 )
 #: Longest time one faulty answer may keep a connection busy (stall, oversize, endless).
 MAX_FAULT_SECONDS = 60.0
@@ -106,6 +113,8 @@ class Fault:
     status: int = 503
     retry_after: str | None = None
     seconds: float = 30.0
+    headers: Any = ()
+    """Extra answer headers of ``status`` and ``headers`` faults: ``(name, value)`` pairs or a mapping."""
     seen: int = 0
     """Matching requests seen so far (skipped ones included)."""
     hits: int = 0
@@ -116,6 +125,8 @@ class Fault:
             raise ValueError(f"unknown fault kind {self.kind!r}; one of {', '.join(FAULT_KINDS)}")
         self.seconds = min(float(self.seconds), MAX_FAULT_SECONDS)
         self._regex = re.compile(self.path)
+        pairs = self.headers.items() if isinstance(self.headers, dict) else self.headers
+        self.headers = tuple((str(name), str(value)) for name, value in pairs)
 
     def matches(self, method: str, path: str) -> bool:
         """Whether the request is one this rule is about (regardless of occurrences left)."""
@@ -132,6 +143,8 @@ class ProxyRecord:
     fault: str | None
     authorization: bool
     """Whether the client sent an ``Authorization`` header."""
+    at: float = 0.0
+    """``time.monotonic()`` when the request arrived."""
 
 
 @dataclasses.dataclass
@@ -239,7 +252,7 @@ class _ProxyHandler(_BaseHandler):
         path, query = split[0], split[2]
         body = self._read_body()
         fault = proxy.match(self.command, path)
-        proxy.record(ProxyRecord(self.command, path, query, fault.kind if fault else None, "Authorization" in self.headers))
+        proxy.record(ProxyRecord(self.command, path, query, fault.kind if fault else None, "Authorization" in self.headers, time.monotonic()))
         if fault is None:
             self._relay(self._forward(body))
             return
@@ -290,6 +303,7 @@ class _ProxyHandler(_BaseHandler):
         headers = [("Content-Type", "application/json"), ("Docker-Distribution-API-Version", "registry/2.0")]
         if fault.retry_after is not None:
             headers.append(("Retry-After", fault.retry_after))
+        headers.extend(fault.headers)
         self._relay(_Answer(fault.status, http.client.responses.get(fault.status, ""), headers, data))
 
     def _fault_reset_after(self, fault: Fault, body: bytes) -> None:
@@ -368,6 +382,10 @@ class _ProxyHandler(_BaseHandler):
 
     def _fault_revoke(self, fault: Fault, body: bytes) -> None:
         self._relay(self._forward(body, drop_auth=True))
+
+    def _fault_headers(self, fault: Fault, body: bytes) -> None:
+        answer = self._forward(body)
+        self._relay(_Answer(answer.status, answer.reason, list(answer.headers) + list(fault.headers), answer.body))
 
 
 class _RecorderHandler(_BaseHandler):

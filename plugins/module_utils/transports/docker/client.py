@@ -26,10 +26,11 @@ Auth
 Retries
     Connection failures, 408, 429, 502, 503 and 504 are retried up to ``retry_times`` times, with
     exponential backoff (base ``retry_delay``, default 1 s, doubling, capped at 30 s, "equal
-    jitter": half fixed, half random) or the server's ``Retry-After`` when it gives one (as
-    containers/image's docker client does). A ``Retry-After`` beyond ``max_retry_after`` (default
-    60 s) is not waited for: the TooManyRequestsError is raised at once, carries ``retry_after`` and
-    says how long the registry asked to wait. Other statuses fail at once. A request whose streamed body has
+    jitter": half fixed, half random) or the server's ``Retry-After`` when it gives one
+    (containers/image's docker client does so for a 429, capped at its longest backoff). A
+    ``Retry-After`` beyond ``max_retry_after`` (default 60 s) is not waited for: the
+    TooManyRequestsError is raised at once, carries ``retry_after`` and says how long the registry
+    asked to wait. Other statuses fail at once. A request whose streamed body has
     started to be sent is never retried (the bytes are gone); uploads fail and the caller restarts
     the blob from its source. A 401 to a cached token during such an upload drops the token and
     raises TokenExpiredError, which may pass: the restarted upload gets a new token.
@@ -51,9 +52,9 @@ Rate limits
     servers send), else from the window of Docker Hub's ``RateLimit-Remaining: N;w=SECONDS`` (or of
     ``RateLimit-Limit``); when none is given nothing waits. A reset further away than
     ``max_retry_after`` fails the next request at once with TooManyRequestsError naming the
-    registry and the wait. Headers that do not parse are ignored. containers/image itself reads
-    only ``Retry-After``; the pacing is ours. Requests to other hosts (token server, redirect
-    targets) are not paced, but honour their own ``Retry-After``.
+    registry and the wait. Headers that do not parse are ignored. containers/image reads only
+    ``Retry-After``, for the refused request alone; the pacing is ours. Requests to other hosts
+    (token server, redirect targets) are not paced, but honour their own ``Retry-After``.
 
 Accounting
     :meth:`RegistryClient.stats` is a snapshot of what the client sent: requests by method (the
@@ -610,7 +611,7 @@ class RegistryClient:
                     self._learn_rate_limit(response)
                 if response.status_code == 429:
                     self._count('rate_limited')
-                if response.status_code not in RETRY_STATUSES or attempt >= retries or (body is not None and body.started):
+                if response.status_code not in RETRY_STATUSES:
                     return response
                 retry_after = parse_retry_after(response.headers.get('retry-after'))
                 if retry_after is None and paced and response.status_code == 429:
@@ -618,14 +619,17 @@ class RegistryClient:
                     retry_after = self._pause_left()
                 if retry_after is not None and retry_after > self._max_retry_after:
                     return response
+                if retry_after is not None and paced:
+                    # Every request to the registry waits (at the top of the loop), not only this one; so does the
+                    # caller's next one when this one is not sent again (an upload restarted from its source).
+                    self._pause(retry_after, 'Retry-After')
+                if attempt >= retries or (body is not None and body.started):
+                    return response
                 response.close()
                 if attempts is not None and response.status_code in GATEWAY_STATUSES:
                     attempts.uncertain = True
                 delay = self._backoff(attempt) if retry_after is None else None
-                if retry_after is not None and paced:
-                    # Every request to the registry waits (at the top of the loop), not only this one.
-                    self._pause(retry_after, 'Retry-After')
-                elif retry_after is not None:
+                if retry_after is not None and not paced:
                     self._wait(retry_after)
             if delay is not None:
                 self._sleep(delay)

@@ -304,3 +304,20 @@ def test_requests_to_other_hosts_are_not_paced() -> None:
             client.request('GET', '/v2/other/manifests/latest', (Scope('other', 'pull'),), 'reading other')
     # The token for "other" was fetched (not paced); the registry request was not sent.
     assert fake.calls() == ['GET /v2/', 'TOKEN repository:app:pull', 'GET ' + MANIFEST, 'TOKEN repository:other:pull']
+
+
+def test_an_upload_refused_with_retry_after_fails_and_its_restart_waits(fake: FakeRegistry) -> None:
+    """A streamed body cannot be sent again by the client; the caller restarts the blob, and that restart waits as asked."""
+    pending = [too_many('5')]
+    fake.hooks.append(lambda request: pending.pop(0) if request.method == 'PUT' and pending else None)
+    sleeps: list[float] = []
+    push = (Scope('app', 'pull,push'),)
+    with make_client(fake, sleeps=sleeps) as client:
+        upload = client.request('POST', '/v2/app/blobs/uploads/', push, 'starting', ok=(202,))
+        with pytest.raises(TooManyRequestsError):
+            client.request('PUT', upload.headers['location'], push, 'uploading', content=iter([b'data']), params={'digest': 'sha256:' + '0' * 64},
+                           ok=(201,))
+        assert sleeps == []
+        client.request('POST', '/v2/app/blobs/uploads/', push, 'starting again', ok=(202,))
+        assert waits(client) == (1, 5.0, 1)
+    assert sleeps == [5.0]

@@ -9,6 +9,7 @@ and the token server saw. One copy runs as the ``image_copy`` module, for its on
 
 from __future__ import annotations
 
+import concurrent.futures
 import json
 import typing as t
 from pathlib import Path
@@ -183,3 +184,19 @@ def test_an_up_to_date_destination_costs_no_manifest_get(bed: Bed) -> None:
     assert stats[bed.reg.host]['manifest_gets'] == 0 and stats[bed.reg.host]['methods']['HEAD'] >= 1
     assert sum(stats[bed.reg.host]['methods'][m] for m in ('PUT', 'POST', 'PATCH', 'DELETE')) == 0
     assert stats[bed.proxy.host]['manifest_gets'] == 1
+
+
+def test_parallel_copies_through_one_pool_share_one_ping_and_one_token(bed: Bed, tmp_path: Path) -> None:
+    """As a sync runs them: several copies at once from one registry, one client for all of them."""
+    before = len(bed.token_requests())
+    jobs = [(tag, tmp_path / ('out-%d' % number)) for number in range(3) for tag in ('a', 'b')]
+    with ClientPool() as pool, concurrent.futures.ThreadPoolExecutor(max_workers=len(jobs)) as executor:
+        results = list(executor.map(lambda job: bed.pull(job[0], job[1], pool), jobs))
+        stats = pool.stats()[bed.proxy.host]
+        assert len(pool.clients()) == 1
+    assert all(result.changed for result in results)
+    assert [layout_tag(layout, tag) for tag, layout in jobs] == [bed.images[tag].manifest_digest for tag, dummy in jobs]
+    assert len(bed.token_requests()) - before == 1 and stats['token_fetches'] == 1
+    assert [(r.method, r.path) for r in bed.proxy.requests].count(('GET', '/v2/')) == 1
+    assert stats['manifest_gets'] == len(jobs) and stats['requests'] == len(bed.proxy.requests) + 1
+    assert stats['peak_in_flight'] > 1

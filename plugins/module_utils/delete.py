@@ -214,7 +214,8 @@ def delete_image(ref: ImageReference, options: ConnectionOptions, force: bool = 
                  client: RegistryClient | None = None) -> DeleteResult:
     """Delete the image ``ref`` names (a registry image or an OCI layout entry); absent is not an error.
 
-    ``client`` shares a RegistryClient (tests pass one on an httpx.MockTransport); it is not closed.
+    ``client`` shares a RegistryClient (tests pass one on an httpx.MockTransport); without it, the
+    one of ``options.clients`` (a ClientPool) when set. A shared client is not closed.
     """
     name = ref.transport.name
     if name == 'docker':
@@ -257,6 +258,9 @@ class RegistryImage:
         self.ref = reference.docker_reference()
         self.options = options
         self.actions = 'pull' if check_mode else 'pull,delete'
+        if client is None and options.clients is not None:
+            # A sync's prune: the pool's client (its token cache and request counts), left open.
+            client = options.clients.get(self.ref.domain, options)
         self._owns_client = client is None
         self.client = client if client is not None else RegistryClient(self.ref.domain, options)
         self._signature_base: LookasideBase | None = None

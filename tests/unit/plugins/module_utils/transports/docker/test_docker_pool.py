@@ -304,3 +304,19 @@ def test_a_blob_read_through_a_pooled_source_is_counted() -> None:
             with src.get_blob(BlobInfo(Digest(digest), len(data))) as (chunks, size):
                 assert b''.join(chunks) == data and size == len(data)
         assert pool.stats()['registry.test']['bytes_received'] == len(data)
+
+
+def test_delete_takes_the_pools_client_too(tmp_path: t.Any) -> None:
+    """A sync's prune deletes through the pool: no second ping, the client left open."""
+    from ansible_collections.ocikit.images.plugins.module_utils.delete import delete_image  # pylint: disable=import-outside-toplevel
+
+    fake = FakeRegistry()
+    digest = fake.add_manifest('app', MANIFEST, OCI, tag='old')
+    with pool_on(fake) as pool:
+        options = ConnectionOptions(clients=pool, registries_d=str(tmp_path))
+        with app_ref('latest').new_source(options) as src:
+            src.client.ping()
+        result = delete_image(app_ref('old'), options, check_mode=True)
+        assert result.as_result()['digest'] == digest
+        assert len(pool.clients()) == 1 and not pool.clients()[0]._http.is_closed  # pylint: disable=protected-access
+    assert fake.calls().count('GET /v2/') == 1

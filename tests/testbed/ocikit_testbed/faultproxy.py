@@ -42,7 +42,8 @@ Fault kinds (``FAULT_KINDS``):
                   rate limit on a successful answer: ``RateLimit-Remaining: 0``)
 
 Every request passing the proxy is logged (:attr:`FaultProxy.requests`) with the ``time.monotonic()``
-at which it arrived, so tests can measure how long a client waited between two requests.
+at which it arrived, so tests can measure how long a client waited between two requests;
+:attr:`FaultProxy.peak_in_flight` is the most requests the proxy was handling at once.
 
 Every loop and stall is bounded in time and ends when :meth:`FaultProxy.stop` runs. Request
 bodies are read whole before forwarding (test images are small), which also means a fault on
@@ -251,6 +252,13 @@ class _ProxyHandler(_BaseHandler):
         split = self.path.partition("?")
         path, query = split[0], split[2]
         body = self._read_body()
+        proxy.entered()
+        try:
+            self._answer(proxy, path, query, body)
+        finally:
+            proxy.left()
+
+    def _answer(self, proxy: FaultProxy, path: str, query: str, body: bytes) -> None:
         fault = proxy.match(self.command, path)
         proxy.record(ProxyRecord(self.command, path, query, fault.kind if fault else None, "Authorization" in self.headers, time.monotonic()))
         if fault is None:
@@ -424,6 +432,9 @@ class FaultProxy:
         self._stash_ids = itertools.count(1)
         self.stopping = threading.Event()
         self.requests: list[ProxyRecord] = []
+        self.in_flight = 0
+        self.peak_in_flight = 0
+        """The most requests being handled at once (from their body read to their answer sent) since start or clear_requests."""
         self.recorded: list[RecordedRequest] = []
         self._proxy: _TLSServer | None = None
         self._recorder: _TLSServer | None = None
@@ -508,10 +519,11 @@ class FaultProxy:
             return sum(fault.hits for fault in self._faults)
 
     def clear_requests(self) -> None:
-        """Forget the request log and the recorder's log."""
+        """Forget the request log and the recorder's log (and the peak of requests in flight)."""
         with self._lock:
             self.requests.clear()
             self.recorded.clear()
+            self.peak_in_flight = self.in_flight
 
     # -- for the handler threads ---------------------------------------------------------
 
@@ -529,6 +541,17 @@ class FaultProxy:
                 fault.hits += 1
                 return fault
         return None
+
+    def entered(self) -> None:
+        """A handler thread started answering a request."""
+        with self._lock:
+            self.in_flight += 1
+            self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
+
+    def left(self) -> None:
+        """A handler thread is done with its request."""
+        with self._lock:
+            self.in_flight -= 1
 
     def record(self, record: ProxyRecord) -> None:
         """Log a request that reached the proxy."""

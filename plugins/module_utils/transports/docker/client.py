@@ -56,6 +56,14 @@ Rate limits
     ``Retry-After``, for the refused request alone; the pacing is ours. Requests to other hosts
     (token server, redirect targets) are not paced, but honour their own ``Retry-After``.
 
+Requests in flight
+    At most ``max_parallel`` requests (:meth:`request`, and :meth:`stream` until its block ends)
+    are in progress at once per client, so per registry for everyone sharing the client (a sync's
+    copies through one ClientPool). A request made while its thread holds another one's slot (the
+    upload of a blob being streamed from a source) does not wait for a slot: the bound then may be
+    passed by as many as the threads doing so, but two copies in opposite directions cannot wait
+    for each other forever.
+
 Accounting
     :meth:`RegistryClient.stats` is a snapshot of what the client sent: requests by method (the
     ping, token requests, retries and redirects included), manifest GETs (a copy that finds its
@@ -135,6 +143,8 @@ COUNTED_METHODS = ('DELETE', 'GET', 'HEAD', 'PATCH', 'POST', 'PUT')
 #: A ``RateLimit-Reset`` this large is a Unix time, not a delta.
 _EPOCH_THRESHOLD = 10 ** 9
 _MANIFEST_PATH = re.compile(r'^/v2/.+/manifests/[^/]+$')
+#: How many request slots (of any client) the current thread holds: see RegistryClient._in_flight.
+_SLOTS_HELD = threading.local()
 
 # Docker Hub is named docker.io in references but served from this host, as in containers/image.
 _ENDPOINTS = {'docker.io': 'registry-1.docker.io'}
@@ -325,6 +335,9 @@ class RegistryClient:
                                                       'bytes_received', 'bytes_sent', 'in_flight', 'peak_in_flight'), 0)
         self._waited = 0.0
         self._paused_until = 0.0
+        # The bound on requests in flight at this registry (see _in_flight), shared by everyone sharing the client.
+        self.max_parallel = parallel
+        self._slots = threading.BoundedSemaphore(parallel)
         self._pause_reason = ''
 
     def __repr__(self) -> str:
@@ -368,6 +381,18 @@ class RegistryClient:
 
     @contextlib.contextmanager
     def _in_flight(self) -> t.Iterator[None]:
+        """Hold one of the ``max_parallel`` slots of this client while a request (or a stream) is in progress.
+
+        A thread that holds no slot of any client waits for one. A thread that already holds one
+        (a blob stream it is copying into a destination) takes a free slot if there is one, else
+        goes on without: it must not wait, for the threads holding the slots it waits for may be
+        waiting for its own (a copy from A to B beside one from B to A), and a sync that hangs is
+        worse than one that sends a few requests more. The bound is exact for every request that
+        is not nested in another.
+        """
+        nested = getattr(_SLOTS_HELD, 'count', 0) > 0
+        slot = self._slots.acquire(blocking=not nested)
+        _SLOTS_HELD.count = getattr(_SLOTS_HELD, 'count', 0) + 1
         with self._stats_lock:
             self._counts['in_flight'] += 1
             self._counts['peak_in_flight'] = max(self._counts['peak_in_flight'], self._counts['in_flight'])
@@ -376,6 +401,9 @@ class RegistryClient:
         finally:
             with self._stats_lock:
                 self._counts['in_flight'] -= 1
+            _SLOTS_HELD.count -= 1
+            if slot:
+                self._slots.release()
 
     # -- rate limits ---------------------------------------------------------------------------
 

@@ -320,3 +320,124 @@ def test_delete_takes_the_pools_client_too(tmp_path: t.Any) -> None:
         assert result.as_result()['digest'] == digest
         assert len(pool.clients()) == 1 and not pool.clients()[0]._http.is_closed  # pylint: disable=protected-access
     assert fake.calls().count('GET /v2/') == 1
+
+
+# -- the bound on requests in flight ---------------------------------------------------------------
+
+
+class Concurrency:
+    """A hook that holds every blob request a little and records how many were at the registry at once."""
+
+    def __init__(self, fake: FakeRegistry, hold: float = 0.02) -> None:
+        self.now = 0
+        self.most = 0
+        self._lock = threading.Lock()
+        self._hold = hold
+        fake.hooks.append(self)
+
+    def __call__(self, request: httpx.Request) -> None:
+        if '/blobs/' not in request.url.path:
+            return
+        with self._lock:
+            self.now += 1
+            self.most = max(self.most, self.now)
+        threading.Event().wait(self._hold)
+        with self._lock:
+            self.now -= 1
+
+
+def run_threads(count: int, work: t.Callable[[int], None], timeout: float = 20) -> None:
+    errors: list[BaseException] = []
+
+    def guarded(number: int) -> None:
+        try:
+            work(number)
+        except BaseException as exc:  # pylint: disable=broad-exception-caught
+            errors.append(exc)
+
+    threads = [threading.Thread(target=guarded, args=(number,), daemon=True) for number in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout)
+    assert not any(thread.is_alive() for thread in threads), 'threads still running: a deadlock?'
+    assert not errors, errors
+
+
+@pytest.mark.parametrize('max_parallel', [1, 2, 3])
+def test_requests_in_flight_are_bounded_by_max_parallel(max_parallel: int) -> None:
+    fake = FakeRegistry()
+    blob = fake.add_blob('app', b'b' * 100)
+    seen = Concurrency(fake)
+    with make_client(fake, max_parallel=max_parallel) as client:
+        def work(number: int) -> None:
+            if number % 2:
+                client.request('HEAD', '/v2/app/blobs/' + blob, PULL, 'checking')
+            else:
+                with client.stream('GET', '/v2/app/blobs/' + blob, PULL, 'reading') as response:
+                    assert b''.join(client.iter_body(response)) == b'b' * 100
+
+        run_threads(8, work)
+        stats = client.stats()
+    assert seen.most == max_parallel and stats['peak_in_flight'] == max_parallel
+    assert client.max_parallel == max_parallel
+
+
+def test_the_bound_is_shared_by_everyone_using_the_pools_client() -> None:
+    fake = FakeRegistry()
+    blob = fake.add_blob('app', b'b' * 100)
+    seen = Concurrency(fake)
+    with pool_on(fake) as pool:
+        def work(number: int) -> None:
+            # As a sync's copies: each opens its own source on the shared client.
+            with app_ref('t%d' % number).new_source(ConnectionOptions(clients=pool, max_parallel=2)) as src:
+                with src.get_blob(BlobInfo(Digest(blob), 100)) as (chunks, dummy):
+                    assert b''.join(chunks) == b'b' * 100
+
+        run_threads(6, work)
+    assert seen.most == 2
+
+
+def test_a_request_nested_in_a_stream_of_the_same_client_does_not_wait_for_itself() -> None:
+    fake = FakeRegistry()
+    blob = fake.add_blob('app', b'b' * 100)
+    with make_client(fake, max_parallel=1) as client:
+        def work(dummy: int) -> None:
+            with client.stream('GET', '/v2/app/blobs/' + blob, PULL, 'reading'):
+                # The upload of what is being read, to the same registry (same client): its only slot is taken.
+                assert client.request('HEAD', '/v2/app/blobs/' + blob, PULL, 'checking').status == 200
+
+        run_threads(1, work, timeout=5)
+        assert client.stats()['peak_in_flight'] == 2
+
+
+def test_copies_in_opposite_directions_do_not_wait_for_each_other_forever() -> None:
+    fake = FakeRegistry()
+    blob = fake.add_blob('app', b'b' * 100)
+    both_streaming = threading.Barrier(2, timeout=5)
+    with make_client(fake, registry='registry.test', max_parallel=1) as one, make_client(fake, max_parallel=1) as other:
+        clients = (one, other)
+
+        def work(number: int) -> None:
+            source, destination = clients[number], clients[1 - number]
+            with source.stream('GET', '/v2/app/blobs/' + blob, PULL, 'reading'):
+                both_streaming.wait()  # each holds the only slot of its source, and needs the other's
+                destination.request('HEAD', '/v2/app/blobs/' + blob, PULL, 'checking')
+
+        run_threads(2, work, timeout=10)
+
+
+def test_a_thread_holding_nothing_waits_for_a_slot_and_gets_it() -> None:
+    fake = FakeRegistry()
+    blob = fake.add_blob('app', b'b' * 100)
+    order: list[str] = []
+    with make_client(fake, max_parallel=1) as client:
+        with client.stream('GET', '/v2/app/blobs/' + blob, PULL, 'reading'):
+            waiter = threading.Thread(target=lambda: order.append(client.request('HEAD', '/v2/app/blobs/' + blob, PULL, 'checking').status and
+                                                                  'request done'))
+            waiter.start()
+            waiter.join(0.3)
+            assert waiter.is_alive()  # waiting for the slot this stream holds
+            order.append('stream closed')
+        waiter.join(5)
+    assert order == ['stream closed', 'request done']

@@ -143,8 +143,10 @@ COUNTED_METHODS = ('DELETE', 'GET', 'HEAD', 'PATCH', 'POST', 'PUT')
 #: A ``RateLimit-Reset`` this large is a Unix time, not a delta.
 _EPOCH_THRESHOLD = 10 ** 9
 _MANIFEST_PATH = re.compile(r'^/v2/.+/manifests/[^/]+$')
-#: How many request slots (of any client) the current thread holds: see RegistryClient._in_flight.
-_SLOTS_HELD = threading.local()
+#: How many request slots (of any client) each thread holds, by thread ident: see RegistryClient._in_flight. Not a
+#: threading.local: a stream left open is closed by whichever thread collects it, and must count down its owner.
+_SLOTS_HELD: dict[int, int] = {}
+_SLOTS_LOCK = threading.Lock()
 
 # Docker Hub is named docker.io in references but served from this host, as in containers/image.
 _ENDPOINTS = {'docker.io': 'registry-1.docker.io'}
@@ -390,9 +392,12 @@ class RegistryClient:
         worse than one that sends a few requests more. The bound is exact for every request that
         is not nested in another.
         """
-        nested = getattr(_SLOTS_HELD, 'count', 0) > 0
+        owner = threading.get_ident()
+        with _SLOTS_LOCK:
+            nested = _SLOTS_HELD.get(owner, 0) > 0
         slot = self._slots.acquire(blocking=not nested)
-        _SLOTS_HELD.count = getattr(_SLOTS_HELD, 'count', 0) + 1
+        with _SLOTS_LOCK:
+            _SLOTS_HELD[owner] = _SLOTS_HELD.get(owner, 0) + 1
         with self._stats_lock:
             self._counts['in_flight'] += 1
             self._counts['peak_in_flight'] = max(self._counts['peak_in_flight'], self._counts['in_flight'])
@@ -401,7 +406,11 @@ class RegistryClient:
         finally:
             with self._stats_lock:
                 self._counts['in_flight'] -= 1
-            _SLOTS_HELD.count -= 1
+            with _SLOTS_LOCK:
+                if _SLOTS_HELD[owner] > 1:
+                    _SLOTS_HELD[owner] -= 1
+                else:
+                    del _SLOTS_HELD[owner]
             if slot:
                 self._slots.release()
 

@@ -441,3 +441,20 @@ def test_a_thread_holding_nothing_waits_for_a_slot_and_gets_it() -> None:
             order.append('stream closed')
         waiter.join(5)
     assert order == ['stream closed', 'request done']
+
+
+def test_a_stream_closed_by_another_thread_counts_down_its_owner() -> None:
+    """A stream left open is closed by whichever thread collects it: its owner must not stay "nested" (never waiting) for good."""
+    from ansible_collections.ocikit.images.plugins.module_utils.transports.docker import client as client_module  # pylint: disable=import-outside-toplevel
+
+    fake = FakeRegistry()
+    blob = fake.add_blob('app', b'b' * 100)
+    with make_client(fake, max_parallel=1) as client:
+        stream = client.stream('GET', '/v2/app/blobs/' + blob, PULL, 'reading')
+        stream.__enter__()  # pylint: disable=unnecessary-dunder-call
+        assert client_module._SLOTS_HELD == {threading.get_ident(): 1}  # pylint: disable=protected-access
+        closer = threading.Thread(target=stream.__exit__, args=(None, None, None))
+        closer.start()
+        closer.join(5)
+        assert client_module._SLOTS_HELD == {}  # pylint: disable=protected-access
+        assert client.request('HEAD', '/v2/app/blobs/' + blob, PULL, 'checking').status == 200  # the slot was given back

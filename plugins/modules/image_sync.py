@@ -161,6 +161,14 @@ options:
         manifest request), for tags that never move (C(^v?[0-9]+\.[0-9]+\.[0-9]+$)). The destination's tag list is read once per
         repository.
     type: str
+  max_retry_after:
+    description:
+      - The longest wait, in seconds, for a registry that answers C(429 Too Many Requests) with C(Retry-After), or that announces
+        C(RateLimit-Remaining) C(0) with its reset time. Within it the sync slows down (every request to that registry waits) instead
+        of failing; a longer wait fails the requests that would need it at once, with a message naming the registry and the wait.
+      - The waits are counted in RV(summary).
+    type: float
+    default: 300
   force:
     description: Copy every image even when the destination already holds it.
     type: bool
@@ -216,10 +224,16 @@ images:
   type: list
   elements: dict
 summary:
-  description: Counts by action, C(images), C(bytes_copied) and C(seconds).
+  description:
+    - Counts by action, C(images), C(bytes_copied) and C(seconds); C(requests) made to registries in all, C(rate_limit_waits) and
+      C(rate_limit_wait_seconds) (summed over requests, so several waiting at once can add up to more than the run took).
+    - C(registries) has, per registry, the requests by method (C(methods)), C(manifest_gets), C(token_fetches), C(retries),
+      C(rate_limited) (429 answers), the waits, and C(bytes_received) / C(bytes_sent). Every image of the sync shares one client per
+      registry and set of credentials, so a registry is pinged once and each token is fetched once.
   returned: always
   type: dict
-  sample: {copied: 3, skipped: 97, pruned: 0, failed: 0, images: 100, bytes_copied: 31457280, seconds: 12.5}
+  sample: {copied: 3, skipped: 97, pruned: 0, failed: 0, images: 100, bytes_copied: 31457280, seconds: 12.5, requests: 412,
+           rate_limit_waits: 0, rate_limit_wait_seconds: 0.0, registries: {}}
 diff:
   description: C(before) and C(after) map each destination that changed (or would) to its digest (null when absent).
   returned: always
@@ -294,6 +308,7 @@ def main() -> None:
         prune=dict(type='bool', default=False),
         immutable_tags=dict(type='str'),
         force=dict(type='bool', default=False),
+        max_retry_after=dict(type='float', default=300.0),
         digestfile=dict(type='path'),
         progress_file=dict(type='path'),
         policy=dict(type='path'),
@@ -318,6 +333,7 @@ def main() -> None:
         source = source_spec(params)
         src_options, dest_options = connection_options(params, 'src_'), connection_options(params, 'dest_')
         src_options.registries_d = dest_options.registries_d = params['registries_d']
+        src_options.max_retry_after = dest_options.max_retry_after = params['max_retry_after']
         policy = load_policy(path=params['policy'], data=params['policy_data'], insecure=params['insecure_policy'])
         if policy.warning:
             module.warn(policy.warning)

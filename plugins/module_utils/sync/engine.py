@@ -118,6 +118,8 @@ class SyncResult:
     warnings: list[str] = dataclasses.field(default_factory=list)
     started: float = dataclasses.field(default_factory=time.monotonic)
     bytes_copied: int = 0
+    #: Per registry: requests by method, manifest GETs, tokens, retries, rate-limit waits (ClientPool.stats()).
+    registries: dict[str, dict[str, t.Any]] = dataclasses.field(default_factory=dict)
 
     @property
     def failed(self) -> list[dict[str, t.Any]]:
@@ -130,7 +132,11 @@ class SyncResult:
     def summary(self) -> dict[str, t.Any]:
         counts = {action: sum(1 for item in self.images if item['action'] == action)
                   for action in (ACTION_COPIED, ACTION_SKIPPED, ACTION_PRUNED, ACTION_FAILED)}
-        return dict(counts, images=len(self.images), bytes_copied=self.bytes_copied, seconds=round(time.monotonic() - self.started, 3))
+        requests = sum(int(entry.get('requests', 0)) for entry in self.registries.values())
+        waits = sum(int(entry.get('rate_limit_waits', 0)) for entry in self.registries.values())
+        waited = sum(float(entry.get('rate_limit_wait_seconds', 0.0)) for entry in self.registries.values())
+        return dict(counts, images=len(self.images), bytes_copied=self.bytes_copied, seconds=round(time.monotonic() - self.started, 3),
+                    requests=requests, rate_limit_waits=waits, rate_limit_wait_seconds=round(waited, 3), registries=self.registries)
 
 
 class _Progress:
@@ -296,15 +302,25 @@ def run_sync(spec: SyncSpec, options: SyncOptions, src_options: ConnectionOption
     if options.concurrency < 1:
         raise InvalidInputError('concurrency must be at least 1')
     result = SyncResult(warnings=list(spec.warnings))
-    if options.dest_type == 'oci-archive':
-        return _run_into_archive(spec, options, src_options, dest_options, check_mode, result)
-    jobs, listed = plan_jobs(spec, options, src_options, dest_options, result)
-    _copy_all(jobs, options, src_options, dest_options, check_mode, result)
-    if options.prune and not result.failed:
-        _prune(spec, options, listed, dest_options, check_mode, result)
-    elif options.prune:
-        result.warnings.append('prune skipped: %d image(s) failed' % len(result.failed))
-    return result
+    # One client per registry (and credentials) for every image of the sync: one ping, one token per scope set, kept
+    # connections, one bound on requests in flight, one rate-limit pause (transports/docker/pool.py).
+    from ansible_collections.ocikit.images.plugins.module_utils.transports.docker.pool import ClientPool  # pylint: disable=import-outside-toplevel
+
+    with ClientPool() as pool:
+        src_options = dataclasses.replace(src_options, clients=pool)
+        dest_options = dataclasses.replace(dest_options, clients=pool)
+        try:
+            if options.dest_type == 'oci-archive':
+                return _run_into_archive(spec, options, src_options, dest_options, check_mode, result)
+            jobs, listed = plan_jobs(spec, options, src_options, dest_options, result)
+            _copy_all(jobs, options, src_options, dest_options, check_mode, result)
+            if options.prune and not result.failed:
+                _prune(spec, options, listed, dest_options, check_mode, result)
+            elif options.prune:
+                result.warnings.append('prune skipped: %d image(s) failed' % len(result.failed))
+            return result
+        finally:
+            result.registries = pool.stats()
 
 
 def _copy_all(jobs: list[ImageJob], options: SyncOptions, src_options: ConnectionOptions, dest_options: ConnectionOptions,

@@ -56,6 +56,10 @@ def test_registry_to_registry_then_nothing_to_do(registry, source):
     # Up to date is found without reading a destination manifest (HEAD only), and nothing is written.
     assert manifest_gets(registry, dest.split('/', 1)[1] + '/app') == []
     assert [r for r in registry.requests() if r['method'] in ('PUT', 'POST', 'PATCH', 'DELETE')] == []
+    # One client for the registry (both sides here): the summary counts exactly what the registry saw, and the 4 source manifests.
+    stats = again.result['summary']['registries'][registry.host]
+    assert again.result['summary']['requests'] == stats['requests'] == len(registry.requests())
+    assert stats['manifest_gets'] == 4 and stats['methods']['GET'] == len([r for r in registry.requests() if r['method'] == 'GET'])
 
 
 def test_semver_and_regex_filters(registry, source):

@@ -25,11 +25,17 @@ import typing as t
 
 from ansible_collections.ocikit.images.plugins.module_utils import fsutil
 from ansible_collections.ocikit.images.plugins.module_utils.errors import InvalidInputError, OcikitError, remember_secret
-from ansible_collections.ocikit.images.plugins.module_utils.signature import simple
 from ansible_collections.ocikit.images.plugins.module_utils.signature.policy import FORMAT_SIGSTORE, FORMAT_SIMPLE_SIGNING, signature_format
 
 if t.TYPE_CHECKING:  # pragma: no cover
     from ansible_collections.ocikit.images.plugins.module_utils.transports.base import ImageReference
+
+def _simple() -> t.Any:
+    """signature/simple.py (gpg plumbing, python-gnupg), imported when a GPG key is used: a copy that signs nothing never needs it."""
+    from ansible_collections.ocikit.images.plugins.module_utils.signature import simple  # pylint: disable=import-outside-toplevel
+
+    return simple
+
 
 #: Largest private key or passphrase file read.
 MAX_KEY_FILE_SIZE = 64 * 1024
@@ -96,10 +102,10 @@ class Signer:
         self._sigstore_key: t.Any = None
         self._sigstore_public: t.Any = None
         if options.gpg_key:
-            self._gpg_fingerprint = simple.normalize_fingerprint(options.gpg_key)
-            simple.require_gnupg()
+            self._gpg_fingerprint = _simple().normalize_fingerprint(options.gpg_key)
+            _simple().require_gnupg()
             # Its public part recognises the signatures it made before; a key that is not there fails now, not mid-copy.
-            self._gpg_public = simple.export_public_keys([self._gpg_fingerprint], options.gnupghome)
+            self._gpg_public = _simple().export_public_keys([self._gpg_fingerprint], options.gnupghome)
             self.kinds.append(KIND_GPG)
         if options.sigstore_private_key:
             self._load_sigstore_key(options.sigstore_private_key, options.passphrase)
@@ -110,7 +116,7 @@ class Signer:
     @staticmethod
     def _identity(options: SignOptions, dest_ref: 'ImageReference') -> str:
         if options.identity:
-            return simple.signing_identity(options.identity)
+            return _simple().signing_identity(options.identity)
         ref = dest_ref.docker_reference()
         if ref is None:
             raise InvalidInputError('%s has no docker reference to sign for: set sign_identity (for example registry.example.com/app:1.0)'
@@ -147,8 +153,8 @@ class Signer:
         """Whether ``blob`` is a valid signature of ``manifest`` by this signer's ``kind`` key, for this identity."""
         try:
             if kind == KIND_GPG:
-                verified = simple.verify_signature(blob, [t.cast(bytes, self._gpg_public)])
-                return verified.docker_reference == self.identity and simple.manifest_digest(manifest) == verified.manifest_digest
+                verified = _simple().verify_signature(blob, [t.cast(bytes, self._gpg_public)])
+                return verified.docker_reference == self.identity and _simple().manifest_digest(manifest) == verified.manifest_digest
             from ansible_collections.ocikit.images.plugins.module_utils.signature import sigstore  # pylint: disable=import-outside-toplevel
 
             found = sigstore.verify_signature(sigstore.parse_blob(blob), manifest, public_keys=[self._sigstore_public])
@@ -170,7 +176,7 @@ class Signer:
     def make(self, kind: str, manifest: bytes) -> bytes:
         """A new signature of ``manifest`` by the ``kind`` key."""
         if kind == KIND_GPG:
-            return simple.standalone_sign(manifest, self.identity, t.cast(str, self._gpg_fingerprint), passphrase=self.options.passphrase,
+            return _simple().standalone_sign(manifest, self.identity, t.cast(str, self._gpg_fingerprint), passphrase=self.options.passphrase,
                                           gnupghome=self.options.gnupghome)
         from ansible_collections.ocikit.images.plugins.module_utils.signature import sigstore  # pylint: disable=import-outside-toplevel
 

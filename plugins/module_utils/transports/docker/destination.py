@@ -57,7 +57,6 @@ from ansible_collections.ocikit.images.plugins.module_utils.errors import (
 )
 from ansible_collections.ocikit.images.plugins.module_utils.manifest import gojson
 from ansible_collections.ocikit.images.plugins.module_utils.manifest import media_types as mt
-from ansible_collections.ocikit.images.plugins.module_utils.signature import sigstore
 from ansible_collections.ocikit.images.plugins.module_utils.signature.lookaside import (
     delete_signatures,
     read_signatures,
@@ -82,6 +81,7 @@ from ansible_collections.ocikit.images.plugins.module_utils.transports.docker.so
 if t.TYPE_CHECKING:  # pragma: no cover
     import httpx
 
+    from ansible_collections.ocikit.images.plugins.module_utils.signature.sigstore import SigstoreSignature
     from ansible_collections.ocikit.images.plugins.module_utils.transports.docker.transport import DockerImageReference
 
 #: Blobs of known size up to this are uploaded in one PUT (two requests instead of three).
@@ -90,6 +90,13 @@ MONOLITHIC_UPLOAD_MAX = 32 * 1024 * 1024
 DELETE_DONE, DELETE_ABSENT, DELETE_ANSWER_LOST = 'deleted', 'absent', 'deleted, answer lost'
 _OCTET_STREAM = 'application/octet-stream'
 
+
+
+def _sigstore() -> t.Any:
+    """signature/sigstore.py, imported on first use: only sigstore signatures need it, and it is this module's costliest import."""
+    from ansible_collections.ocikit.images.plugins.module_utils.signature import sigstore  # pylint: disable=import-outside-toplevel
+
+    return sigstore
 
 class _Counter:
     """Counts the bytes that pass through it."""
@@ -348,7 +355,7 @@ class DockerImageDestination(ImageDestination):
             for number, blob in enumerate(signatures, start=1):
                 if _format(blob) == FORMAT_SIGSTORE:
                     try:
-                        sigstore.parse_blob(blob, 'signature %d' % number)
+                        _sigstore().parse_blob(blob, 'signature %d' % number)
                     except SignatureError as exc:
                         return 'its %s' % exc.message
         if FORMAT_SIMPLE_SIGNING in formats and self._lookaside().scheme != 'file':
@@ -388,7 +395,7 @@ class DockerImageDestination(ImageDestination):
         from ansible_collections.ocikit.images.plugins.module_utils.signature.policy import FORMAT_SIGSTORE
 
         simple = [bytes(blob) for blob in signatures if _format(blob) != FORMAT_SIGSTORE]
-        wanted = [sigstore.parse_blob(blob) for blob in signatures if _format(blob) == FORMAT_SIGSTORE]
+        wanted = [_sigstore().parse_blob(blob) for blob in signatures if _format(blob) == FORMAT_SIGSTORE]
         base = self._lookaside()
         if base.scheme == 'file' and read_signatures(base, self.ref, digest) != simple:
             return False
@@ -398,8 +405,8 @@ class DockerImageDestination(ImageDestination):
         if manifest is None:
             return False
         layers = [{'mediaType': media_type, 'size': size, 'digest': str(layer_digest), 'annotations': annotations}
-                  for layer_digest, size, media_type, annotations in sigstore.attachment_layers(manifest)]
-        return all(any(sigstore.layer_matches(layer, signature) for layer in layers) for signature in wanted)
+                  for layer_digest, size, media_type, annotations in _sigstore().attachment_layers(manifest)]
+        return all(any(_sigstore().layer_matches(layer, signature) for layer in layers) for signature in wanted)
 
     def put_signatures(self, signatures: t.Sequence[bytes]) -> None:
         """Record ``signatures`` for the manifest put last; written at commit (the lookaside replaced, the attachment appended to)."""
@@ -409,7 +416,7 @@ class DockerImageDestination(ImageDestination):
                 raise UnsupportedOperationError(reason)
         self._signatures = [bytes(blob) for blob in signatures]
 
-    def _put_attachment(self, digest: Digest, signatures: t.Sequence[sigstore.SigstoreSignature]) -> int:
+    def _put_attachment(self, digest: Digest, signatures: t.Sequence['SigstoreSignature']) -> int:
         """Append ``signatures`` to the sigstore attachment of ``digest`` as containers/image does; return how many layers were added.
 
         The existing manifest and config are read (the config at most 4 MiB, digest-verified);
@@ -427,7 +434,7 @@ class DockerImageDestination(ImageDestination):
                                      % (self.ref.name, sigstore_attachment_tag(digest))) from None
             config = read_descriptor(self.client, self.ref, self.scopes, config_digest, mt.MAX_CONFIG_SIZE, ManifestTooLargeError,
                                      'sigstore attachment config %s' % config_digest)
-        attachment = sigstore.build_attachment(signatures, existing, config)
+        attachment = _sigstore().build_attachment(signatures, existing, config)
         if not attachment.added:
             return 0
         blobs = [(Digest(key), data, None) for key, data in attachment.layers.items()]
@@ -516,7 +523,7 @@ class DockerImageDestination(ImageDestination):
             return
         from ansible_collections.ocikit.images.plugins.module_utils.signature.policy import FORMAT_SIGSTORE
 
-        wanted = [sigstore.parse_blob(blob) for blob in self._signatures if _format(blob) == FORMAT_SIGSTORE]
+        wanted = [_sigstore().parse_blob(blob) for blob in self._signatures if _format(blob) == FORMAT_SIGSTORE]
         simple = [blob for blob in self._signatures if _format(blob) != FORMAT_SIGSTORE]
         if wanted:
             self._put_attachment(self._put_digest, wanted)

@@ -38,9 +38,8 @@ from ansible_collections.ocikit.images.plugins.module_utils.errors import (
     SignatureError,
 )
 from ansible_collections.ocikit.images.plugins.module_utils.manifest.media_types import ACCEPTED_MANIFEST_TYPES, MAX_MANIFEST_SIZE
-from ansible_collections.ocikit.images.plugins.module_utils.signature import sigstore
+from ansible_collections.ocikit.images.plugins.module_utils.manifest.schema1 import manifest_digest
 from ansible_collections.ocikit.images.plugins.module_utils.signature.lookaside import read_signatures, sigstore_attachment_tag
-from ansible_collections.ocikit.images.plugins.module_utils.signature.simple import manifest_digest
 from ansible_collections.ocikit.images.plugins.module_utils.transports.base import BlobInfo, ConnectionOptions, ImageSource
 from ansible_collections.ocikit.images.plugins.module_utils.transports.docker.auth import Scope
 from ansible_collections.ocikit.images.plugins.module_utils.transports.docker.client import RegistryClient
@@ -103,6 +102,9 @@ def read_attachment(client: RegistryClient, ref: 'DockerReference', scopes: t.Se
     answer means no attachment; any Content-Type but ``application/vnd.oci.image.manifest.v1+json``
     is an error, and so is a manifest that is not one (checked by ``sigstore.attachment_layers``).
     """
+    # Imported here: only a repository with sigstore attachments needs it (and it is the costliest import of this module).
+    from ansible_collections.ocikit.images.plugins.module_utils.signature import sigstore  # pylint: disable=import-outside-toplevel
+
     tag = sigstore_attachment_tag(digest)
     name = '%s:%s' % (ref.name, tag)
     try:
@@ -125,6 +127,9 @@ def read_attachment_signatures(client: RegistryClient, ref: 'DockerReference', s
     Each layer is read at most once (at most 4 MiB, digest- and size-checked), as containers/image
     ``appendSignaturesFromSigstoreAttachments`` reads them; [] when there is no attachment.
     """
+    # Imported here: only a repository with sigstore attachments needs it (and it is the costliest import of this module).
+    from ansible_collections.ocikit.images.plugins.module_utils.signature import sigstore  # pylint: disable=import-outside-toplevel
+
     manifest = read_attachment(client, ref, scopes, digest)
     if manifest is None:
         return []

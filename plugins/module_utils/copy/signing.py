@@ -30,6 +30,7 @@ from ansible_collections.ocikit.images.plugins.module_utils.signature.policy imp
 if t.TYPE_CHECKING:  # pragma: no cover
     from ansible_collections.ocikit.images.plugins.module_utils.transports.base import ImageReference
 
+
 def _simple() -> t.Any:
     """signature/simple.py (gpg plumbing, python-gnupg), imported when a GPG key is used: a copy that signs nothing never needs it."""
     from ansible_collections.ocikit.images.plugins.module_utils.signature import simple  # pylint: disable=import-outside-toplevel
@@ -176,8 +177,8 @@ class Signer:
     def make(self, kind: str, manifest: bytes) -> bytes:
         """A new signature of ``manifest`` by the ``kind`` key."""
         if kind == KIND_GPG:
-            return _simple().standalone_sign(manifest, self.identity, t.cast(str, self._gpg_fingerprint), passphrase=self.options.passphrase,
-                                          gnupghome=self.options.gnupghome)
+            return _simple().standalone_sign(manifest, self.identity, t.cast(str, self._gpg_fingerprint),
+                                             passphrase=self.options.passphrase, gnupghome=self.options.gnupghome)
         from ansible_collections.ocikit.images.plugins.module_utils.signature import sigstore  # pylint: disable=import-outside-toplevel
 
         return sigstore.sign(self._sigstore_key, manifest, self.identity).to_blob()

@@ -91,12 +91,12 @@ DELETE_DONE, DELETE_ABSENT, DELETE_ANSWER_LOST = 'deleted', 'absent', 'deleted, 
 _OCTET_STREAM = 'application/octet-stream'
 
 
-
 def _sigstore() -> t.Any:
     """signature/sigstore.py, imported on first use: only sigstore signatures need it, and it is this module's costliest import."""
     from ansible_collections.ocikit.images.plugins.module_utils.signature import sigstore  # pylint: disable=import-outside-toplevel
 
     return sigstore
+
 
 class _Counter:
     """Counts the bytes that pass through it."""

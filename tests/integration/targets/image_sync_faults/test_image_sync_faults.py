@@ -1,0 +1,447 @@
+"""image_sync under faults (issue 9), between two real token-auth registries, each with its own token server and CA.
+
+* Token auth on both sides: a sync shares one client per registry (transports/docker/pool.py), so each registry is
+  pinged once and each scope set gets one token: the source's ``repository:<repo>:pull`` (the tag list and every
+  image of the repository), the destination's ``repository:<repo>:pull,push``. The token servers and the access logs
+  must agree with ``summary.registries``. A second run changes nothing and reads no destination manifest.
+* ``429`` with ``Retry-After`` and a ``RateLimit-Remaining: 0`` announcement, injected by the FaultProxy in front of
+  the source, slow the sync down and are counted; a ``Retry-After`` beyond ``max_retry_after`` fails that image at
+  once, and ``keep_going`` lists it.
+* A sync SIGKILLed after some images finished (watched in ``progress_file``), into a registry, an OCI layout and an
+  OCI archive: whatever the kill left is whole (every tag or layout name points at a complete image, the archive is
+  the old one or absent), and the rerun completes without copying again what was there.
+* ``keep_going`` past a source image whose layer was deleted from the source registry.
+
+The checks read the registries with a small client of their own (httpx, tokens asked from the token server
+directly), never with the collection's.
+"""
+
+from __future__ import annotations
+
+import collections
+import concurrent.futures
+import dataclasses
+import hashlib
+import json
+import tarfile
+import time
+import typing as t
+import urllib.parse
+from pathlib import Path
+
+import httpx
+import pytest
+
+from ocikit_it import PASSWORD, USER, run_module, run_playbook, skopeo_inspect, start_module
+from ocikit_testbed import BuiltImage, FaultProxy, LayerSpec, Registry, build_image
+
+from ansible_collections.ocikit.images.plugins.module_utils.copy.execute import copy_image
+from ansible_collections.ocikit.images.plugins.module_utils.copy.plan import CopyOptions
+from ansible_collections.ocikit.images.plugins.module_utils.transports.base import ConnectionOptions
+from ansible_collections.ocikit.images.plugins.module_utils.transports.docker.pool import ClientPool
+from ansible_collections.ocikit.images.plugins.module_utils.transports.names import parse_image_name
+
+MB = 1024 * 1024
+SMALL_TAGS = ('1.0', '1.1', '1.2', '2.0', '2.1', 'latest')
+BIG_TAGS = tuple('v%02d' % number for number in range(10))
+BROKEN_TAGS = ('a', 'b', 'broken', 'c')
+ACCEPT = ', '.join(('application/vnd.oci.image.manifest.v1+json', 'application/vnd.oci.image.index.v1+json',
+                    'application/vnd.docker.distribution.manifest.v2+json', 'application/vnd.docker.distribution.manifest.list.v2+json'))
+WRITES = ('POST', 'PUT', 'PATCH', 'DELETE')
+
+
+class Api:
+    """An independent client of one token-auth test registry: its own token requests, no retries, for setup and checks."""
+
+    def __init__(self, reg: Registry) -> None:
+        self.reg = reg
+        self.http = reg.http_client(timeout=30)
+        self._tokens: dict[str, str] = {}
+
+    def request(self, method: str, path: str, actions: str = 'pull', **kwargs: t.Any) -> httpx.Response:
+        repository = path.split('/')[2] + '/' + path.split('/')[3]
+        scope = 'repository:%s:%s' % (repository, actions)
+        if scope not in self._tokens:
+            server = self.reg.token_server
+            assert server is not None
+            answer = self.http.get(server.realm, params={'service': server.service, 'scope': scope}, auth=(USER, PASSWORD))
+            answer.raise_for_status()
+            self._tokens[scope] = answer.json()['token']
+        headers = dict(kwargs.pop('headers', {}), Authorization='Bearer ' + self._tokens[scope])
+        return self.http.request(method, path, headers=headers, **kwargs)
+
+    def tags(self, repository: str) -> list[str]:
+        answer = self.request('GET', '/v2/%s/tags/list' % repository)
+        if answer.status_code == 404:
+            return []
+        answer.raise_for_status()
+        return sorted(answer.json().get('tags') or [])
+
+    def digest(self, repository: str, tag: str) -> str | None:
+        """The digest ``tag`` names, after checking that the manifest's config and layers are all in the repository."""
+        answer = self.request('GET', '/v2/%s/manifests/%s' % (repository, tag), headers={'Accept': ACCEPT})
+        if answer.status_code != 200:
+            return None
+        manifest = answer.json()
+        for descriptor in [manifest['config']] + manifest['layers']:
+            head = self.request('HEAD', '/v2/%s/blobs/%s' % (repository, descriptor['digest']))
+            assert head.status_code == 200 and int(head.headers['content-length']) == descriptor['size'], (tag, descriptor)
+        return answer.headers['docker-content-digest']
+
+    def digests(self, repository: str) -> dict[str, str | None]:
+        return {tag: self.digest(repository, tag) for tag in self.tags(repository)}
+
+
+@dataclasses.dataclass
+class Bed:
+    """Two token-auth registries (src, dest), their checkers, images in src, and an empty registries.d."""
+
+    src: Registry
+    dest: Registry
+    registries_d: Path
+    small: dict[str, BuiltImage]
+    big: dict[str, BuiltImage]
+    broken: dict[str, BuiltImage]
+
+    def __post_init__(self) -> None:
+        self.src_api, self.dest_api = Api(self.src), Api(self.dest)
+
+    def args(self, **extra: t.Any) -> dict[str, t.Any]:
+        """image_sync options: credentials and CA per side, and a registries.d with no lookaside (never the default one)."""
+        args = {'src_username': USER, 'src_password': PASSWORD, 'src_cert_dir': str(self.src.cert_dir),
+                'dest_username': USER, 'dest_password': PASSWORD, 'dest_cert_dir': str(self.dest.cert_dir),
+                'registries_d': str(self.registries_d), 'timeout': 30}
+        args.update(extra)
+        return args
+
+
+def _push(images: dict[str, BuiltImage], reg: Registry, repository: str, registries_d: Path) -> None:
+    """Copy the test images into ``reg`` (in this process, several at once: setup, not under test)."""
+    with ClientPool() as pool:
+        options = ConnectionOptions(username=USER, password=PASSWORD, cert_dir=str(reg.cert_dir), registries_d=str(registries_d), timeout=30,
+                                    clients=pool)
+
+        def push(tag: str) -> None:
+            copy_image(parse_image_name(images[tag].oci_ref), parse_image_name('docker://' + reg.ref(repository, tag)), options, options,
+                       CopyOptions())
+
+        with concurrent.futures.ThreadPoolExecutor(max_workers=4) as executor:
+            list(executor.map(push, images))
+
+
+@pytest.fixture(scope='module')
+def bed(token_registry: Registry, tmp_path_factory: pytest.TempPathFactory) -> t.Iterator[Bed]:
+    base = tmp_path_factory.mktemp('sync-faults')
+    registries_d = base / 'registries.d'
+    registries_d.mkdir()
+    small = {tag: build_image(base / 'small', tag, layers=[LayerSpec(size=20_000 + number)], seed=number + 1)
+             for number, tag in enumerate(SMALL_TAGS)}
+    # A few MB each, incompressible, every layer its own: a sync of the ten takes long enough to be killed midway,
+    # and which blobs belong to which image is unambiguous in the access logs.
+    big = {tag: build_image(base / 'big', tag, layers=[LayerSpec(size=3 * MB, compressible=0.05, seed=1000 + number)], seed=100 + number)
+           for number, tag in enumerate(BIG_TAGS)}
+    broken = {tag: build_image(base / 'broken', tag, layers=[LayerSpec(size=10_000, seed=2000 + number), LayerSpec(size=12_000, seed=3000 + number)],
+                               seed=200 + number) for number, tag in enumerate(BROKEN_TAGS)}
+    with Registry(base / 'dest-registry', tls=True, auth='token', users={USER: PASSWORD}) as dest:
+        _push(small, token_registry, 'faults/app', registries_d)
+        _push(big, token_registry, 'big/app', registries_d)
+        _push(broken, token_registry, 'kg/app', registries_d)
+        the_bed = Bed(token_registry, dest, registries_d, small, big, broken)
+        # A layer of kg/app:broken goes away (the manifest stays): what a registry's garbage collection or an operator's
+        # mistake leaves behind.
+        gone = the_bed.src_api.request('DELETE', '/v2/kg/app/blobs/%s' % broken['broken'].layer_digests[1], 'pull,push,delete')
+        assert gone.status_code == 202, gone.text
+        yield the_bed
+
+
+def settled(reg: Registry, expected: int, timeout: float = 5.0) -> list[t.Any]:
+    """The access log once it holds ``expected`` lines (the registry logs a request after answering it)."""
+    deadline = time.monotonic() + timeout
+    while len(reg.requests()) < expected and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return reg.requests()
+
+
+def by_tag(result: dict[str, t.Any]) -> dict[str, dict[str, t.Any]]:
+    return {item['dest'].rsplit(':', 1)[1]: item for item in result['images']}
+
+
+def upload_digests(log: t.Iterable[t.Any]) -> set[str]:
+    """The digests of the blobs whose upload completed (the PUT closing an upload session names its digest)."""
+    return {urllib.parse.parse_qs(r['query']).get('digest', [''])[0] for r in log if r['method'] == 'PUT' and '/blobs/uploads/' in r['path']}
+
+
+def read_progress(path: Path) -> list[dict[str, t.Any]]:
+    """The complete lines of a progress_file (a line being written when the module was killed is not one)."""
+    if not path.exists():
+        return []
+    text = path.read_text()
+    return [json.loads(line) for line in text[:text.rfind('\n') + 1].splitlines()]
+
+
+def kill_after(args: dict[str, t.Any], progress: Path, finished: int, timeout: float = 120) -> tuple[list[dict[str, t.Any]], bool]:
+    """Start image_sync, SIGKILL it once ``finished`` images are in the progress file; the lines then, and whether it still ran."""
+    proc = start_module('image_sync', args)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and proc.proc.poll() is None and len(read_progress(progress)) < finished:
+        time.sleep(0.005)
+    running = proc.kill()
+    return read_progress(progress), running
+
+
+def layout_names(layout: Path) -> dict[str, str]:
+    """name -> digest of every image an OCI layout's index.json names, after checking that every blob it needs is there and whole."""
+    index = layout / 'index.json'
+    if not index.exists():
+        return {}
+    return _verified_names(json.loads(index.read_text()), lambda digest: (layout / 'blobs' / 'sha256' / digest.split(':', 1)[1]).read_bytes())
+
+
+def archive_names(archive: Path) -> dict[str, str]:
+    """As :func:`layout_names`, for an OCI archive (read with tarfile, not with the collection)."""
+    with tarfile.open(archive) as tar:
+        def read(name: str) -> bytes:
+            member = tar.extractfile(name)
+            assert member is not None, name
+            return member.read()
+        return _verified_names(json.loads(read('index.json')), lambda digest: read('blobs/sha256/' + digest.split(':', 1)[1]))
+
+
+def _verified_names(index: dict[str, t.Any], read: t.Callable[[str], bytes]) -> dict[str, str]:
+    names = {}
+    for entry in index['manifests']:
+        manifest_bytes = read(entry['digest'])
+        assert 'sha256:' + hashlib.sha256(manifest_bytes).hexdigest() == entry['digest']
+        manifest = json.loads(manifest_bytes)
+        for descriptor in [manifest['config']] + manifest['layers']:
+            data = read(descriptor['digest'])
+            assert len(data) == descriptor['size'] and 'sha256:' + hashlib.sha256(data).hexdigest() == descriptor['digest'], descriptor
+        names[entry['annotations']['org.opencontainers.image.ref.name']] = entry['digest']
+    return names
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, 'rb') as handle:
+        for chunk in iter(lambda: handle.read(MB), b''):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+# -- 1. token auth on both sides ----------------------------------------------------------------------------------
+
+
+def test_token_auth_on_both_sides_one_token_per_registry_then_nothing_to_do(bed: Bed) -> None:
+    args = bed.args(src='%s/faults/app' % bed.src.host, dest='%s/tok' % bed.dest.host)
+    servers = (t.cast(t.Any, bed.src.token_server), t.cast(t.Any, bed.dest.token_server))
+    for run_number in (1, 2):
+        asked = [len(server.requests) for server in servers]
+        bed.src.clear_requests()
+        bed.dest.clear_requests()
+        out = run_module('image_sync', args)
+        assert not out.failed, out.msg
+        summary = out.result['summary']
+        tokens = [server.requests[count:] for server, count in zip(servers, asked)]
+        stats = summary['registries']
+        assert sorted(stats) == sorted([bed.src.host, bed.dest.host])
+        # One token per registry and scope set: the tag list and the six source manifests share the source's pull token,
+        # the six destinations (one repository) the destination's pull,push token; a second run asks for the same two.
+        assert [(r.scopes, r.user, r.status) for r in tokens[0]] == [(('repository:faults/app:pull',), USER, 200)]
+        assert [(r.scopes, r.user, r.status) for r in tokens[1]] == [(('repository:tok/app:pull,push',), USER, 200)]
+        assert stats[bed.src.host]['token_fetches'] == 1 and stats[bed.dest.host]['token_fetches'] == 1
+        for reg in (bed.src, bed.dest):
+            # The client counts its token request among its GETs; the registry never sees it.
+            log = settled(reg, stats[reg.host]['requests'] - 1)
+            assert stats[reg.host]['requests'] == len(log) + 1
+            counted = {method: count for method, count in stats[reg.host]['methods'].items() if count}
+            assert counted == dict(collections.Counter(r['method'] for r in log) + collections.Counter(GET=1)), (reg.host, counted)
+            # One ping (the only request without a token, so the only 401), every other request authorized at once.
+            assert [(r['method'], r['path'], r['status']) for r in log if r['status'] == 401] == [('GET', '/v2/', 401)]
+            manifest_gets = [r for r in log if r['method'] == 'GET' and '/manifests/' in r['path']]
+            assert stats[reg.host]['manifest_gets'] == len(manifest_gets)
+        src_log, dest_log = bed.src.requests(), bed.dest.requests()
+        # Each source manifest read once; the destination's state read with HEADs, never a manifest GET.
+        assert sorted(r['path'] for r in src_log if r['method'] == 'GET' and '/manifests/' in r['path']) == sorted(
+            '/v2/faults/app/manifests/%s' % tag for tag in SMALL_TAGS)
+        assert [r for r in dest_log if r['method'] == 'GET' and '/manifests/' in r['path']] == []
+        assert [r for r in src_log if r['method'] in WRITES] == []
+        if run_number == 1:
+            assert out.result['changed'] and (summary['copied'], summary['skipped'], summary['failed']) == (6, 0, 0)
+            assert len(upload_digests(dest_log)) == 12  # a config and a layer per image
+        else:
+            assert not out.result['changed'] and (summary['copied'], summary['skipped'], summary['failed']) == (0, 6, 0)
+            assert [r for r in dest_log if r['method'] in WRITES] == []
+            assert summary['bytes_copied'] == 0
+        assert {tag: item['digest'] for tag, item in by_tag(out.result).items()} == {tag: image.manifest_digest for tag, image in bed.small.items()}
+    assert bed.dest_api.digests('tok/app') == {tag: image.manifest_digest for tag, image in bed.small.items()}
+
+
+# -- 2. rate limits through the fault proxy ----------------------------------------------------------------------
+
+
+def test_429s_and_an_exhausted_limit_slow_the_sync_down(bed: Bed) -> None:
+    with FaultProxy(bed.src) as proxy:
+        announce = proxy.add_fault('headers', 'GET', r'/manifests/', skip=1, times=1,
+                                   headers={'RateLimit-Limit': '100', 'RateLimit-Remaining': '0', 'RateLimit-Reset': '1'})
+        manifest_429 = proxy.add_fault('status', 'GET', r'/manifests/', status=429, retry_after='1', skip=1, times=2)
+        blob_429 = proxy.add_fault('status', 'GET', r'/blobs/sha256:', status=429, retry_after='1', skip=3, times=2)
+        started = time.monotonic()
+        out = run_module('image_sync', bed.args(src='%s/faults/app' % proxy.host, dest='%s/rl' % bed.dest.host))
+        took = time.monotonic() - started
+        log, host = list(proxy.requests), proxy.host
+    assert not out.failed, out.msg
+    assert (announce.hits, manifest_429.hits, blob_429.hits) == (1, 2, 2)
+    summary = out.result['summary']
+    assert (summary['copied'], summary['failed']) == (6, 0)
+    stats = summary['registries'][host]
+    assert stats['rate_limited'] == 4 and stats['retries'] == 4
+    # Each refused request waited its second before going again, and so did the request after the announcement:
+    # at least five waits, none at the destination.
+    assert summary['rate_limit_waits'] == stats['rate_limit_waits'] >= 5
+    assert summary['registries'][bed.dest.host]['rate_limit_waits'] == 0
+    assert stats['rate_limit_wait_seconds'] >= 4.0 and took > 1.0
+    for position, record in enumerate(log):
+        if record.fault == 'status':
+            again = next(later for later in log[position + 1:] if (later.method, later.path) == (record.method, record.path))
+            assert 0.9 < again.at - record.at < 5, (record.path, again.at - record.at)
+    first = next(position for position, record in enumerate(log) if record.fault == 'headers')
+    # Nothing sent after the announcement was answered reached the source within its 1 s: the requests arriving then
+    # were already on their way (sent by the other copies, concurrency 4, before the answer came back).
+    early = [later.at - log[first].at for later in log[first + 1:] if later.at - log[first].at < 0.9]
+    assert len(early) <= 3 and all(delay < 0.3 for delay in early), early
+    assert bed.dest_api.digests('rl/app') == {tag: image.manifest_digest for tag, image in bed.small.items()}
+
+
+def test_a_retry_after_beyond_max_retry_after_fails_that_image_at_once(bed: Bed) -> None:
+    with FaultProxy(bed.src) as proxy:
+        refuse = proxy.add_fault('status', 'GET', r'/manifests/2\.0$', status=429, retry_after='120', times=None)
+        started = time.monotonic()
+        out = run_module('image_sync', bed.args(src='%s/faults/app' % proxy.host, dest='%s/rl2' % bed.dest.host, keep_going=True,
+                                                max_retry_after=5, concurrency=2))
+        took, host = time.monotonic() - started, proxy.host
+    assert out.failed and refuse.hits >= 1
+    items = by_tag(out.result)
+    error = items['2.0']['error']
+    assert items['2.0']['action'] == 'failed' and error == (
+        'reading manifest %s/faults/app:2.0: TOOMANYREQUESTS: injected fault (HTTP 429 Too Many Requests); the registry asks to wait 120 s '
+        '(Retry-After), longer than max_retry_after (5 s)' % host), error
+    assert out.msg == '1 of 6 images failed; first: docker://%s/faults/app:2.0: %s' % (host, error)
+    assert {tag: item['action'] for tag, item in items.items()} == {tag: 'failed' if tag == '2.0' else 'copied' for tag in SMALL_TAGS}
+    # Not waited for, by this image or any other.
+    assert out.result['summary']['rate_limit_waits'] == 0 and took < 30
+    assert bed.dest_api.digests('rl2/app') == {tag: image.manifest_digest for tag, image in bed.small.items() if tag != '2.0'}
+
+
+# -- 3. SIGKILL mid-sync, then resume ------------------------------------------------------------------------------
+
+
+def test_sigkill_registry_to_registry_then_resume_without_copying_again(bed: Bed, tmp_path: Path) -> None:
+    progress = tmp_path / 'progress.jsonl'
+    args = bed.args(src='%s/big/app' % bed.src.host, dest='%s/killed' % bed.dest.host, concurrency=2, progress_file=str(progress))
+    finished, running = kill_after(args, progress, 3)
+    assert running and 3 <= len(finished) < len(BIG_TAGS), finished
+    done = {line['dest'].rsplit(':', 1)[1] for line in finished}
+    assert all(line['action'] == 'copied' for line in finished)
+    # What the kill left: every tag names a whole image (the registry takes a manifest only once its blobs are there).
+    present = bed.dest_api.digests('killed/app')
+    assert done <= set(present) and present == {tag: bed.big[tag].manifest_digest for tag in present}
+    bed.dest.clear_requests()
+    again = run_module('image_sync', args)
+    assert not again.failed, again.msg
+    actions = {tag: item['action'] for tag, item in by_tag(again.result).items()}
+    assert actions == {tag: 'skipped' if tag in present else 'copied' for tag in BIG_TAGS}
+    log = bed.dest.requests()
+    # Nothing of an image that was there is sent again: no blob upload, no manifest PUT.
+    copied = [tag for tag in BIG_TAGS if tag not in present]
+    uploaded = upload_digests(log)
+    assert uploaded and uploaded <= {digest for tag in copied for digest in bed.big[tag].blob_digests}
+    assert sorted(r['path'] for r in log if r['method'] == 'PUT' and '/manifests/' in r['path']) == ['/v2/killed/app/manifests/%s' % tag
+                                                                                                      for tag in copied]
+    assert bed.dest_api.digests('killed/app') == {tag: image.manifest_digest for tag, image in bed.big.items()}
+    assert [json.loads(line)['action'] for line in progress.read_text().splitlines()].count('copied') == len(copied)
+
+
+def test_sigkill_into_an_oci_layout_then_resume_without_copying_again(bed: Bed, tmp_path: Path) -> None:
+    layout, progress = tmp_path / 'layout', tmp_path / 'progress.jsonl'
+    args = bed.args(src='%s/big/app' % bed.src.host, dest=str(layout), dest_type='oci', concurrency=2, progress_file=str(progress))
+    finished, running = kill_after(args, progress, 3)
+    assert running and 3 <= len(finished) < len(BIG_TAGS), finished
+    done = {line['dest'].rsplit(':', 1)[1] for line in finished}
+    # The layout names only whole images (every blob there, hashing to its name), and skopeo reads them.
+    present = {name.split(':', 1)[1]: digest for name, digest in layout_names(layout).items()}
+    assert done <= set(present) and present == {tag: bed.big[tag].manifest_digest for tag in present}
+    for tag in present:
+        assert skopeo_inspect('oci:%s:app:%s' % (layout, tag))['Digest'] == bed.big[tag].manifest_digest
+    bed.src.clear_requests()
+    again = run_module('image_sync', args)
+    assert not again.failed, again.msg
+    actions = {tag: item['action'] for tag, item in by_tag(again.result).items()}
+    assert actions == {tag: 'skipped' if tag in present else 'copied' for tag in BIG_TAGS}
+    # No blob of an image the layout had is read from the source again.
+    read = {r['path'].rsplit('/', 1)[1] for r in bed.src.requests() if r['method'] == 'GET' and '/blobs/' in r['path']}
+    assert read and read <= {digest for tag in BIG_TAGS if tag not in present for digest in bed.big[tag].blob_digests}
+    assert layout_names(layout) == {'app:' + tag: image.manifest_digest for tag, image in bed.big.items()}
+
+
+def test_sigkill_into_an_oci_archive_leaves_the_old_archive_or_none(bed: Bed, tmp_path: Path) -> None:
+    progress = tmp_path / 'progress.jsonl'
+    src = '%s/big/app' % bed.src.host
+    # Killed before its first archive was written: there is no archive, not a partial one.
+    fresh = tmp_path / 'fresh.tar'
+    finished, running = kill_after(bed.args(src=src, dest=str(fresh), dest_type='oci-archive', concurrency=2, progress_file=str(progress)),
+                                   progress, 3)
+    assert running and 3 <= len(finished) < len(BIG_TAGS) and not fresh.exists()
+    archive = tmp_path / 'bundle.tar'
+    first = run_module('image_sync', bed.args(src=src, dest=str(archive), dest_type='oci-archive', tag_regex='^v0[01]$'))
+    assert not first.failed and first.result['summary']['copied'] == 2, first.msg
+    old = (sha256_file(archive), archive.stat().st_ino)
+    args = bed.args(src=src, dest=str(archive), dest_type='oci-archive', concurrency=2, progress_file=str(progress))
+    finished, running = kill_after(args, progress, 5)
+    assert running and 5 <= len(finished) < len(BIG_TAGS), finished
+    # The old archive, untouched and whole; what the killed run staged beside it is a temporary directory only.
+    assert (sha256_file(archive), archive.stat().st_ino) == old
+    assert archive_names(archive) == {'app:v00': bed.big['v00'].manifest_digest, 'app:v01': bed.big['v01'].manifest_digest}
+    assert skopeo_inspect('oci-archive:%s:app:v01' % archive)['Digest'] == bed.big['v01'].manifest_digest
+    strays = sorted(path.name for path in tmp_path.iterdir() if path.name not in ('bundle.tar', 'progress.jsonl'))
+    assert strays and all(name.startswith('.ocikit-tmp-sync-') for name in strays), strays
+    # Killed once every image is in the staging layout, maybe while the archive is written: the old archive or the whole new one.
+    finished, running = kill_after(args, progress, len(BIG_TAGS))
+    names = archive_names(archive)
+    if (sha256_file(archive), archive.stat().st_ino) != old:
+        assert names == {'app:' + tag: image.manifest_digest for tag, image in bed.big.items()}, names
+    again = run_module('image_sync', args)
+    assert not again.failed, again.msg
+    summary = again.result['summary']
+    if names == {'app:' + tag: image.manifest_digest for tag, image in bed.big.items()}:
+        assert (summary['copied'], summary['skipped'], again.result['changed']) == (0, 10, False)
+    else:
+        # The two images the old archive held are carried over from it, not read from the source.
+        assert (summary['copied'], summary['skipped']) == (8, 2)
+    assert archive_names(archive) == {'app:' + tag: image.manifest_digest for tag, image in bed.big.items()}
+    assert skopeo_inspect('oci-archive:%s:app:v09' % archive)['Digest'] == bed.big['v09'].manifest_digest
+
+
+# -- 4. keep_going past a broken source image ----------------------------------------------------------------------
+
+
+def test_keep_going_past_a_source_image_whose_layer_was_deleted(bed: Bed, tmp_path: Path) -> None:
+    progress = tmp_path / 'progress.jsonl'
+    args = bed.args(src='%s/kg/app' % bed.src.host, dest='%s/kg' % bed.dest.host, keep_going=True, concurrency=2, progress_file=str(progress))
+    # As a play runs it: the task fails (and the play stops there), with every image's result.
+    play = run_playbook('- hosts: localhost\n  gather_facts: false\n  tasks:\n'
+                        '    - name: sync\n      ocikit.images.image_sync: %s\n'
+                        '    - name: after\n      ansible.builtin.debug: {msg: not reached}\n' % json.dumps(args))
+    assert play.rc != 0 and [(name, result['_status']) for name, result in play.tasks()] == [('sync', 'failed')], play.stderr
+    result = play.tasks()[0][1]
+    items = by_tag(result)
+    assert {tag: item['action'] for tag, item in items.items()} == {tag: 'failed' if tag == 'broken' else 'copied' for tag in BROKEN_TAGS}
+    missing = bed.broken['broken'].layer_digests[1]
+    error = items['broken']['error']
+    assert error == 'reading blob %s from %s/kg/app: BLOB_UNKNOWN: blob unknown to registry (%s) (HTTP 404 Not Found)' % (
+        missing, bed.src.host, missing), error
+    assert result['msg'] == '1 of 4 images failed; first: docker://%s/kg/app:broken: %s' % (bed.src.host, error)
+    summary = result['summary']
+    assert (summary['copied'], summary['failed'], summary['images']) == (3, 1, 4)
+    # The others are there, whole; the broken one has no tag at the destination.
+    assert bed.dest_api.digests('kg/app') == {tag: image.manifest_digest for tag, image in bed.broken.items() if tag != 'broken'}
+    assert sorted(line['action'] for line in read_progress(progress)) == ['copied', 'copied', 'copied', 'failed']

@@ -53,7 +53,13 @@ from ansible_collections.ocikit.images.plugins.module_utils.errors import (
     SharedDigestError,
     describe,
 )
-from ansible_collections.ocikit.images.plugins.module_utils.fsutil import create_temp_dir, create_temp_file, release_temp_dir, unlink_quietly
+from ansible_collections.ocikit.images.plugins.module_utils.fsutil import (
+    create_temp_dir,
+    create_temp_file,
+    release_temp_dir,
+    sweep_stale_temps,
+    unlink_quietly,
+)
 from ansible_collections.ocikit.images.plugins.module_utils.sync.spec import (
     SyncEntry,
     SyncSpec,
@@ -62,6 +68,7 @@ from ansible_collections.ocikit.images.plugins.module_utils.sync.spec import (
     source_for,
 )
 from ansible_collections.ocikit.images.plugins.module_utils.transports.base import ConnectionOptions
+from ansible_collections.ocikit.images.plugins.module_utils.transports.oci_layout.layout import TEMP_PREFIX
 from ansible_collections.ocikit.images.plugins.module_utils.transports.names import parse_image_name
 
 if t.TYPE_CHECKING:  # pragma: no cover
@@ -75,8 +82,8 @@ ACTION_PRUNED = 'pruned'
 ACTION_FAILED = 'failed'
 #: Registry error codes of a manifest PUT that met a blob another image of the sync was linking at the same moment.
 _LINK_RACE_CODES = ('BLOB_UNKNOWN', 'MANIFEST_BLOB_UNKNOWN')
-#: Prefix of the layout staged beside an oci-archive destination.
-STAGING_PREFIX = '.ocikit-tmp-sync-'
+#: Prefix of the layout staged beside an oci-archive destination (a TEMP_PREFIX name, so sweeps find it).
+STAGING_PREFIX = TEMP_PREFIX + 'sync-'
 
 
 @dataclasses.dataclass
@@ -401,6 +408,8 @@ def _run_into_archive(spec: SyncSpec, options: SyncOptions, src_options: Connect
     parent = os.path.dirname(archive)
     if not os.path.isdir(parent):
         raise LayoutError('cannot write the oci-archive %s: its directory does not exist' % archive)
+    # What a killed run left beside the archive (its staging layout, a half-written archive) goes first, once stale and unlocked.
+    sweep_stale_temps(parent, lambda name: name.startswith(TEMP_PREFIX))
     staging, staging_fd = create_temp_dir(parent, STAGING_PREFIX, 'staging layout')
     try:
         carried = _unpack_archive(archive, staging, dest_options)

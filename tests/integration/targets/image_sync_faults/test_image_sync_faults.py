@@ -466,9 +466,6 @@ def test_sigkill_into_an_oci_archive_leaves_the_old_archive_or_none(bed: Bed, tm
     assert skopeo_inspect('oci-archive:%s:app:v09' % archive)['Digest'] == bed.big['v09'].manifest_digest
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError,
-                   reason='sync/engine.py _run_into_archive never sweeps the stale staging layouts (.ocikit-tmp-sync-*) killed runs left '
-                          'beside the archive; image_copy into an oci-archive does (oci_archive/destination.py staging_layout)')
 def test_a_later_sync_sweeps_the_staging_layout_a_killed_sync_left(bed: Bed, tmp_path: Path) -> None:
     progress, archive = tmp_path / 'progress.jsonl', tmp_path / 'bundle.tar'
     args = bed.args(src='%s/big/app' % bed.src.host, dest=str(archive), dest_type='oci-archive', concurrency=2, progress_file=str(progress))

@@ -843,8 +843,16 @@ class RegistryClient:
             response = send()
             try:
                 check(response)
-                body = b''
-                if response.request.method != 'HEAD':
+                if response.request.method == 'HEAD':
+                    # Nothing comes, but reading that nothing lets the connection see the end of the answer: closed unread,
+                    # httpcore takes the answer as cut short and drops the connection (a new TLS handshake for every HEAD).
+                    # (h11 knows an answer to HEAD has no body, whatever its Content-Length says: this reads no bytes.)
+                    try:
+                        response.read()
+                    except httpx.TransportError as exc:
+                        raise transport_error(exc, _host_port(response.request.url), self._timeout) from exc
+                    body = b''
+                else:
                     body = _read_limited(response, limit, what, limit_error, _host_port(response.request.url), self._timeout)
                     self._count('bytes_received', len(body))
                 return RegistryResponse(response.status_code, response.headers, body, response.request.url, uncertain=attempts.uncertain)

@@ -274,6 +274,9 @@ def source_spec(params: dict) -> spec.SyncSpec:
         raise InvalidInputError('images and src_file need src_type: yaml')
     if not params['src']:
         raise InvalidInputError('src is required with src_type %s' % params['src_type'])
+    if params['src_type'] in spec.LAYOUT_SOURCE_TYPES:
+        return spec.parse_layout_source(params['src'], params['src_type'], params['tag_regex'], params['exclude_regex'], params['semver'],
+                                        platforms)
     if params['src_type'] == 'dir':
         if any(params[name] for name in ('tag_regex', 'exclude_regex', 'semver')):
             raise InvalidInputError('tag_regex, exclude_regex and semver apply to src_type: docker')
@@ -284,7 +287,7 @@ def source_spec(params: dict) -> spec.SyncSpec:
 def main() -> None:
     argument_spec = dict(
         src=dict(type='str'),
-        src_type=dict(type='str', default='docker', choices=['docker', 'dir', 'yaml']),
+        src_type=dict(type='str', default='docker', choices=list(spec.SRC_TYPES)),
         images=dict(type='dict'),
         src_file=dict(type='path'),
         mapping=dict(type='list', elements='dict'),

@@ -72,6 +72,9 @@ from ansible_collections.ocikit.images.plugins.module_utils.sync.spec import (
 from ansible_collections.ocikit.images.plugins.module_utils.transports.base import BlobInfo, ConnectionOptions
 from ansible_collections.ocikit.images.plugins.module_utils.transports.oci_layout.layout import TEMP_PREFIX
 from ansible_collections.ocikit.images.plugins.module_utils.transports.names import parse_image_name
+from ansible_collections.ocikit.images.plugins.module_utils.transports.oci_archive.archive import OCIArchive
+from ansible_collections.ocikit.images.plugins.module_utils.transports.oci_archive.source import OCIArchiveSource
+from ansible_collections.ocikit.images.plugins.module_utils.transports.oci_archive.transport import OCIArchiveReference
 
 if t.TYPE_CHECKING:  # pragma: no cover
     from ansible_collections.ocikit.images.plugins.module_utils.copy.plan import CopyPlan
@@ -273,6 +276,63 @@ def _is_digest(text: str) -> bool:
     return ':' in text
 
 
+class _SharedArchiveSource(OCIArchiveSource):
+    """An image of an archive the sync opened once: reads through the shared reader, and leaves it open when closed."""
+
+    # The parent's __init__ would open and index the archive again, which is what sharing avoids.
+    def __init__(self, reference: '_SharedArchiveReference') -> None:  # pylint: disable=super-init-not-called
+        self.reference = reference
+        self.archive = reference.archive
+        self._descriptor = None
+
+    def close(self) -> None:
+        """Nothing: the sync closes the archive after its last image."""
+
+
+class _SharedArchiveReference(OCIArchiveReference):
+    """An ``oci-archive:`` source reference whose source reads an archive the sync opened once (same name, same policy scope)."""
+
+    __slots__ = ('archive',)
+
+    def __init__(self, path: str, image_ref: str | None, archive: t.Any) -> None:
+        super().__init__(path, image_ref)
+        object.__setattr__(self, 'archive', archive)
+
+    def new_source(self, options: ConnectionOptions | None = None) -> OCIArchiveSource:
+        return _SharedArchiveSource(self)
+
+
+class _Sources:
+    """Source references for a sync's images; every image of one ``oci-archive`` shares one opened archive.
+
+    An archive is indexed (and a compressed one decompressed into a temporary file) when it is
+    opened; per image, that would cost a scan of the whole archive each time (containers/image even
+    extracts it each time). Reads are positional, so the images copied at once share it safely.
+    """
+
+    def __init__(self) -> None:
+        self._archives: dict[str, OCIArchive] = {}
+        self._lock = threading.Lock()
+
+    def reference(self, name: str) -> t.Any:
+        """The reference ``name`` parses to, sharing the archive for an ``oci-archive:`` one."""
+        ref = parse_image_name(name)
+        if not isinstance(ref, OCIArchiveReference):
+            return ref
+        with self._lock:
+            archive = self._archives.get(ref.path)
+            if archive is None:
+                archive = self._archives[ref.path] = OCIArchive(ref.path)
+        return _SharedArchiveReference(ref.path, ref.image_ref, archive)
+
+    def close(self) -> None:
+        """Close every archive opened."""
+        with self._lock:
+            archives, self._archives = list(self._archives.values()), {}
+        for archive in archives:
+            archive.close()
+
+
 class _Predicted:
     """Blobs check mode has counted already, per destination blob store, so a blob shared by several images counts once."""
 
@@ -367,7 +427,7 @@ def predict_bytes(src_ref: t.Any, dest_ref: t.Any, dest_options: ConnectionOptio
 
 
 def _run_one(job: ImageJob, options: SyncOptions, src_options: ConnectionOptions, dest_options: ConnectionOptions,
-             check_mode: bool, predicted: _Predicted | None = None) -> dict[str, t.Any]:
+             check_mode: bool, predicted: _Predicted | None = None, sources: _Sources | None = None) -> dict[str, t.Any]:
     item: dict[str, t.Any] = {'src': job.src, 'dest': job.dest, 'digest': None, 'action': ACTION_SKIPPED, 'error': None}
     if job.decided is not None:
         item.update(action=job.decided, reason=job.reason)
@@ -375,7 +435,8 @@ def _run_one(job: ImageJob, options: SyncOptions, src_options: ConnectionOptions
     outcome = None
     for attempt in range(2):
         try:
-            outcome = copy_image(parse_image_name(job.src), parse_image_name(job.dest), entry_options(job.entry, src_options), dest_options,
+            src_ref = sources.reference(job.src) if sources is not None else parse_image_name(job.src)
+            outcome = copy_image(src_ref, parse_image_name(job.dest), entry_options(job.entry, src_options), dest_options,
                                  _copy_options(job.entry, options.copy), check_mode=check_mode, policy=options.policy, sign=options.sign)
             break
         except BlobNotFoundError as exc:
@@ -420,25 +481,27 @@ def run_sync(spec: SyncSpec, options: SyncOptions, src_options: ConnectionOption
     # connections, one bound on requests in flight, one rate-limit pause (transports/docker/pool.py).
     from ansible_collections.ocikit.images.plugins.module_utils.transports.docker.pool import ClientPool  # pylint: disable=import-outside-toplevel
 
+    sources = _Sources()
     with ClientPool() as pool:
         src_options = dataclasses.replace(src_options, clients=pool)
         dest_options = dataclasses.replace(dest_options, clients=pool)
         try:
             if options.dest_type == 'oci-archive':
-                return _run_into_archive(spec, options, src_options, dest_options, check_mode, result)
+                return _run_into_archive(spec, options, src_options, dest_options, check_mode, result, sources)
             jobs, listed = plan_jobs(spec, options, src_options, dest_options, result)
-            _copy_all(jobs, options, src_options, dest_options, check_mode, result)
+            _copy_all(jobs, options, src_options, dest_options, check_mode, result, sources)
             if options.prune and not result.failed:
                 _prune(spec, options, listed, dest_options, check_mode, result)
             elif options.prune:
                 result.warnings.append('prune skipped: %d image(s) failed' % len(result.failed))
             return result
         finally:
+            sources.close()
             result.registries = pool.stats()
 
 
 def _copy_all(jobs: list[ImageJob], options: SyncOptions, src_options: ConnectionOptions, dest_options: ConnectionOptions,
-              check_mode: bool, result: SyncResult) -> None:
+              check_mode: bool, result: SyncResult, sources: _Sources | None = None) -> None:
     progress = _Progress(options.progress_file)
     stop = threading.Event()
     lock = threading.Lock()
@@ -447,7 +510,7 @@ def _copy_all(jobs: list[ImageJob], options: SyncOptions, src_options: Connectio
     def work(job: ImageJob) -> dict[str, t.Any] | None:
         if stop.is_set():
             return None
-        item = _run_one(job, options, src_options, dest_options, check_mode, predicted)
+        item = _run_one(job, options, src_options, dest_options, check_mode, predicted, sources)
         if item['action'] == ACTION_FAILED and not options.keep_going:
             stop.set()
         progress.write(item)
@@ -532,7 +595,7 @@ def _prune(spec: SyncSpec, options: SyncOptions, listed: dict[int, list[str]], d
 
 
 def _run_into_archive(spec: SyncSpec, options: SyncOptions, src_options: ConnectionOptions, dest_options: ConnectionOptions,
-                      check_mode: bool, result: SyncResult) -> SyncResult:
+                      check_mode: bool, result: SyncResult, sources: _Sources) -> SyncResult:
     """Sync into a layout staged beside the archive (its images copied in first), then replace the archive once if anything changed."""
     # Imported here: only this destination type needs the archive writer.
     from ansible_collections.ocikit.images.plugins.module_utils.transports.oci_archive.destination import (  # pylint: disable=import-outside-toplevel
@@ -548,10 +611,10 @@ def _run_into_archive(spec: SyncSpec, options: SyncOptions, src_options: Connect
     sweep_stale_temps(parent, lambda name: name.startswith(TEMP_PREFIX))
     staging, staging_fd = create_temp_dir(parent, STAGING_PREFIX, 'staging layout')
     try:
-        carried = _unpack_archive(archive, staging, dest_options)
+        carried = _unpack_archive(archive, staging, dest_options, sources)
         layout_options = dataclasses.replace(options, dest=staging, dest_type='oci')
         jobs, listed = plan_jobs(spec, layout_options, src_options, dest_options, result)
-        _copy_all(jobs, layout_options, src_options, dest_options, check_mode, result)
+        _copy_all(jobs, layout_options, src_options, dest_options, check_mode, result, sources)
         if options.prune and not result.failed:
             # In the staging layout, before the archive is rewritten: the archive loses the names exactly as a layout would.
             _prune(spec, layout_options, listed, dest_options, check_mode, result)
@@ -574,17 +637,17 @@ def _run_into_archive(spec: SyncSpec, options: SyncOptions, src_options: Connect
         release_temp_dir(staging_fd)
 
 
-def _unpack_archive(archive: str, staging: str, options: ConnectionOptions) -> int:
-    """Copy every named image of ``archive`` (if it exists) into the layout ``staging``; how many."""
+def _unpack_archive(archive: str, staging: str, options: ConnectionOptions, sources: _Sources) -> int:
+    """Copy every named image of ``archive`` (if it exists) into the layout ``staging``, the archive opened once; how many."""
     if not os.path.exists(archive):
         return 0
-    from ansible_collections.ocikit.images.plugins.module_utils.transports.oci_archive.archive import OCIArchive  # pylint: disable=import-outside-toplevel
+    # Imported here: only this destination type needs it.
     from ansible_collections.ocikit.images.plugins.module_utils.transports.oci_layout.layout import ref_names  # pylint: disable=import-outside-toplevel
 
-    with OCIArchive(archive) as opened:
-        names = [name for name in ref_names(opened.index) if name]
+    first = sources.reference('oci-archive:%s' % archive)
+    names = [name for name in ref_names(first.archive.index) if name]
     for name in names:
-        copy_image(parse_image_name('oci-archive:%s:%s' % (archive, name)), parse_image_name('oci:%s:%s' % (staging, name)), options, options,
+        copy_image(sources.reference('oci-archive:%s:%s' % (archive, name)), parse_image_name('oci:%s:%s' % (staging, name)), options, options,
                    CopyOptions(multi_arch='all', preserve_digests=True), policy=None)
     return len(names)
 

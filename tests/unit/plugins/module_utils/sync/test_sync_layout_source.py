@@ -199,3 +199,26 @@ def test_prune_refused_for_dir_destinations(tmp_path, bundle):
         engine.run_sync(parse_layout_source(str(bundle), 'oci'), engine.SyncOptions(dest=str(tmp_path / 'd'), dest_type='dir', prune=True),
                         OPTIONS, OPTIONS)
     assert caught.value.message == 'prune is supported for registry, oci and oci-archive destinations, not dir'
+
+
+def test_an_archive_source_is_opened_once_for_all_its_images(tmp_path, bundle, monkeypatch):
+    archive = tmp_path / 'air.tar'
+    assert not engine.run_sync(parse_layout_source(str(bundle), 'oci'), engine.SyncOptions(dest=str(archive), dest_type='oci-archive'),
+                               OPTIONS, OPTIONS).failed
+    opened = []
+
+    class Counting(engine.OCIArchive):
+        def __init__(self, path):
+            opened.append(path)
+            super().__init__(path)
+
+    monkeypatch.setattr(engine, 'OCIArchive', Counting)
+    out = engine.run_sync(parse_layout_source(str(archive), 'oci-archive'), engine.SyncOptions(dest=str(tmp_path / 'far'), dest_type='oci'),
+                          OPTIONS, OPTIONS)
+    assert not out.failed and out.summary()['copied'] == 4
+    assert opened == [str(archive)]
+    # Into another archive: the existing one carried into the staging layout is opened once too.
+    again = engine.run_sync(parse_layout_source(str(archive), 'oci-archive'), engine.SyncOptions(dest=str(archive), dest_type='oci-archive'),
+                            OPTIONS, OPTIONS)
+    assert not again.failed and not again.changed and again.summary()['skipped'] == 4
+    assert opened == [str(archive)] * 2

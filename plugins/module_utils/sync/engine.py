@@ -17,10 +17,20 @@ A sync is three steps:
    per image (idempotence by digest: an image already there is ``skipped`` and nothing is written;
    the trust policy; signatures travel; signing). Images run ``concurrency`` at a time; a failure
    stops the sync unless ``keep_going`` (then every failure is listed and the sync fails at the end).
-3. **Prune** (opt-in, registry destinations): in each destination repository that an entry filled
-   from a repository's tag list, a tag the entry's filters select but the source no longer has is
-   deleted with image_delete's engine and its safety rules (a tag sharing its digest with another
-   tag is not deleted with it, and is reported).
+3. **Prune** (opt-in; registry, OCI layout and archive destinations): in each destination
+   repository that an entry filled from a repository's tag list (or a layout source's names), a
+   tag the entry's filters select but the source no longer has is deleted with image_delete's
+   engine and its safety rules (in a registry, a tag sharing its digest with another tag is not
+   deleted with it, and is reported; in a layout the name goes alone and the blobs no other name
+   reaches are collected).
+
+In check mode each image that would be copied also gets the bytes it would move
+(:func:`predict_bytes`): the sizes of the plan's blobs the destination lacks, asked the way the
+copy's first step asks (a registry ``HEAD``, a file's size), each blob counted once per destination
+blob store, so that the sum is what a run moves.
+
+Images of one ``oci-archive`` source share one opened archive (:class:`_Sources`): it is indexed
+once, not once per image.
 
 An ``oci-archive`` destination is one archive holding every image: the sync runs into a layout
 staged beside it (the archive's images copied into it first, so up-to-date images are found and

@@ -5,7 +5,8 @@
 
 """What image_sync copies: its sources parsed into one list of sync entries, tag selection and destination names.
 
-Pure: nothing here talks to a registry; the dir-source walk reads directory listings only.
+Pure: nothing here talks to a registry; the dir-source walk reads directory listings only, a layout or archive source
+its index.json.
 
 Sources (each parser returns a :class:`SyncSpec`: entries plus warnings)
     ``src_type: docker`` (:func:`parse_docker_source`), as ``skopeo sync --src docker``: a
@@ -31,6 +32,17 @@ Sources (each parser returns a :class:`SyncSpec`: entries plus warnings)
     decodes into strings); in the ``images`` option Ansible has already read them as YAML 1.1, so a
     tag or password that arrives as a number is refused with a request to quote it.
 
+    ``src_type: oci`` and ``oci-archive`` (:func:`parse_layout_source`), beyond skopeo (the far side of
+    an air-gap transfer): every image named in the index.json of one OCI layout directory or archive
+    (``org.opencontainers.image.ref.name``), read in place. A ref name is split as a docker
+    reference is written, not normalised (:func:`split_ref_name`: ``team/app:1.4``,
+    ``127.0.0.1:5000/team/app:1.4``, ``app@sha256:...``); one written as a tag alone (``latest``, as
+    ``skopeo copy ... oci:PATH:TAG`` writes it) belongs to a repository named after the layout or
+    archive (its base name, as skopeo names a dir source that is itself an image). Unnamed entries
+    and names that are no image name are skipped with a warning. One entry per repository; the
+    filters apply to the tags (:func:`select_layout_references`; an image named by digest is
+    synced only without filters).
+
     The mapping form (:func:`parse_mapping`), beyond skopeo: a list of ``{src, dest, tags,
     tag_regex, exclude_regex, semver, platforms}``. ``src`` is a repository, ``repo:tag`` or
     ``repo@digest``; ``tags`` lists exact tags or digests; ``tag_regex`` (include), ``exclude_regex``
@@ -53,7 +65,11 @@ Destination names (:func:`destination_for`), skopeo's rules (``cmd/skopeo/sync.g
     absolute path into a scoped name; here the walk starts from SOURCE as given, so the suffix is
     always the path below it. ``oci`` and ``oci-archive`` destinations (beyond skopeo) are one
     layout or archive holding every image, the suffix being the ``org.opencontainers.image.ref.name``
-    (``oci:/srv/mirror:busybox:1.36``).
+    (``oci:/srv/mirror:busybox:1.36``). For a layout or archive source the suffix is the ref name as
+    written (the base name prefixed to a tag alone), so the same rules apply and a round trip keeps
+    names: registry -> layout (``scoped``) -> registry (``scoped``) gives the names a scoped sync
+    between the registries gives, and a bundle holding ``team/app:1.4`` (a mapping's ``dest``) lands
+    at ``DEST/team/app:1.4`` with ``scoped``, ``DEST/app:1.4`` without.
 """
 
 from __future__ import annotations

@@ -300,6 +300,25 @@ def test_air_gap_round_trip_through_one_archive_with_signatures(registry, token_
            'docker://%s/team/app:v2' % far, 'dir:%s' % (tmp_path / 'by-skopeo'))
     assert (tmp_path / 'by-skopeo' / 'signature-1').is_file()
 
+    # 4. The next bundle holds v2 only: the far side prunes v1 (check mode lists it first), and nothing of other repositories.
+    skopeo('copy', '--quiet', *token_registry.skopeo_flags('src'), *token_registry.skopeo_flags('dest'), 'docker://%s/team/app:v1' % far,
+           'docker://%s/other/app:v1' % far)
+    smaller = tmp_path / 'next.tar'
+    out = sync(registry, mapping=[{'src': signed['repository'], 'dest': 'team/app', 'tags': ['v2']}], dest=str(smaller), dest_type='oci-archive',
+               registries_d=registries_d, policy_data=near_policy)
+    assert not out.failed, out.msg
+    args.update(src=str(smaller), prune=True)
+    token_registry.clear_requests()
+    predicted = run_module('image_sync', args, check=True)
+    assert not predicted.failed and blob_writes(token_registry) == [], predicted.msg
+    assert [(item['dest'], item['action']) for item in predicted.result['images']] == [
+        ('docker://%s/team/app:v2' % far, 'skipped'), ('docker://%s/team/app:v1' % far, 'pruned')]
+    done = run_module('image_sync', args)
+    assert not done.failed and done.result['summary']['pruned'] == 1, done.msg
+    assert skopeo('inspect', *token_registry.skopeo_flags(''), 'docker://%s/team/app:v1' % far, check=False).returncode != 0
+    assert skopeo_inspect('docker://%s/team/app:v2' % far, *token_registry.skopeo_flags(''))['Digest'] == signed['digests']['v2']
+    assert skopeo_inspect('docker://%s/other/app:v1' % far, *token_registry.skopeo_flags(''))['Digest'] == signed['digests']['v1']
+
 
 def test_layout_source_names_and_filters(registry, source, tmp_path):
     layout = tmp_path / 'layout'

@@ -265,6 +265,8 @@ diff:
   type: dict
 '''
 
+import typing as t
+
 from ansible_collections.ocikit.images.plugins.module_utils.copy.plan import MULTI_ARCH_CHOICES, CopyOptions
 from ansible_collections.ocikit.images.plugins.module_utils.copy.signing import SIGN_MUTUALLY_EXCLUSIVE, sign_argument_spec, sign_options
 from ansible_collections.ocikit.images.plugins.module_utils.errors import InvalidInputError
@@ -284,8 +286,8 @@ from ansible_collections.ocikit.images.plugins.module_utils.sync import engine, 
 from ansible_collections.ocikit.images.plugins.module_utils.sync.re2 import compile_re2
 
 
-def source_spec(params: dict) -> spec.SyncSpec:
-    """The parsed source of the module's parameters (one of src, images, src_file, mapping)."""
+def source_spec(params: dict, open_archive: t.Callable[[str], t.Any] | None = None) -> spec.SyncSpec:
+    """The parsed source of the module's parameters (one of src, images, src_file, mapping); ``open_archive`` shares an archive source."""
     platforms = params['platforms']
     if params['mapping'] is not None:
         if params['src_type'] != 'docker' or any(params[name] for name in ('tag_regex', 'exclude_regex', 'semver')):
@@ -301,7 +303,7 @@ def source_spec(params: dict) -> spec.SyncSpec:
         raise InvalidInputError('src is required with src_type %s' % params['src_type'])
     if params['src_type'] in spec.LAYOUT_SOURCE_TYPES:
         return spec.parse_layout_source(params['src'], params['src_type'], params['tag_regex'], params['exclude_regex'], params['semver'],
-                                        platforms)
+                                        platforms, open_archive=open_archive)
     if params['src_type'] == 'dir':
         if any(params[name] for name in ('tag_regex', 'exclude_regex', 'semver')):
             raise InvalidInputError('tag_regex, exclude_regex and semver apply to src_type docker, oci and oci-archive')
@@ -358,7 +360,12 @@ def main() -> None:
     params = module.params
 
     def work() -> dict:
-        source = source_spec(params)
+        # An archive source is opened once, for listing its names and for every copy.
+        with engine.SourceArchives() as archives:
+            return sync(archives)
+
+    def sync(archives: engine.SourceArchives) -> dict:
+        source = source_spec(params, archives.archive)
         src_options, dest_options = connection_options(params, 'src_'), connection_options(params, 'dest_')
         src_options.registries_d = dest_options.registries_d = params['registries_d']
         src_options.max_retry_after = dest_options.max_retry_after = params['max_retry_after']
@@ -376,7 +383,7 @@ def main() -> None:
                                      keep_going=params['keep_going'], prune=params['prune'],
                                      immutable_tags=compile_re2(params['immutable_tags']) if params['immutable_tags'] else None,
                                      policy=policy, sign=sign_options(params), progress_file=params['progress_file'])
-        outcome = engine.run_sync(source, options, src_options, dest_options, check_mode=module.check_mode)
+        outcome = engine.run_sync(source, options, src_options, dest_options, check_mode=module.check_mode, sources=archives)
         for warning in outcome.warnings:
             module.warn(warning)
         changed = outcome.changed

@@ -29,7 +29,7 @@ In check mode each image that would be copied also gets the bytes it would move
 copy's first step asks (a registry ``HEAD``, a file's size), each blob counted once per destination
 blob store, so that the sum is what a run moves.
 
-Images of one ``oci-archive`` source share one opened archive (:class:`_Sources`): it is indexed
+Images of one ``oci-archive`` source share one opened archive (:class:`SourceArchives`): it is indexed
 once, not once per image.
 
 An ``oci-archive`` destination is one archive holding every image: the sync runs into a layout
@@ -312,28 +312,34 @@ class _SharedArchiveReference(OCIArchiveReference):
         return _SharedArchiveSource(self)
 
 
-class _Sources:
+class SourceArchives:
     """Source references for a sync's images; every image of one ``oci-archive`` shares one opened archive.
 
     An archive is indexed (and a compressed one decompressed into a temporary file) when it is
     opened; per image, that would cost a scan of the whole archive each time (containers/image even
     extracts it each time). Reads are positional, so the images copied at once share it safely.
+    The module opens it once for listing its names (spec.parse_layout_source's ``open_archive``) and
+    for every copy; close it (or use it as a context manager) after the sync.
     """
 
     def __init__(self) -> None:
         self._archives: dict[str, OCIArchive] = {}
         self._lock = threading.Lock()
 
+    def archive(self, path: str) -> OCIArchive:
+        """The archive at ``path`` (absolute), opened on first use; it stays open until :meth:`close`."""
+        with self._lock:
+            archive = self._archives.get(path)
+            if archive is None:
+                archive = self._archives[path] = OCIArchive(path)
+            return archive
+
     def reference(self, name: str) -> t.Any:
         """The reference ``name`` parses to, sharing the archive for an ``oci-archive:`` one."""
         ref = parse_image_name(name)
         if not isinstance(ref, OCIArchiveReference):
             return ref
-        with self._lock:
-            archive = self._archives.get(ref.path)
-            if archive is None:
-                archive = self._archives[ref.path] = OCIArchive(ref.path)
-        return _SharedArchiveReference(ref.path, ref.image_ref, archive)
+        return _SharedArchiveReference(ref.path, ref.image_ref, self.archive(ref.path))
 
     def close(self) -> None:
         """Close every archive opened."""
@@ -341,6 +347,12 @@ class _Sources:
             archives, self._archives = list(self._archives.values()), {}
         for archive in archives:
             archive.close()
+
+    def __enter__(self) -> 'SourceArchives':
+        return self
+
+    def __exit__(self, *exc: t.Any) -> None:
+        self.close()
 
 
 class _Predicted:
@@ -437,7 +449,7 @@ def predict_bytes(src_ref: t.Any, dest_ref: t.Any, dest_options: ConnectionOptio
 
 
 def _run_one(job: ImageJob, options: SyncOptions, src_options: ConnectionOptions, dest_options: ConnectionOptions,
-             check_mode: bool, predicted: _Predicted | None = None, sources: _Sources | None = None) -> dict[str, t.Any]:
+             check_mode: bool, predicted: _Predicted | None = None, sources: SourceArchives | None = None) -> dict[str, t.Any]:
     item: dict[str, t.Any] = {'src': job.src, 'dest': job.dest, 'digest': None, 'action': ACTION_SKIPPED, 'error': None}
     if job.decided is not None:
         item.update(action=job.decided, reason=job.reason)
@@ -480,8 +492,11 @@ def _copy_options(entry: SyncEntry, base: CopyOptions) -> CopyOptions:
 
 
 def run_sync(spec: SyncSpec, options: SyncOptions, src_options: ConnectionOptions, dest_options: ConnectionOptions,
-             check_mode: bool = False) -> SyncResult:
-    """Plan, copy (and prune); a SyncResult whatever happened (failures are items, see :attr:`SyncResult.failed`)."""
+             check_mode: bool = False, sources: SourceArchives | None = None) -> SyncResult:
+    """Plan, copy (and prune); a SyncResult whatever happened (failures are items, see :attr:`SyncResult.failed`).
+
+    ``sources`` shares archives opened already (by the spec's parser); without it the sync opens and closes its own.
+    """
     if options.concurrency < 1:
         raise InvalidInputError('concurrency must be at least 1')
     if options.prune and options.dest_type not in ('docker', 'oci', 'oci-archive'):
@@ -491,7 +506,8 @@ def run_sync(spec: SyncSpec, options: SyncOptions, src_options: ConnectionOption
     # connections, one bound on requests in flight, one rate-limit pause (transports/docker/pool.py).
     from ansible_collections.ocikit.images.plugins.module_utils.transports.docker.pool import ClientPool  # pylint: disable=import-outside-toplevel
 
-    sources = _Sources()
+    owned = sources is None
+    sources = SourceArchives() if sources is None else sources
     with ClientPool() as pool:
         src_options = dataclasses.replace(src_options, clients=pool)
         dest_options = dataclasses.replace(dest_options, clients=pool)
@@ -506,12 +522,13 @@ def run_sync(spec: SyncSpec, options: SyncOptions, src_options: ConnectionOption
                 result.warnings.append('prune skipped: %d image(s) failed' % len(result.failed))
             return result
         finally:
-            sources.close()
+            if owned:
+                sources.close()
             result.registries = pool.stats()
 
 
 def _copy_all(jobs: list[ImageJob], options: SyncOptions, src_options: ConnectionOptions, dest_options: ConnectionOptions,
-              check_mode: bool, result: SyncResult, sources: _Sources | None = None) -> None:
+              check_mode: bool, result: SyncResult, sources: SourceArchives | None = None) -> None:
     progress = _Progress(options.progress_file)
     stop = threading.Event()
     lock = threading.Lock()
@@ -605,7 +622,7 @@ def _prune(spec: SyncSpec, options: SyncOptions, listed: dict[int, list[str]], d
 
 
 def _run_into_archive(spec: SyncSpec, options: SyncOptions, src_options: ConnectionOptions, dest_options: ConnectionOptions,
-                      check_mode: bool, result: SyncResult, sources: _Sources) -> SyncResult:
+                      check_mode: bool, result: SyncResult, sources: SourceArchives) -> SyncResult:
     """Sync into a layout staged beside the archive (its images copied in first), then replace the archive once if anything changed."""
     # Imported here: only this destination type needs the archive writer.
     from ansible_collections.ocikit.images.plugins.module_utils.transports.oci_archive.destination import (  # pylint: disable=import-outside-toplevel
@@ -647,15 +664,14 @@ def _run_into_archive(spec: SyncSpec, options: SyncOptions, src_options: Connect
         release_temp_dir(staging_fd)
 
 
-def _unpack_archive(archive: str, staging: str, options: ConnectionOptions, sources: _Sources) -> int:
+def _unpack_archive(archive: str, staging: str, options: ConnectionOptions, sources: SourceArchives) -> int:
     """Copy every named image of ``archive`` (if it exists) into the layout ``staging``, the archive opened once; how many."""
     if not os.path.exists(archive):
         return 0
     # Imported here: only this destination type needs it.
     from ansible_collections.ocikit.images.plugins.module_utils.transports.oci_layout.layout import ref_names  # pylint: disable=import-outside-toplevel
 
-    first = sources.reference('oci-archive:%s' % archive)
-    names = [name for name in ref_names(first.archive.index) if name]
+    names = [name for name in ref_names(sources.archive(archive).index) if name]
     for name in names:
         copy_image(sources.reference('oci-archive:%s:%s' % (archive, name)), parse_image_name('oci:%s:%s' % (staging, name)), options, options,
                    CopyOptions(multi_arch='all', preserve_digests=True), policy=None)

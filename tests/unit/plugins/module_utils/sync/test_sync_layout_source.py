@@ -213,8 +213,10 @@ def test_an_archive_source_is_opened_once_for_all_its_images(tmp_path, bundle, m
             super().__init__(path)
 
     monkeypatch.setattr(engine, 'OCIArchive', Counting)
-    out = engine.run_sync(parse_layout_source(str(archive), 'oci-archive'), engine.SyncOptions(dest=str(tmp_path / 'far'), dest_type='oci'),
-                          OPTIONS, OPTIONS)
+    # As the module does: the names are listed and every image copied through one opening.
+    with engine.SourceArchives() as archives:
+        spec = parse_layout_source(str(archive), 'oci-archive', open_archive=archives.archive)
+        out = engine.run_sync(spec, engine.SyncOptions(dest=str(tmp_path / 'far'), dest_type='oci'), OPTIONS, OPTIONS, sources=archives)
     assert not out.failed and out.summary()['copied'] == 4
     assert opened == [str(archive)]
     # Into another archive: the existing one carried into the staging layout is opened once too.

@@ -379,6 +379,7 @@ def planned_blobs(plan: 'CopyPlan') -> list[tuple[BlobInfo, bool]]:
     on the way, whose size is only known after the transfer: they count at their source size.
     """
     found: dict[str, tuple[BlobInfo, bool]] = {str(info.digest): (info, True) for info in plan.blobs()}
+    # A recompressed layer is keyed apart: its source digest says nothing of what the destination will hold.
     for image in plan.images:
         config = image.conversion.config
         if image.config_raw is not None and config is not None:
@@ -430,6 +431,7 @@ def predict_bytes(src_ref: t.Any, dest_ref: t.Any, dest_options: ConnectionOptio
     """Check mode's bytes for one image: the sizes of the plan's blobs the destination lacks, each blob counted once per sync.
 
     A blob a registry would mount from the source repository (same registry, as the copy tries) moves no bytes.
+    A layer the copy recompresses is always counted, at its source size: its new digest is unknown, so is whether it is there.
     """
     store, present, close = _blob_store(dest_ref, dest_options)
     mounted = False
@@ -438,10 +440,11 @@ def predict_bytes(src_ref: t.Any, dest_ref: t.Any, dest_options: ConnectionOptio
         mounted = source.domain == target.domain and source.repository != target.repository
     total = 0
     try:
-        for info, dummy_exact in planned_blobs(plan):
-            if not predicted.claim((store, str(info.digest))) or present(info):
+        for info, exact in planned_blobs(plan):
+            key = str(info.digest) if exact else 'recompressed ' + str(info.digest)
+            if not predicted.claim((store, key)) or (exact and present(info)):
                 continue
-            if not mounted:
+            if not (exact and mounted):
                 total += max(info.size, 0)
     finally:
         close()

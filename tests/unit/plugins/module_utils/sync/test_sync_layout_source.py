@@ -17,7 +17,7 @@ from ansible_collections.ocikit.images.plugins.module_utils.copy.plan import Cop
 from ansible_collections.ocikit.images.plugins.module_utils.delete import delete_image
 from ansible_collections.ocikit.images.plugins.module_utils.errors import InvalidInputError
 from ansible_collections.ocikit.images.plugins.module_utils.sync import engine
-from ansible_collections.ocikit.images.plugins.module_utils.sync.spec import parse_layout_source, split_ref_name
+from ansible_collections.ocikit.images.plugins.module_utils.sync.spec import parse_dir_source, parse_layout_source, split_ref_name
 from ansible_collections.ocikit.images.plugins.module_utils.transports.base import ConnectionOptions
 from ansible_collections.ocikit.images.plugins.module_utils.transports.names import parse_image_name
 from ansible_collections.ocikit.images.tests.unit.plugins.module_utils.copy.test_signing import snapshot, write_dir_image
@@ -224,3 +224,16 @@ def test_an_archive_source_is_opened_once_for_all_its_images(tmp_path, bundle, m
                             OPTIONS, OPTIONS)
     assert not again.failed and not again.changed and again.summary()['skipped'] == 4
     assert opened == [str(archive)] * 2
+
+
+def test_check_mode_counts_a_recompressed_layer_at_its_source_size(tmp_path):
+    # A dir image with an uncompressed layer: a layout wants it compressed, so its size there is known only after the run.
+    layer = b'uncompressed layer ' * 500
+    write_dir_image(tmp_path / 'tree' / 'app', layer=layer)
+    config = [p for p in (tmp_path / 'tree' / 'app').iterdir() if len(p.name) == 64 and p.read_bytes() != layer]
+    spec = parse_dir_source(str(tmp_path / 'tree'))
+    options = engine.SyncOptions(dest=str(tmp_path / 'layout'), dest_type='oci')
+    predicted = engine.run_sync(spec, options, OPTIONS, OPTIONS, check_mode=True)
+    assert [item['bytes'] for item in predicted.images] == [len(layer) + config[0].stat().st_size]
+    done = engine.run_sync(spec, options, OPTIONS, OPTIONS)
+    assert done.summary()['copied'] == 1 and 0 < done.summary()['bytes_copied'] < predicted.summary()['bytes_copied']

@@ -80,11 +80,11 @@ from ansible_collections.ocikit.images.plugins.module_utils.sync.spec import (
     source_for,
 )
 from ansible_collections.ocikit.images.plugins.module_utils.transports.base import BlobInfo, ConnectionOptions
-from ansible_collections.ocikit.images.plugins.module_utils.transports.oci_layout.layout import TEMP_PREFIX
 from ansible_collections.ocikit.images.plugins.module_utils.transports.names import parse_image_name
 from ansible_collections.ocikit.images.plugins.module_utils.transports.oci_archive.archive import OCIArchive
 from ansible_collections.ocikit.images.plugins.module_utils.transports.oci_archive.source import OCIArchiveSource
 from ansible_collections.ocikit.images.plugins.module_utils.transports.oci_archive.transport import OCIArchiveReference
+from ansible_collections.ocikit.images.plugins.module_utils.transports.oci_layout.layout import TEMP_PREFIX
 
 if t.TYPE_CHECKING:  # pragma: no cover
     from ansible_collections.ocikit.images.plugins.module_utils.copy.plan import CopyPlan

@@ -13,8 +13,9 @@ version_added: 0.2.0
 description:
   - Copies every image a source names to a destination, natively in Python, as C(skopeo sync) does, as one idempotent task.
   - Sources are skopeo's three forms (O(src_type=docker) with O(src) a repository or one image, O(src_type=dir) with a tree a
-    previous sync wrote, O(src_type=yaml) with skopeo's YAML in O(images) or O(src_file)), or an explicit O(mapping) that also
-    names the destination repositories.
+    previous sync wrote, O(src_type=yaml) with skopeo's YAML in O(images) or O(src_file)), an explicit O(mapping) that also
+    names the destination repositories, or every named image of one OCI layout (O(src_type=oci)) or OCI archive
+    (O(src_type=oci-archive)), the far side of an air-gap transfer, which skopeo cannot read as a sync source.
   - Each image is copied by the engine of M(ocikit.images.image_copy), so an image the destination already holds is skipped
     (nothing written), the trust policy is applied, signatures travel, and the image can be signed. Images are copied
     O(concurrency) at a time.
@@ -33,7 +34,8 @@ attributes:
     support: full
     description:
       - Lists the source tags and reads each source manifest and each destination's digest; reports per image whether it would be
-        copied or skipped (and, with O(prune), deleted); writes nothing.
+        copied or skipped (and, with O(prune), deleted) and how many bytes of blobs it would move (the blobs the destination lacks,
+        asked with a C(HEAD) each); writes nothing.
   diff_mode:
     support: full
     description: C(before) and C(after) map each destination that changes (or would) to its digest.
@@ -43,13 +45,17 @@ options:
       - With O(src_type=docker), a repository (every tag is synced; see O(tag_regex), O(exclude_regex), O(semver)) or one image
         C(repo:tag) / C(repo@digest), without the C(docker://) prefix, as C(skopeo sync --src docker).
       - With O(src_type=dir), a directory; every directory under it holding a C(manifest.json) is an image.
+      - With O(src_type=oci), an OCI layout directory; with O(src_type=oci-archive), an OCI archive file (read in place, once for the
+        whole sync). Every image named in its C(index.json) (C(org.opencontainers.image.ref.name)) is one image, named as written
+        (C(team/app:1.4)); a name that is a tag alone (C(latest)) belongs to a repository named after the layout or archive
+        (its base name). Unnamed images are skipped with a warning. Signatures stored in the bundle travel.
     type: str
   src_type:
     description:
       - The form of the source, as skopeo's C(--src). V(yaml) reads O(images) or O(src_file).
       - O(mapping) is a form of its own and takes no O(src_type).
     type: str
-    choices: [docker, dir, yaml]
+    choices: [docker, dir, yaml, oci, oci-archive]
     default: docker
   images:
     description:
@@ -85,23 +91,29 @@ options:
     description:
       - Name destinations with the full source reference, registry host included (C(dest/docker.io/library/busybox:1.36)), as skopeo's
         C(--scoped). Without it only the last path element is kept (C(dest/busybox:1.36)). O(mapping) names its own destinations.
+      - With O(src_type=oci) or O(src_type=oci-archive) the source reference is the name as the bundle spells it. With O(scoped) a
+        bundle holding C(team/app:1.4) lands at C(dest/team/app:1.4) (and a bundle filled with O(scoped) from a registry lands where
+        a scoped sync from that registry would have put it); without it at C(dest/app:1.4).
     type: bool
     default: false
   append_suffix:
     description:
-      - A string appended to every destination name, as skopeo's C(--append-suffix) (it extends the tag).
+      - A string appended to every destination name, as skopeo's C(--append-suffix) (it extends the tag). A bundle's names already
+        carry the suffix given when it was filled; it is not removed, and a second one is added only if given again.
     type: str
     default: ''
   tag_regex:
-    description: With O(src_type=docker) and a repository, sync only tags this Go RE2 regex is found in.
+    description:
+      - With O(src_type=docker) and a repository, sync only tags this Go RE2 regex is found in.
+      - With O(src_type=oci) or O(src_type=oci-archive), it applies to the tag of each ref name (images named by digest are then left out).
     type: str
   exclude_regex:
-    description: With O(src_type=docker) and a repository, leave out tags this Go RE2 regex is found in.
+    description: With O(src_type=docker) and a repository, or a layout or archive source, leave out tags this Go RE2 regex is found in.
     type: str
   semver:
     description:
-      - With O(src_type=docker) and a repository, sync only tags that are versions satisfying this Masterminds/semver v3 constraint
-        (as skopeo's C(images-by-semver)); tags that are no version are left out.
+      - With O(src_type=docker) and a repository, or a layout or archive source, sync only tags that are versions satisfying this
+        Masterminds/semver v3 constraint (as skopeo's C(images-by-semver)); tags that are no version are left out.
     type: str
   platforms:
     description:
@@ -151,8 +163,12 @@ options:
     description:
       - Delete destination tags the source no longer has, with the safety rules of M(ocikit.images.image_delete) (a tag sharing its
         digest with another tag is not deleted and is reported as failed).
-      - Only in destination repositories that an entry fills from a repository's tag list, and only tags that entry's filters
-        select; a tag outside them is never touched. Registry destinations only. Nothing is pruned when an image failed.
+      - Only in destination repositories that an entry fills from a repository's tag list (or from the names of a layout or archive
+        source), and only tags that entry's filters select; a tag outside them, a name of another repository and an image named by
+        digest are never touched. Nothing is pruned when an image failed.
+      - Registry, V(oci) and V(oci-archive) destinations. In a layout a name is removed alone, and the blobs no other name reaches are
+        deleted with it (as M(ocikit.images.image_delete) does); an archive loses the names in its staging layout before it is
+        rewritten once.
     type: bool
     default: false
   immutable_tags:
@@ -212,6 +228,14 @@ EXAMPLES = r'''
     dest: /srv/bundle/images.tar
     dest_type: oci-archive
     digestfile: /srv/bundle/images.digests
+
+- name: On the far side, push every image of the bundle under the names it holds (team/app:1.4.2 -> registry.internal/team/app:1.4.2)
+  ocikit.images.image_sync:
+    src: /media/transfer/images.tar
+    src_type: oci-archive
+    dest: registry.internal
+    scoped: true
+    prune: true
 '''
 
 RETURN = r'''
@@ -219,14 +243,15 @@ images:
   description:
     - One entry per image, in the order of the source, with C(src), C(dest), C(digest) (at the destination after the sync), C(action)
       (V(copied), V(skipped), V(pruned) or V(failed)), C(error) (the cause of a failure), C(reason), C(before) (the destination's
-      digest before) and C(bytes) (bytes of blobs transferred).
+      digest before) and C(bytes) (bytes of blobs transferred; in check mode, the bytes the copy would transfer).
   returned: always
   type: list
   elements: dict
 summary:
   description:
-    - Counts by action, C(images), C(bytes_copied) and C(seconds); C(requests) made to registries in all, C(rate_limit_waits) and
-      C(rate_limit_wait_seconds) (summed over requests, so several waiting at once can add up to more than the run took).
+    - Counts by action, C(images), C(bytes_copied) (in check mode, predicted, a blob several images need counted once) and
+      C(seconds); C(requests) made to registries in all, C(rate_limit_waits) and C(rate_limit_wait_seconds) (summed over requests,
+      so several waiting at once can add up to more than the run took).
     - C(registries) has, per registry, the requests by method (C(methods)), C(manifest_gets), C(token_fetches), C(retries),
       C(rate_limited) (429 answers), the waits, and C(bytes_received) / C(bytes_sent). Every image of the sync shares one client per
       registry and set of credentials, so a registry is pinged once and each token is fetched once.
@@ -239,6 +264,8 @@ diff:
   returned: always
   type: dict
 '''
+
+import typing as t
 
 from ansible_collections.ocikit.images.plugins.module_utils.copy.plan import MULTI_ARCH_CHOICES, CopyOptions
 from ansible_collections.ocikit.images.plugins.module_utils.copy.signing import SIGN_MUTUALLY_EXCLUSIVE, sign_argument_spec, sign_options
@@ -259,8 +286,8 @@ from ansible_collections.ocikit.images.plugins.module_utils.sync import engine, 
 from ansible_collections.ocikit.images.plugins.module_utils.sync.re2 import compile_re2
 
 
-def source_spec(params: dict) -> spec.SyncSpec:
-    """The parsed source of the module's parameters (one of src, images, src_file, mapping)."""
+def source_spec(params: dict, open_archive: t.Callable[[str], t.Any] | None = None) -> spec.SyncSpec:
+    """The parsed source of the module's parameters (one of src, images, src_file, mapping); ``open_archive`` shares an archive source."""
     platforms = params['platforms']
     if params['mapping'] is not None:
         if params['src_type'] != 'docker' or any(params[name] for name in ('tag_regex', 'exclude_regex', 'semver')):
@@ -274,9 +301,12 @@ def source_spec(params: dict) -> spec.SyncSpec:
         raise InvalidInputError('images and src_file need src_type: yaml')
     if not params['src']:
         raise InvalidInputError('src is required with src_type %s' % params['src_type'])
+    if params['src_type'] in spec.LAYOUT_SOURCE_TYPES:
+        return spec.parse_layout_source(params['src'], params['src_type'], params['tag_regex'], params['exclude_regex'], params['semver'],
+                                        platforms, open_archive=open_archive)
     if params['src_type'] == 'dir':
         if any(params[name] for name in ('tag_regex', 'exclude_regex', 'semver')):
-            raise InvalidInputError('tag_regex, exclude_regex and semver apply to src_type: docker')
+            raise InvalidInputError('tag_regex, exclude_regex and semver apply to src_type docker, oci and oci-archive')
         return spec.parse_dir_source(params['src'], platforms)
     return spec.parse_docker_source(params['src'], params['tag_regex'], params['exclude_regex'], params['semver'], platforms)
 
@@ -284,7 +314,7 @@ def source_spec(params: dict) -> spec.SyncSpec:
 def main() -> None:
     argument_spec = dict(
         src=dict(type='str'),
-        src_type=dict(type='str', default='docker', choices=['docker', 'dir', 'yaml']),
+        src_type=dict(type='str', default='docker', choices=list(spec.SRC_TYPES)),
         images=dict(type='dict'),
         src_file=dict(type='path'),
         mapping=dict(type='list', elements='dict'),
@@ -330,7 +360,12 @@ def main() -> None:
     params = module.params
 
     def work() -> dict:
-        source = source_spec(params)
+        # An archive source is opened once, for listing its names and for every copy.
+        with engine.SourceArchives() as archives:
+            return sync(archives)
+
+    def sync(archives: engine.SourceArchives) -> dict:
+        source = source_spec(params, archives.archive)
         src_options, dest_options = connection_options(params, 'src_'), connection_options(params, 'dest_')
         src_options.registries_d = dest_options.registries_d = params['registries_d']
         src_options.max_retry_after = dest_options.max_retry_after = params['max_retry_after']
@@ -348,7 +383,7 @@ def main() -> None:
                                      keep_going=params['keep_going'], prune=params['prune'],
                                      immutable_tags=compile_re2(params['immutable_tags']) if params['immutable_tags'] else None,
                                      policy=policy, sign=sign_options(params), progress_file=params['progress_file'])
-        outcome = engine.run_sync(source, options, src_options, dest_options, check_mode=module.check_mode)
+        outcome = engine.run_sync(source, options, src_options, dest_options, check_mode=module.check_mode, sources=archives)
         for warning in outcome.warnings:
             module.warn(warning)
         changed = outcome.changed

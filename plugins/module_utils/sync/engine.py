@@ -17,10 +17,20 @@ A sync is three steps:
    per image (idempotence by digest: an image already there is ``skipped`` and nothing is written;
    the trust policy; signatures travel; signing). Images run ``concurrency`` at a time; a failure
    stops the sync unless ``keep_going`` (then every failure is listed and the sync fails at the end).
-3. **Prune** (opt-in, registry destinations): in each destination repository that an entry filled
-   from a repository's tag list, a tag the entry's filters select but the source no longer has is
-   deleted with image_delete's engine and its safety rules (a tag sharing its digest with another
-   tag is not deleted with it, and is reported).
+3. **Prune** (opt-in; registry, OCI layout and archive destinations): in each destination
+   repository that an entry filled from a repository's tag list (or a layout source's names), a
+   tag the entry's filters select but the source no longer has is deleted with image_delete's
+   engine and its safety rules (in a registry, a tag sharing its digest with another tag is not
+   deleted with it, and is reported; in a layout the name goes alone and the blobs no other name
+   reaches are collected).
+
+In check mode each image that would be copied also gets the bytes it would move
+(:func:`predict_bytes`): the sizes of the plan's blobs the destination lacks, asked the way the
+copy's first step asks (a registry ``HEAD``, a file's size), each blob counted once per destination
+blob store, so that the sum is what a run moves.
+
+Images of one ``oci-archive`` source share one opened archive (:class:`SourceArchives`): it is indexed
+once, not once per image.
 
 An ``oci-archive`` destination is one archive holding every image: the sync runs into a layout
 staged beside it (the archive's images copied into it first, so up-to-date images are found and
@@ -39,6 +49,7 @@ import dataclasses
 import json
 import os
 import shutil
+import stat
 import threading
 import time
 import typing as t
@@ -64,14 +75,19 @@ from ansible_collections.ocikit.images.plugins.module_utils.sync.spec import (
     SyncEntry,
     SyncSpec,
     destination_for,
+    select_layout_references,
     select_tags,
     source_for,
 )
-from ansible_collections.ocikit.images.plugins.module_utils.transports.base import ConnectionOptions
-from ansible_collections.ocikit.images.plugins.module_utils.transports.oci_layout.layout import TEMP_PREFIX
+from ansible_collections.ocikit.images.plugins.module_utils.transports.base import BlobInfo, ConnectionOptions
 from ansible_collections.ocikit.images.plugins.module_utils.transports.names import parse_image_name
+from ansible_collections.ocikit.images.plugins.module_utils.transports.oci_archive.archive import OCIArchive
+from ansible_collections.ocikit.images.plugins.module_utils.transports.oci_archive.source import OCIArchiveSource
+from ansible_collections.ocikit.images.plugins.module_utils.transports.oci_archive.transport import OCIArchiveReference
+from ansible_collections.ocikit.images.plugins.module_utils.transports.oci_layout.layout import TEMP_PREFIX
 
 if t.TYPE_CHECKING:  # pragma: no cover
+    from ansible_collections.ocikit.images.plugins.module_utils.copy.plan import CopyPlan
     from ansible_collections.ocikit.images.plugins.module_utils.copy.signing import SignOptions
     from ansible_collections.ocikit.images.plugins.module_utils.signature.policy import Policy
     from ansible_collections.ocikit.images.plugins.module_utils.sync.re2 import RE2Pattern
@@ -242,7 +258,10 @@ def plan_jobs(spec: SyncSpec, options: SyncOptions, src_options: ConnectionOptio
             jobs.append(ImageJob(entry, source_for(entry), destination_for(entry, None, options.dest, options.dest_type, options.scoped,
                                                                            options.append_suffix), None))
             continue
-        if entry.lists_tags:
+        if entry.layout is not None:
+            # A layout or archive source: its names were read with the spec; every selected one is listed for prune.
+            tags = listed[position] = select_layout_references(entry)
+        elif entry.lists_tags:
             try:
                 tags = select_tags(entry, _list_source_tags(entry, entry_options(entry, src_options)))
             except OcikitError as exc:
@@ -267,8 +286,173 @@ def _is_digest(text: str) -> bool:
     return ':' in text
 
 
+class _SharedArchiveSource(OCIArchiveSource):
+    """An image of an archive the sync opened once: reads through the shared reader, and leaves it open when closed."""
+
+    # The parent's __init__ would open and index the archive again, which is what sharing avoids.
+    def __init__(self, reference: '_SharedArchiveReference') -> None:  # pylint: disable=super-init-not-called
+        self.reference = reference
+        self.archive = reference.archive
+        self._descriptor = None
+
+    def close(self) -> None:
+        """Nothing: the sync closes the archive after its last image."""
+
+
+class _SharedArchiveReference(OCIArchiveReference):
+    """An ``oci-archive:`` source reference whose source reads an archive the sync opened once (same name, same policy scope)."""
+
+    __slots__ = ('archive',)
+
+    def __init__(self, path: str, image_ref: str | None, archive: t.Any) -> None:
+        super().__init__(path, image_ref)
+        object.__setattr__(self, 'archive', archive)
+
+    def new_source(self, options: ConnectionOptions | None = None) -> OCIArchiveSource:
+        return _SharedArchiveSource(self)
+
+
+class SourceArchives:
+    """Source references for a sync's images; every image of one ``oci-archive`` shares one opened archive.
+
+    An archive is indexed (and a compressed one decompressed into a temporary file) when it is
+    opened; per image, that would cost a scan of the whole archive each time (containers/image even
+    extracts it each time). Reads are positional, so the images copied at once share it safely.
+    The module opens it once for listing its names (spec.parse_layout_source's ``open_archive``) and
+    for every copy; close it (or use it as a context manager) after the sync.
+    """
+
+    def __init__(self) -> None:
+        self._archives: dict[str, OCIArchive] = {}
+        self._lock = threading.Lock()
+
+    def archive(self, path: str) -> OCIArchive:
+        """The archive at ``path`` (absolute), opened on first use; it stays open until :meth:`close`."""
+        with self._lock:
+            archive = self._archives.get(path)
+            if archive is None:
+                archive = self._archives[path] = OCIArchive(path)
+            return archive
+
+    def reference(self, name: str) -> t.Any:
+        """The reference ``name`` parses to, sharing the archive for an ``oci-archive:`` one."""
+        ref = parse_image_name(name)
+        if not isinstance(ref, OCIArchiveReference):
+            return ref
+        return _SharedArchiveReference(ref.path, ref.image_ref, self.archive(ref.path))
+
+    def close(self) -> None:
+        """Close every archive opened."""
+        with self._lock:
+            archives, self._archives = list(self._archives.values()), {}
+        for archive in archives:
+            archive.close()
+
+    def __enter__(self) -> 'SourceArchives':
+        return self
+
+    def __exit__(self, *exc: t.Any) -> None:
+        self.close()
+
+
+class _Predicted:
+    """Blobs check mode has counted already, per destination blob store, so a blob shared by several images counts once."""
+
+    def __init__(self) -> None:
+        self._seen: set[tuple[str, str]] = set()
+        self._lock = threading.Lock()
+
+    def claim(self, key: tuple[str, str]) -> bool:
+        """True the first time ``key`` is claimed."""
+        with self._lock:
+            if key in self._seen:
+                return False
+            self._seen.add(key)
+            return True
+
+
+def planned_blobs(plan: 'CopyPlan') -> list[tuple[BlobInfo, bool]]:
+    """The blobs executing ``plan`` writes, each once, with whether its size is exact.
+
+    As copy/execute.py's execute_plan: the blobs kept as they are (config first), each image's
+    rewritten config and extra blobs (a converted manifest's empty layer), and the layers recompressed
+    on the way, whose size is only known after the transfer: they count at their source size.
+    """
+    found: dict[str, tuple[BlobInfo, bool]] = {str(info.digest): (info, True) for info in plan.blobs()}
+    # A recompressed layer is keyed apart: its source digest says nothing of what the destination will hold.
+    for image in plan.images:
+        config = image.conversion.config
+        if image.config_raw is not None and config is not None:
+            found.setdefault(str(config.digest), (BlobInfo(config.digest, config.size, config.media_type), True))
+        if image.exact:
+            for desc, dummy in image.conversion.extra_blobs:
+                found.setdefault(str(desc.digest), (BlobInfo(desc.digest, desc.size, desc.media_type), True))
+        for step in image.layers:
+            if step.changes_bytes:
+                desc = step.source
+                found.setdefault('recompressed ' + str(desc.digest), (BlobInfo(desc.digest, desc.size, desc.media_type), False))
+    return list(found.values())
+
+
+def _size_matches(size: int | None, info: BlobInfo) -> bool:
+    return size is not None and (info.size < 0 or size == info.size)
+
+
+def _blob_store(dest_ref: t.Any, dest_options: ConnectionOptions) -> tuple[str, t.Callable[[BlobInfo], bool], t.Callable[[], None]]:
+    """The destination's blob store (a registry repository, a layout's blobs, a dir image), a read-only presence test, and its close.
+
+    Reads only, as check mode must: a registry HEAD (what the copy's first step asks), a file's size
+    in a layout, or in the image a dir destination replaces (whose blobs it reuses), as the
+    destinations' own ``has_blob`` decide, without pinning or linking anything.
+    """
+    name = dest_ref.transport.name
+    if name == 'docker':
+        destination = dest_ref.new_destination(dest_options)
+        return 'docker://' + dest_ref.docker_reference().name, destination.has_blob, destination.close
+    if name == 'oci':
+        # Imported here: only check mode of a layout destination needs it.
+        from ansible_collections.ocikit.images.plugins.module_utils.transports.oci_layout.layout import Layout  # pylint: disable=import-outside-toplevel
+
+        layout = Layout(dest_ref.path, dest_options.shared_blob_dir)
+        return 'oci:' + layout.blobs_path, lambda info: _size_matches(layout.blob_size(info.digest), info), lambda: None
+
+    def in_dir(info: BlobInfo) -> bool:
+        try:
+            found = os.lstat(os.path.join(dest_ref.path, info.digest.hex))
+        except OSError:
+            return False
+        return stat.S_ISREG(found.st_mode) and _size_matches(found.st_size, info)
+    if name == 'dir':
+        return 'dir:' + dest_ref.path, in_dir, lambda: None
+    return str(dest_ref), lambda info: False, lambda: None
+
+
+def predict_bytes(src_ref: t.Any, dest_ref: t.Any, dest_options: ConnectionOptions, plan: 'CopyPlan', predicted: _Predicted) -> int:
+    """Check mode's bytes for one image: the sizes of the plan's blobs the destination lacks, each blob counted once per sync.
+
+    A blob a registry would mount from the source repository (same registry, as the copy tries) moves no bytes.
+    A layer the copy recompresses is always counted, at its source size: its new digest is unknown, so is whether it is there.
+    """
+    store, present, close = _blob_store(dest_ref, dest_options)
+    mounted = False
+    if dest_ref.transport.name == 'docker' and src_ref.transport.name == 'docker':
+        source, target = src_ref.docker_reference(), dest_ref.docker_reference()
+        mounted = source.domain == target.domain and source.repository != target.repository
+    total = 0
+    try:
+        for info, exact in planned_blobs(plan):
+            key = str(info.digest) if exact else 'recompressed ' + str(info.digest)
+            if not predicted.claim((store, key)) or (exact and present(info)):
+                continue
+            if not (exact and mounted):
+                total += max(info.size, 0)
+    finally:
+        close()
+    return total
+
+
 def _run_one(job: ImageJob, options: SyncOptions, src_options: ConnectionOptions, dest_options: ConnectionOptions,
-             check_mode: bool) -> dict[str, t.Any]:
+             check_mode: bool, predicted: _Predicted | None = None, sources: SourceArchives | None = None) -> dict[str, t.Any]:
     item: dict[str, t.Any] = {'src': job.src, 'dest': job.dest, 'digest': None, 'action': ACTION_SKIPPED, 'error': None}
     if job.decided is not None:
         item.update(action=job.decided, reason=job.reason)
@@ -276,7 +460,8 @@ def _run_one(job: ImageJob, options: SyncOptions, src_options: ConnectionOptions
     outcome = None
     for attempt in range(2):
         try:
-            outcome = copy_image(parse_image_name(job.src), parse_image_name(job.dest), entry_options(job.entry, src_options), dest_options,
+            src_ref = sources.reference(job.src) if sources is not None else parse_image_name(job.src)
+            outcome = copy_image(src_ref, parse_image_name(job.dest), entry_options(job.entry, src_options), dest_options,
                                  _copy_options(job.entry, options.copy), check_mode=check_mode, policy=options.policy, sign=options.sign)
             break
         except BlobNotFoundError as exc:
@@ -291,9 +476,15 @@ def _run_one(job: ImageJob, options: SyncOptions, src_options: ConnectionOptions
             return item
     outcome = t.cast(t.Any, outcome)
     after = outcome.after
+    moved = outcome.stats.bytes_copied
+    if check_mode and outcome.changed:
+        try:
+            moved = predict_bytes(parse_image_name(job.src), parse_image_name(job.dest), dest_options, outcome.plan, predicted or _Predicted())
+        except OcikitError as exc:
+            item.update(action=ACTION_FAILED, error='predicting the bytes to copy: %s' % describe(exc))
+            return item
     item.update(digest=str(after) if after else None, action=ACTION_COPIED if outcome.changed else ACTION_SKIPPED,
-                reason=outcome.plan.reason, bytes=outcome.stats.bytes_copied,
-                before=str(outcome.plan.before) if outcome.plan.before else None)
+                reason=outcome.plan.reason, bytes=moved, before=str(outcome.plan.before) if outcome.plan.before else None)
     return item
 
 
@@ -304,42 +495,52 @@ def _copy_options(entry: SyncEntry, base: CopyOptions) -> CopyOptions:
 
 
 def run_sync(spec: SyncSpec, options: SyncOptions, src_options: ConnectionOptions, dest_options: ConnectionOptions,
-             check_mode: bool = False) -> SyncResult:
-    """Plan, copy (and prune); a SyncResult whatever happened (failures are items, see :attr:`SyncResult.failed`)."""
+             check_mode: bool = False, sources: SourceArchives | None = None) -> SyncResult:
+    """Plan, copy (and prune); a SyncResult whatever happened (failures are items, see :attr:`SyncResult.failed`).
+
+    ``sources`` shares archives opened already (by the spec's parser); without it the sync opens and closes its own.
+    """
     if options.concurrency < 1:
         raise InvalidInputError('concurrency must be at least 1')
+    if options.prune and options.dest_type not in ('docker', 'oci', 'oci-archive'):
+        raise InvalidInputError('prune is supported for registry, oci and oci-archive destinations, not %s' % options.dest_type)
     result = SyncResult(warnings=list(spec.warnings))
     # One client per registry (and credentials) for every image of the sync: one ping, one token per scope set, kept
     # connections, one bound on requests in flight, one rate-limit pause (transports/docker/pool.py).
     from ansible_collections.ocikit.images.plugins.module_utils.transports.docker.pool import ClientPool  # pylint: disable=import-outside-toplevel
 
+    owned = sources is None
+    sources = SourceArchives() if sources is None else sources
     with ClientPool() as pool:
         src_options = dataclasses.replace(src_options, clients=pool)
         dest_options = dataclasses.replace(dest_options, clients=pool)
         try:
             if options.dest_type == 'oci-archive':
-                return _run_into_archive(spec, options, src_options, dest_options, check_mode, result)
+                return _run_into_archive(spec, options, src_options, dest_options, check_mode, result, sources)
             jobs, listed = plan_jobs(spec, options, src_options, dest_options, result)
-            _copy_all(jobs, options, src_options, dest_options, check_mode, result)
+            _copy_all(jobs, options, src_options, dest_options, check_mode, result, sources)
             if options.prune and not result.failed:
                 _prune(spec, options, listed, dest_options, check_mode, result)
             elif options.prune:
                 result.warnings.append('prune skipped: %d image(s) failed' % len(result.failed))
             return result
         finally:
+            if owned:
+                sources.close()
             result.registries = pool.stats()
 
 
 def _copy_all(jobs: list[ImageJob], options: SyncOptions, src_options: ConnectionOptions, dest_options: ConnectionOptions,
-              check_mode: bool, result: SyncResult) -> None:
+              check_mode: bool, result: SyncResult, sources: SourceArchives | None = None) -> None:
     progress = _Progress(options.progress_file)
     stop = threading.Event()
     lock = threading.Lock()
+    predicted = _Predicted()
 
     def work(job: ImageJob) -> dict[str, t.Any] | None:
         if stop.is_set():
             return None
-        item = _run_one(job, options, src_options, dest_options, check_mode)
+        item = _run_one(job, options, src_options, dest_options, check_mode, predicted, sources)
         if item['action'] == ACTION_FAILED and not options.keep_going:
             stop.set()
         progress.write(item)
@@ -356,31 +557,61 @@ def _copy_all(jobs: list[ImageJob], options: SyncOptions, src_options: Connectio
         progress.close()
 
 
+def _destination_names(options: SyncOptions, sample: str, present: _DestinationTags) -> tuple[str, list[str]]:
+    """The destination repository of an entry (from a sample name with the tag ``latest``) and the tags it holds, sorted.
+
+    A registry repository lists its tags. In an OCI layout a repository is the ref names that
+    start with ``REPOSITORY:`` and go on with a tag (no further ``/``, ``:`` or ``@``): a name of
+    another repository, a digest name or one that only starts the same way is never counted.
+    """
+    repository = sample[:-len(':latest')]
+    if options.dest_type == 'docker':
+        return repository, sorted(present.tags_of(repository + ':latest') or ())
+    layout, dummy, name = repository[len('oci:'):].partition(':')
+    prefix = name + ':'
+    names = present.tags_of('oci:' + layout) or ()
+    return repository, sorted(ref[len(prefix):] for ref in names
+                              if ref.startswith(prefix) and not any(c in ref[len(prefix):] for c in '/:@'))
+
+
 def _prune(spec: SyncSpec, options: SyncOptions, listed: dict[int, list[str]], dest_options: ConnectionOptions, check_mode: bool,
            result: SyncResult) -> None:
-    """Delete, per repository an entry filled from a tag list, the destination tags its filters select that the source no longer has."""
-    if options.dest_type != 'docker':
-        raise InvalidInputError('prune is supported for registry destinations (dest_type: docker) only')
+    """Delete, per repository an entry filled from a tag list, the destination tags its filters select that the source no longer has.
+
+    Registry repositories and the names of an OCI layout (``dest_type: oci``, and the layout an
+    ``oci-archive`` destination is staged in), with image_delete's engine: in a layout a name is
+    removed alone and the blobs no other name reaches are collected.
+    """
+    if options.dest_type not in ('docker', 'oci'):
+        raise InvalidInputError('prune is supported for registry, oci and oci-archive destinations, not %s' % options.dest_type)
     # Imported here: only a pruning sync needs the delete engine.
     from ansible_collections.ocikit.images.plugins.module_utils.delete import delete_image  # pylint: disable=import-outside-toplevel
 
     present = _DestinationTags(dest_options)
+    suffix = options.append_suffix
+    # Without scoped, two source repositories with the same last element write one destination repository: each keeps the other's tags.
+    wanted: dict[str, set[str]] = {}
     for position, kept in listed.items():
+        sample = destination_for(spec.entries[position], 'latest', options.dest, options.dest_type, options.scoped, '')
+        wanted.setdefault(sample, set()).update(tag + suffix for tag in kept)
+    done: set[str] = set()
+    for position in listed:
         entry = spec.entries[position]
         sample = destination_for(entry, 'latest', options.dest, options.dest_type, options.scoped, '')
-        repository = sample[:-len(':latest')]
-        suffix = options.append_suffix
-        wanted = {tag + suffix for tag in kept}
-        for dest_tag in sorted(present.tags_of(repository + ':latest') or ()):
-            if dest_tag in wanted or (suffix and not dest_tag.endswith(suffix)):
+        repository, held = _destination_names(options, sample, present)
+        for dest_tag in held:
+            if dest_tag in wanted[sample] or (suffix and not dest_tag.endswith(suffix)):
                 continue
             source_tag = dest_tag[:-len(suffix)] if suffix else dest_tag
             if not select_tags(entry, [source_tag]):
                 continue  # not a tag this entry syncs: someone else's
-            item: dict[str, t.Any] = {'src': None, 'dest': '%s:%s' % (repository, dest_tag), 'digest': None, 'action': ACTION_PRUNED,
-                                      'error': None}
+            target = '%s:%s' % (repository, dest_tag)
+            if target in done:
+                continue  # two entries writing one repository (the same last path element): pruned once
+            done.add(target)
+            item: dict[str, t.Any] = {'src': None, 'dest': target, 'digest': None, 'action': ACTION_PRUNED, 'error': None}
             try:
-                deleted = delete_image(parse_image_name(item['dest']), dest_options, force=False, check_mode=check_mode)
+                deleted = delete_image(parse_image_name(target), dest_options, force=False, check_mode=check_mode)
                 item['digest'] = deleted.as_result().get('digest')
             except SharedDigestError as exc:
                 # Another tag shares the digest and the registry may not delete a tag alone: left, and said why.
@@ -394,7 +625,7 @@ def _prune(spec: SyncSpec, options: SyncOptions, listed: dict[int, list[str]], d
 
 
 def _run_into_archive(spec: SyncSpec, options: SyncOptions, src_options: ConnectionOptions, dest_options: ConnectionOptions,
-                      check_mode: bool, result: SyncResult) -> SyncResult:
+                      check_mode: bool, result: SyncResult, sources: SourceArchives) -> SyncResult:
     """Sync into a layout staged beside the archive (its images copied in first), then replace the archive once if anything changed."""
     # Imported here: only this destination type needs the archive writer.
     from ansible_collections.ocikit.images.plugins.module_utils.transports.oci_archive.destination import (  # pylint: disable=import-outside-toplevel
@@ -402,8 +633,6 @@ def _run_into_archive(spec: SyncSpec, options: SyncOptions, src_options: Connect
     )
     from ansible_collections.ocikit.images.plugins.module_utils.transports.tar_writer import AtomicTarWriter  # pylint: disable=import-outside-toplevel
 
-    if options.prune:
-        raise InvalidInputError('prune is supported for registry destinations (dest_type: docker) only')
     archive = os.path.abspath(options.dest)
     parent = os.path.dirname(archive)
     if not os.path.isdir(parent):
@@ -412,10 +641,15 @@ def _run_into_archive(spec: SyncSpec, options: SyncOptions, src_options: Connect
     sweep_stale_temps(parent, lambda name: name.startswith(TEMP_PREFIX))
     staging, staging_fd = create_temp_dir(parent, STAGING_PREFIX, 'staging layout')
     try:
-        carried = _unpack_archive(archive, staging, dest_options)
+        carried = _unpack_archive(archive, staging, dest_options, sources)
         layout_options = dataclasses.replace(options, dest=staging, dest_type='oci')
-        jobs, dummy = plan_jobs(spec, layout_options, src_options, dest_options, result)
-        _copy_all(jobs, layout_options, src_options, dest_options, check_mode, result)
+        jobs, listed = plan_jobs(spec, layout_options, src_options, dest_options, result)
+        _copy_all(jobs, layout_options, src_options, dest_options, check_mode, result, sources)
+        if options.prune and not result.failed:
+            # In the staging layout, before the archive is rewritten: the archive loses the names exactly as a layout would.
+            _prune(spec, layout_options, listed, dest_options, check_mode, result)
+        elif options.prune:
+            result.warnings.append('prune skipped: %d image(s) failed' % len(result.failed))
         prefix = 'oci:%s:' % staging
         for item in result.images:
             if item.get('dest') and item['dest'].startswith(prefix):
@@ -433,17 +667,16 @@ def _run_into_archive(spec: SyncSpec, options: SyncOptions, src_options: Connect
         release_temp_dir(staging_fd)
 
 
-def _unpack_archive(archive: str, staging: str, options: ConnectionOptions) -> int:
-    """Copy every named image of ``archive`` (if it exists) into the layout ``staging``; how many."""
+def _unpack_archive(archive: str, staging: str, options: ConnectionOptions, sources: SourceArchives) -> int:
+    """Copy every named image of ``archive`` (if it exists) into the layout ``staging``, the archive opened once; how many."""
     if not os.path.exists(archive):
         return 0
-    from ansible_collections.ocikit.images.plugins.module_utils.transports.oci_archive.archive import OCIArchive  # pylint: disable=import-outside-toplevel
+    # Imported here: only this destination type needs it.
     from ansible_collections.ocikit.images.plugins.module_utils.transports.oci_layout.layout import ref_names  # pylint: disable=import-outside-toplevel
 
-    with OCIArchive(archive) as opened:
-        names = [name for name in ref_names(opened.index) if name]
+    names = [name for name in ref_names(sources.archive(archive).index) if name]
     for name in names:
-        copy_image(parse_image_name('oci-archive:%s:%s' % (archive, name)), parse_image_name('oci:%s:%s' % (staging, name)), options, options,
+        copy_image(sources.reference('oci-archive:%s:%s' % (archive, name)), parse_image_name('oci:%s:%s' % (staging, name)), options, options,
                    CopyOptions(multi_arch='all', preserve_digests=True), policy=None)
     return len(names)
 

@@ -5,7 +5,8 @@
 
 """What image_sync copies: its sources parsed into one list of sync entries, tag selection and destination names.
 
-Pure: nothing here talks to a registry; the dir-source walk reads directory listings only.
+Pure: nothing here talks to a registry; the dir-source walk reads directory listings only, a layout or archive source
+its index.json.
 
 Sources (each parser returns a :class:`SyncSpec`: entries plus warnings)
     ``src_type: docker`` (:func:`parse_docker_source`), as ``skopeo sync --src docker``: a
@@ -31,6 +32,17 @@ Sources (each parser returns a :class:`SyncSpec`: entries plus warnings)
     decodes into strings); in the ``images`` option Ansible has already read them as YAML 1.1, so a
     tag or password that arrives as a number is refused with a request to quote it.
 
+    ``src_type: oci`` and ``oci-archive`` (:func:`parse_layout_source`), beyond skopeo (the far side of
+    an air-gap transfer): every image named in the index.json of one OCI layout directory or archive
+    (``org.opencontainers.image.ref.name``), read in place. A ref name is split as a docker
+    reference is written, not normalised (:func:`split_ref_name`: ``team/app:1.4``,
+    ``127.0.0.1:5000/team/app:1.4``, ``app@sha256:...``); one written as a tag alone (``latest``, as
+    ``skopeo copy ... oci:PATH:TAG`` writes it) belongs to a repository named after the layout or
+    archive (its base name, as skopeo names a dir source that is itself an image). Unnamed entries
+    and names that are no image name are skipped with a warning. One entry per repository; the
+    filters apply to the tags (:func:`select_layout_references`; an image named by digest is
+    synced only without filters).
+
     The mapping form (:func:`parse_mapping`), beyond skopeo: a list of ``{src, dest, tags,
     tag_regex, exclude_regex, semver, platforms}``. ``src`` is a repository, ``repo:tag`` or
     ``repo@digest``; ``tags`` lists exact tags or digests; ``tag_regex`` (include), ``exclude_regex``
@@ -53,7 +65,11 @@ Destination names (:func:`destination_for`), skopeo's rules (``cmd/skopeo/sync.g
     absolute path into a scoped name; here the walk starts from SOURCE as given, so the suffix is
     always the path below it. ``oci`` and ``oci-archive`` destinations (beyond skopeo) are one
     layout or archive holding every image, the suffix being the ``org.opencontainers.image.ref.name``
-    (``oci:/srv/mirror:busybox:1.36``).
+    (``oci:/srv/mirror:busybox:1.36``). For a layout or archive source the suffix is the ref name as
+    written (the base name prefixed to a tag alone), so the same rules apply and a round trip keeps
+    names: registry -> layout (``scoped``) -> registry (``scoped``) gives the names a scoped sync
+    between the registries gives, and a bundle holding ``team/app:1.4`` (a mapping's ``dest``) lands
+    at ``DEST/team/app:1.4`` with ``scoped``, ``DEST/app:1.4`` without.
 """
 
 from __future__ import annotations
@@ -85,6 +101,7 @@ from ansible_collections.ocikit.images.plugins.module_utils.reference import (
 from ansible_collections.ocikit.images.plugins.module_utils.sync.re2 import RE2Pattern, compile_re2
 from ansible_collections.ocikit.images.plugins.module_utils.sync.semver import Constraint, parse_constraint, try_parse_version
 from ansible_collections.ocikit.images.plugins.module_utils.transports.names import parse_image_name
+from ansible_collections.ocikit.images.plugins.module_utils.transports.oci_layout.layout import REF_NAME_ANNOTATION, Layout
 from ansible_collections.ocikit.images.plugins.module_utils.yamlutil import load_yaml, yaml_bool
 
 #: Bytes of a sync YAML file; real ones are a few kilobytes.
@@ -95,7 +112,9 @@ MAX_WALK_DEPTH = 64
 #: Images one dir source may hold.
 MAX_DIR_IMAGES = 20000
 
-SRC_TYPES = ('docker', 'dir', 'yaml')
+SRC_TYPES = ('docker', 'dir', 'yaml', 'oci', 'oci-archive')
+#: Sources holding many named images in one OCI layout directory or one OCI archive.
+LAYOUT_SOURCE_TYPES = ('oci', 'oci-archive')
 DEST_TYPES = ('docker', 'dir', 'oci', 'oci-archive')
 
 _REGISTRY_KEYS = ('images', 'images-by-tag-regex', 'images-by-semver', 'credentials', 'tls-verify', 'cert-dir')
@@ -133,6 +152,10 @@ class SyncEntry:
 
     ``repository``: the source repository, name only (docker sources); ``source_dir`` and
     ``dir_base``: the image directory and the SOURCE it was found under (dir sources).
+    ``layout`` (absolute), ``layout_type`` (``oci`` or ``oci-archive``), ``layout_repository`` (the
+    repository part of the ref names, as written) and ``layout_names`` (``(tag or digest, ref name)``
+    in index order): one repository of an OCI layout or archive source; the engine selects among
+    its tags with :func:`select_layout_references`.
     ``references``: exact tags or digests (``sha256:...``) to copy, in the order given; when empty,
     :attr:`lists_tags` is true and the engine lists the repository's tags and applies
     :func:`select_tags` (``include``, ``exclude``, ``semver``; none: every tag).
@@ -152,6 +175,15 @@ class SyncEntry:
     registry: RegistryOptions | None = None
     platforms: tuple[str, ...] = ()
     destination: str | None = None
+    layout: str | None = None
+    layout_type: str | None = None
+    layout_repository: str | None = None
+    layout_names: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def layout_references(self) -> tuple[str, ...]:
+        """The tags and digests a layout entry's repository holds, in index order."""
+        return tuple(reference for reference, dummy in self.layout_names)
 
     @property
     def lists_tags(self) -> bool:
@@ -356,6 +388,117 @@ def parse_dir_source(src: str, platforms: t.Sequence[str] | None = None, where: 
                                   for path in images))
 
 
+# -- src_type: oci and oci-archive -------------------------------------------------------------------
+
+def split_ref_name(name: str) -> tuple[str | None, str]:
+    """``(repository, tag or digest)`` of an ``org.opencontainers.image.ref.name``, as written (not normalised).
+
+    The last path element carries the tag (``team/app:1.4`` -> ``team/app``, ``1.4``; a registry
+    port before it is part of the repository) or the digest (``app@sha256:...``). A name without
+    ``/``, ``:`` or ``@`` is a tag alone, as ``skopeo copy ... oci:PATH:TAG`` writes it: repository
+    None. InvalidInputError for a name that is neither (a repository without a tag, a tag and a
+    digest, an invalid tag or digest).
+    """
+    head, slash, last = name.rpartition('/')
+    if '@' in last:
+        repository, dummy, reference = last.partition('@')
+        if ':' in repository:
+            raise InvalidInputError('it has both a tag and a digest')
+        try:
+            Digest(reference)
+        except InvalidReferenceError as exc:
+            raise InvalidInputError(exc.message) from None
+    elif ':' in last:
+        repository, dummy, reference = last.partition(':')
+        try:
+            validate_tag(reference)
+        except InvalidReferenceError as exc:
+            raise InvalidInputError(exc.message) from None
+    elif slash:
+        raise InvalidInputError('it names a repository without a tag')
+    else:
+        try:
+            return None, validate_tag(last)
+        except InvalidReferenceError as exc:
+            raise InvalidInputError(exc.message) from None
+    if not repository:
+        raise InvalidInputError('its repository name is empty')
+    return head + slash + repository, reference
+
+
+def _layout_index(path: str, src_type: str, open_archive: t.Callable[[str], t.Any] | None) -> dict[str, t.Any]:
+    """index.json of the layout directory or archive ``path`` (bounded and checked by the transport's own reader)."""
+    if src_type == 'oci':
+        layout = Layout(path)
+        layout.check_readable()
+        return layout.read_index()
+    if open_archive is not None:
+        return open_archive(path).index
+    # Imported here: only an archive source needs the tar reader.
+    from ansible_collections.ocikit.images.plugins.module_utils.transports.oci_archive.archive import OCIArchive  # pylint: disable=import-outside-toplevel
+
+    with OCIArchive(path) as archive:
+        return archive.index
+
+
+def parse_layout_source(src: str, src_type: str, tag_regex: str | None = None, exclude_regex: str | None = None,
+                        semver: str | None = None, platforms: t.Sequence[str] | None = None, where: str = 'src',
+                        open_archive: t.Callable[[str], t.Any] | None = None) -> SyncSpec:
+    """``src_type: oci`` (a layout directory) or ``oci-archive`` (an archive file): every named image of its index.json.
+
+    Beyond skopeo, the second half of an air-gap round trip. Each ``org.opencontainers.image.ref.name``
+    is split by :func:`split_ref_name`; the names are grouped into one entry per repository, in the
+    order they first appear, and the filters apply to their tags (a digest-named image is synced only
+    without filters). A tag alone (``latest``) belongs to a repository named after the layout or
+    archive (its base name, as skopeo names a dir source). Entries without a ref name, and names that
+    are no image name, are skipped with a warning. The archive is only indexed here (read in place);
+    ``open_archive(path)`` gives one the sync keeps open for its copies (engine.SourceArchives.archive),
+    so that it is indexed once in all.
+    """
+    path = _text(src, where)
+    if src_type not in LAYOUT_SOURCE_TYPES:
+        raise InvalidInputError('invalid src_type %s for a layout source: expected oci or oci-archive' % quote(str(src_type)))
+    if ':' in path:
+        raise InvalidInputError('%s: the %s path %s contains ":", which would end the path' % (where, src_type, quote(path)))
+    absolute = os.path.abspath(path)
+    what = 'OCI layout' if src_type == 'oci' else 'OCI archive'
+    if not os.path.exists(absolute):
+        raise InvalidInputError('%s: %s %s does not exist' % (where, what, quote(path)))
+    index = _layout_index(absolute, src_type, open_archive)
+    include = _regex(tag_regex, 'tag_regex') if tag_regex is not None else None
+    exclude = _regex(exclude_regex, 'exclude_regex') if exclude_regex is not None else None
+    constraint = _constraint(semver, 'semver') if semver is not None else None
+    chosen = _platforms(platforms, 'platforms')
+    base = _go_base(absolute)
+    groups: dict[str, list[tuple[str, str]]] = {}
+    unnamed: list[str] = []
+    warnings: list[str] = []
+    for position, entry in enumerate(index['manifests']):
+        annotations = entry.get('annotations')
+        name = annotations.get(REF_NAME_ANNOTATION) if isinstance(annotations, dict) else None
+        if not isinstance(name, str) or not name:
+            unnamed.append(str(entry.get('digest') or 'manifests[%d]' % position))
+            continue
+        try:
+            repository, reference = split_ref_name(name)
+        except InvalidInputError as exc:
+            warnings.append('%s: the image named %s in %s %s is skipped: %s' % (where, quote(name), what, quote(path), exc.message))
+            continue
+        pairs = groups.setdefault(repository if repository is not None else base, [])
+        if all(reference != known for known, dummy in pairs):
+            pairs.append((reference, name))
+    if unnamed:
+        warnings.append('%s: %d image(s) of %s %s have no ref name (%s) and are skipped: %s'
+                        % (where, len(unnamed), what, quote(path), REF_NAME_ANNOTATION, ', '.join(unnamed[:5]) + (', ...' if len(unnamed) > 5 else '')))
+    if not groups:
+        raise InvalidInputError('%s: no named images to sync in %s %s' % (where, what, quote(path)))
+    entries = tuple(SyncEntry(origin='%s %s: %s' % (where, quote(path), quote(repository)), layout=absolute, layout_type=src_type,
+                              layout_repository=repository, layout_names=tuple(pairs), include=include, exclude=exclude,
+                              semver=constraint, platforms=chosen)
+                    for repository, pairs in groups.items())
+    return SyncSpec(entries=entries, warnings=tuple(warnings))
+
+
 # -- src_type: yaml ----------------------------------------------------------------------------------
 
 def _yaml_credentials(value: t.Any, where: str, warnings: list[str]) -> Credentials | None:
@@ -528,6 +671,13 @@ def select_tags(entry: SyncEntry, tags: t.Iterable[str]) -> list[str]:
     return selected
 
 
+def select_layout_references(entry: SyncEntry) -> list[str]:
+    """The tags and digests of a layout entry to sync: its tags :func:`select_tags` keeps, and its digests when it has no filter."""
+    unfiltered = entry.include is None and entry.exclude is None and entry.semver is None
+    tags = set(select_tags(entry, [reference for reference in entry.layout_references if not Digest.is_valid(reference)]))
+    return [reference for reference in entry.layout_references if reference in tags or (unfiltered and Digest.is_valid(reference))]
+
+
 def _go_clean(path: str) -> str:
     """Go's ``path.Clean``: like normpath, but a leading ``//`` becomes ``/``."""
     if not path:
@@ -557,9 +707,15 @@ def _reference_suffix(tag_or_digest: str) -> str:
 
 
 def source_for(entry: SyncEntry, tag_or_digest: str | None = None) -> str:
-    """The source image name: ``docker://docker.io/library/busybox:1.36`` (or ``@sha256:...``), or ``dir:/path/image``."""
+    """The source image name: ``docker://docker.io/library/busybox:1.36`` (or ``@sha256:...``), ``dir:/path/image``, or
+    ``oci:/layout:REF`` / ``oci-archive:/bundle.tar:REF`` with the ref name exactly as index.json spells it."""
     if entry.source_dir is not None:
         return 'dir:' + entry.source_dir
+    if entry.layout is not None:
+        names = dict(entry.layout_names)
+        if tag_or_digest not in names:
+            raise InvalidInputError('%s: no image %s in the source' % (entry.origin, quote(str(tag_or_digest))))
+        return '%s:%s:%s' % (entry.layout_type, entry.layout, names[tag_or_digest])
     if entry.repository is None or not tag_or_digest:
         raise InvalidInputError('%s: a tag or digest is needed to name a source image' % entry.origin)
     return 'docker://%s%s' % (entry.repository.name, _reference_suffix(tag_or_digest))
@@ -575,6 +731,11 @@ def destination_suffix(entry: SyncEntry, tag_or_digest: str | None = None, scope
         base = t.cast(str, entry.dir_base)
         relative = os.path.relpath(entry.source_dir, base) if entry.source_dir != base else ''
         suffix = '/' + relative.replace(os.sep, '/') if relative not in ('', '.') else _go_base(base)
+    elif entry.layout is not None:
+        if not tag_or_digest:
+            raise InvalidInputError('%s: a tag or digest is needed to name a destination image' % entry.origin)
+        # The name as the bundle spells it (a tag alone under the layout's base name), as a docker source's reference.
+        suffix = '%s%s' % (entry.layout_repository, _reference_suffix(tag_or_digest))
     else:
         source = source_for(entry, tag_or_digest)
         suffix = source[len('docker://'):]

@@ -4,10 +4,15 @@ in the registry, on disk and in the registry's access log."""
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import subprocess
+import tarfile
+from pathlib import Path
 
 import pytest
 
-from ocikit_it import creds, run_module, skopeo, skopeo_inspect
+from ocikit_it import blob_writes, creds, run_module, skopeo, skopeo_inspect
 from ocikit_testbed import LayerSpec, build_image
 
 TAGS = ('1.0.0', '1.1.0', '2.0.0', 'latest')
@@ -170,3 +175,188 @@ def test_immutable_tags_are_not_read_at_the_source(registry, source):
     # The three version tags are not read at the source at all: only latest (not immutable) is.
     source_manifest_requests = [r['path'] for r in registry.requests() if r['path'].startswith('/v2/sync/app/manifests/')]
     assert source_manifest_requests and set(source_manifest_requests) == {'/v2/sync/app/manifests/latest'}, source_manifest_requests
+
+
+# -- OCI layouts and archives as sources: the air-gap round trip ---------------------------------------------------------
+
+def gpg(home: Path, *args: str) -> bytes:
+    return subprocess.run(['gpg', '--homedir', str(home), '--batch', '--quiet', *args], capture_output=True, check=True, timeout=120).stdout
+
+
+def fingerprint(home: Path, uid: str) -> str:
+    for line in gpg(home, '--with-colons', '--list-secret-keys', uid).decode().splitlines():
+        if line.startswith('fpr:'):
+            return line.split(':')[9]
+    raise AssertionError('no fingerprint for %s' % uid)
+
+
+def signed_by(keyring: Path, identity: dict | None = None) -> dict:
+    requirement = {'type': 'signedBy', 'keyType': 'GPGKeys', 'keyPath': str(keyring)}
+    if identity is not None:
+        requirement['signedIdentity'] = identity
+    return requirement
+
+
+@pytest.fixture(scope='module')
+def signed(tmp_path_factory, registry, token_registry):
+    """signed/app:v1 and :v2 in the htpasswd registry, signed by skopeo (GPG) into a file lookaside; one registries.d for both registries."""
+    if shutil.which('gpg') is None:
+        pytest.skip('needs gpg')
+    base = tmp_path_factory.mktemp('sync-signed')
+    home = base / 'gnupg'
+    home.mkdir(mode=0o700)
+    # Started before the keys are made: gpg gives an agent it autostarts only a few seconds.
+    subprocess.run(['gpgconf', '--homedir', str(home), '--launch', 'gpg-agent'], check=False, capture_output=True, timeout=60)
+    gpg(home, '--passphrase', '', '--quick-gen-key', 'ocikit sync <sync@example.com>', 'ed25519', 'sign', 'never')
+    key = fingerprint(home, 'sync@example.com')
+    (base / 'trusted.gpg').write_bytes(gpg(home, '--export', key))
+    registries_d = base / 'registries.d'
+    registries_d.mkdir()
+    # Both registries read and write lookasides under the test's directory (never the default one under /var/lib/containers).
+    (registries_d / 'testbed.yaml').write_text('docker:\n  %s:\n    lookaside: file://%s\n  %s:\n    lookaside: file://%s\n'
+                                               % (registry.host, base / 'near', token_registry.host, base / 'far'))
+    digests = {}
+    for seed, tag in enumerate(('v1', 'v2'), 21):
+        image = build_image(base / 'layout', tag, layers=[LayerSpec(size=40_000 + seed), LayerSpec(size=7_000 + seed)], seed=seed)
+        digests[tag] = image.manifest_digest
+        subprocess.run(['skopeo', '--registries.d', str(registries_d), '--insecure-policy', 'copy', '--quiet', '--sign-by', key,
+                        *registry.skopeo_flags('dest'), image.oci_ref, 'docker://' + registry.ref('signed/app', tag)],
+                       check=True, capture_output=True, timeout=120, env=dict(os.environ, GNUPGHOME=str(home)))
+    yield {'base': base, 'keyring': base / 'trusted.gpg', 'registries_d': registries_d, 'digests': digests,
+           'repository': registry.ref('signed/app', 'x').rsplit(':', 1)[0]}
+    subprocess.run(['gpgconf', '--homedir', str(home), '--kill', 'all'], check=False, capture_output=True)
+
+
+def lookaside_signature(root: Path, repository: str, digest: str) -> Path:
+    return root / ('%s@%s' % (repository, digest.replace(':', '='))) / 'signature-1'
+
+
+def test_air_gap_round_trip_through_one_archive_with_signatures(registry, token_registry, signed, tmp_path):
+    registries_d = str(signed['registries_d'])
+    near_policy = {'default': [{'type': 'reject'}], 'transports': {'docker': {signed['repository']: [signed_by(signed['keyring'])]}}}
+    bundle = tmp_path / 'bundle.tar'
+    # 1. Near side: the repository into one archive, named as the far side will name it (mapping dest).
+    out = sync(registry, mapping=[{'src': signed['repository'], 'dest': 'team/app'}], dest=str(bundle), dest_type='oci-archive',
+               registries_d=registries_d, policy_data=near_policy)
+    assert not out.failed and out.result['summary']['copied'] == 2, out.msg
+    with tarfile.open(str(bundle)) as tar:
+        index = json.loads(tar.extractfile('index.json').read())
+        assert sorted(m['annotations']['org.opencontainers.image.ref.name'] for m in index['manifests']) == ['team/app:v1', 'team/app:v2']
+        for tag, digest in signed['digests'].items():
+            stored = tar.extractfile('.ocikit/signatures/%s/signature-1' % digest.replace(':', '=')).read()
+            assert stored == lookaside_signature(signed['base'] / 'near', 'signed/app', digest).read_bytes()
+        # What the far side lacks: every blob of each image (config and layers; the two images share none).
+        sizes = {}
+        for tag, digest in signed['digests'].items():
+            manifest = json.loads(tar.extractfile('blobs/sha256/' + digest.split(':', 1)[1]).read())
+            sizes['docker://%s/airgap/team/app:%s' % (token_registry.host, tag)] = manifest['config']['size'] + sum(
+                layer['size'] for layer in manifest['layers'])
+
+    # 2. Far side (a token-auth registry): check mode first, an exact plan with the bytes to move; nothing written.
+    far = token_registry.host + '/airgap'
+    # The bundle names no registry: the policy says which identity its signatures must carry.
+    far_policy = {'default': [{'type': 'reject'}], 'transports': {'oci-archive': {'': [signed_by(
+        signed['keyring'], {'type': 'exactRepository', 'dockerRepository': signed['repository']})]}}}
+    args = dict(creds(token_registry), src=str(bundle), src_type='oci-archive', dest=far, scoped=True, registries_d=registries_d,
+                policy_data=far_policy)
+    token_registry.clear_requests()
+    predicted = run_module('image_sync', args, check=True, diff=True)
+    assert not predicted.failed and predicted.result['changed'], predicted.msg
+    assert blob_writes(token_registry) == []
+    assert sorted((item['src'], item['dest'], item['action']) for item in predicted.result['images']) == [
+        ('oci-archive:%s:team/app:%s' % (bundle, tag), 'docker://%s/team/app:%s' % (far, tag), 'copied') for tag in ('v1', 'v2')]
+    assert {item['dest']: item['bytes'] for item in predicted.result['images']} == sizes
+    assert predicted.result['summary']['bytes_copied'] == sum(sizes.values())
+    done = run_module('image_sync', args, diff=True)
+    assert not done.failed and done.result['summary']['copied'] == 2, done.msg
+    # Check mode said exactly how many bytes the run moved, per image and in all.
+    assert [item['bytes'] for item in done.result['images']] == [item['bytes'] for item in predicted.result['images']]
+    assert done.result['summary']['bytes_copied'] == predicted.result['summary']['bytes_copied'] > 0
+    for tag, digest in signed['digests'].items():
+        assert skopeo_inspect('docker://%s/team/app:%s' % (far, tag), *token_registry.skopeo_flags(''))['Digest'] == digest
+        # The signature arrived in the far registry's lookaside, byte for byte.
+        assert (lookaside_signature(signed['base'] / 'far', 'airgap/team/app', digest).read_bytes()
+                == lookaside_signature(signed['base'] / 'near', 'signed/app', digest).read_bytes())
+    token_registry.clear_requests()
+    again = run_module('image_sync', args)
+    assert not again.failed and not again.result['changed'] and again.result['summary']['skipped'] == 2, again.msg
+    assert blob_writes(token_registry) == []
+
+    # 3. There, a signedBy policy accepts it (the signature names the near repository: remapIdentity maps the far one to it).
+    remap = {'type': 'remapIdentity', 'prefix': far + '/team/app', 'signedPrefix': signed['repository']}
+    accepting = {'default': [{'type': 'reject'}], 'transports': {'docker': {far + '/team/app': [signed_by(signed['keyring'], remap)]}}}
+    pulled = run_module('image_copy', dict(creds(token_registry), src='docker://%s/team/app:v1' % far, dest='oci:%s:v1' % (tmp_path / 'pulled'),
+                                           registries_d=registries_d, policy_data=accepting))
+    assert not pulled.failed and pulled.result['policy']['identity'] == registry.ref('signed/app', 'v1'), pulled.msg
+    strict = {'default': [{'type': 'reject'}], 'transports': {'docker': {far + '/team/app': [signed_by(signed['keyring'])]}}}
+    refused = run_module('image_copy', dict(creds(token_registry), src='docker://%s/team/app:v1' % far, dest='oci:%s:v1' % (tmp_path / 'never'),
+                                            registries_d=registries_d, policy_data=strict))
+    assert refused.failed and 'its identity "%s" is not accepted' % registry.ref('signed/app', 'v1') in refused.msg, refused.msg
+    assert not (tmp_path / 'never').exists()
+    # skopeo agrees.
+    policy_file = tmp_path / 'remap.json'
+    policy_file.write_text(json.dumps(accepting))
+    skopeo('--registries.d', registries_d, '--policy', str(policy_file), 'copy', '--quiet', *token_registry.skopeo_flags('src'),
+           'docker://%s/team/app:v2' % far, 'dir:%s' % (tmp_path / 'by-skopeo'))
+    assert (tmp_path / 'by-skopeo' / 'signature-1').is_file()
+
+    # 4. The next bundle holds v2 only: the far side prunes v1 (check mode lists it first), and nothing of other repositories.
+    skopeo('copy', '--quiet', *token_registry.skopeo_flags('src'), *token_registry.skopeo_flags('dest'), 'docker://%s/team/app:v1' % far,
+           'docker://%s/other/app:v1' % far)
+    smaller = tmp_path / 'next.tar'
+    out = sync(registry, mapping=[{'src': signed['repository'], 'dest': 'team/app', 'tags': ['v2']}], dest=str(smaller), dest_type='oci-archive',
+               registries_d=registries_d, policy_data=near_policy)
+    assert not out.failed, out.msg
+    args.update(src=str(smaller), prune=True)
+    token_registry.clear_requests()
+    predicted = run_module('image_sync', args, check=True)
+    assert not predicted.failed and blob_writes(token_registry) == [], predicted.msg
+    assert [(item['dest'], item['action']) for item in predicted.result['images']] == [
+        ('docker://%s/team/app:v2' % far, 'skipped'), ('docker://%s/team/app:v1' % far, 'pruned')]
+    done = run_module('image_sync', args)
+    assert not done.failed and done.result['summary']['pruned'] == 1, done.msg
+    assert skopeo('inspect', *token_registry.skopeo_flags(''), 'docker://%s/team/app:v1' % far, check=False).returncode != 0
+    assert skopeo_inspect('docker://%s/team/app:v2' % far, *token_registry.skopeo_flags(''))['Digest'] == signed['digests']['v2']
+    assert skopeo_inspect('docker://%s/other/app:v1' % far, *token_registry.skopeo_flags(''))['Digest'] == signed['digests']['v1']
+
+
+def test_layout_source_names_and_filters(registry, source, tmp_path):
+    layout = tmp_path / 'layout'
+    repo = registry.ref('sync/app', 'x').rsplit(':', 1)[0]
+    assert not sync(registry, src=repo, dest=str(layout), dest_type='oci', scoped=True).failed
+    # skopeo writes a tag alone: it belongs to a repository named after the layout.
+    skopeo('copy', '--quiet', *registry.skopeo_flags('src'), 'docker://' + registry.ref('sync/tool', '1'), 'oci:%s:solo' % layout)
+    out = sync(registry, src=str(layout), src_type='oci', dest=registry.host + '/fromlayout', semver='>= 1.0.0')
+    assert not out.failed, out.msg
+    assert sorted(item['dest'] for item in out.result['images']) == [
+        'docker://%s/fromlayout/app:%s' % (registry.host, tag) for tag in ('1.0.0', '1.1.0', '2.0.0')]
+    out = sync(registry, src=str(layout), src_type='oci', dest=str(tmp_path / 'copy'), dest_type='oci', tag_regex='^solo$')
+    assert not out.failed and [item['dest'] for item in out.result['images']] == ['oci:%s:layout:solo' % (tmp_path / 'copy')], out.msg
+    assert skopeo_inspect('oci:%s:layout:solo' % (tmp_path / 'copy'))['Digest'] == source['tool']
+
+
+def test_prune_in_a_layout_with_check_mode_first(registry, tmp_path):
+    base = tmp_path / 'images'
+    repo = registry.ref('prunesrc/app', 'x').rsplit(':', 1)[0]
+    for seed, tag in enumerate(('1.0.0', '1.1.0'), 31):
+        image = build_image(base, tag, layers=[LayerSpec(size=9_000 + seed)], seed=seed)
+        skopeo('copy', '--quiet', *registry.skopeo_flags('dest'), image.oci_ref, 'docker://%s:%s' % (repo, tag))
+    layout = tmp_path / 'mirror'
+    assert not sync(registry, src=repo, dest=str(layout), dest_type='oci', semver='>= 1.0.0').failed
+    # keep-me is outside the filter; other:1.1.0 is another repository of the layout.
+    skopeo('copy', '--quiet', 'oci:%s:app:1.0.0' % layout, 'oci:%s:app:keep-me' % layout)
+    skopeo('copy', '--quiet', 'oci:%s:app:1.1.0' % layout, 'oci:%s:other:1.1.0' % layout)
+    skopeo('delete', *registry.skopeo_flags(''), 'docker://%s:1.1.0' % repo)
+    index = (layout / 'index.json').read_bytes()
+    predicted = sync(registry, check=True, src=repo, dest=str(layout), dest_type='oci', semver='>= 1.0.0', prune=True)
+    assert not predicted.failed and predicted.result['changed'], predicted.msg
+    assert [(item['dest'], item['action']) for item in predicted.result['images']] == [
+        ('oci:%s:app:1.0.0' % layout, 'skipped'), ('oci:%s:app:1.1.0' % layout, 'pruned')]
+    assert (layout / 'index.json').read_bytes() == index
+    done = sync(registry, src=repo, dest=str(layout), dest_type='oci', semver='>= 1.0.0', prune=True)
+    assert not done.failed and [item['dest'] for item in done.result['images'] if item['action'] == 'pruned'] == [
+        'oci:%s:app:1.1.0' % layout], done.msg
+    names = sorted(m['annotations']['org.opencontainers.image.ref.name'] for m in json.loads((layout / 'index.json').read_text())['manifests'])
+    assert names == ['app:1.0.0', 'app:keep-me', 'other:1.1.0']
+    assert skopeo_inspect('oci:%s:other:1.1.0' % layout)['Digest']
+    assert skopeo('inspect', 'oci:%s:app:1.1.0' % layout, check=False).returncode != 0

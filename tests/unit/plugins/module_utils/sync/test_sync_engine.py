@@ -88,8 +88,8 @@ def test_without_keep_going_the_first_failure_stops_the_rest(tmp_path, tree):
 
 def test_refusals(tmp_path, tree):
     spec = parse_dir_source(str(tree))
-    with pytest.raises(InvalidInputError, match='^prune is supported for registry destinations'):
-        engine.run_sync(spec, engine.SyncOptions(dest=str(tmp_path / 'a.tar'), dest_type='oci-archive', prune=True), OPTIONS, OPTIONS)
+    with pytest.raises(InvalidInputError, match='^prune is supported for registry, oci and oci-archive destinations, not dir$'):
+        engine.run_sync(spec, engine.SyncOptions(dest=str(tmp_path / 'a'), dest_type='dir', prune=True), OPTIONS, OPTIONS)
     with pytest.raises(InvalidInputError, match='^concurrency must be at least 1$'):
         engine.run_sync(spec, engine.SyncOptions(dest=str(tmp_path / 'l'), dest_type='oci', concurrency=0), OPTIONS, OPTIONS)
 

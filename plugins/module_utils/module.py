@@ -105,6 +105,47 @@ def connection_mutually_exclusive(prefix: str = '') -> list[list[str]]:
             [prefix + 'no_creds', prefix + 'registry_token']]
 
 
+def two_sided_argument_spec() -> dict[str, dict[str, t.Any]]:
+    """The connection options of a module that reads from one place and writes to another: unprefixed, ``src_``, ``dest_``, retries."""
+    spec = connection_argument_spec()
+    spec.update(retry_argument_spec())
+    spec.update(prefixed_connection_argument_spec('src_'))
+    spec.update(prefixed_connection_argument_spec('dest_'))
+    return spec
+
+
+def two_sided_rules() -> dict[str, list[list[str]]]:
+    """``required_together`` and ``mutually_exclusive`` for :func:`two_sided_argument_spec`, as OcikitModule keyword arguments."""
+    sides = ('', 'src_', 'dest_')
+    return {'required_together': [rule for side in sides for rule in connection_required_together(side)],
+            'mutually_exclusive': [rule for side in sides for rule in connection_mutually_exclusive(side)]}
+
+
+def policy_argument_spec() -> dict[str, dict[str, t.Any]]:
+    """The trust policy options (doc fragment ``policy``): ``policy``, ``policy_data``, ``insecure_policy``, ``registries_d``."""
+    return dict(
+        policy=dict(type='path'),
+        policy_data=dict(type='dict'),
+        insecure_policy=dict(type='bool', default=False),
+        registries_d=dict(type='path'),
+    )
+
+
+#: Options of :func:`policy_argument_spec` that exclude each other.
+POLICY_MUTUALLY_EXCLUSIVE = [['policy', 'policy_data', 'insecure_policy']]
+
+
+def module_policy(module: AnsibleModule, params: t.Mapping[str, t.Any]) -> t.Any:
+    """The trust policy the options name (signature/policy.py ``load_policy``), its no-policy-found warning given to Ansible."""
+    # Imported here: the policy parser is needed by the modules that copy or verify, not by every module.
+    from ansible_collections.ocikit.images.plugins.module_utils.signature.policy import load_policy  # pylint: disable=import-outside-toplevel
+
+    policy = load_policy(path=params.get('policy'), data=params.get('policy_data'), insecure=bool(params.get('insecure_policy')))
+    if policy.warning:
+        module.warn(policy.warning)
+    return policy
+
+
 def check_dependencies(module: AnsibleModule, network: bool = True) -> None:
     """Fail with missing_required_lib when a needed Python package is absent on the managed node."""
     if network and HTTPX_IMPORT_ERROR is not None:

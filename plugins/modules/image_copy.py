@@ -359,17 +359,16 @@ from ansible_collections.ocikit.images.plugins.module_utils.copy.plan import MUL
 from ansible_collections.ocikit.images.plugins.module_utils.copy.signing import SIGN_MUTUALLY_EXCLUSIVE, sign_argument_spec, sign_options
 from ansible_collections.ocikit.images.plugins.module_utils.errors import InvalidInputError
 from ansible_collections.ocikit.images.plugins.module_utils.module import (
+    POLICY_MUTUALLY_EXCLUSIVE,
     OcikitModule,
     check_dependencies,
-    connection_argument_spec,
-    connection_mutually_exclusive,
     connection_options,
-    connection_required_together,
-    prefixed_connection_argument_spec,
-    retry_argument_spec,
+    module_policy,
+    policy_argument_spec,
     run,
+    two_sided_argument_spec,
+    two_sided_rules,
 )
-from ansible_collections.ocikit.images.plugins.module_utils.signature.policy import load_policy
 from ansible_collections.ocikit.images.plugins.module_utils.transports.names import parse_image_name
 
 
@@ -396,21 +395,14 @@ def main() -> None:
         additional_tags=dict(type='list', elements='str'),
         digestfile=dict(type='path'),
         force=dict(type='bool', default=False),
-        policy=dict(type='path'),
-        policy_data=dict(type='dict'),
-        insecure_policy=dict(type='bool', default=False),
-        registries_d=dict(type='path'),
-        **connection_argument_spec()
+        **policy_argument_spec()
     )
-    argument_spec.update(retry_argument_spec())
+    argument_spec.update(two_sided_argument_spec())
     argument_spec.update(sign_argument_spec())
-    argument_spec.update(prefixed_connection_argument_spec('src_'))
-    argument_spec.update(prefixed_connection_argument_spec('dest_'))
-    module = OcikitModule(
-        argument_spec=argument_spec, supports_check_mode=True,
-        required_together=connection_required_together() + connection_required_together('src_') + connection_required_together('dest_'),
-        mutually_exclusive=connection_mutually_exclusive() + connection_mutually_exclusive('src_') + connection_mutually_exclusive('dest_')
-        + [['dest_compress', 'dest_decompress'], ['policy', 'policy_data', 'insecure_policy']] + SIGN_MUTUALLY_EXCLUSIVE)
+    rules = two_sided_rules()
+    module = OcikitModule(argument_spec=argument_spec, supports_check_mode=True, required_together=rules['required_together'],
+                          mutually_exclusive=rules['mutually_exclusive'] + POLICY_MUTUALLY_EXCLUSIVE + SIGN_MUTUALLY_EXCLUSIVE
+                          + [['dest_compress', 'dest_decompress']])
     check_dependencies(module)
     params = module.params
 
@@ -419,9 +411,7 @@ def main() -> None:
         src_options, dest_options = connection_options(params, 'src_'), connection_options(params, 'dest_')
         src_options.shared_blob_dir, dest_options.shared_blob_dir = params['src_shared_blob_dir'], params['dest_shared_blob_dir']
         src_options.registries_d = dest_options.registries_d = params['registries_d']
-        policy = load_policy(path=params['policy'], data=params['policy_data'], insecure=params['insecure_policy'])
-        if policy.warning:
-            module.warn(policy.warning)
+        policy = module_policy(module, params)
         if params['all'] and params['multi_arch'] == 'index-only':
             raise InvalidInputError('all: true copies every image of the index; it cannot be combined with multi_arch: index-only')
         options = CopyOptions(multi_arch='all' if params['all'] else params['multi_arch'], override_os=params['override_os'],

@@ -373,6 +373,7 @@ from ansible_collections.ocikit.images.plugins.module_utils.module import (
     connection_mutually_exclusive,
     connection_options,
     connection_required_together,
+    policy_argument_spec,
     retry_argument_spec,
     run,
 )
@@ -469,10 +470,7 @@ def main() -> None:
         passphrase_file=dict(type='path', no_log=False),
         output_prefix=dict(type='path'),
         force=dict(type='bool', default=False),
-        policy=dict(type='path'),
-        policy_data=dict(type='dict'),
-        insecure_policy=dict(type='bool', default=False),
-        registries_d=dict(type='path'),
+        **policy_argument_spec(),
         **connection_argument_spec()
     )
     argument_spec.update(retry_argument_spec())

@@ -271,17 +271,16 @@ from ansible_collections.ocikit.images.plugins.module_utils.copy.plan import MUL
 from ansible_collections.ocikit.images.plugins.module_utils.copy.signing import SIGN_MUTUALLY_EXCLUSIVE, sign_argument_spec, sign_options
 from ansible_collections.ocikit.images.plugins.module_utils.errors import InvalidInputError
 from ansible_collections.ocikit.images.plugins.module_utils.module import (
+    POLICY_MUTUALLY_EXCLUSIVE,
     OcikitModule,
     check_dependencies,
-    connection_argument_spec,
-    connection_mutually_exclusive,
     connection_options,
-    connection_required_together,
-    prefixed_connection_argument_spec,
-    retry_argument_spec,
+    module_policy,
+    policy_argument_spec,
     run,
+    two_sided_argument_spec,
+    two_sided_rules,
 )
-from ansible_collections.ocikit.images.plugins.module_utils.signature.policy import load_policy
 from ansible_collections.ocikit.images.plugins.module_utils.sync import engine, spec
 from ansible_collections.ocikit.images.plugins.module_utils.sync.re2 import compile_re2
 
@@ -341,21 +340,14 @@ def main() -> None:
         max_retry_after=dict(type='float', default=300.0),
         digestfile=dict(type='path'),
         progress_file=dict(type='path'),
-        policy=dict(type='path'),
-        policy_data=dict(type='dict'),
-        insecure_policy=dict(type='bool', default=False),
-        registries_d=dict(type='path'),
-        **connection_argument_spec()
+        **policy_argument_spec()
     )
-    argument_spec.update(retry_argument_spec())
+    argument_spec.update(two_sided_argument_spec())
     argument_spec.update(sign_argument_spec())
-    argument_spec.update(prefixed_connection_argument_spec('src_'))
-    argument_spec.update(prefixed_connection_argument_spec('dest_'))
-    module = OcikitModule(
-        argument_spec=argument_spec, supports_check_mode=True,
-        required_together=connection_required_together() + connection_required_together('src_') + connection_required_together('dest_'),
-        mutually_exclusive=connection_mutually_exclusive() + connection_mutually_exclusive('src_') + connection_mutually_exclusive('dest_')
-        + [['src', 'images', 'src_file', 'mapping'], ['policy', 'policy_data', 'insecure_policy']] + SIGN_MUTUALLY_EXCLUSIVE)
+    rules = two_sided_rules()
+    module = OcikitModule(argument_spec=argument_spec, supports_check_mode=True, required_together=rules['required_together'],
+                          mutually_exclusive=rules['mutually_exclusive'] + POLICY_MUTUALLY_EXCLUSIVE + SIGN_MUTUALLY_EXCLUSIVE
+                          + [['src', 'images', 'src_file', 'mapping']])
     check_dependencies(module)
     params = module.params
 
@@ -369,9 +361,7 @@ def main() -> None:
         src_options, dest_options = connection_options(params, 'src_'), connection_options(params, 'dest_')
         src_options.registries_d = dest_options.registries_d = params['registries_d']
         src_options.max_retry_after = dest_options.max_retry_after = params['max_retry_after']
-        policy = load_policy(path=params['policy'], data=params['policy_data'], insecure=params['insecure_policy'])
-        if policy.warning:
-            module.warn(policy.warning)
+        policy = module_policy(module, params)
         if params['all'] and params['multi_arch'] == 'index-only':
             raise InvalidInputError('all: true copies every image of the index; it cannot be combined with multi_arch: index-only')
         copy = CopyOptions(multi_arch='all' if params['all'] else params['multi_arch'], platforms=tuple(params['platforms'] or ()),

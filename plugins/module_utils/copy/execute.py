@@ -198,6 +198,13 @@ def _copy_one_blob(src: ImageSource, dest: ImageDestination, info: BlobInfo, can
 
 def _copy_one_blob_once(src: ImageSource, dest: ImageDestination, info: BlobInfo, candidates: t.Sequence[ImageReference],
                         stats: BlobStats) -> None:
+    # Another copy of this run writing the same blob into the same place finishes first; this one then finds it present.
+    with dest.blob_lock(info):
+        _copy_one_blob_locked(src, dest, info, candidates, stats)
+
+
+def _copy_one_blob_locked(src: ImageSource, dest: ImageDestination, info: BlobInfo, candidates: t.Sequence[ImageReference],
+                          stats: BlobStats) -> None:
     reused = dest.try_reuse_blob(info, candidates)
     if reused == 'mounted':
         stats.add('mounted')
@@ -216,10 +223,11 @@ def _copy_one_blob_once(src: ImageSource, dest: ImageDestination, info: BlobInfo
 
 def _put_bytes(dest: ImageDestination, data: bytes, desc: Descriptor, stats: BlobStats) -> None:
     info = BlobInfo(desc.digest, desc.size, desc.media_type)
-    if dest.try_reuse_blob(info, ()):
-        stats.add('skipped')
-        return
-    dest.put_blob(verified_stream([data], desc.digest, desc.size, 'blob'), info)
+    with dest.blob_lock(info):
+        if dest.try_reuse_blob(info, ()):
+            stats.add('skipped')
+            return
+        dest.put_blob(verified_stream([data], desc.digest, desc.size, 'blob'), info)
     stats.add('copied', len(data))
 
 

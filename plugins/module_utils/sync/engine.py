@@ -61,6 +61,7 @@ from ansible_collections.ocikit.images.plugins.module_utils.errors import (
     InvalidInputError,
     LayoutError,
     OcikitError,
+    ServerError,
     SharedDigestError,
     describe,
 )
@@ -96,8 +97,6 @@ ACTION_COPIED = 'copied'
 ACTION_SKIPPED = 'skipped'
 ACTION_PRUNED = 'pruned'
 ACTION_FAILED = 'failed'
-#: Registry error codes of a manifest PUT that met a blob another image of the sync was linking at the same moment.
-_LINK_RACE_CODES = ('BLOB_UNKNOWN', 'MANIFEST_BLOB_UNKNOWN')
 #: Prefix of the layout staged beside an oci-archive destination (a TEMP_PREFIX name, so sweeps find it).
 STAGING_PREFIX = TEMP_PREFIX + 'sync-'
 
@@ -464,11 +463,11 @@ def _run_one(job: ImageJob, options: SyncOptions, src_options: ConnectionOptions
             outcome = copy_image(src_ref, parse_image_name(job.dest), entry_options(job.entry, src_options), dest_options,
                                  _copy_options(job.entry, options.copy), check_mode=check_mode, policy=options.policy, sign=options.sign)
             break
-        except BlobNotFoundError as exc:
-            # Two images of one sync sharing blobs go to one repository at once; distribution links a blob into a repository by
-            # rewriting a small file, and a manifest PUT that reads it mid-write answers BLOB_UNKNOWN. Once more: the blobs
-            # are found present and only the manifest is put again.
-            if attempt or getattr(exc, 'code', None) not in _LINK_RACE_CODES:
+        except (BlobNotFoundError, ServerError) as exc:
+            # The copies of this run take turns per blob (docker destination blob_lock), but another process writing the same
+            # blob into the same repository can still meet distribution's half-written link file (a HEAD answered 500, a
+            # manifest PUT refused with MANIFEST_BLOB_UNKNOWN). Once more: the blobs are then present.
+            if attempt:
                 item.update(action=ACTION_FAILED, error=describe(exc))
                 return item
         except OcikitError as exc:

@@ -199,6 +199,14 @@ class ImageDestination(abc.ABC):
         """
         return 'present' if self.has_blob(info) else None
 
+    def blob_lock(self, info: BlobInfo) -> t.ContextManager[None]:
+        """Held around making one blob available (try_reuse_blob, then put_blob if needed); by default no lock.
+
+        A destination whose store cannot take two writers of one blob at once (a registry linking it
+        into a repository) makes the second writer wait for the first, which then finds it present.
+        """
+        return contextlib.nullcontext()
+
     @abc.abstractmethod
     def put_blob(self, chunks: t.Iterable[bytes], info: BlobInfo) -> BlobInfo:
         """Store a blob from ``chunks``; verify it hashes to ``info.digest`` before it is visible."""

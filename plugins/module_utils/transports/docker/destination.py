@@ -40,6 +40,8 @@ before the copy writes anything.
 
 from __future__ import annotations
 
+import contextlib
+import threading
 import typing as t
 
 from ansible_collections.ocikit.images.plugins.module_utils.config.registries_d import LookasideBase, RegistriesConfig, load_registries_config
@@ -89,6 +91,40 @@ MONOLITHIC_UPLOAD_MAX = 32 * 1024 * 1024
 #: Outcomes of :meth:`DockerImageDestination.delete_manifest_outcome`.
 DELETE_DONE, DELETE_ABSENT, DELETE_ANSWER_LOST = 'deleted', 'absent', 'deleted, answer lost'
 _OCTET_STREAM = 'application/octet-stream'
+
+
+class _LinkLocks:
+    """One lock per (registry, repository, digest), for the writers of this process (threads of one sync or copy).
+
+    The CNCF distribution registry links a blob (or a manifest revision) into a repository by
+    rewriting a small file; two requests linking the same one into the same repository at once
+    make a third read it half-written: a HEAD answered 500, a manifest PUT refused with
+    MANIFEST_BLOB_UNKNOWN. Concurrent copies of images sharing blobs into one repository (tags of
+    one image, layers of a base image) are exactly that, so they take turns per blob: the second
+    finds the blob present and writes nothing. Locks are dropped when no one holds or waits for them.
+    """
+
+    def __init__(self) -> None:
+        self._guard = threading.Lock()
+        self._locks: dict[tuple[str, str, str], list[t.Any]] = {}
+
+    @contextlib.contextmanager
+    def hold(self, registry: str, repository: str, digest: str) -> t.Iterator[None]:
+        key = (registry, repository, digest)
+        with self._guard:
+            entry = self._locks.setdefault(key, [threading.Lock(), 0])
+            entry[1] += 1
+        try:
+            with entry[0]:
+                yield
+        finally:
+            with self._guard:
+                entry[1] -= 1
+                if not entry[1]:
+                    del self._locks[key]
+
+
+_LINK_LOCKS = _LinkLocks()
 
 
 def _sigstore() -> t.Any:
@@ -178,6 +214,10 @@ class DockerImageDestination(ImageDestination):
         response = self.client.request('HEAD', self._path('blobs', str(info.digest)), self.scopes,
                                        'checking blob %s in %s' % (info.digest, self.ref.name), ok=(200, 404), follow_redirects=True)
         return response.status == 200
+
+    def blob_lock(self, info: BlobInfo) -> t.ContextManager[None]:
+        """This process's writers of ``info`` into this repository take turns (see :class:`_LinkLocks`)."""
+        return _LINK_LOCKS.hold(self.ref.domain, self.ref.repository, str(info.digest))
 
     def try_reuse_blob(self, info: BlobInfo, candidates: t.Sequence[ImageReference] = ()) -> str | None:
         """``'present'``, ``'mounted'`` (cross-repository mount from a candidate) or None.
@@ -461,8 +501,10 @@ class DockerImageDestination(ImageDestination):
         what = 'writing manifest %s' % name
         if expected is not None:
             expected.verify_bytes(raw, 'manifest %s' % name)
-        response = self.client.request('PUT', self._path('manifests', target), self.scopes, what, ok=range(200, 300),
-                                       headers={'Content-Type': media_type}, content=raw)
+        # The same manifest put at once by two copies (two tags of one image) is linked into the repository twice: turns.
+        with _LINK_LOCKS.hold(self.ref.domain, self.ref.repository, str(Digest.from_bytes(raw))):
+            response = self.client.request('PUT', self._path('manifests', target), self.scopes, what, ok=range(200, 300),
+                                           headers={'Content-Type': media_type}, content=raw)
         header = response.headers.get('docker-content-digest')
         if header:
             try:

@@ -54,4 +54,6 @@ notes:
     where it was).
   - For an index, the index is signed (as skopeo does), not each image in it.
   - O(sign_passphrase) and O(sign_passphrase_file) are mutually exclusive.
+  - O(sign_identity) or O(sign_passphrase) without a signing key is an error. O(sign_gnupghome) and O(sign_passphrase_file) are
+    ignored then, so that C(module_defaults) can set them for tasks that do not all sign.
 '''

@@ -232,7 +232,9 @@ SIGN_MUTUALLY_EXCLUSIVE = [['sign_passphrase', 'sign_passphrase_file']]
 def sign_options(params: t.Mapping[str, t.Any]) -> SignOptions | None:
     """The SignOptions of a module's parameters; None when it signs nothing (then the other signing options must be unset)."""
     if not params.get('sign_by') and not params.get('sign_by_sigstore_private_key'):
-        extra = [name for name in ('sign_identity', 'sign_passphrase', 'sign_passphrase_file', 'sign_gnupghome') if params.get(name)]
+        # sign_gnupghome and sign_passphrase_file say where things are, and module_defaults may set them for tasks that do not
+        # sign: they are ignored then. An identity or a passphrase given to a task that signs nothing is a mistake.
+        extra = [name for name in ('sign_identity', 'sign_passphrase') if params.get(name)]
         if extra:
             raise InvalidInputError('%s needs sign_by or sign_by_sigstore_private_key' % ', '.join(extra))
         return None

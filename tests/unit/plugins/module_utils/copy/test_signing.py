@@ -241,6 +241,8 @@ def test_a_destination_that_cannot_store_signatures_is_refused_before_writing(tm
 
 def test_module_options(tmp_path):
     assert sign_options({}) is None
+    # Where things are (what module_defaults may set for every task) is ignored when the task signs nothing.
+    assert sign_options({'sign_gnupghome': '/g', 'sign_passphrase_file': '/p'}) is None
     with pytest.raises(InvalidInputError, match='^sign_identity, sign_passphrase needs sign_by or sign_by_sigstore_private_key$'):
         sign_options({'sign_identity': 'a/b:1', 'sign_passphrase': 'x'})
     (tmp_path / 'pass').write_bytes(b'secret line\r\nsecond line\n')

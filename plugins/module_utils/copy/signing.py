@@ -21,6 +21,8 @@ before anything is written.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import threading
 import typing as t
 
 from ansible_collections.ocikit.images.plugins.module_utils import fsutil
@@ -37,6 +39,10 @@ def _simple() -> t.Any:
 
     return simple
 
+
+#: Sigstore private keys decrypted in this process, by (sha256 of the key file, sha256 of the passphrase, no passphrase).
+_DECRYPTED: dict[tuple[str, str, bool], t.Any] = {}
+_DECRYPTED_LOCK = threading.Lock()
 
 #: Largest private key or passphrase file read.
 MAX_KEY_FILE_SIZE = 64 * 1024
@@ -132,7 +138,16 @@ class Signer:
             data = fsutil.read_document(path, MAX_KEY_FILE_SIZE, InvalidInputError, 'sigstore private key %s' % path)
         except FileNotFoundError:
             raise InvalidInputError('sigstore private key %s does not exist' % path) from None
-        self._sigstore_key = sigstore_keys.load_private_key(data, passphrase, what=path)
+        # Decrypting costs a deliberately slow scrypt (~0.1 s); a sync signing many images decrypts the same key once.
+        # Keyed by the file's bytes and the passphrase's hash, in this process only (a module run).
+        key = (hashlib.sha256(data).hexdigest(), hashlib.sha256((passphrase or '').encode('utf-8')).hexdigest(), passphrase is None)
+        with _DECRYPTED_LOCK:
+            cached = _DECRYPTED.get(key)
+        if cached is None:
+            cached = sigstore_keys.load_private_key(data, passphrase, what=path)
+            with _DECRYPTED_LOCK:
+                _DECRYPTED[key] = cached
+        self._sigstore_key = cached
         self._sigstore_public = self._sigstore_key.public_key()
 
     # -- what a destination is asked --------------------------------------------------------

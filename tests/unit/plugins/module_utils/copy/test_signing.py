@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from ansible_collections.ocikit.images.plugins.module_utils.copy import signing
 from ansible_collections.ocikit.images.plugins.module_utils.copy.execute import copy_image
 from ansible_collections.ocikit.images.plugins.module_utils.copy.plan import CopyOptions
 from ansible_collections.ocikit.images.plugins.module_utils.copy.sign_image import sign_in_place
@@ -276,3 +277,20 @@ def test_sign_in_place_adds_after_the_existing_signatures_once(tmp_path, sigstor
     assert snapshot(tmp_path / 'img') == after
     with pytest.raises(InvalidInputError, match='^action=sign needs sign_by or sign_by_sigstore_private_key$'):
         sign_in_place(ref, OPTIONS, SignOptions())
+
+
+def test_a_sigstore_key_is_decrypted_once_per_process(tmp_path, sigstore_key, monkeypatch):
+    private_path = sigstore_key[0]
+    calls = []
+    real = sigstore_keys.load_private_key
+    monkeypatch.setattr(sigstore_keys, 'load_private_key', lambda *args, **kwargs: calls.append(args[1]) or real(*args, **kwargs))
+    monkeypatch.setattr(signing, '_DECRYPTED', {})
+    write_dir_image(tmp_path / 'src')
+    for number in range(3):
+        copy(tmp_path / 'src', tmp_path / ('dest%d' % number), SignOptions(sigstore_private_key=private_path, passphrase=PASSPHRASE,
+                                                                           identity=IDENTITY))
+    assert calls == [PASSPHRASE]
+    # Another passphrase is another entry: a wrong one still fails.
+    with pytest.raises(InvalidInputError, match='wrong passphrase'):
+        copy(tmp_path / 'src', tmp_path / 'never', SignOptions(sigstore_private_key=private_path, passphrase='wrong', identity=IDENTITY))
+    assert calls == [PASSPHRASE, 'wrong'] and not (tmp_path / 'never').exists()

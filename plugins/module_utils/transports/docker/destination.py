@@ -169,6 +169,8 @@ class DockerImageDestination(ImageDestination):
         # Set by put_manifest (top manifest) and put_signatures; written at commit.
         self._put_digest: Digest | None = None
         self._signatures: list[bytes] | None = None
+        # What get_manifest_digest() found (a 1-tuple: its digest or None), until this destination writes or deletes a manifest.
+        self._current: tuple[Digest | None] | None = None
 
     def close(self) -> None:
         """Close the client unless it was shared with this destination."""
@@ -189,8 +191,15 @@ class DockerImageDestination(ImageDestination):
     def get_manifest_digest(self) -> Digest | None:
         """The digest the reference holds now (HEAD, Docker-Content-Digest), or None when absent.
 
-        Without a valid Docker-Content-Digest the manifest is fetched and hashed.
+        Without a valid Docker-Content-Digest the manifest is fetched and hashed. Asked once per
+        destination until it writes or deletes a manifest: the plan, the signatures of the image
+        the name holds and their comparison all mean the same moment (one HEAD, not three).
         """
+        if self._current is None:
+            self._current = (self._read_manifest_digest(),)
+        return self._current[0]
+
+    def _read_manifest_digest(self) -> Digest | None:
         target, name = self._manifest_target()
         what = 'reading the manifest digest of %s' % name
         path = self._path('manifests', target)
@@ -513,6 +522,7 @@ class DockerImageDestination(ImageDestination):
                 raise RegistryError('%s: the registry answered an invalid Docker-Content-Digest' % what, status=response.status) from exc
             self._check_digest_header(response, _manifest_digest(raw, media_type, algorithm), what)
         if instance_digest is None:
+            self._current = None
             # Signatures are keyed by the digest of the manifest the name now holds (containers/image's manifest.Digest).
             self._put_digest = expected if expected is not None else _manifest_digest(raw, media_type, 'sha256')
 
@@ -540,6 +550,7 @@ class DockerImageDestination(ImageDestination):
         else:
             name = '%s%s%s' % (self.ref.name, '@' if Digest.is_valid(target) else ':', target)
         path = self._path('manifests', target)
+        self._current = None
         response = self.client.request('DELETE', path, self.scopes, 'deleting %s' % name,
                                        ok=(200, 202, 204, 404), not_found=ImageNotFoundError)
         if response.status != 404:

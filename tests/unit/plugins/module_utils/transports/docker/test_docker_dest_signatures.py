@@ -185,3 +185,23 @@ def test_engine_refuses_sigstore_and_http_before_writing_and_is_idempotent(fake:
     finally:
         dest.close()
         dest.client.close()
+
+
+def test_the_digest_the_name_holds_is_asked_once_until_a_manifest_is_written(fake: FakeRegistry, tmp_path: t.Any) -> None:
+    """An up-to-date signed copy asks what the name holds for its plan, its signatures and their comparison: one HEAD, not three."""
+    dest = open_dest(fake, registries_d(tmp_path, '    lookaside: file://%s\n' % (tmp_path / 'sigstore')))
+    try:
+        fake.add_manifest('team/app', RAW, OCI, tag='latest')
+
+        def heads() -> int:
+            return sum(1 for request in fake.requests if request.method == 'HEAD' and '/manifests/' in request.url.path)
+
+        assert dest.get_manifest_digest() == DIGEST
+        dest.get_signatures()
+        dest.signatures_up_to_date(SIMPLE)
+        assert heads() == 1
+        dest.put_manifest(RAW, OCI)
+        assert dest.get_manifest_digest() == DIGEST and heads() == 2
+    finally:
+        dest.close()
+        dest.client.close()

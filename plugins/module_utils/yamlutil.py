@@ -106,3 +106,20 @@ def yaml_bool(value: t.Any) -> bool | None:
         if value in _FALSE:
             return False
     return None
+
+
+def kind_of(value: t.Any) -> str:
+    """What a YAML value is, for a message (``a string``, ``a mapping``, ``a list``, ``null``...)."""
+    if value is None:
+        return 'null'
+    if isinstance(value, bool):
+        return 'a boolean'
+    if isinstance(value, (int, float)):
+        return 'a number'
+    if isinstance(value, str):
+        return 'a string'
+    if isinstance(value, dict):
+        return 'a mapping'
+    if isinstance(value, (list, tuple)):
+        return 'a list'
+    return 'a %s' % type(value).__name__

@@ -63,7 +63,7 @@ import urllib.parse
 from ansible_collections.ocikit.images.plugins.module_utils.errors import PolicyError, quote
 from ansible_collections.ocikit.images.plugins.module_utils.fsutil import read_document
 from ansible_collections.ocikit.images.plugins.module_utils.signature.identity import docker_identity, docker_namespaces
-from ansible_collections.ocikit.images.plugins.module_utils.yamlutil import load_yaml
+from ansible_collections.ocikit.images.plugins.module_utils.yamlutil import kind_of, load_yaml
 
 if t.TYPE_CHECKING:  # pragma: no cover
     from ansible_collections.ocikit.images.plugins.module_utils.reference import DockerReference
@@ -285,26 +285,12 @@ def _section(value: t.Any, origin: str) -> Section:
     for key, attribute in _URL_KEYS.items():
         item = value.get(key)
         if item is not None and not isinstance(item, str):
-            raise PolicyError('%s: %s must be a string, not %s' % (origin, key, _kind(item)))
+            raise PolicyError('%s: %s must be a string, not %s' % (origin, key, kind_of(item)))
         fields[attribute] = item or None
     flag = value.get(_ATTACHMENTS_KEY)
     if flag is not None and not isinstance(flag, bool):
-        raise PolicyError('%s: %s must be true or false, not %s' % (origin, _ATTACHMENTS_KEY, _kind(flag)))
+        raise PolicyError('%s: %s must be true or false, not %s' % (origin, _ATTACHMENTS_KEY, kind_of(flag)))
     return Section(origin=origin, use_sigstore_attachments=flag, **fields)
-
-
-def _kind(value: t.Any) -> str:
-    if isinstance(value, bool):
-        return 'a boolean'
-    if isinstance(value, (int, float)):
-        return 'a number'
-    if isinstance(value, str):
-        return 'a string'
-    if isinstance(value, dict):
-        return 'a mapping'
-    if isinstance(value, list):
-        return 'a list'
-    return 'a %s' % type(value).__name__
 
 
 def parse_registries_file(raw: bytes, path: str) -> tuple[Section | None, dict[str, Section]]:
@@ -313,7 +299,7 @@ def parse_registries_file(raw: bytes, path: str) -> tuple[Section | None, dict[s
     if document is None:
         return None, {}
     if not isinstance(document, dict):
-        raise PolicyError('registries.d file %s is not a mapping (it is %s)' % (quote(path), _kind(document)))
+        raise PolicyError('registries.d file %s is not a mapping (it is %s)' % (quote(path), kind_of(document)))
     default = None
     if document.get(DEFAULT_DOCKER) is not None:
         default = _section(document[DEFAULT_DOCKER], '%s in %s' % (DEFAULT_DOCKER, quote(path)))
@@ -321,7 +307,7 @@ def parse_registries_file(raw: bytes, path: str) -> tuple[Section | None, dict[s
     if scopes is None:
         return default, {}
     if not isinstance(scopes, dict):
-        raise PolicyError('registries.d file %s: %s must be a mapping of scopes, not %s' % (quote(path), DOCKER, _kind(scopes)))
+        raise PolicyError('registries.d file %s: %s must be a mapping of scopes, not %s' % (quote(path), DOCKER, kind_of(scopes)))
     sections = {}
     for scope, value in scopes.items():
         if not isinstance(scope, str):

@@ -102,7 +102,7 @@ from ansible_collections.ocikit.images.plugins.module_utils.sync.re2 import RE2P
 from ansible_collections.ocikit.images.plugins.module_utils.sync.semver import Constraint, parse_constraint, try_parse_version
 from ansible_collections.ocikit.images.plugins.module_utils.transports.names import parse_image_name
 from ansible_collections.ocikit.images.plugins.module_utils.transports.oci_layout.layout import REF_NAME_ANNOTATION, Layout
-from ansible_collections.ocikit.images.plugins.module_utils.yamlutil import load_yaml, yaml_bool
+from ansible_collections.ocikit.images.plugins.module_utils.yamlutil import kind_of, load_yaml, yaml_bool
 
 #: Bytes of a sync YAML file; real ones are a few kilobytes.
 MAX_SOURCE_FILE_SIZE = 4 * 1024 * 1024
@@ -208,22 +208,6 @@ def _key(name: t.Any) -> str:
     return '[%s]' % quote(str(name))
 
 
-def _kind(value: t.Any) -> str:
-    if value is None:
-        return 'null'
-    if isinstance(value, bool):
-        return 'a boolean'
-    if isinstance(value, (int, float)):
-        return 'a number'
-    if isinstance(value, str):
-        return 'a string'
-    if isinstance(value, dict):
-        return 'a mapping'
-    if isinstance(value, (list, tuple)):
-        return 'a list'
-    return 'a %s' % type(value).__name__
-
-
 def _text(value: t.Any, where: str, what: str = 'a string') -> str:
     """``value`` when it is a string; a number gets a hint, since YAML 1.1 changed it (``1.10`` became 1.1)."""
     if isinstance(value, str):
@@ -231,7 +215,7 @@ def _text(value: t.Any, where: str, what: str = 'a string') -> str:
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         raise InvalidInputError('%s: %s must be %s, not the number %s; quote it (YAML reads 1.10 as 1.1 and 010 as 8)'
                                 % (where, quote(str(value)), what, value))
-    raise InvalidInputError('%s: must be %s, not %s' % (where, what, _kind(value)))
+    raise InvalidInputError('%s: must be %s, not %s' % (where, what, kind_of(value)))
 
 
 def _fail(where: str, exc: InvalidInputError) -> InvalidInputError:
@@ -285,7 +269,7 @@ def _platforms(value: t.Any, where: str) -> tuple[str, ...]:
     if value is None:
         return ()
     if not isinstance(value, (list, tuple)):
-        raise InvalidInputError('%s: must be a list of os/arch[/variant], not %s' % (where, _kind(value)))
+        raise InvalidInputError('%s: must be a list of os/arch[/variant], not %s' % (where, kind_of(value)))
     result: list[str] = []
     for index, item in enumerate(value):
         item_where = '%s[%d]' % (where, index)
@@ -505,7 +489,7 @@ def _yaml_credentials(value: t.Any, where: str, warnings: list[str]) -> Credenti
     if value is None:
         return None
     if not isinstance(value, dict):
-        raise InvalidInputError('%s: must be a mapping with username and password, not %s' % (where, _kind(value)))
+        raise InvalidInputError('%s: must be a mapping with username and password, not %s' % (where, kind_of(value)))
     fields = {}
     for key, item in value.items():
         if key not in _CREDENTIAL_KEYS:
@@ -525,7 +509,7 @@ def _yaml_registry(registry: t.Any, config: t.Any, root: str, warnings: list[str
     if config is None:
         config = {}
     if not isinstance(config, dict):
-        raise InvalidInputError('%s: must be a mapping (images, images-by-tag-regex, images-by-semver, ...), not %s' % (where, _kind(config)))
+        raise InvalidInputError('%s: must be a mapping (images, images-by-tag-regex, images-by-semver, ...), not %s' % (where, kind_of(config)))
     unknown = [str(key) for key in config if key not in _REGISTRY_KEYS]
     if unknown:
         warnings.append('%s: unknown keys ignored, as skopeo does: %s' % (where, ', '.join(quote(k) for k in unknown)))
@@ -545,7 +529,7 @@ def _yaml_registry(registry: t.Any, config: t.Any, root: str, warnings: list[str
         if section is None:
             section = {}
         if not isinstance(section, dict):
-            raise InvalidInputError('%s.%s: must be a mapping of repositories, not %s' % (where, key, _kind(section)))
+            raise InvalidInputError('%s.%s: must be a mapping of repositories, not %s' % (where, key, kind_of(section)))
         sections[key] = section
     if not any(sections.values()):
         warnings.append('%s: no images specified for the registry, skipped (as skopeo does)' % where)
@@ -560,7 +544,7 @@ def _yaml_registry(registry: t.Any, config: t.Any, root: str, warnings: list[str
         if references is None:
             references = []
         if not isinstance(references, list):
-            raise InvalidInputError('%s: must be a list of tags or digests ([] for every tag), not %s' % (repo_where, _kind(references)))
+            raise InvalidInputError('%s: must be a list of tags or digests ([] for every tag), not %s' % (repo_where, kind_of(references)))
         parsed = tuple(_reference(item, '%s[%d]' % (repo_where, index)) for index, item in enumerate(references))
         entries.append(SyncEntry(origin=repo_where, repository=repository, references=parsed, registry=options))
     for repo, expression in sections['images-by-tag-regex'].items():
@@ -579,7 +563,7 @@ def parse_yaml_source(document: t.Any, root: str = 'images') -> SyncSpec:
     if document is None:
         document = {}
     if not isinstance(document, dict):
-        raise InvalidInputError('%s: must be a mapping of registries, not %s' % (root, _kind(document)))
+        raise InvalidInputError('%s: must be a mapping of registries, not %s' % (root, kind_of(document)))
     warnings: list[str] = []
     entries: list[SyncEntry] = []
     for registry, config in document.items():
@@ -602,7 +586,7 @@ def load_yaml_source(path: str) -> SyncSpec:
 def _mapping_item(item: t.Any, where: str) -> SyncEntry:
     if not isinstance(item, dict):
         raise InvalidInputError('%s: must be a mapping with src (and dest, tags, tag_regex, exclude_regex, semver, platforms), not %s'
-                                % (where, _kind(item)))
+                                % (where, kind_of(item)))
     unknown = sorted(str(key) for key in item if key not in _MAPPING_KEYS)
     if unknown:
         raise InvalidInputError('%s: unknown keys %s (known: %s)' % (where, ', '.join(quote(k) for k in unknown), ', '.join(_MAPPING_KEYS)))
@@ -612,7 +596,7 @@ def _mapping_item(item: t.Any, where: str) -> SyncEntry:
     tags = item.get('tags')
     if tags is not None:
         if not isinstance(tags, list) or not tags:
-            raise InvalidInputError('%s.tags: must be a non-empty list of tags or digests, not %s' % (where, _kind(tags) if tags != [] else 'empty'))
+            raise InvalidInputError('%s.tags: must be a non-empty list of tags or digests, not %s' % (where, kind_of(tags) if tags != [] else 'empty'))
         if references:
             raise InvalidInputError('%s: src %s already names one image; tags lists the tags of a repository' % (where, quote(item['src'])))
         references = tuple(_reference(tag, '%s.tags[%d]' % (where, index)) for index, tag in enumerate(tags))
@@ -637,7 +621,7 @@ def _mapping_item(item: t.Any, where: str) -> SyncEntry:
 def parse_mapping(items: t.Any, root: str = 'mapping') -> SyncSpec:
     """The mapping form: a list of ``{src, dest, tags, tag_regex, exclude_regex, semver, platforms}``, strictly checked."""
     if not isinstance(items, list):
-        raise InvalidInputError('%s: must be a list of mappings, not %s' % (root, _kind(items)))
+        raise InvalidInputError('%s: must be a list of mappings, not %s' % (root, kind_of(items)))
     return SyncSpec(entries=tuple(_mapping_item(item, '%s[%d]' % (root, index)) for index, item in enumerate(items)))
 
 

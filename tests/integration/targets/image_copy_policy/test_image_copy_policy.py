@@ -19,6 +19,7 @@ import pytest
 
 from ocikit_it import blob_writes, creds, run_module, skopeo
 from ocikit_testbed import LayerSpec, build_image
+from ocikit_testbed.gpgkeys import GpgHome, gpg_available
 
 try:
     from ansible_collections.ocikit.images.plugins.module_utils.signature import sigstore, sigstore_keys
@@ -26,20 +27,9 @@ try:
 except Exception:  # pylint: disable=broad-except  # any missing piece only skips the sigstore test
     sigstore = sigstore_keys = None
 
-pytestmark = pytest.mark.skipif(shutil.which('skopeo') is None or shutil.which('gpg') is None, reason='needs skopeo and gpg')
+pytestmark = pytest.mark.skipif(shutil.which('skopeo') is None or not gpg_available(), reason='needs skopeo and gpg')
 
 IDENTITY = 'example.com/signed/app:v1'
-
-
-def gpg(home: Path, *args: str) -> bytes:
-    return subprocess.run(['gpg', '--homedir', str(home), '--batch', '--quiet', *args], capture_output=True, check=True, timeout=120).stdout
-
-
-def fingerprint(home: Path, uid: str) -> str:
-    for line in gpg(home, '--with-colons', '--list-secret-keys', uid).decode().splitlines():
-        if line.startswith('fpr:'):
-            return line.split(':')[9]
-    raise AssertionError('no fingerprint for %s' % uid)
 
 
 @dataclasses.dataclass
@@ -64,15 +54,12 @@ class World:
 @pytest.fixture(scope='module')
 def world(tmp_path_factory, registry):
     base = tmp_path_factory.mktemp('policy')
-    home = base / 'gnupg'
-    home.mkdir(mode=0o700)
-    # Started before the keys are made: gpg gives an agent it autostarts only a few seconds.
-    subprocess.run(['gpgconf', '--homedir', str(home), '--launch', 'gpg-agent'], check=False, capture_output=True, timeout=60)
-    gpg(home, '--passphrase', '', '--quick-gen-key', 'ocikit trusted <trusted@example.com>', 'ed25519', 'sign', 'never')
-    gpg(home, '--passphrase', '', '--quick-gen-key', 'ocikit other <other@example.com>', 'ed25519', 'sign', 'never')
-    trusted, other = fingerprint(home, 'trusted@example.com'), fingerprint(home, 'other@example.com')
-    (base / 'trusted.gpg').write_bytes(gpg(home, '--export', trusted))
-    (base / 'other.gpg').write_bytes(gpg(home, '--export', other))
+    gpg_home = GpgHome(base / 'gnupg', no_cache=False)
+    home = gpg_home.path
+    trusted = gpg_home.generate_key('ocikit trusted <trusted@example.com>')
+    other = gpg_home.generate_key('ocikit other <other@example.com>')
+    gpg_home.export_to(base / 'trusted.gpg', trusted)
+    gpg_home.export_to(base / 'other.gpg', other)
     image = build_image(base / 'layout', 'v1', layers=[LayerSpec(size=20_000)])
     unsigned = build_image(base / 'unsigned', 'v1', layers=[LayerSpec(size=10_000)], seed=7)
     env = {'GNUPGHOME': str(home)}
@@ -99,7 +86,7 @@ def world(tmp_path_factory, registry):
         (sigstore_dir / 'signature-1').write_bytes(sigstore.sign(key, (sigstore_dir / 'manifest.json').read_bytes(), IDENTITY).to_blob())
     yield World(home, trusted, base / 'trusted.gpg', other, base / 'other.gpg', signed_dir, unsigned.oci_ref, registries_d, lookaside,
                 registry_ref, image.manifest_digest, sigstore_dir, sigstore_public)
-    subprocess.run(['gpgconf', '--homedir', str(home), '--kill', 'all'], check=False, capture_output=True)
+    gpg_home.close()
 
 
 def signed_by(keyring: Path, identity: dict | None = None) -> dict:

@@ -25,6 +25,7 @@ import pytest
 
 from ocikit_it import creds, register_secret, run_module, skopeo
 from ocikit_testbed import LayerSpec, build_image
+from ocikit_testbed.gpgkeys import GpgHome, gpg_available
 
 from ansible_collections.ocikit.images.plugins.module_utils.manifest.schema1 import serialize_schema1, sign_schema1
 
@@ -34,22 +35,11 @@ try:
 except Exception:  # pylint: disable=broad-except  # any missing piece only skips the sigstore tests
     sigstore_keys = None
 
-pytestmark = pytest.mark.skipif(shutil.which('skopeo') is None or shutil.which('gpg') is None, reason='needs skopeo and gpg')
+pytestmark = pytest.mark.skipif(shutil.which('skopeo') is None or not gpg_available(), reason='needs skopeo and gpg')
 
 PASSPHRASE = 'image-sign passphrase 42'
 register_secret(PASSPHRASE)
 needs_sigstore = pytest.mark.skipif(sigstore_keys is None, reason='needs cryptography and PyNaCl')
-
-
-def gpg(home: Path, *args: str) -> bytes:
-    return subprocess.run(['gpg', '--homedir', str(home), '--batch', '--quiet', *args], capture_output=True, check=True, timeout=120).stdout
-
-
-def fingerprint(home: Path, uid: str) -> str:
-    for line in gpg(home, '--with-colons', '--list-secret-keys', uid).decode().splitlines():
-        if line.startswith('fpr:'):
-            return line.split(':')[9]
-    raise AssertionError('no fingerprint for %s' % uid)
 
 
 @dataclasses.dataclass
@@ -75,18 +65,14 @@ class World:
 @pytest.fixture(scope='module')
 def world(tmp_path_factory, registry):
     base = tmp_path_factory.mktemp('image-sign')
-    home = base / 'gnupg'
-    home.mkdir(mode=0o700)
     # No passphrase cache: a wrong passphrase must fail even after the right one was used.
-    (home / 'gpg-agent.conf').write_text('default-cache-ttl 0\nmax-cache-ttl 0\n')
-    subprocess.run(['gpgconf', '--homedir', str(home), '--launch', 'gpg-agent'], check=False, capture_output=True, timeout=60)
-    gpg(home, '--passphrase', '', '--quick-gen-key', 'sign trusted <trusted@example.com>', 'ed25519', 'sign', 'never')
-    gpg(home, '--pinentry-mode', 'loopback', '--passphrase', PASSPHRASE, '--quick-gen-key', 'sign protected <protected@example.com>',
-        'ed25519', 'sign', 'never')
-    gpg(home, '--passphrase', '', '--quick-gen-key', 'sign other <other@example.com>', 'ed25519', 'sign', 'never')
-    trusted, protected, other = (fingerprint(home, uid) for uid in ('trusted@example.com', 'protected@example.com', 'other@example.com'))
-    (base / 'trusted.gpg').write_bytes(gpg(home, '--export', trusted))
-    (base / 'other.gpg').write_bytes(gpg(home, '--armor', '--export', other))
+    gpg_home = GpgHome(base / 'gnupg')
+    home = gpg_home.path
+    trusted = gpg_home.generate_key('sign trusted <trusted@example.com>')
+    protected = gpg_home.generate_key('sign protected <protected@example.com>', PASSPHRASE)
+    other = gpg_home.generate_key('sign other <other@example.com>')
+    gpg_home.export_to(base / 'trusted.gpg', trusted)
+    (base / 'other.gpg').write_bytes(gpg_home.run('--armor', '--export', other))
     image = build_image(base / 'layout', 'v1', layers=[LayerSpec(size=20_000)])
     unsigned = build_image(base / 'unsigned', 'v1', layers=[LayerSpec(size=10_000)], seed=11)
     lookaside = base / 'lookaside'
@@ -104,7 +90,7 @@ def world(tmp_path_factory, registry):
     manifest.write_bytes(image.blob_path(image.manifest_digest).read_bytes())
     yield World(base, home, trusted, protected, other, base / 'trusted.gpg', base / 'other.gpg', registries_d, lookaside, signed_ref, alias_ref,
                 unsigned_ref, image.manifest_digest, manifest, creds(registry), list(registry.skopeo_flags('src')))
-    subprocess.run(['gpgconf', '--homedir', str(home), '--kill', 'all'], check=False, capture_output=True)
+    gpg_home.close()
 
 
 def module(action: str, check: bool = False, **args):

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import tarfile
 from pathlib import Path
@@ -14,6 +13,7 @@ import pytest
 
 from ocikit_it import blob_writes, creds, run_module, skopeo, skopeo_inspect
 from ocikit_testbed import LayerSpec, build_image
+from ocikit_testbed.gpgkeys import GpgHome, gpg_available
 
 TAGS = ('1.0.0', '1.1.0', '2.0.0', 'latest')
 
@@ -179,17 +179,6 @@ def test_immutable_tags_are_not_read_at_the_source(registry, source):
 
 # -- OCI layouts and archives as sources: the air-gap round trip ---------------------------------------------------------
 
-def gpg(home: Path, *args: str) -> bytes:
-    return subprocess.run(['gpg', '--homedir', str(home), '--batch', '--quiet', *args], capture_output=True, check=True, timeout=120).stdout
-
-
-def fingerprint(home: Path, uid: str) -> str:
-    for line in gpg(home, '--with-colons', '--list-secret-keys', uid).decode().splitlines():
-        if line.startswith('fpr:'):
-            return line.split(':')[9]
-    raise AssertionError('no fingerprint for %s' % uid)
-
-
 def signed_by(keyring: Path, identity: dict | None = None) -> dict:
     requirement = {'type': 'signedBy', 'keyType': 'GPGKeys', 'keyPath': str(keyring)}
     if identity is not None:
@@ -200,16 +189,13 @@ def signed_by(keyring: Path, identity: dict | None = None) -> dict:
 @pytest.fixture(scope='module')
 def signed(tmp_path_factory, registry, token_registry):
     """signed/app:v1 and :v2 in the htpasswd registry, signed by skopeo (GPG) into a file lookaside; one registries.d for both registries."""
-    if shutil.which('gpg') is None:
+    if not gpg_available():
         pytest.skip('needs gpg')
     base = tmp_path_factory.mktemp('sync-signed')
-    home = base / 'gnupg'
-    home.mkdir(mode=0o700)
-    # Started before the keys are made: gpg gives an agent it autostarts only a few seconds.
-    subprocess.run(['gpgconf', '--homedir', str(home), '--launch', 'gpg-agent'], check=False, capture_output=True, timeout=60)
-    gpg(home, '--passphrase', '', '--quick-gen-key', 'ocikit sync <sync@example.com>', 'ed25519', 'sign', 'never')
-    key = fingerprint(home, 'sync@example.com')
-    (base / 'trusted.gpg').write_bytes(gpg(home, '--export', key))
+    gpg_home = GpgHome(base / 'gnupg', no_cache=False)
+    home = gpg_home.path
+    key = gpg_home.generate_key('ocikit sync <sync@example.com>')
+    gpg_home.export_to(base / 'trusted.gpg', key)
     registries_d = base / 'registries.d'
     registries_d.mkdir()
     # Both registries read and write lookasides under the test's directory (never the default one under /var/lib/containers).
@@ -224,7 +210,7 @@ def signed(tmp_path_factory, registry, token_registry):
                        check=True, capture_output=True, timeout=120, env=dict(os.environ, GNUPGHOME=str(home)))
     yield {'base': base, 'keyring': base / 'trusted.gpg', 'registries_d': registries_d, 'digests': digests,
            'repository': registry.ref('signed/app', 'x').rsplit(':', 1)[0]}
-    subprocess.run(['gpgconf', '--homedir', str(home), '--kill', 'all'], check=False, capture_output=True)
+    gpg_home.close()
 
 
 def lookaside_signature(root: Path, repository: str, digest: str) -> Path:

@@ -21,8 +21,9 @@ from ansible_collections.ocikit.images.plugins.module_utils.digest import Digest
 from ansible_collections.ocikit.images.plugins.module_utils.errors import InvalidInputError, SignatureError
 from ansible_collections.ocikit.images.plugins.module_utils.manifest.schema1 import serialize_schema1, sign_schema1
 from ansible_collections.ocikit.images.plugins.module_utils.signature import simple
+from ocikit_testbed.gpgkeys import GpgHome, gpg_available
 
-pytestmark = pytest.mark.skipif(shutil.which('skopeo') is None or shutil.which('gpg') is None or simple.gnupg is None,
+pytestmark = pytest.mark.skipif(shutil.which('skopeo') is None or not gpg_available() or simple.gnupg is None,
                                 reason='needs skopeo, gpg and python-gnupg')
 
 PASSPHRASE = 'correct horse battery staple'
@@ -45,42 +46,16 @@ class Keys:
     protected: str
 
 
-def gpg(home: str, *args: str, data: bytes | None = None) -> bytes:
-    return subprocess.run(['gpg', '--homedir', home, '--batch', '--quiet', *args], input=data, capture_output=True,
-                          check=True, timeout=120).stdout
-
-
-def fingerprint_of(home: str, uid: str) -> str:
-    for line in gpg(home, '--with-colons', '--list-secret-keys', uid).decode().splitlines():
-        if line.startswith('fpr:'):
-            return line.split(':')[9]
-    raise AssertionError('no fingerprint for %s' % uid)
-
-
-def stop_agent(home: str) -> None:
-    subprocess.run(['gpgconf', '--homedir', home, '--kill', 'all'], check=False, capture_output=True)
-
-
 @pytest.fixture(scope='session')
 def keys(tmp_path_factory):
     base = tmp_path_factory.mktemp('gpg')
-    secret_home, public_home = base / 'secret', base / 'public'
-    for home in (secret_home, public_home):
-        home.mkdir(mode=0o700)
     # No passphrase cache: a wrong passphrase must fail even after the right one was used.
-    (secret_home / 'gpg-agent.conf').write_text('default-cache-ttl 0\nmax-cache-ttl 0\n')
-    # Started before the keys are made: gpg gives an agent it autostarts only a few seconds.
-    subprocess.run(['gpgconf', '--homedir', str(secret_home), '--launch', 'gpg-agent'], check=False, capture_output=True, timeout=60)
-    gpg(str(secret_home), '--passphrase', '', '--quick-gen-key', 'ocikit plain <plain@example.com>', 'ed25519', 'sign', 'never')
-    gpg(str(secret_home), '--pinentry-mode', 'loopback', '--passphrase', PASSPHRASE, '--quick-gen-key',
-        'ocikit protected <protected@example.com>', 'ed25519', 'sign', 'never')
-    plain, protected = fingerprint_of(str(secret_home), 'plain@example.com'), fingerprint_of(str(secret_home), 'protected@example.com')
-    keyring = base / 'public.gpg'
-    keyring.write_bytes(gpg(str(secret_home), '--export', plain, protected))
-    gpg(str(public_home), '--import', str(keyring))
-    yield Keys(str(secret_home), str(public_home), keyring, plain, protected)
-    for home in (secret_home, public_home):
-        stop_agent(str(home))
+    with GpgHome(base / 'secret') as secret_home, GpgHome(base / 'public') as public_home:
+        plain = secret_home.generate_key('ocikit plain <plain@example.com>')
+        protected = secret_home.generate_key('ocikit protected <protected@example.com>', PASSPHRASE)
+        keyring = secret_home.export_to(base / 'public.gpg', plain, protected)
+        public_home.import_keys(keyring)
+        yield Keys(str(secret_home), str(public_home), keyring, plain, protected)
 
 
 def skopeo(home: str, *args: str) -> subprocess.CompletedProcess:

@@ -21,19 +21,9 @@ import pytest
 
 from ocikit_it import blob_writes, creds, run_module, skopeo
 from ocikit_testbed import LayerSpec, build_image
+from ocikit_testbed.gpgkeys import GpgHome, gpg_available
 
-pytestmark = pytest.mark.skipif(shutil.which('skopeo') is None or shutil.which('gpg') is None, reason='needs skopeo and gpg')
-
-
-def gpg(home: Path, *args: str) -> bytes:
-    return subprocess.run(['gpg', '--homedir', str(home), '--batch', '--quiet', *args], capture_output=True, check=True, timeout=120).stdout
-
-
-def fingerprint(home: Path, uid: str) -> str:
-    for line in gpg(home, '--with-colons', '--list-secret-keys', uid).decode().splitlines():
-        if line.startswith('fpr:'):
-            return line.split(':')[9]
-    raise AssertionError('no fingerprint for %s' % uid)
+pytestmark = pytest.mark.skipif(shutil.which('skopeo') is None or not gpg_available(), reason='needs skopeo and gpg')
 
 
 @dataclasses.dataclass
@@ -55,15 +45,12 @@ class World:
 @pytest.fixture(scope='module')
 def world(tmp_path_factory, registry):
     base = tmp_path_factory.mktemp('sig-layout')
-    home = base / 'gnupg'
-    home.mkdir(mode=0o700)
-    # Started before the keys are made: gpg gives an agent it autostarts only a few seconds.
-    subprocess.run(['gpgconf', '--homedir', str(home), '--launch', 'gpg-agent'], check=False, capture_output=True, timeout=60)
-    gpg(home, '--passphrase', '', '--quick-gen-key', 'ocikit trusted <trusted@example.com>', 'ed25519', 'sign', 'never')
-    gpg(home, '--passphrase', '', '--quick-gen-key', 'ocikit other <other@example.com>', 'ed25519', 'sign', 'never')
-    trusted, other = fingerprint(home, 'trusted@example.com'), fingerprint(home, 'other@example.com')
-    (base / 'trusted.gpg').write_bytes(gpg(home, '--export', trusted))
-    (base / 'other.gpg').write_bytes(gpg(home, '--export', other))
+    gpg_home = GpgHome(base / 'gnupg', no_cache=False)
+    home = gpg_home.path
+    trusted = gpg_home.generate_key('ocikit trusted <trusted@example.com>')
+    other = gpg_home.generate_key('ocikit other <other@example.com>')
+    gpg_home.export_to(base / 'trusted.gpg', trusted)
+    gpg_home.export_to(base / 'other.gpg', other)
     image = build_image(base / 'layout', 'v1', layers=[LayerSpec(size=30_000)], seed=11)
     lookaside = base / 'lookaside'
     registries_d = base / 'registries.d'
@@ -75,7 +62,7 @@ def world(tmp_path_factory, registry):
                     *registry.skopeo_flags('dest'), image.oci_ref, 'docker://%s' % registry_ref],
                    check=True, capture_output=True, timeout=120, env=dict(os.environ, GNUPGHOME=str(home)))
     yield World(trusted, base / 'trusted.gpg', base / 'other.gpg', registries_d, lookaside, registry_ref, image.manifest_digest)
-    subprocess.run(['gpgconf', '--homedir', str(home), '--kill', 'all'], check=False, capture_output=True)
+    gpg_home.close()
 
 
 def signed_by(keyring: Path, identity: dict | None = None) -> dict:

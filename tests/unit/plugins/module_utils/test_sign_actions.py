@@ -11,10 +11,7 @@ import hashlib
 import json
 import os
 import re
-import shutil
 import stat
-import subprocess
-import time
 from pathlib import Path
 
 import pytest
@@ -31,6 +28,7 @@ from ansible_collections.ocikit.images.plugins.module_utils.signature import sig
 from ansible_collections.ocikit.images.plugins.module_utils.signature.policy import parse_policy
 from ansible_collections.ocikit.images.plugins.module_utils.transports.base import ConnectionOptions
 from ansible_collections.ocikit.images.plugins.module_utils.transports.names import parse_image_name
+from ansible_collections.ocikit.images.tests.testbed.ocikit_testbed.gpgkeys import GpgHome, gpg_available
 
 TEST_KEY = '08CD26E446E2E95249B7A405E932F44B23E8DD43'
 OTHER_KEY = 'F2B501009F78B0B340221A12A3CD242DA6028093'
@@ -41,7 +39,7 @@ MANIFEST = json.dumps({'schemaVersion': 2, 'mediaType': 'application/vnd.oci.ima
                        'config': {'mediaType': 'application/vnd.oci.image.config.v1+json', 'size': 2,
                                   'digest': 'sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a'},
                        'layers': []}, indent=2).encode()
-GPG = shutil.which('gpg') is not None
+GPG = gpg_available()
 
 
 def _shared() -> Path | None:
@@ -69,19 +67,9 @@ def secret_home(tmp_path_factory, fixtures):
     """A GNUPGHOME with the fixtures' secret keys (08CD... unprotected)."""
     if not GPG:
         pytest.skip('needs gpg')
-    home = tmp_path_factory.mktemp('gnupg')
-    home.chmod(0o700)
-    for attempt in range(4):
-        subprocess.run(['gpgconf', '--homedir', str(home), '--launch', 'gpg-agent'], check=False, capture_output=True, timeout=60)
-        done = subprocess.run(['gpg', '--homedir', str(home), '--batch', '--quiet', '--import', str(fixtures / 'secring.gpg')],
-                              check=False, capture_output=True, timeout=60)
-        if done.returncode == 0:
-            break
-        time.sleep(1 + attempt)
-    else:
-        pytest.fail('gpg could not import the fixture secret keys: %s' % done.stderr.decode(errors='replace'))
-    yield str(home)
-    subprocess.run(['gpgconf', '--homedir', str(home), '--kill', 'all'], check=False, capture_output=True)
+    with GpgHome(tmp_path_factory.mktemp('gnupg'), no_cache=False) as home:
+        home.import_keys(fixtures / 'secring.gpg')
+        yield str(home)
 
 
 def dir_ref(fixtures: Path, name: str):

@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -31,8 +29,9 @@ from ansible_collections.ocikit.images.plugins.module_utils.manifest import medi
 from ansible_collections.ocikit.images.plugins.module_utils.signature import sigstore, sigstore_keys, simple
 from ansible_collections.ocikit.images.plugins.module_utils.transports.base import ConnectionOptions
 from ansible_collections.ocikit.images.plugins.module_utils.transports.names import parse_image_name
+from ansible_collections.ocikit.images.tests.testbed.ocikit_testbed.gpgkeys import GpgHome, gpg_available
 
-pytestmark = pytest.mark.skipif(shutil.which('gpg') is None or simple.gnupg is None or sigstore_keys.serialization is None,
+pytestmark = pytest.mark.skipif(not gpg_available() or simple.gnupg is None or sigstore_keys.serialization is None,
                                 reason='needs gpg, python-gnupg and cryptography')
 
 IDENTITY = 'registry.example.com/team/app:1.0'
@@ -40,28 +39,13 @@ PASSPHRASE = 'pass phrase'
 OPTIONS = ConnectionOptions()
 
 
-def gpg(home: str, *args: str) -> bytes:
-    return subprocess.run(['gpg', '--homedir', home, '--batch', '--quiet', *args], capture_output=True, check=True, timeout=120).stdout
-
-
 @pytest.fixture(scope='session')
 def gpg_keys(tmp_path_factory):
     """A GNUPGHOME with an unprotected key and a passphrase-protected one; (home, plain fpr, protected fpr, public keyring)."""
-    home = tmp_path_factory.mktemp('sign-gnupg')
-    home.chmod(0o700)
-    (home / 'gpg-agent.conf').write_text('default-cache-ttl 0\nmax-cache-ttl 0\n')
-    # Started first: gpg gives an agent it autostarts only a few seconds, which a loaded machine can exceed.
-    subprocess.run(['gpgconf', '--homedir', str(home), '--launch', 'gpg-agent'], check=False, capture_output=True, timeout=60)
-    gpg(str(home), '--passphrase', '', '--quick-gen-key', 'plain <plain@example.com>', 'ed25519', 'sign', 'never')
-    gpg(str(home), '--pinentry-mode', 'loopback', '--passphrase', PASSPHRASE, '--quick-gen-key', 'protected <protected@example.com>',
-        'ed25519', 'sign', 'never')
-    fprs = []
-    for uid in ('plain@example.com', 'protected@example.com'):
-        lines = gpg(str(home), '--with-colons', '--list-secret-keys', uid).decode().splitlines()
-        fprs.extend([line.split(':')[9] for line in lines if line.startswith('fpr:')][:1])
-    assert len(fprs) == 2, 'gpg listed no fingerprint for a key it made'
-    yield str(home), fprs[0], fprs[1], gpg(str(home), '--export', *fprs)
-    subprocess.run(['gpgconf', '--homedir', str(home), '--kill', 'all'], check=False, capture_output=True)
+    with GpgHome(tmp_path_factory.mktemp('sign-gnupg')) as home:
+        plain = home.generate_key('plain <plain@example.com>')
+        protected = home.generate_key('protected <protected@example.com>', PASSPHRASE)
+        yield str(home), plain, protected, home.export(plain, protected)
 
 
 @pytest.fixture(scope='session')

@@ -14,10 +14,8 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import tempfile
-import time
 import types
 from pathlib import Path
 
@@ -32,8 +30,9 @@ from ansible_collections.ocikit.images.plugins.module_utils.errors import (
     SignatureError,
 )
 from ansible_collections.ocikit.images.plugins.module_utils.signature import simple
+from ansible_collections.ocikit.images.tests.testbed.ocikit_testbed.gpgkeys import GpgHome, gpg_available
 
-pytestmark = pytest.mark.skipif(shutil.which('gpg') is None or simple.gnupg is None, reason='needs gpg and python-gnupg')
+pytestmark = pytest.mark.skipif(not gpg_available() or simple.gnupg is None, reason='needs gpg and python-gnupg')
 
 TEST_KEY = '08CD26E446E2E95249B7A405E932F44B23E8DD43'
 PASSPHRASE_KEY = 'F2B501009F78B0B340221A12A3CD242DA6028093'
@@ -57,39 +56,21 @@ def payload(critical=None, optional=None, **top):
     return json.dumps(document).encode()
 
 
-def import_secret_keys(home: str, keyring: Path) -> None:
-    """Import a secret keyring into ``home``, tolerating a gpg-agent that is slow to start.
-
-    gpg waits a few seconds for the agent it autostarts; on a loaded machine (a CI worker running the
-    suite in parallel) that wait can run out, and the import of the secret keys fails with exit
-    status 2 ("No agent running"). The agent is started first, and the import tried again.
-    """
-    failures = []
-    for attempt in range(4):
-        subprocess.run(['gpgconf', '--homedir', home, '--launch', 'gpg-agent'], check=False, capture_output=True,
-                       stdin=subprocess.DEVNULL, timeout=60)
-        done = subprocess.run(['gpg', '--homedir', home, '--batch', '--quiet', '--import', str(keyring)], check=False,
-                              capture_output=True, stdin=subprocess.DEVNULL, timeout=60)
-        if done.returncode == 0:
-            return
-        failures.append('attempt %d: exit status %d: %s' % (attempt + 1, done.returncode, done.stderr.decode(errors='replace')))
-        time.sleep(1 + attempt)
-    pytest.fail('gpg could not import %s:\n%s' % (keyring, '\n'.join(failures)))
-
-
 @pytest.fixture(scope='session')
-def secret_home(tmp_path_factory, cimage_fixtures):
+def secret_gpg(tmp_path_factory, cimage_fixtures):
     """A GNUPGHOME with the fixtures' secret keys (08CD… unprotected, F2B5… with a passphrase).
 
     The agent caches nothing, so a wrong passphrase is refused even after a right one was used.
     """
-    home = tmp_path_factory.mktemp('gnupg-secret')
-    home.chmod(0o700)
-    (home / 'gpg-agent.conf').write_text('default-cache-ttl 0\nmax-cache-ttl 0\n')
-    import_secret_keys(str(home), cimage_fixtures / 'secring.gpg')
-    yield str(home)
-    subprocess.run(['gpgconf', '--homedir', str(home), '--kill', 'all'], check=False,
-                   stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    with GpgHome(tmp_path_factory.mktemp('gnupg-secret')) as home:
+        home.import_keys(cimage_fixtures / 'secring.gpg')
+        yield home
+
+
+@pytest.fixture(scope='session')
+def secret_home(secret_gpg):
+    """The path of ``secret_gpg``."""
+    return str(secret_gpg)
 
 
 @pytest.fixture
@@ -549,19 +530,18 @@ def test_missing_python_gnupg_is_named(monkeypatch, cimage_fixtures):
     assert 'python-gnupg' in str(info.value)
 
 
-def test_two_signatures_are_refused(cimage_fixtures, secret_home):
+def test_two_signatures_are_refused(cimage_fixtures, secret_gpg):
     data = simple.new_payload(MANIFEST_DIGEST, 'docker.io/library/busybox:latest', timestamp=1)
-    blob = subprocess.run(['gpg', '--homedir', secret_home, '--batch', '--pinentry-mode', 'loopback', '--passphrase', 'WithPassphrase123',
-                           '-u', TEST_KEY, '-u', PASSPHRASE_KEY, '--sign'], input=data, capture_output=True, check=True).stdout
+    blob = secret_gpg.run('--pinentry-mode', 'loopback', '--passphrase', 'WithPassphrase123', '-u', TEST_KEY, '-u', PASSPHRASE_KEY, '--sign',
+                          data=data)
     with pytest.raises(SignatureError) as info:
         simple.verify_signature(blob, [cimage_fixtures / 'pubring.gpg'])
     assert info.value.message == 'the signature blob holds 2 signatures, exactly one is required'
 
 
-def test_detached_signature_is_refused(cimage_fixtures, secret_home):
+def test_detached_signature_is_refused(cimage_fixtures, secret_gpg):
     data = simple.new_payload(MANIFEST_DIGEST, 'docker.io/library/busybox:latest', timestamp=1)
-    blob = subprocess.run(['gpg', '--homedir', secret_home, '--batch', '-u', TEST_KEY, '--detach-sign'], input=data,
-                          capture_output=True, check=True).stdout
+    blob = secret_gpg.run('-u', TEST_KEY, '--detach-sign', data=data)
     with pytest.raises(SignatureError) as info:
         simple.verify_signature(blob, [cimage_fixtures / 'public-key.gpg'])
     assert info.value.message == 'invalid signature by key E932F44B23E8DD43'
@@ -579,17 +559,11 @@ def test_standalone_verify_with_the_keys_of_a_gnupghome(cimage_fixtures, secret_
 
 def test_expired_signing_key_is_refused(tmp_path):
     # A key that expired a day after 2020-01-01, and a signature it made while valid (gpg's faked clock).
-    home = tmp_path / 'home'
-    home.mkdir(mode=0o700)
-    gpg = ['gpg', '--homedir', str(home), '--batch', '--quiet']
-    try:
-        subprocess.run(gpg + ['--faked-system-time', '20200101T000000!', '--passphrase', '', '--quick-gen-key', 'expiring <e@example.com>',
-                              'ed25519', 'sign', '1d'], check=True, capture_output=True)
+    with GpgHome(tmp_path / 'home') as home:
+        home.generate_key('expiring <e@example.com>', expire='1d', faked_time='20200101T000000!')
         data = simple.new_payload(MANIFEST_DIGEST, 'docker.io/library/busybox:latest', timestamp=1577840400)
-        blob = subprocess.run(gpg + ['--faked-system-time', '20200101T010000!', '--sign'], input=data, check=True, capture_output=True).stdout
-        public = subprocess.run(gpg + ['--export'], check=True, capture_output=True).stdout
-    finally:
-        subprocess.run(['gpgconf', '--homedir', str(home), '--kill', 'all'], check=False, capture_output=True)
+        blob = home.run('--faked-system-time', '20200101T010000!', '--sign', data=data)
+        public = home.export()
     with pytest.raises(SignatureError) as info:
         simple.verify_signature(blob, [public])
     assert info.value.message.startswith('the signing key ') and info.value.message.endswith(' is expired')

@@ -280,4 +280,9 @@ def run(module: AnsibleModule, work: t.Callable[[], dict[str, t.Any]], subject: 
         # Outside the except block: no traceback for an engine error (the message says it all, and
         # Ansible would otherwise attach the raw exception, unredacted on a plain AnsibleModule).
         module.fail_json(msg=one_line_message(failure[0], secrets), error_type=failure[1])
+    if result.get('failed'):
+        # A partial failure (image_sync with keep_going: some images failed, the others were copied):
+        # the whole result, and the exit status of a failed module, as Ansible's fail_json gives it.
+        rest = {key: value for key, value in result.items() if key not in ('failed', 'msg')}
+        module.fail_json(msg=str(result.get('msg') or 'failed'), **rest)
     module.exit_json(**result)

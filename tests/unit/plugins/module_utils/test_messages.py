@@ -286,6 +286,21 @@ def test_unexpected_error_traceback_is_redacted(capsys: t.Any) -> None:
     assert not leaks(json.dumps(result), PASSWORD) and BASIC not in json.dumps(result)
 
 
+def test_partial_failure_keeps_the_result_and_exits_as_a_failure(capsys: t.Any) -> None:
+    # image_sync with keep_going: the images that were copied and the ones that failed, and a failed module's exit status.
+    def work() -> dict[str, t.Any]:
+        return {'changed': True, 'failed': True, 'msg': '1 of 2 images failed; first: x: denied %s\nmore' % PASSWORD,
+                'images': [{'src': 'a', 'action': 'copied'}, {'src': 'b', 'action': 'failed'}]}
+
+    with patch_module_args({'src': 'x', 'password': PASSWORD}), pytest.raises(SystemExit) as info:
+        run(OcikitModule(argument_spec=dict(src=dict(type='str'), password=dict(type='str', no_log=True))), work)
+    assert info.value.code == 1
+    result = json.loads(capsys.readouterr().out)
+    assert result['failed'] is True and result['changed'] is True
+    assert result['msg'] == '1 of 2 images failed; first: x: denied %s more' % REDACTED
+    assert [image['action'] for image in result['images']] == ['copied', 'failed']
+
+
 def test_argument_errors_of_ansible_are_one_line(capsys: t.Any) -> None:
     with patch_module_args({'state': 'pre\nsent\x1b[2J'}), pytest.raises(SystemExit):
         OcikitModule(argument_spec=dict(state=dict(type='str', choices=['present', 'absent'])))

@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import typing as t
 
-from ansible_collections.ocikit.images.plugins.module_utils.errors import ManifestError, OcikitError
+from ansible_collections.ocikit.images.plugins.module_utils.errors import ManifestError, OcikitError, quote
 
 # The deepest real documents (an image config's healthcheck, nested annotations) stay under 10.
 MAX_DEPTH = 64
@@ -73,3 +73,34 @@ def loads(raw: 'bytes | str', what: str, error: type[OcikitError] = ManifestErro
         raise error('%s is not valid JSON: %s' % (what, describe_error(exc))) from None
     check_depth(value, what, error, limit)
     return value
+
+
+# -- strict documents: containers/image's ParanoidUnmarshalJSONObject --------------------------------
+
+
+class StrictObject(dict):  # type: ignore[type-arg]
+    """A JSON object read by :func:`strict_loads`: no key appeared twice."""
+
+
+def reject_constant(name: str) -> t.NoReturn:
+    """``parse_constant`` hook: Python's decoder accepts NaN and Infinity, Go's encoding/json does not."""
+    raise ValueError('%s is not valid JSON' % name)
+
+
+def _unique_pairs(pairs: list[tuple[str, t.Any]]) -> StrictObject:
+    result = StrictObject()
+    for key, value in pairs:
+        if key in result:
+            # A ValueError: loads turns it into the caller's one-line error.
+            raise ValueError('duplicate key %s' % quote(key, 100))
+        result[key] = value
+    return result
+
+
+def strict_loads(raw: 'bytes | str', what: str, error: type[OcikitError] = ManifestError) -> t.Any:
+    """:func:`loads` refusing what containers/image's paranoid readers refuse: a key twice in one object, NaN, Infinity.
+
+    For documents whose every byte is trusted once verified (signature payloads, sigstore envelopes,
+    Rekor entries): two readers must never see two different values for one key.
+    """
+    return loads(raw, what, error, object_pairs_hook=_unique_pairs, parse_constant=reject_constant)

@@ -72,15 +72,11 @@ class GoObject(list):
     """A JSON object as the ordered list of its (key, value) members, duplicates kept."""
 
 
-def _reject_constant(name: str) -> t.NoReturn:
-    raise ValueError('%s is not valid JSON' % name)
-
-
 def loads(raw: 'bytes | str', what: str = 'document') -> t.Any:
     """Parse JSON as Go sees it: objects as GoObject, numbers as GoNumber, strict UTF-8."""
     # Go's decoder stops at 10000 levels; the shared bound is far lower, and far above real documents.
     return jsonutil.loads(raw, what, ManifestError, object_pairs_hook=GoObject, parse_int=GoNumber, parse_float=GoNumber,
-                          parse_constant=_reject_constant)
+                          parse_constant=jsonutil.reject_constant)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -129,7 +125,7 @@ def compact(text: str) -> str:
 
 
 _WHITESPACE = re.compile(r'[ \t\n\r]*')
-_DECODER = json.JSONDecoder(parse_constant=_reject_constant)
+_DECODER = json.JSONDecoder(parse_constant=jsonutil.reject_constant)
 
 
 def object_members(raw: 'bytes | str', what: str = 'document') -> dict[str, str]:

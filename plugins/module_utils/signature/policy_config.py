@@ -336,16 +336,24 @@ class _Parser:
             raise self.fail(key_path(path, key), 'must not be empty')
         return value
 
-    def strings(self, obj: dict[str, t.Any], key: str, path: str) -> tuple[str, ...] | None:
-        """``obj[key]`` when present: a non-empty array of non-empty strings."""
+    def array(self, obj: dict[str, t.Any], key: str, path: str, of: str) -> tuple[str, list[t.Any]] | None:
+        """``obj[key]`` when present: (where it is, its items), a non-empty array; ``of`` names the items for the message."""
         if key not in obj:
             return None
         value = obj[key]
         where = key_path(path, key)
         if not isinstance(value, list) or isinstance(value, _Pairs):
-            raise self.fail(where, 'expected an array of strings, got %s' % _json_type(value))
+            raise self.fail(where, 'expected an array of %s, got %s' % (of, _json_type(value)))
         if not value:
             raise self.fail(where, 'contains no entries')
+        return where, value
+
+    def strings(self, obj: dict[str, t.Any], key: str, path: str) -> tuple[str, ...] | None:
+        """``obj[key]`` when present: a non-empty array of non-empty strings."""
+        found = self.array(obj, key, path, 'strings')
+        if found is None:
+            return None
+        where, value = found
         for index, item in enumerate(value):
             if not isinstance(item, str):
                 raise self.fail('%s[%d]' % (where, index), 'expected a string, got %s' % _json_type(item))
@@ -372,14 +380,10 @@ class _Parser:
 
     def datas(self, obj: dict[str, t.Any], key: str, path: str) -> tuple[bytes, ...] | None:
         """``obj[key]`` when present: a non-empty array of base64 strings, decoded."""
-        if key not in obj:
+        found = self.array(obj, key, path, 'base64 strings')
+        if found is None:
             return None
-        value = obj[key]
-        where = key_path(path, key)
-        if not isinstance(value, list) or isinstance(value, _Pairs):
-            raise self.fail(where, 'expected an array of base64 strings, got %s' % _json_type(value))
-        if not value:
-            raise self.fail(where, 'contains no entries')
+        where, value = found
         return tuple(self.base64(item, '%s[%d]' % (where, index)) for index, item in enumerate(value))
 
     def type_of(self, value: t.Any, path: str) -> str:

@@ -97,30 +97,12 @@ def _shown_json(value: t.Any, limit: int = 100) -> str:
     return text[:limit] + ('...' if len(text) > limit else '')
 
 
-class _Object(dict):
-    """A JSON object parsed with duplicate keys refused."""
-
-
-def _pairs(pairs: list[tuple[str, t.Any]]) -> _Object:
-    result = _Object()
-    for key, value in pairs:
-        if key in result:
-            # ValueError: jsonutil.loads turns it into the caller's one-line error.
-            raise ValueError('duplicate key %s' % _shown(key))
-        result[key] = value
-    return result
-
-
-def _reject_constant(name: str) -> t.NoReturn:
-    raise ValueError('%s is not valid JSON' % name)
-
-
 def _strict_loads(raw: bytes, what: str) -> t.Any:
     """``raw`` parsed as JSON with duplicate keys, NaN/Infinity and trailing data refused (SignatureError)."""
-    return jsonutil.loads(raw, what, SignatureError, object_pairs_hook=_pairs, parse_constant=_reject_constant)
+    return jsonutil.strict_loads(raw, what, SignatureError)
 
 
-def _exact_fields(value: t.Any, fields: tuple[str, ...], what: str) -> _Object:
+def _exact_fields(value: t.Any, fields: tuple[str, ...], what: str) -> jsonutil.StrictObject:
     """``value`` must be an object with exactly ``fields`` (containers/image's ParanoidUnmarshalJSONObjectExactFields)."""
     if not isinstance(value, dict):
         raise SignatureError('%s: JSON object expected' % what)
@@ -130,7 +112,7 @@ def _exact_fields(value: t.Any, fields: tuple[str, ...], what: str) -> _Object:
     for key in fields:
         if key not in value:
             raise SignatureError('%s: key %s missing in a JSON object' % (what, json.dumps(key)))
-    return t.cast(_Object, value)
+    return t.cast(jsonutil.StrictObject, value)
 
 
 def _string(value: t.Any, what: str) -> str:

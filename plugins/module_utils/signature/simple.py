@@ -180,20 +180,6 @@ def signing_identity(reference: str) -> str:
     return str(ref)
 
 
-def _reject_duplicates(pairs: list[tuple[str, t.Any]]) -> dict[str, t.Any]:
-    result: dict[str, t.Any] = {}
-    for key, value in pairs:
-        if key in result:
-            raise ValueError('duplicate key %s' % quote(key))
-        result[key] = value
-    return result
-
-
-def _reject_constant(name: str) -> t.NoReturn:
-    # Python accepts NaN and Infinity, Go's encoding/json does not.
-    raise ValueError('%s is not JSON' % name)
-
-
 def _exact_object(value: t.Any, where: str, fields: tuple[str, ...]) -> dict[str, t.Any]:
     """``value`` when it is an object holding exactly ``fields`` (ParanoidUnmarshalJSONObjectExactFields)."""
     if not isinstance(value, dict):
@@ -223,8 +209,7 @@ def parse_payload(raw: bytes) -> SimplePayload:
     does not parse, a non-string reference or creator, a timestamp that is not an integral number.
     Unknown fields of ``optional`` are ignored.
     """
-    document = jsonutil.loads(raw, 'signature payload', SignatureError, object_pairs_hook=_reject_duplicates,
-                              parse_constant=_reject_constant)
+    document = jsonutil.strict_loads(raw, 'signature payload', SignatureError)
     top = _exact_object(document, 'the document', ('critical', 'optional'))
     critical = _exact_object(top['critical'], 'critical', ('type', 'image', 'identity'))
     if _string(critical['type'], 'critical.type') != SIGNATURE_TYPE:

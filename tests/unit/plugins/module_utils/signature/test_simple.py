@@ -166,7 +166,7 @@ CRITICAL = {'type': 'atomic container signature', 'image': {'docker-manifest-dig
     (payload(optional={'timestamp': 1.5}), 'signature payload: optional.timestamp is not an integer'),
     (payload(optional={'timestamp': '1'}), 'signature payload: optional.timestamp is not a number'),
     (payload(optional={'timestamp': True}), 'signature payload: optional.timestamp is not a number'),
-    (payload().replace(b'"timestamp": 1', b'"timestamp": NaN'), 'signature payload is not valid JSON: NaN is not JSON'),
+    (payload().replace(b'"timestamp": 1', b'"timestamp": NaN'), 'signature payload is not valid JSON: NaN is not valid JSON'),
     (b'\xff', 'signature payload is not valid JSON: it is not UTF-8 text'),
 ])
 def test_parse_payload_refuses(raw, message):

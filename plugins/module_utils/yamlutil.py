@@ -89,6 +89,17 @@ def load_yaml(raw: bytes | str, what: str, error: type[OcikitError], scalars_as_
         return yaml.load(raw, Loader=loader)  # nosec B506 - a SafeLoader subclass
     except RecursionError:
         raise error('%s is nested too deeply' % what) from None
+    except yaml.reader.ReaderError as exc:
+        # Bytes that are not UTF-8, or a character YAML does not allow (a control): its offset, never the text.
+        # PyYAML says "special characters are not allowed", libyaml "control characters are not allowed".
+        code = exc.character if isinstance(exc.character, int) else ord(exc.character[:1] or '\0')
+        if 'characters are not allowed' in str(exc.reason):
+            detail = 'the character U+%04X at offset %d is not allowed' % (code, exc.position)
+        elif code < 0:
+            detail = 'it is not UTF-8 text (it ends inside a character, at offset %d)' % exc.position
+        else:
+            detail = 'it is not UTF-8 text (byte 0x%02x at offset %d)' % (code, exc.position)
+        raise error('%s is not valid YAML: %s' % (what, detail)) from None
     except yaml.YAMLError as exc:
         problem = getattr(exc, 'problem', None) or getattr(exc, 'context', None) or type(exc).__name__
         mark = getattr(exc, 'problem_mark', None) or getattr(exc, 'context_mark', None)

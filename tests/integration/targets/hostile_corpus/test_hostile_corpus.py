@@ -40,6 +40,7 @@ import pytest
 from conftest import record
 from ocikit_it import registry, run_module  # noqa: F401  # pylint: disable=unused-import  # the fixture
 from ocikit_testbed import LayerSpec, build_image
+from ocikit_testbed.gpgkeys import GpgHome
 
 OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json'
 OCI_INDEX = 'application/vnd.oci.image.index.v1+json'
@@ -994,6 +995,124 @@ case('auth-entry-deep', 'image_inspect', lambda box: at_registry(box, {'auths': 
 case('auth-symlinked-file-works', 'registry_login', login(
     lambda box: (auth_file(b'{"auths": {}}')(box), (box.inp / 'link.json').symlink_to('auth.json'), str(box.inp / 'link.json'))[-1]),
     accept=True, changes=('in/auth.json', 'in/auth.json.lock'))
+
+
+# -- image_sync: source specs, layouts and names ----------------------------------------------
+
+def sync_file(content: bytes, **extra: t.Any) -> t.Callable[[Box], dict[str, t.Any]]:
+    """image_sync of a skopeo YAML file holding ``content`` into the box's layout (out/)."""
+    def make(box: Box) -> dict[str, t.Any]:
+        path = box.inp / 'sync.yaml'
+        path.write_bytes(content)
+        return dict(src_type='yaml', src_file=str(path), dest=str(box.out), dest_type='oci', **extra)
+    return make
+
+
+def sync_path(path: t.Callable[[Box], str], **extra: t.Any) -> t.Callable[[Box], dict[str, t.Any]]:
+    return lambda box: dict(src_type='yaml', src_file=path(box), dest=str(box.out), dest_type='oci', **extra)
+
+
+def sync_layout(edit: t.Callable[[Path, Box], t.Any], dest_type: str = 'oci', **extra: t.Any) -> t.Callable[[Box], dict[str, t.Any]]:
+    """image_sync from an edited copy of the base layout (every tag) into out/ (``oci``) or in/dest (``dir``)."""
+    def make(box: Box) -> dict[str, t.Any]:
+        layout = copy_layout(box)
+        edit(layout, box)
+        dest = str(box.out) if dest_type == 'oci' else str(box.inp / 'dest')
+        return dict(src_type='oci', src=str(layout), dest=dest, dest_type=dest_type, **extra)
+    return make
+
+
+def laughs(levels: int) -> bytes:
+    """A skopeo YAML file whose tag lists are aliases that expand to 10**levels strings (the "billion laughs")."""
+    lines = ['registry.invalid:', '  images:', '    app0: &a0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
+    lines += ['    app%d: &a%d [%s]' % (n, n, ', '.join(['*a%d' % (n - 1)] * 10)) for n in range(1, levels)]
+    return '\n'.join(lines).encode()
+
+
+def named(name: str) -> t.Callable[[Path, Box], None]:
+    """A layout edit: the image's one tag becomes ``name``."""
+    def edit(layout: Path, box: Box) -> None:
+        entry = json.loads((layout / 'index.json').read_bytes())['manifests'][0]
+        entry['annotations'] = {REF_NAME: name}
+        write_index(layout, [entry])
+    return edit
+
+
+for ident, build, expect in [
+    ('sync-file-dev-zero', sync_path(const('/dev/zero')), 'is not a regular file (a character device)'),
+    ('sync-file-fifo', sync_path(lambda box: str(fifo(box.inp / 'sync.yaml'))), 'is not a regular file (a FIFO)'),
+    ('sync-file-huge-sparse', sync_path(lambda box: str(sparse(box.inp / 'sync.yaml', 1 << 40))), 'limit'),
+    ('sync-file-missing', sync_path(lambda box: str(box.inp / 'absent.yaml')), 'absent.yaml'),
+    ('sync-yaml-billion-laughs', sync_file(laughs(9)), 'must be a string, not a list'),
+    ('sync-yaml-deep', sync_file(('registry.invalid: ' + nested(DEEP)).encode()), 'is not valid YAML: exceeded maximum nesting depth'),
+    ('sync-yaml-python-object', sync_file(b'registry.invalid: !!python/object/apply:os.system ["touch in/pwned"]'), 'could not determine a constructor for the tag'),
+    ('sync-yaml-not-mapping', sync_file(b'- registry.invalid\n- app\n'), 'must be a mapping of registries, not a list'),
+    ('sync-yaml-not-utf8', sync_file(b'registry.invalid: {images: {"\xff": []}}'), 'is not valid YAML: it is not UTF-8 text (byte 0xff at offset'),
+    ('sync-yaml-duplicate-key', sync_file(b'registry.invalid: {images: {a: []}}\nregistry.invalid: {images: {b: []}}\n'), 'mapping key "registry.invalid" is repeated'),
+    ('sync-yaml-registry-traversal', sync_file(b'../../outside: {images: {app: []}}\n'), 'invalid domain ".."'),
+    ('sync-yaml-regex-backreference', sync_file(b'registry.invalid: {images-by-tag-regex: {app: "(a)\\\\1"}}\n'), 'backreference'),
+    ('sync-yaml-regex-huge', sync_file(('registry.invalid: {images-by-tag-regex: {app: "%s"}}\n' % ('a' * 10000)).encode()), 'it is longer than 4096 characters'),
+    ('sync-yaml-semver-garbage', sync_file(b'registry.invalid: {images-by-semver: {app: ">>=1.0"}}\n'), 'invalid semver constraint ">>=1.0"'),
+    ('sync-tag-regex-lookahead', lambda box: dict(src='registry.invalid/app', dest=str(box.out), dest_type='oci',
+                                                  tag_regex='^(?=v)'), 'lookahead'),
+    ('sync-layout-index-deep', sync_layout(lambda lay, box: (lay / 'index.json').write_text(nested(DEEP))), 'nested deeper than 64 levels'),
+    ('sync-layout-index-dev-zero', sync_layout(lambda lay, box: replace_with_link(lay / 'index.json', '/dev/zero')),
+     'is not a regular file (a character device)'),
+    ('sync-layout-name-traversal-into-dir', sync_layout(named('../../outside/evil:v1'), dest_type='dir'), '"../../outside/evil:v1" is not a valid image ref name'),
+    ('sync-layout-name-absolute-into-dir', sync_layout(named('/tmp/evil:v1'), dest_type='dir'), '"/tmp/evil:v1" is not a valid image ref name'),
+    ('sync-layout-name-control-chars', sync_layout(named('app\n\x1b[31m:v1')), '"app\\n\\x1b[31m:v1" is not a valid image ref name'),
+    ('sync-mapping-dest-traversal-into-dir', lambda box: dict(mapping=[{'src': 'registry.invalid/app:v1', 'dest': '../outside/x'}],
+                                                              dest=str(box.inp / 'dest'), dest_type='dir'), 'invalid path component ".."'),
+    ('sync-dest-is-a-file', lambda box: dict(src_type='oci', src=str(box.base.layout), dest=str((box.inp / 'file').write_bytes(b'x') and
+                                                                                                box.inp / 'file'), dest_type='oci'),
+     'it exists and is not a directory'),
+]:
+    case(ident, 'image_sync', build, expect)
+
+
+# -- image_sign: files it reads ---------------------------------------------------------------
+
+_KEYRING: dict[str, t.Any] = {}
+
+
+def public_keyring(box: Box) -> tuple[Path, str]:
+    """A real public keyring and its key's fingerprint, made once (in the first case's box, kept for the session)."""
+    if not _KEYRING:
+        with GpgHome(box.root.parent / 'gnupg') as home:
+            fingerprint = home.generate_key('corpus <corpus@example.com>')
+            _KEYRING.update(path=home.export_to(box.root.parent / 'public.gpg', fingerprint), fingerprint=fingerprint)
+    return _KEYRING['path'], _KEYRING['fingerprint']
+
+
+def standalone_verify(**files: t.Callable[[Box], str]) -> t.Callable[[Box], dict[str, t.Any]]:
+    """image_sign standalone_verify with a real key and manifest; each of manifest, signature and keys may be replaced by hostile input."""
+    def make(box: Box) -> dict[str, t.Any]:
+        box.inp.mkdir(parents=True, exist_ok=True)
+        keyring, fingerprint = public_keyring(box)
+        manifest = box.inp / 'manifest.json'
+        manifest.write_bytes(blob_file(box.base.layout, box.base.manifest_digest).read_bytes())
+        signature = box.inp / 'signature'
+        # An OpenPGP compressed-data packet header followed by junk.
+        signature.write_bytes(b'\xa3\x01' + b'x' * 100)
+        paths = {'manifest': str(manifest), 'signature': str(signature), 'keys': str(keyring)}
+        paths.update({name: make(box) for name, make in files.items()})
+        return dict(action='standalone_verify', manifest=paths['manifest'], signature=paths['signature'], keys=[paths['keys']],
+                    docker_reference='example.com/app:v1', fingerprints=[fingerprint])
+    return make
+
+
+for ident, build, expect in [
+    ('sign-manifest-dev-zero', standalone_verify(manifest=const('/dev/zero')), 'is not a regular file (a character device)'),
+    ('sign-manifest-huge-sparse', standalone_verify(manifest=lambda box: str(sparse(box.inp / 'big.json', 1 << 40))), 'limit'),
+    ('sign-keys-garbage', standalone_verify(keys=lambda box: ((box.inp / 'junk.gpg').write_bytes(b'\x99\x00\x00'), str(box.inp / 'junk.gpg'))[-1]),
+     'holds no OpenPGP public key'),
+    ('sign-signature-fifo', standalone_verify(signature=lambda box: str(fifo(box.inp / 'sig.fifo'))), 'is not a regular file (a FIFO)'),
+    ('sign-signature-huge-sparse', standalone_verify(signature=lambda box: str(sparse(box.inp / 'big.sig', 1 << 40))), 'limit'),
+    ('sign-signature-garbage', standalone_verify(), 'the signature blob is not a valid OpenPGP signed message'),
+    ('sign-keys-dev-zero', standalone_verify(keys=const('/dev/zero')), 'GPG keyring "/dev/zero" is not a regular file (a character device)'),
+    ('sign-keys-huge-sparse', standalone_verify(keys=lambda box: str(sparse(box.inp / 'big.gpg', 1 << 40))), 'limit'),
+]:
+    case(ident, 'image_sign', build, expect)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -43,3 +43,16 @@ def test_repeated_keys_and_python_tags_are_refused(scalars_as_text):
 ])
 def test_yaml_bool_as_yaml_v3_decodes_into_a_bool(value, expected):
     assert yaml_bool(value) is expected
+
+
+@pytest.mark.parametrize('raw, expected', [
+    (b'a: "\xff"', 'f is not valid YAML: it is not UTF-8 text (byte 0xff at offset 4)'),
+    (b'a: b\n\xc3', 'f is not valid YAML: it is not UTF-8 text (it ends inside a character, at offset 5)'),
+    ('a: "\x07"', 'f is not valid YAML: the character U+0007 at offset 4 is not allowed'),
+    (b'a: "\x1b[31m"', 'f is not valid YAML: the character U+001B at offset 4 is not allowed'),
+])
+def test_bytes_that_are_not_yaml_text_are_named_by_offset(raw, expected):
+    # Not PyYAML's bare "ReaderError", and never the text around it (it may hold a secret).
+    with pytest.raises(ConfigError) as info:
+        load_yaml(raw, 'f', ConfigError)
+    assert info.value.message == expected

@@ -55,6 +55,9 @@ skopeo copy --quiet --dest-cert-dir "$(sed -n 's/.*"cert_dir": *"\([^"]*\)".*/\1
     "oci:$WORK/stale:stale" "docker://$(sed -n 's/.*"registry": *"\([^"]*\)".*/\1/p' "$VARS")/demo/app:stale"
 
 export ANSIBLE_COLLECTIONS_PATH="$COLLECTIONS_PATH"
+# Everything the play writes stays under .demo: Ansible's temporary files, and the modules' record of where
+# blobs were seen (blob_info_cache, under XDG_CACHE_HOME), which a user's own runs keep in ~/.cache.
+export XDG_CACHE_HOME="$WORK/cache" ANSIBLE_LOCAL_TEMP="$WORK/ansible-tmp" ANSIBLE_REMOTE_TEMP="$WORK/ansible-tmp"
 export ANSIBLE_PYTHON_INTERPRETER="$PY"
 export ANSIBLE_LOCALHOST_WARNING=False ANSIBLE_INVENTORY_UNPARSED_WARNING=False ANSIBLE_NOCOLOR="${ANSIBLE_NOCOLOR:-}"
 echo "== first run: copies and inspects (tasks report changed)"

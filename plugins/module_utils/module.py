@@ -96,6 +96,20 @@ def connection_options(params: t.Mapping[str, t.Any], prefix: str = '') -> Conne
     )
 
 
+def blob_cache_argument_spec() -> dict[str, dict[str, t.Any]]:
+    """``blob_info_cache`` and ``blob_info_cache_path`` (doc fragment ``blob_cache``) of the modules that write to registries."""
+    return dict(blob_info_cache=dict(type='bool', default=True), blob_info_cache_path=dict(type='path'))
+
+
+def blob_cache_path(params: t.Mapping[str, t.Any]) -> str | None:
+    """The blob-location record's file the module's parameters ask for; None when no record is to be kept."""
+    if not params.get('blob_info_cache', True):
+        return None
+    # Imported here: only modules that write to registries need it, and only after the arguments were read.
+    from ansible_collections.ocikit.images.plugins.module_utils.transports.docker.blobcache import default_path  # pylint: disable=import-outside-toplevel
+    return params.get('blob_info_cache_path') or default_path()
+
+
 def connection_required_together(prefix: str = '') -> list[list[str]]:
     return [[prefix + 'username', prefix + 'password']]
 

@@ -28,6 +28,7 @@ extends_documentation_fragment:
   - ocikit.images.retry
   - ocikit.images.policy
   - ocikit.images.signing
+  - ocikit.images.blob_cache
 attributes:
   check_mode:
     support: full
@@ -361,6 +362,8 @@ from ansible_collections.ocikit.images.plugins.module_utils.errors import Invali
 from ansible_collections.ocikit.images.plugins.module_utils.module import (
     POLICY_MUTUALLY_EXCLUSIVE,
     OcikitModule,
+    blob_cache_argument_spec,
+    blob_cache_path,
     check_dependencies,
     connection_options,
     module_policy,
@@ -399,6 +402,7 @@ def main() -> None:
     )
     argument_spec.update(two_sided_argument_spec())
     argument_spec.update(sign_argument_spec())
+    argument_spec.update(blob_cache_argument_spec())
     rules = two_sided_rules()
     module = OcikitModule(argument_spec=argument_spec, supports_check_mode=True, required_together=rules['required_together'],
                           mutually_exclusive=rules['mutually_exclusive'] + POLICY_MUTUALLY_EXCLUSIVE + SIGN_MUTUALLY_EXCLUSIVE
@@ -409,6 +413,7 @@ def main() -> None:
     def work() -> dict:
         src, dest = parse_image_name(params['src']), parse_image_name(params['dest'])
         src_options, dest_options = connection_options(params, 'src_'), connection_options(params, 'dest_')
+        dest_options.blob_info_cache = blob_cache_path(params)
         src_options.shared_blob_dir, dest_options.shared_blob_dir = params['src_shared_blob_dir'], params['dest_shared_blob_dir']
         src_options.registries_d = dest_options.registries_d = params['registries_d']
         policy = module_policy(module, params)

@@ -29,6 +29,7 @@ extends_documentation_fragment:
   - ocikit.images.retry
   - ocikit.images.policy
   - ocikit.images.signing
+  - ocikit.images.blob_cache
 attributes:
   check_mode:
     support: full
@@ -273,6 +274,8 @@ from ansible_collections.ocikit.images.plugins.module_utils.errors import Invali
 from ansible_collections.ocikit.images.plugins.module_utils.module import (
     POLICY_MUTUALLY_EXCLUSIVE,
     OcikitModule,
+    blob_cache_argument_spec,
+    blob_cache_path,
     check_dependencies,
     connection_options,
     module_policy,
@@ -344,6 +347,7 @@ def main() -> None:
     )
     argument_spec.update(two_sided_argument_spec())
     argument_spec.update(sign_argument_spec())
+    argument_spec.update(blob_cache_argument_spec())
     rules = two_sided_rules()
     module = OcikitModule(argument_spec=argument_spec, supports_check_mode=True, required_together=rules['required_together'],
                           mutually_exclusive=rules['mutually_exclusive'] + POLICY_MUTUALLY_EXCLUSIVE + SIGN_MUTUALLY_EXCLUSIVE
@@ -359,6 +363,7 @@ def main() -> None:
     def sync(archives: engine.SourceArchives) -> dict:
         source = source_spec(params, archives.archive)
         src_options, dest_options = connection_options(params, 'src_'), connection_options(params, 'dest_')
+        dest_options.blob_info_cache = blob_cache_path(params)
         src_options.registries_d = dest_options.registries_d = params['registries_d']
         src_options.max_retry_after = dest_options.max_retry_after = params['max_retry_after']
         policy = module_policy(module, params)

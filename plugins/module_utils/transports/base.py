@@ -61,6 +61,9 @@ class ConnectionOptions:
     # Registries: the longest wait, in seconds, for a server's Retry-After or for a used-up rate limit
     # (RateLimit-Remaining: 0) to reset; a longer one fails at once with TooManyRequestsError.
     max_retry_after: float = 60.0
+    # Registries written to: the file recording where blobs were seen (transports.docker.blobcache), so a later copy
+    # can mount a blob from another repository of the registry instead of uploading it; None keeps no record.
+    blob_info_cache: str | None = None
     # Registries: a shared transports.docker.pool.ClientPool. When set, docker:// sources and destinations
     # take their RegistryClient from it (one per registry and credentials: one token cache, one connection
     # pool, one request count) and leave it open. Not an option of a side: left out of repr and equality,

@@ -14,11 +14,13 @@ module or a play printed. A hit fails the test at once; the count is printed at 
 
 from __future__ import annotations
 
+import atexit
 import base64
 import dataclasses
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -59,8 +61,21 @@ class ModuleRun:
         return 'ModuleRun(rc=%d, msg=%r, error_type=%r)' % (self.rc, self.msg, self.result.get('error_type'))
 
 
+_CACHE_HOMES: list[str] = []
+atexit.register(lambda: [shutil.rmtree(path, ignore_errors=True) for path in _CACHE_HOMES])
+
+
+def _fresh_cache_home() -> str:
+    """An empty XDG_CACHE_HOME of its own (removed at exit): the modules' record of blob locations
+    (blob_info_cache) stays out of the real home, and one run's record cannot turn another test's uploads into mounts."""
+    path = tempfile.mkdtemp(prefix='ocikit-it-cache-')
+    _CACHE_HOMES.append(path)
+    return path
+
+
 def _env(extra: t.Mapping[str, str] | None = None) -> dict[str, str]:
     env = dict(os.environ)
+    env['XDG_CACHE_HOME'] = _fresh_cache_home()
     env['PYTHONPATH'] = os.pathsep.join([str(COLLECTIONS_PATH)] + [p for p in env.get('PYTHONPATH', '').split(os.pathsep) if p])
     env.setdefault('HOME', tempfile.gettempdir())
     env.update(extra or {})

@@ -72,6 +72,7 @@ from ansible_collections.ocikit.images.plugins.module_utils.transports.base impo
     ImageReference,
 )
 from ansible_collections.ocikit.images.plugins.module_utils.transports.docker.auth import Scope
+from ansible_collections.ocikit.images.plugins.module_utils.transports.docker.blobcache import blob_locations
 from ansible_collections.ocikit.images.plugins.module_utils.transports.docker.client import RegistryClient, RegistryResponse, join_url
 from ansible_collections.ocikit.images.plugins.module_utils.transports.docker.source import (
     ACCEPT_MANIFESTS,
@@ -235,7 +236,9 @@ class DockerImageDestination(ImageDestination):
         registry declines (202) opened an upload session instead; it is cancelled and the next
         candidate tried. Errors of a mount attempt are not fatal: the blob is uploaded instead.
         """
+        digest = str(info.digest)
         if self.has_blob(info):
+            self._seen(digest)
             return 'present'
         tried: set[str] = set()
         for candidate in candidates:
@@ -246,16 +249,41 @@ class DockerImageDestination(ImageDestination):
                 continue
             tried.add(other.repository)
             if self._mount(info, other.repository):
+                self._seen(digest)
                 return 'mounted'
+        # Repositories of this registry where this host wrote or found the blob before (another task, an earlier run).
+        locations = blob_locations(self.options.blob_info_cache)
+        if locations is not None:
+            for repository in locations.candidates(self.ref.domain, digest, exclude=self.ref.repository):
+                if repository in tried:
+                    continue
+                tried.add(repository)
+                if self._mount(info, repository, hint=True):
+                    self._seen(digest)
+                    return 'mounted'
+                locations.forget(self.ref.domain, repository, digest)
         return None
 
-    def _mount(self, info: BlobInfo, source_repository: str) -> bool:
+    def _seen(self, digest: str) -> None:
+        """Record that ``digest`` is (verified) in this repository, for later copies to mount from (see blobcache)."""
+        locations = blob_locations(self.options.blob_info_cache)
+        if locations is not None:
+            locations.record(self.ref.domain, self.ref.repository, digest)
+
+    def _mount(self, info: BlobInfo, source_repository: str, hint: bool = False) -> bool:
+        """Mount ``info`` from ``source_repository``; False when the registry declines (the blob is then uploaded).
+
+        ``hint``: the repository comes from the record of blob locations, not from this copy: whatever goes
+        wrong with it (credentials that cannot read it any more, a token server refusing the scope) is a
+        declined mount, never the copy's failure.
+        """
         what = 'mounting blob %s from %s into %s' % (info.digest, source_repository, self.ref.name)
         scopes = self.scopes + (Scope(source_repository, 'pull'),)
+        declined: tuple[type[BaseException], ...] = (OcikitError,) if hint else (RegistryError, ImageNotFoundError, BlobNotFoundError)
         try:
             response = self.client.request('POST', self._path('blobs', 'uploads/'), scopes, what, ok=(201, 202),
                                            params={'mount': str(info.digest), 'from': source_repository})
-        except (RegistryError, ImageNotFoundError, BlobNotFoundError):
+        except declined:
             return False
         if response.status == 201:
             self._check_digest_header(response, info.digest, what)
@@ -320,6 +348,7 @@ class DockerImageDestination(ImageDestination):
         except Exception:
             self._cancel(session)
             raise
+        self._seen(str(info.digest))
         return BlobInfo(digest=info.digest, size=body.count, media_type=info.media_type)
 
     def put_blob_unknown(self, chunks: t.Iterable[bytes], media_type: str | None = None) -> BlobInfo:
@@ -354,6 +383,7 @@ class DockerImageDestination(ImageDestination):
         except Exception:
             self._cancel(session)
             raise
+        self._seen(str(digest))
         return BlobInfo(digest=digest, size=body.count, media_type=media_type)
 
     # -- signatures ----------------------------------------------------------------------------

@@ -110,6 +110,25 @@ def test_cross_repository_mount(image, registry):
     assert not [r for r in registry.requests() if r['method'] in ('PATCH',) or (r['method'] == 'PUT' and '/blobs/' in r['path'])]
 
 
+def test_blob_info_cache_turns_uploads_of_later_tasks_into_mounts(image, registry, tmp_path):
+    # Two tasks (two processes) pushing the same layers from an OCI layout into two repositories: with a record of where
+    # blobs were seen, the second mounts what the first uploaded (no source candidate could say so: the source is a layout).
+    cache = tmp_path / 'cache' / 'blobs.sqlite'
+    first = copy(image.oci_ref, 'docker://' + registry.ref('cache/one', 'v1'), registry, blob_info_cache_path=str(cache))
+    assert first.result['blobs'] == {'copied': 3, 'skipped': 0, 'mounted': 0}, first
+    registry.clear_requests()
+    second = copy(image.oci_ref, 'docker://' + registry.ref('cache/two', 'v1'), registry, blob_info_cache_path=str(cache))
+    assert not second.failed, second.msg
+    assert second.result['blobs'] == {'copied': 0, 'skipped': 0, 'mounted': 3}
+    assert not [r for r in registry.requests() if r['method'] == 'PATCH' or (r['method'] == 'PUT' and '/blobs/' in r['path'])]
+    assert cache.stat().st_mode & 0o777 == 0o600
+    assert skopeo_inspect('docker://' + registry.ref('cache/two', 'v1'), *registry.skopeo_flags(''))['Digest'] == image.manifest_digest
+    # Turned off, the record is neither read nor written: every blob is uploaded.
+    third = copy(image.oci_ref, 'docker://' + registry.ref('cache/three', 'v1'), registry, blob_info_cache_path=str(cache),
+                 blob_info_cache=False)
+    assert third.result['blobs'] == {'copied': 3, 'skipped': 0, 'mounted': 0}, third
+
+
 def test_token_auth_round_trip(image, token_registry, tmp_path):
     ref = 'docker://' + token_registry.ref('tok/app', 'v1')
     up = copy(image.oci_ref, ref, token_registry)

@@ -30,11 +30,6 @@ import threading
 import time
 import typing as t
 
-try:
-    import sqlite3
-except ImportError:  # pragma: no cover - Python built without sqlite3
-    sqlite3 = None  # type: ignore[assignment]
-
 #: Rows kept at most; beyond this, the least recently seen are forgotten.
 MAX_ROWS = 50000
 #: Other repositories a blob is offered to be mounted from, at most (each try is one request, and a token for its scope).
@@ -53,6 +48,15 @@ CREATE TABLE IF NOT EXISTS locations (
 );
 CREATE INDEX IF NOT EXISTS locations_by_digest ON locations (registry, digest, seen);
 '''
+
+
+def _sqlite3() -> t.Any:
+    """The sqlite3 module, imported when a record is first used (a copy that writes no registry never loads it); None without it."""
+    try:
+        import sqlite3  # pylint: disable=import-outside-toplevel
+    except ImportError:  # pragma: no cover - a Python built without sqlite3
+        return None
+    return sqlite3
 
 
 def default_path(environ: t.Mapping[str, str] | None = None) -> str | None:
@@ -74,14 +78,14 @@ class BlobLocations:
         self.path = path
         self._lock = threading.Lock()
         self._connection: t.Any = None
-        self._broken = sqlite3 is None
+        self._broken = False
         self._writes = 0
 
     @property
     def enabled(self) -> bool:
         return not self._broken
 
-    def _open(self) -> t.Any:
+    def _open(self, sqlite3: t.Any) -> t.Any:
         if self._connection is None:
             directory = os.path.dirname(self.path)
             os.makedirs(directory, mode=0o700, exist_ok=True)
@@ -101,8 +105,12 @@ class BlobLocations:
         if self._broken:
             return default
         with self._lock:
+            sqlite3 = _sqlite3()
+            if sqlite3 is None:
+                self._broken = True
+                return default
             try:
-                return action(self._open())
+                return action(self._open(sqlite3))
             except (OSError, sqlite3.Error):
                 # Read-only home, a corrupt or foreign file, a lock held too long: off for this run.
                 self._broken = True
@@ -113,8 +121,8 @@ class BlobLocations:
         if self._connection is not None:
             try:
                 self._connection.close()
-            except sqlite3.Error:
-                pass
+            except Exception:  # pylint: disable=broad-exception-caught
+                pass  # closing a broken database: nothing more to do with it
             self._connection = None
 
     def close(self) -> None:

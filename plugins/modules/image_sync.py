@@ -286,10 +286,11 @@ from ansible_collections.ocikit.images.plugins.module_utils.module import (
 )
 from ansible_collections.ocikit.images.plugins.module_utils.sync import engine, spec
 from ansible_collections.ocikit.images.plugins.module_utils.sync.re2 import compile_re2
+from ansible_collections.ocikit.images.plugins.module_utils.sync.sources import SourceBundles
 
 
-def source_spec(params: dict, open_archive: t.Callable[[str], t.Any] | None = None) -> spec.SyncSpec:
-    """The parsed source of the module's parameters (one of src, images, src_file, mapping); ``open_archive`` shares an archive source."""
+def source_spec(params: dict, read_index: t.Callable[[str, str], dict] | None = None) -> spec.SyncSpec:
+    """The parsed source of the module's parameters (one of src, images, src_file, mapping); ``read_index`` shares a layout or archive."""
     platforms = params['platforms']
     if params['mapping'] is not None:
         if params['src_type'] != 'docker' or any(params[name] for name in ('tag_regex', 'exclude_regex', 'semver')):
@@ -305,7 +306,7 @@ def source_spec(params: dict, open_archive: t.Callable[[str], t.Any] | None = No
         raise InvalidInputError('src is required with src_type %s' % params['src_type'])
     if params['src_type'] in spec.LAYOUT_SOURCE_TYPES:
         return spec.parse_layout_source(params['src'], params['src_type'], params['tag_regex'], params['exclude_regex'], params['semver'],
-                                        platforms, open_archive=open_archive)
+                                        platforms, read_index=read_index)
     if params['src_type'] == 'dir':
         if any(params[name] for name in ('tag_regex', 'exclude_regex', 'semver')):
             raise InvalidInputError('tag_regex, exclude_regex and semver apply to src_type docker, oci and oci-archive')
@@ -356,12 +357,12 @@ def main() -> None:
     params = module.params
 
     def work() -> dict:
-        # An archive source is opened once, for listing its names and for every copy.
-        with engine.SourceArchives() as archives:
-            return sync(archives)
+        # A layout or archive source is read once, for listing its names and for every copy.
+        with SourceBundles() as bundles:
+            return sync(bundles)
 
-    def sync(archives: engine.SourceArchives) -> dict:
-        source = source_spec(params, archives.archive)
+    def sync(bundles: SourceBundles) -> dict:
+        source = source_spec(params, bundles.index)
         src_options, dest_options = connection_options(params, 'src_'), connection_options(params, 'dest_')
         dest_options.blob_info_cache = blob_cache_path(params)
         src_options.registries_d = dest_options.registries_d = params['registries_d']
@@ -378,7 +379,7 @@ def main() -> None:
                                      keep_going=params['keep_going'], prune=params['prune'],
                                      immutable_tags=compile_re2(params['immutable_tags']) if params['immutable_tags'] else None,
                                      policy=policy, sign=sign_options(params), progress_file=params['progress_file'])
-        outcome = engine.run_sync(source, options, src_options, dest_options, check_mode=module.check_mode, sources=archives)
+        outcome = engine.run_sync(source, options, src_options, dest_options, check_mode=module.check_mode, sources=bundles)
         for warning in outcome.warnings:
             module.warn(warning)
         changed = outcome.changed

@@ -29,8 +29,9 @@ In check mode each image that would be copied also gets the bytes it would move
 copy's first step asks (a registry ``HEAD``, a file's size), each blob counted once per destination
 blob store, so that the sum is what a run moves.
 
-Images of one ``oci-archive`` source share one opened archive (:class:`SourceArchives`): it is indexed
-once, not once per image.
+Images of one ``oci-archive`` or ``oci`` source share one opening of it (:class:`...sync.sources.SourceBundles`):
+an archive is indexed once, a layout's index.json read once, not once per image. A source layout
+written during the sync is reported, and nothing is pruned from its (possibly out of date) names.
 
 An ``oci-archive`` destination is one archive holding every image: the sync runs into a layout
 staged beside it (the archive's images copied into it first, so up-to-date images are found and
@@ -80,11 +81,9 @@ from ansible_collections.ocikit.images.plugins.module_utils.sync.spec import (
     select_tags,
     source_for,
 )
+from ansible_collections.ocikit.images.plugins.module_utils.sync.sources import SourceBundles
 from ansible_collections.ocikit.images.plugins.module_utils.transports.base import BlobInfo, ConnectionOptions
 from ansible_collections.ocikit.images.plugins.module_utils.transports.names import parse_image_name
-from ansible_collections.ocikit.images.plugins.module_utils.transports.oci_archive.archive import OCIArchive
-from ansible_collections.ocikit.images.plugins.module_utils.transports.oci_archive.source import OCIArchiveSource
-from ansible_collections.ocikit.images.plugins.module_utils.transports.oci_archive.transport import OCIArchiveReference
 from ansible_collections.ocikit.images.plugins.module_utils.transports.oci_layout.layout import TEMP_PREFIX
 
 if t.TYPE_CHECKING:  # pragma: no cover
@@ -285,75 +284,6 @@ def _is_digest(text: str) -> bool:
     return ':' in text
 
 
-class _SharedArchiveSource(OCIArchiveSource):
-    """An image of an archive the sync opened once: reads through the shared reader, and leaves it open when closed."""
-
-    # The parent's __init__ would open and index the archive again, which is what sharing avoids.
-    def __init__(self, reference: '_SharedArchiveReference') -> None:  # pylint: disable=super-init-not-called
-        self.reference = reference
-        self.archive = reference.archive
-        self._descriptor = None
-
-    def close(self) -> None:
-        """Nothing: the sync closes the archive after its last image."""
-
-
-class _SharedArchiveReference(OCIArchiveReference):
-    """An ``oci-archive:`` source reference whose source reads an archive the sync opened once (same name, same policy scope)."""
-
-    __slots__ = ('archive',)
-
-    def __init__(self, path: str, image_ref: str | None, archive: t.Any) -> None:
-        super().__init__(path, image_ref)
-        object.__setattr__(self, 'archive', archive)
-
-    def new_source(self, options: ConnectionOptions | None = None) -> OCIArchiveSource:
-        return _SharedArchiveSource(self)
-
-
-class SourceArchives:
-    """Source references for a sync's images; every image of one ``oci-archive`` shares one opened archive.
-
-    An archive is indexed (and a compressed one decompressed into a temporary file) when it is
-    opened; per image, that would cost a scan of the whole archive each time (containers/image even
-    extracts it each time). Reads are positional, so the images copied at once share it safely.
-    The module opens it once for listing its names (spec.parse_layout_source's ``open_archive``) and
-    for every copy; close it (or use it as a context manager) after the sync.
-    """
-
-    def __init__(self) -> None:
-        self._archives: dict[str, OCIArchive] = {}
-        self._lock = threading.Lock()
-
-    def archive(self, path: str) -> OCIArchive:
-        """The archive at ``path`` (absolute), opened on first use; it stays open until :meth:`close`."""
-        with self._lock:
-            archive = self._archives.get(path)
-            if archive is None:
-                archive = self._archives[path] = OCIArchive(path)
-            return archive
-
-    def reference(self, name: str) -> t.Any:
-        """The reference ``name`` parses to, sharing the archive for an ``oci-archive:`` one."""
-        ref = parse_image_name(name)
-        if not isinstance(ref, OCIArchiveReference):
-            return ref
-        return _SharedArchiveReference(ref.path, ref.image_ref, self.archive(ref.path))
-
-    def close(self) -> None:
-        """Close every archive opened."""
-        with self._lock:
-            archives, self._archives = list(self._archives.values()), {}
-        for archive in archives:
-            archive.close()
-
-    def __enter__(self) -> 'SourceArchives':
-        return self
-
-    def __exit__(self, *exc: t.Any) -> None:
-        self.close()
-
-
 class _Predicted:
     """Blobs check mode has counted already, per destination blob store, so a blob shared by several images counts once."""
 
@@ -451,7 +381,7 @@ def predict_bytes(src_ref: t.Any, dest_ref: t.Any, dest_options: ConnectionOptio
 
 
 def _run_one(job: ImageJob, options: SyncOptions, src_options: ConnectionOptions, dest_options: ConnectionOptions,
-             check_mode: bool, predicted: _Predicted | None = None, sources: SourceArchives | None = None) -> dict[str, t.Any]:
+             check_mode: bool, predicted: _Predicted | None = None, sources: SourceBundles | None = None) -> dict[str, t.Any]:
     item: dict[str, t.Any] = {'src': job.src, 'dest': job.dest, 'digest': None, 'action': ACTION_SKIPPED, 'error': None}
     if job.decided is not None:
         item.update(action=job.decided, reason=job.reason)
@@ -494,7 +424,7 @@ def _copy_options(entry: SyncEntry, base: CopyOptions) -> CopyOptions:
 
 
 def run_sync(spec: SyncSpec, options: SyncOptions, src_options: ConnectionOptions, dest_options: ConnectionOptions,
-             check_mode: bool = False, sources: SourceArchives | None = None) -> SyncResult:
+             check_mode: bool = False, sources: SourceBundles | None = None) -> SyncResult:
     """Plan, copy (and prune); a SyncResult whatever happened (failures are items, see :attr:`SyncResult.failed`).
 
     ``sources`` shares archives opened already (by the spec's parser); without it the sync opens and closes its own.
@@ -509,7 +439,7 @@ def run_sync(spec: SyncSpec, options: SyncOptions, src_options: ConnectionOption
     from ansible_collections.ocikit.images.plugins.module_utils.transports.docker.pool import ClientPool  # pylint: disable=import-outside-toplevel
 
     owned = sources is None
-    sources = SourceArchives() if sources is None else sources
+    sources = SourceBundles() if sources is None else sources
     with ClientPool() as pool:
         src_options = dataclasses.replace(src_options, clients=pool)
         dest_options = dataclasses.replace(dest_options, clients=pool)
@@ -518,10 +448,8 @@ def run_sync(spec: SyncSpec, options: SyncOptions, src_options: ConnectionOption
                 return _run_into_archive(spec, options, src_options, dest_options, check_mode, result, sources)
             jobs, listed = plan_jobs(spec, options, src_options, dest_options, result)
             _copy_all(jobs, options, src_options, dest_options, check_mode, result, sources)
-            if options.prune and not result.failed:
+            if _may_prune(options, result, sources):
                 _prune(spec, options, listed, dest_options, check_mode, result)
-            elif options.prune:
-                result.warnings.append('prune skipped: %d image(s) failed' % len(result.failed))
             return result
         finally:
             if owned:
@@ -530,7 +458,7 @@ def run_sync(spec: SyncSpec, options: SyncOptions, src_options: ConnectionOption
 
 
 def _copy_all(jobs: list[ImageJob], options: SyncOptions, src_options: ConnectionOptions, dest_options: ConnectionOptions,
-              check_mode: bool, result: SyncResult, sources: SourceArchives | None = None) -> None:
+              check_mode: bool, result: SyncResult, sources: SourceBundles | None = None) -> None:
     progress = _Progress(options.progress_file)
     stop = threading.Event()
     lock = threading.Lock()
@@ -554,6 +482,28 @@ def _copy_all(jobs: list[ImageJob], options: SyncOptions, src_options: Connectio
                         result.bytes_copied += int(item.get('bytes') or 0)
     finally:
         progress.close()
+
+
+def _may_prune(options: SyncOptions, result: SyncResult, sources: SourceBundles) -> bool:
+    """Whether to prune after the copies; says why not (a failed image, a source layout written meanwhile) in the warnings.
+
+    Prune deletes what the source no longer names, so it needs the source's names to be complete
+    (nothing failed) and current: a layout written during the sync may name images the snapshot the
+    sync read does not. The change is reported whether or not prune was asked for.
+    """
+    changed = sources.changed_layouts()
+    for path in changed:
+        result.warnings.append('the source OCI layout %s was written during the sync: its images were copied as its index.json named '
+                               'them when the sync started' % path)
+    if not options.prune:
+        return False
+    if result.failed:
+        result.warnings.append('prune skipped: %d image(s) failed' % len(result.failed))
+        return False
+    if changed:
+        result.warnings.append('prune skipped: the source changed during the sync; run it again to prune from its current names')
+        return False
+    return True
 
 
 def _destination_names(options: SyncOptions, sample: str, present: _DestinationTags) -> tuple[str, list[str]]:
@@ -624,7 +574,7 @@ def _prune(spec: SyncSpec, options: SyncOptions, listed: dict[int, list[str]], d
 
 
 def _run_into_archive(spec: SyncSpec, options: SyncOptions, src_options: ConnectionOptions, dest_options: ConnectionOptions,
-                      check_mode: bool, result: SyncResult, sources: SourceArchives) -> SyncResult:
+                      check_mode: bool, result: SyncResult, sources: SourceBundles) -> SyncResult:
     """Sync into a layout staged beside the archive (its images copied in first), then replace the archive once if anything changed."""
     # Imported here: only this destination type needs the archive writer.
     from ansible_collections.ocikit.images.plugins.module_utils.transports.oci_archive.destination import (  # pylint: disable=import-outside-toplevel
@@ -644,11 +594,9 @@ def _run_into_archive(spec: SyncSpec, options: SyncOptions, src_options: Connect
         layout_options = dataclasses.replace(options, dest=staging, dest_type='oci')
         jobs, listed = plan_jobs(spec, layout_options, src_options, dest_options, result)
         _copy_all(jobs, layout_options, src_options, dest_options, check_mode, result, sources)
-        if options.prune and not result.failed:
+        if _may_prune(options, result, sources):
             # In the staging layout, before the archive is rewritten: the archive loses the names exactly as a layout would.
             _prune(spec, layout_options, listed, dest_options, check_mode, result)
-        elif options.prune:
-            result.warnings.append('prune skipped: %d image(s) failed' % len(result.failed))
         prefix = 'oci:%s:' % staging
         for item in result.images:
             if item.get('dest') and item['dest'].startswith(prefix):
@@ -666,7 +614,7 @@ def _run_into_archive(spec: SyncSpec, options: SyncOptions, src_options: Connect
         release_temp_dir(staging_fd)
 
 
-def _unpack_archive(archive: str, staging: str, options: ConnectionOptions, sources: SourceArchives) -> int:
+def _unpack_archive(archive: str, staging: str, options: ConnectionOptions, sources: SourceBundles) -> int:
     """Copy every named image of ``archive`` (if it exists) into the layout ``staging``, the archive opened once; how many."""
     if not os.path.exists(archive):
         return 0

@@ -410,14 +410,14 @@ def split_ref_name(name: str) -> tuple[str | None, str]:
     return head + slash + repository, reference
 
 
-def _layout_index(path: str, src_type: str, open_archive: t.Callable[[str], t.Any] | None) -> dict[str, t.Any]:
+def _layout_index(path: str, src_type: str, read_index: t.Callable[[str, str], dict[str, t.Any]] | None) -> dict[str, t.Any]:
     """index.json of the layout directory or archive ``path`` (bounded and checked by the transport's own reader)."""
+    if read_index is not None:
+        return read_index(path, src_type)
     if src_type == 'oci':
         layout = Layout(path)
         layout.check_readable()
         return layout.read_index()
-    if open_archive is not None:
-        return open_archive(path).index
     # Imported here: only an archive source needs the tar reader.
     from ansible_collections.ocikit.images.plugins.module_utils.transports.oci_archive.archive import OCIArchive  # pylint: disable=import-outside-toplevel
 
@@ -427,7 +427,7 @@ def _layout_index(path: str, src_type: str, open_archive: t.Callable[[str], t.An
 
 def parse_layout_source(src: str, src_type: str, tag_regex: str | None = None, exclude_regex: str | None = None,
                         semver: str | None = None, platforms: t.Sequence[str] | None = None, where: str = 'src',
-                        open_archive: t.Callable[[str], t.Any] | None = None) -> SyncSpec:
+                        read_index: t.Callable[[str, str], dict[str, t.Any]] | None = None) -> SyncSpec:
     """``src_type: oci`` (a layout directory) or ``oci-archive`` (an archive file): every named image of its index.json.
 
     Beyond skopeo, the second half of an air-gap round trip. Each ``org.opencontainers.image.ref.name``
@@ -435,9 +435,10 @@ def parse_layout_source(src: str, src_type: str, tag_regex: str | None = None, e
     order they first appear, and the filters apply to their tags (a digest-named image is synced only
     without filters). A tag alone (``latest``) belongs to a repository named after the layout or
     archive (its base name, as skopeo names a dir source). Entries without a ref name, and names that
-    are no image name, are skipped with a warning. The archive is only indexed here (read in place);
-    ``open_archive(path)`` gives one the sync keeps open for its copies (engine.SourceArchives.archive),
-    so that it is indexed once in all.
+    are no image name, are skipped with a warning. The archive is only indexed here (read in place).
+    ``read_index(path, src_type)`` gives index.json as the sync reads it for its copies
+    (sync.sources.SourceBundles.index: the archive it keeps open, the layout's snapshot), so that the
+    bundle is read once in all and the names selected are those the copies find.
     """
     path = _text(src, where)
     if src_type not in LAYOUT_SOURCE_TYPES:
@@ -448,7 +449,7 @@ def parse_layout_source(src: str, src_type: str, tag_regex: str | None = None, e
     what = 'OCI layout' if src_type == 'oci' else 'OCI archive'
     if not os.path.exists(absolute):
         raise InvalidInputError('%s: %s %s does not exist' % (where, what, quote(path)))
-    index = _layout_index(absolute, src_type, open_archive)
+    index = _layout_index(absolute, src_type, read_index)
     include = _regex(tag_regex, 'tag_regex') if tag_regex is not None else None
     exclude = _regex(exclude_regex, 'exclude_regex') if exclude_regex is not None else None
     constraint = _constraint(semver, 'semver') if semver is not None else None

@@ -434,6 +434,44 @@ class Layout:
         return create_temp_file(temp_dir, TEMP_PREFIX)
 
 
+class IndexSnapshot:
+    """index.json of one layout, read once for many readers, and whether the layout was written since.
+
+    containers/image reads index.json again for every image it opens from a layout; a sync of N
+    images of one layout would so read and parse it N times, each time a list of N entries. A
+    snapshot is read once, and every image is resolved against the same names: a consistent view
+    of the layout as it was, whatever a writer does meanwhile (blobs are content-addressed, so what
+    the snapshot names is still right, or gone: BlobNotFoundError). Writers replace index.json
+    whole (a new file renamed over it: :func:`atomic_write`, skopeo and umoci alike), so the
+    file's identity (device, inode, size, modification time) tells whether the layout was written
+    since the snapshot was taken (:meth:`changed`, one ``stat``).
+    """
+
+    def __init__(self, layout: Layout) -> None:
+        self.layout = layout
+        for dummy in range(3):
+            before = _file_identity(layout.index_path)
+            index = layout.read_index()
+            if _file_identity(layout.index_path) == before:
+                break
+        else:
+            raise LayoutError('%s keeps changing while it is read (another writer is at work)' % layout.index_path)
+        self.index = index
+        self._identity = before
+
+    def changed(self) -> bool:
+        """True when index.json is no longer the file the snapshot read (replaced, rewritten or removed)."""
+        return _file_identity(self.layout.index_path) != self._identity
+
+
+def _file_identity(path: str) -> tuple[int, int, int, int] | None:
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None
+    return info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns
+
+
 # -- index lookups ---------------------------------------------------------------------------------
 
 def ref_name_of(entry: t.Mapping[str, t.Any]) -> str | None:

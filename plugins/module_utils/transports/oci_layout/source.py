@@ -16,6 +16,7 @@ from ansible_collections.ocikit.images.plugins.module_utils.manifest.media_types
 from ansible_collections.ocikit.images.plugins.module_utils.manifest.model import Descriptor
 from ansible_collections.ocikit.images.plugins.module_utils.transports.base import BlobInfo, ImageSource
 from ansible_collections.ocikit.images.plugins.module_utils.transports.oci_layout.layout import (
+    IndexSnapshot,
     Layout,
     chunked,
     find_descriptor,
@@ -33,21 +34,28 @@ class OCILayoutSource(ImageSource):
     The layout must exist (ImageNotFoundError otherwise) and have an index.json (LayoutError). The
     entry the reference names is looked up once, on the first ``get_manifest()``, and kept: every
     later call reads the same manifest even if another writer moves the name meanwhile.
+
+    ``snapshot``: index.json as read once for many images of the layout (an image_sync of a layout,
+    see :class:`IndexSnapshot`); the name is then looked up there instead of in a fresh read.
     """
 
     reference: 'OCIReference'
 
-    def __init__(self, reference: 'OCIReference', shared_blob_dir: str | None = None) -> None:
+    def __init__(self, reference: 'OCIReference', shared_blob_dir: str | None = None, snapshot: IndexSnapshot | None = None) -> None:
         self.reference = reference
         self.layout = Layout(reference.path, shared_blob_dir)
         self.layout.check_readable()
+        self._snapshot = snapshot
         self._descriptor: Descriptor | None = None
+
+    def _index(self) -> dict[str, t.Any]:
+        return self._snapshot.index if self._snapshot is not None else self.layout.read_index()
 
     def descriptor(self) -> Descriptor:
         """The index.json entry this reference names (resolved once)."""
         if self._descriptor is None:
             ref = self.reference
-            self._descriptor = find_descriptor(self.layout.read_index(), ref.path, ref_name=ref.image_ref, digest=ref.digest)
+            self._descriptor = find_descriptor(self._index(), ref.path, ref_name=ref.image_ref, digest=ref.digest)
         return self._descriptor
 
     def get_manifest(self, instance_digest: Digest | None = None) -> tuple[bytes, str | None]:
@@ -79,4 +87,4 @@ class OCILayoutSource(ImageSource):
 
     def list_tags(self) -> list[str]:
         """The ref names of index.json, in index order."""
-        return ref_names(self.layout.read_index())
+        return ref_names(self._index())

@@ -16,7 +16,7 @@ from ansible_collections.ocikit.images.plugins.module_utils.copy.execute import 
 from ansible_collections.ocikit.images.plugins.module_utils.copy.plan import CopyOptions
 from ansible_collections.ocikit.images.plugins.module_utils.delete import delete_image
 from ansible_collections.ocikit.images.plugins.module_utils.errors import InvalidInputError
-from ansible_collections.ocikit.images.plugins.module_utils.sync import engine
+from ansible_collections.ocikit.images.plugins.module_utils.sync import engine, sources
 from ansible_collections.ocikit.images.plugins.module_utils.sync.spec import parse_dir_source, parse_layout_source, split_ref_name
 from ansible_collections.ocikit.images.plugins.module_utils.transports.base import ConnectionOptions
 from ansible_collections.ocikit.images.plugins.module_utils.transports.names import parse_image_name
@@ -207,15 +207,15 @@ def test_an_archive_source_is_opened_once_for_all_its_images(tmp_path, bundle, m
                                OPTIONS, OPTIONS).failed
     opened = []
 
-    class Counting(engine.OCIArchive):
+    class Counting(sources.OCIArchive):
         def __init__(self, path):
             opened.append(path)
             super().__init__(path)
 
-    monkeypatch.setattr(engine, 'OCIArchive', Counting)
+    monkeypatch.setattr(sources, 'OCIArchive', Counting)
     # As the module does: the names are listed and every image copied through one opening.
-    with engine.SourceArchives() as archives:
-        spec = parse_layout_source(str(archive), 'oci-archive', open_archive=archives.archive)
+    with sources.SourceBundles() as archives:
+        spec = parse_layout_source(str(archive), 'oci-archive', read_index=archives.index)
         out = engine.run_sync(spec, engine.SyncOptions(dest=str(tmp_path / 'far'), dest_type='oci'), OPTIONS, OPTIONS, sources=archives)
     assert not out.failed and out.summary()['copied'] == 4
     assert opened == [str(archive)]

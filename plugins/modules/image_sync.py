@@ -178,6 +178,22 @@ options:
         manifest request), for tags that never move (C(^v?[0-9]+\.[0-9]+\.[0-9]+$)). The destination's tag list is read once per
         repository.
     type: str
+  attachment_tags:
+    description:
+      - What to do with the tags other tools attach to a manifest, when a repository's tag list (or a layout or archive source's names)
+        holds them, C(sha256-<hex>.sig), C(.att), C(.sbom) (cosign's signatures, attestations and SBOMs) and C(sha256-<hex>) (the OCI
+        referrers tag schema). They are named after the digest they belong to; nobody tags them as images.
+      - V(skip) leaves them out; C(attachment_tags_skipped) in RV(summary) counts them. Sigstore signatures (C(.sig)) travel with their
+        images anyway when O(registries_d) sets C(use-sigstore-attachments) for the source and the destination (and
+        O(remove_signatures) is not set); a warning names the tags whose content does not travel (attestations, SBOMs, referrers
+        indexes, and C(.sig) tags when attachments are not read).
+      - V(copy) copies them as ordinary tags, byte for byte, as C(skopeo sync) does. A C(.sig) copied so names the source's digest,
+        which matches the destination's only when the image is copied unchanged (no O(format), compression or platform subset).
+      - A tag given exactly (O(mapping) C(tags), skopeo's YAML C(images) list, O(src) C(repo:tag)) is always synced; O(prune) never
+        deletes an attachment tag.
+    type: str
+    choices: [skip, copy]
+    default: skip
   max_retry_after:
     description:
       - The longest wait, in seconds, for a registry that answers C(429 Too Many Requests) with C(Retry-After), or that announces
@@ -251,15 +267,16 @@ images:
 summary:
   description:
     - Counts by action, C(images), C(bytes_copied) (in check mode, predicted, a blob several images need counted once) and
-      C(seconds); C(requests) made to registries in all, C(rate_limit_waits) and C(rate_limit_wait_seconds) (summed over requests,
-      so several waiting at once can add up to more than the run took).
+      C(seconds); C(attachment_tags_skipped), the attachment tags left out (see O(attachment_tags)); C(requests) made to registries
+      in all, C(rate_limit_waits) and C(rate_limit_wait_seconds) (summed over requests, so several waiting at once can add up to more
+      than the run took).
     - C(registries) has, per registry, the requests by method (C(methods)), C(manifest_gets), C(token_fetches), C(retries),
       C(rate_limited) (429 answers), the waits, and C(bytes_received) / C(bytes_sent). Every image of the sync shares one client per
       registry and set of credentials, so a registry is pinged once and each token is fetched once.
   returned: always
   type: dict
-  sample: {copied: 3, skipped: 97, pruned: 0, failed: 0, images: 100, bytes_copied: 31457280, seconds: 12.5, requests: 412,
-           rate_limit_waits: 0, rate_limit_wait_seconds: 0.0, registries: {}}
+  sample: {copied: 3, skipped: 97, pruned: 0, failed: 0, images: 100, bytes_copied: 31457280, seconds: 12.5, attachment_tags_skipped: 3,
+           requests: 412, rate_limit_waits: 0, rate_limit_wait_seconds: 0.0, registries: {}}
 diff:
   description: C(before) and C(after) map each destination that changed (or would) to its digest (null when absent).
   returned: always
@@ -340,6 +357,7 @@ def main() -> None:
         keep_going=dict(type='bool', default=False),
         prune=dict(type='bool', default=False),
         immutable_tags=dict(type='str'),
+        attachment_tags=dict(type='str', default='skip', choices=list(spec.ATTACHMENT_TAG_CHOICES)),
         force=dict(type='bool', default=False),
         max_retry_after=dict(type='float', default=300.0),
         digestfile=dict(type='path'),
@@ -378,6 +396,7 @@ def main() -> None:
                                      append_suffix=params['append_suffix'], copy=copy, concurrency=params['concurrency'],
                                      keep_going=params['keep_going'], prune=params['prune'],
                                      immutable_tags=compile_re2(params['immutable_tags']) if params['immutable_tags'] else None,
+                                     attachment_tags=params['attachment_tags'],
                                      policy=policy, sign=sign_options(params), progress_file=params['progress_file'])
         outcome = engine.run_sync(source, options, src_options, dest_options, check_mode=module.check_mode, sources=bundles)
         for warning in outcome.warnings:

@@ -12,7 +12,10 @@ A sync is three steps:
    tags are filtered (:func:`...spec.select_tags`) and each gets its destination name
    (:func:`...spec.destination_for`). With ``immutable_tags``, a tag matching it that the
    destination already has is skipped here, before its source is read at all (the destination's
-   tag list is read once per repository).
+   tag list is read once per repository). Attachment tags in a tag list (``sha256-<hex>.sig``,
+   ``.att``, ``.sbom``, the referrers tag schema: :func:`...spec.attachment_kind`) are not images:
+   by default they are left out and counted (``attachment_tags: copy`` syncs them as tags, as
+   skopeo does).
 2. **Copy**: each image is :func:`...copy.execute.copy_image`, so every guarantee of image_copy holds
    per image (idempotence by digest: an image already there is ``skipped`` and nothing is written;
    the trust policy; signatures travel; signing). Images run ``concurrency`` at a time; a failure
@@ -22,7 +25,7 @@ A sync is three steps:
    tag the entry's filters select but the source no longer has is deleted with image_delete's
    engine and its safety rules (in a registry, a tag sharing its digest with another tag is not
    deleted with it, and is reported; in a layout the name goes alone and the blobs no other name
-   reaches are collected).
+   reaches are collected). An attachment tag is never pruned.
 
 In check mode each image that would be copied also gets the bytes it would move
 (:func:`predict_bytes`): the sizes of the plan's blobs the destination lacks, asked the way the
@@ -55,6 +58,7 @@ import threading
 import time
 import typing as t
 
+from ansible_collections.ocikit.images.plugins.module_utils.config.registries_d import load_registries_config
 from ansible_collections.ocikit.images.plugins.module_utils.copy.execute import copy_image
 from ansible_collections.ocikit.images.plugins.module_utils.copy.plan import CopyOptions
 from ansible_collections.ocikit.images.plugins.module_utils.errors import (
@@ -65,6 +69,7 @@ from ansible_collections.ocikit.images.plugins.module_utils.errors import (
     ServerError,
     SharedDigestError,
     describe,
+    quote,
 )
 from ansible_collections.ocikit.images.plugins.module_utils.fsutil import (
     create_temp_dir,
@@ -74,8 +79,10 @@ from ansible_collections.ocikit.images.plugins.module_utils.fsutil import (
     unlink_quietly,
 )
 from ansible_collections.ocikit.images.plugins.module_utils.sync.spec import (
+    ATTACHMENT_TAG_CHOICES,
     SyncEntry,
     SyncSpec,
+    attachment_kind,
     destination_for,
     select_layout_references,
     select_tags,
@@ -113,6 +120,8 @@ class SyncOptions:
     keep_going: bool = False
     prune: bool = False
     immutable_tags: 'RE2Pattern | None' = None
+    #: ``skip``: attachment tags (spec.attachment_kind) in a tag list are not synced as images; ``copy``: they are, as skopeo does.
+    attachment_tags: str = 'skip'
     policy: 'Policy | None' = None
     sign: 'SignOptions | None' = None
     progress_file: str | None = None
@@ -139,6 +148,8 @@ class SyncResult:
     warnings: list[str] = dataclasses.field(default_factory=list)
     started: float = dataclasses.field(default_factory=time.monotonic)
     bytes_copied: int = 0
+    #: Attachment tags (``sha256-<hex>.sig`` ...) the tag lists held that were not synced as images (``attachment_tags: skip``).
+    attachment_tags_skipped: int = 0
     #: Per registry: requests by method, manifest GETs, tokens, retries, rate-limit waits (ClientPool.stats()).
     registries: dict[str, dict[str, t.Any]] = dataclasses.field(default_factory=dict)
 
@@ -157,7 +168,7 @@ class SyncResult:
         waits = sum(int(entry.get('rate_limit_waits', 0)) for entry in self.registries.values())
         waited = sum(float(entry.get('rate_limit_wait_seconds', 0.0)) for entry in self.registries.values())
         return dict(counts, images=len(self.images), bytes_copied=self.bytes_copied, seconds=round(time.monotonic() - self.started, 3),
-                    requests=requests, rate_limit_waits=waits, rate_limit_wait_seconds=round(waited, 3), registries=self.registries)
+                    attachment_tags_skipped=self.attachment_tags_skipped, requests=requests, rate_limit_waits=waits, rate_limit_wait_seconds=round(waited, 3), registries=self.registries)
 
 
 class _Progress:
@@ -246,7 +257,9 @@ def plan_jobs(spec: SyncSpec, options: SyncOptions, src_options: ConnectionOptio
     """The images to copy, and for each entry that listed a repository's tags (by index in ``spec.entries``) the tags selected.
 
     A repository whose tags cannot be listed fails the sync, or with ``keep_going`` is reported
-    as a failed item and the others go on.
+    as a failed item and the others go on. With ``attachment_tags: skip`` the attachment tags of a
+    tag list (or a layout's names) are left out and counted (:func:`_leave_out_attachments`); a
+    tag or digest given exactly is always synced.
     """
     jobs: list[ImageJob] = []
     listed: dict[int, list[str]] = {}
@@ -271,6 +284,8 @@ def plan_jobs(spec: SyncSpec, options: SyncOptions, src_options: ConnectionOptio
             listed[position] = tags
         else:
             tags = list(entry.references)
+        if position in listed and options.attachment_tags == 'skip':
+            tags = listed[position] = _leave_out_attachments(entry, tags, options, src_options, result)
         for tag in tags:
             dest = destination_for(entry, tag, options.dest, options.dest_type, options.scoped, options.append_suffix)
             job = ImageJob(entry, source_for(entry, tag), dest, tag)
@@ -278,6 +293,44 @@ def plan_jobs(spec: SyncSpec, options: SyncOptions, src_options: ConnectionOptio
                 job.decided, job.reason = ACTION_SKIPPED, 'immutable tag already at the destination (source not read)'
             jobs.append(job)
     return jobs, listed
+
+
+def _leave_out_attachments(entry: SyncEntry, tags: list[str], options: SyncOptions, src_options: ConnectionOptions,
+                           result: SyncResult) -> list[str]:
+    """``tags`` without its attachment tags, which are counted; a warning names those whose content does not travel with the images.
+
+    A ``.sig`` tag's signatures travel with their image (read from the source's attachment, written
+    to the destination's) when registries.d sets ``use-sigstore-attachments`` for the source
+    repository and signatures are copied; attestations, SBOMs and referrers indexes never do, nor
+    does anything named so in a layout or archive source (its signatures are kept apart).
+    """
+    kept: list[str] = []
+    kinds: dict[str, int] = {}
+    for tag in tags:
+        kind = attachment_kind(tag)
+        if kind is None:
+            kept.append(tag)
+        else:
+            kinds[kind] = kinds.get(kind, 0) + 1
+    if not kinds:
+        return kept
+    result.attachment_tags_skipped += sum(kinds.values())
+    lost = dict(kinds)
+    note = ''
+    if 'sig' in lost and options.copy.remove_signatures:
+        del lost['sig']  # the signatures are dropped on purpose
+    elif 'sig' in lost and entry.repository is not None:
+        if load_registries_config(src_options.registries_d).use_sigstore_attachments(entry.repository):
+            del lost['sig']
+        else:
+            note = '; registries.d does not set use-sigstore-attachments for %s, so .sig signatures are not read' % entry.repository.name
+    if lost:
+        where = 'docker://%s' % entry.repository.name if entry.repository is not None else entry.origin
+        counts = ', '.join('%d %s' % (lost[kind], 'referrers index' if kind == 'referrers' else '.' + kind)
+                           for kind in ('sig', 'att', 'sbom', 'referrers') if kind in lost)
+        result.warnings.append('%s: %d attachment tag(s) left out (attachment_tags: skip) whose content does not travel with the images '
+                               '(%s)%s; attachment_tags: copy copies them as tags' % (where, sum(lost.values()), counts, note))
+    return kept
 
 
 def _is_digest(text: str) -> bool:
@@ -431,6 +484,8 @@ def run_sync(spec: SyncSpec, options: SyncOptions, src_options: ConnectionOption
     """
     if options.concurrency < 1:
         raise InvalidInputError('concurrency must be at least 1')
+    if options.attachment_tags not in ATTACHMENT_TAG_CHOICES:
+        raise InvalidInputError('attachment_tags must be one of %s, not %s' % (', '.join(ATTACHMENT_TAG_CHOICES), quote(str(options.attachment_tags))))
     if options.prune and options.dest_type not in ('docker', 'oci', 'oci-archive'):
         raise InvalidInputError('prune is supported for registry, oci and oci-archive destinations, not %s' % options.dest_type)
     result = SyncResult(warnings=list(spec.warnings))
@@ -550,6 +605,10 @@ def _prune(spec: SyncSpec, options: SyncOptions, listed: dict[int, list[str]], d
         repository, held = _destination_names(options, sample, present)
         for dest_tag in held:
             if dest_tag in wanted[sample] or (suffix and not dest_tag.endswith(suffix)):
+                continue
+            if attachment_kind(dest_tag[:-len(suffix)] if suffix else dest_tag) is not None:
+                # Never pruned: it belongs to a manifest, not to the tag list, and may hold what was written at the destination only
+                # (a signature made there); image_delete leaves attachments too, as skopeo does.
                 continue
             source_tag = dest_tag[:-len(suffix)] if suffix else dest_tag
             if not select_tags(entry, [source_tag]):

@@ -656,6 +656,32 @@ def select_tags(entry: SyncEntry, tags: t.Iterable[str]) -> list[str]:
     return selected
 
 
+#: What a sync does with the attachment tags in a tag list (:func:`attachment_kind`): leave them out, or copy them as tags.
+ATTACHMENT_TAG_CHOICES = ('skip', 'copy')
+_ATTACHMENT_TAG_RE = re.compile(r'(sha256|sha384|sha512)-([0-9a-f]+)(?:\.(sig|att|sbom))?')
+_HEX_LENGTHS = {'sha256': 64, 'sha384': 96, 'sha512': 128}
+
+
+def attachment_kind(tag: str) -> str | None:
+    """``sig``, ``att``, ``sbom`` or ``referrers`` when ``tag`` names what other tools attach to a manifest; None for any other tag.
+
+    Such a tag is named after the digest of the manifest it belongs to and lives in the same
+    repository: cosign's signatures, attestations and SBOMs (``sha256-<hex>.sig``, ``.att``,
+    ``.sbom``; containers/image's ``sigstoreAttachmentTag`` is the digest with its first ``:``
+    replaced by ``-``, plus ``.sig``), and the OCI distribution spec's referrers tag schema
+    (``<algorithm>-<hex truncated to 64>``, an index of a manifest's referrers kept by clients of
+    registries without the referrers API). They are not images anyone tags; ``.sig`` signatures
+    travel with their image when registries.d sets ``use-sigstore-attachments``.
+    """
+    match = _ATTACHMENT_TAG_RE.fullmatch(tag)
+    if match is None:
+        return None
+    algorithm, hex_digits, suffix = match.groups()
+    if suffix is not None:
+        return suffix if len(hex_digits) == _HEX_LENGTHS[algorithm] else None
+    return 'referrers' if len(hex_digits) == 64 else None
+
+
 def select_layout_references(entry: SyncEntry) -> list[str]:
     """The tags and digests of a layout entry to sync: its tags :func:`select_tags` keeps, and its digests when it has no filter."""
     unfiltered = entry.include is None and entry.exclude is None and entry.semver is None

@@ -11,11 +11,18 @@ from pathlib import Path
 
 import pytest
 
-from ocikit_it import blob_writes, creds, run_module, skopeo, skopeo_inspect
+from ocikit_it import PASSWORD, USER, blob_writes, creds, run_module, skopeo, skopeo_inspect
 from ocikit_testbed import LayerSpec, build_image
 from ocikit_testbed.gpgkeys import GpgHome, gpg_available
 
+try:
+    from ansible_collections.ocikit.images.plugins.module_utils.signature import sigstore_keys
+    sigstore_keys.require_cryptography()
+except Exception:  # pylint: disable=broad-except  # without cryptography the sigstore-signed fixture is skipped
+    sigstore_keys = None
+
 TAGS = ('1.0.0', '1.1.0', '2.0.0', 'latest')
+OCI_ACCEPT = 'application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json'
 
 
 @pytest.fixture(scope='module')
@@ -347,3 +354,97 @@ def test_prune_in_a_layout_with_check_mode_first(registry, tmp_path):
     assert names == ['app:1.0.0', 'app:keep-me', 'other:1.1.0']
     assert skopeo_inspect('oci:%s:other:1.1.0' % layout)['Digest']
     assert skopeo('inspect', 'oci:%s:app:1.1.0' % layout, check=False).returncode != 0
+
+
+# -- attachment tags ------------------------------------------------------------------------------------------------
+
+
+def warnings_of(out) -> list[str]:
+    """The texts of a module's warnings (newer ansible-core returns each as a structured event)."""
+    return [item['event']['msg'] if isinstance(item, dict) else item for item in out.result.get('warnings', [])]
+
+
+def registry_tags(registry, repository: str) -> dict[str, str]:
+    """tag -> digest of a repository, read with the test's own client."""
+    with registry.http_client(auth=(USER, PASSWORD)) as http:
+        answer = http.get('/v2/%s/tags/list' % repository)
+        if answer.status_code == 404:
+            return {}
+        tags = answer.json().get('tags') or []
+        return {tag: http.head('/v2/%s/manifests/%s' % (repository, tag), headers={'Accept': OCI_ACCEPT}).headers['docker-content-digest']
+                for tag in tags}
+
+
+@pytest.fixture(scope='module')
+def attached(registry, tmp_path_factory):
+    """att/app:1.0 signed with a sigstore key as it was pushed (our signer wrote its sha256-HEX.sig tag), an image at its sha256-HEX.att
+    tag (as cosign attaches an attestation), and a registries.d that reads and writes sigstore attachments of this registry."""
+    if sigstore_keys is None:
+        pytest.skip('needs cryptography to make sigstore keys')
+    base = tmp_path_factory.mktemp('sync-attached')
+    private, dummy = sigstore_keys.generate_key_pair('pass')
+    (base / 'cosign.private').write_bytes(private)
+    registries_d = base / 'registries.d'
+    registries_d.mkdir()
+    (registries_d / 'testbed.yaml').write_text('docker:\n  %s:\n    lookaside: file://%s\n    use-sigstore-attachments: true\n'
+                                               % (registry.host, base / 'lookaside'))
+    plain = base / 'plain.d'
+    plain.mkdir()
+    image = build_image(base / 'layout', '1.0', layers=[LayerSpec(size=15_000)], seed=41)
+    pushed = run_module('image_copy', dict(creds(registry), src=image.oci_ref, dest='docker://' + registry.ref('att/app', '1.0'),
+                                           registries_d=str(registries_d), insecure_policy=True,
+                                           sign_by_sigstore_private_key=str(base / 'cosign.private'), sign_passphrase='pass'))
+    assert not pushed.failed, pushed.msg
+    other = build_image(base / 'other', 'x', layers=[LayerSpec(size=3_000)], seed=42)
+    attestation = image.manifest_digest.replace(':', '-', 1) + '.att'
+    skopeo('copy', '--quiet', *registry.skopeo_flags('dest'), other.oci_ref, 'docker://' + registry.ref('att/app', attestation))
+    tags = registry_tags(registry, 'att/app')
+    signature = image.manifest_digest.replace(':', '-', 1) + '.sig'
+    assert sorted(tags) == sorted(['1.0', signature, attestation]), tags
+    return {'registries_d': str(registries_d), 'plain': str(plain), 'digest': image.manifest_digest, 'sig': signature, 'att': attestation,
+            'tags': tags, 'repository': registry.ref('att/app', 'x').rsplit(':', 1)[0], 'other': other}
+
+
+def test_attachment_tags_are_left_out_and_their_signatures_travel(registry, attached):
+    dest = registry.host + '/attmirror'
+    args = dict(src=attached['repository'], dest=dest, registries_d=attached['registries_d'])
+    out = sync(registry, **args)
+    assert not out.failed, out.msg
+    assert [(item['dest'], item['action']) for item in out.result['images']] == [('docker://%s/app:1.0' % dest, 'copied')]
+    assert out.result['summary']['attachment_tags_skipped'] == 2
+    # The attestation does not travel, and that is said; the signature does (use-sigstore-attachments), so nothing is said of it.
+    assert warnings_of(out) == ['docker://%s: 1 attachment tag(s) left out (attachment_tags: skip) whose content does not travel with '
+                                'the images (1 .att); attachment_tags: copy copies them as tags' % attached['repository']]
+    # The signature came with its image, into its sha256-HEX.sig tag, byte for byte the source's.
+    assert registry_tags(registry, 'attmirror/app') == {'1.0': attached['digest'], attached['sig']: attached['tags'][attached['sig']]}
+    registry.clear_requests()
+    again = sync(registry, **args)
+    assert not again.failed and not again.result['changed'] and again.result['summary']['attachment_tags_skipped'] == 2, again.msg
+    assert blob_writes(registry) == []
+    # Prune (check mode first) deletes a tag the source lacks, never the attachment tag the sync left out.
+    skopeo('copy', '--quiet', *registry.skopeo_flags('dest'), attached['other'].oci_ref, 'docker://%s/app:old' % dest)
+    predicted = sync(registry, check=True, prune=True, **args)
+    assert not predicted.failed, predicted.msg
+    assert [(item['dest'], item['action']) for item in predicted.result['images']] == [
+        ('docker://%s/app:1.0' % dest, 'skipped'), ('docker://%s/app:old' % dest, 'pruned')]
+    done = sync(registry, prune=True, **args)
+    assert not done.failed and done.result['summary']['pruned'] == 1, done.msg
+    assert registry_tags(registry, 'attmirror/app') == {'1.0': attached['digest'], attached['sig']: attached['tags'][attached['sig']]}
+
+
+def test_attachment_tags_copy_syncs_them_as_skopeo_sync_does(registry, attached, tmp_path):
+    # No attachments read or written (a registries.d without use-sigstore-attachments): the tags are copied as they are, as by skopeo.
+    out = sync(registry, src=attached['repository'], dest=registry.host + '/attcopy', registries_d=attached['plain'], attachment_tags='copy')
+    assert not out.failed, out.msg
+    assert out.result['summary']['copied'] == 3 and out.result['summary']['attachment_tags_skipped'] == 0
+    assert registry_tags(registry, 'attcopy/app') == attached['tags']
+    skopeo('--registries.d', attached['plain'], '--insecure-policy', 'sync', '--src', 'docker', '--dest', 'docker', *registry.skopeo_flags('src'),
+           *registry.skopeo_flags('dest'), attached['repository'], registry.host + '/attskopeo')
+    assert registry_tags(registry, 'attskopeo/app') == registry_tags(registry, 'attcopy/app')
+    # Into a layout and back, the names stay attachment tags: left out there too unless copied.
+    layout = tmp_path / 'layout'
+    assert not sync(registry, src=attached['repository'], dest=str(layout), dest_type='oci', registries_d=attached['plain'],
+                    attachment_tags='copy').failed
+    back = sync(registry, src=str(layout), src_type='oci', dest=registry.host + '/attback', registries_d=attached['plain'])
+    assert not back.failed and back.result['summary']['attachment_tags_skipped'] == 2, back.msg
+    assert sorted(registry_tags(registry, 'attback/app')) == ['1.0']

@@ -15,7 +15,9 @@ Sources (each parser returns a :class:`SyncSpec`: entries plus warnings)
 
     ``src_type: dir`` (:func:`parse_dir_source`), as ``--src dir``: every directory under SOURCE
     holding a ``manifest.json`` is one image (:func:`find_dir_images`: skopeo's ``filepath.WalkDir``
-    order, symlinked directories not followed, nothing below an image directory).
+    order, symlinked directories not followed, nothing below an image directory). What a killed
+    ``dir:`` copy leaves beside an image (its work directory, which may hold a manifest already, or
+    the old image it was swapping out) is no image and is passed over.
 
     ``src_type: yaml`` (:func:`parse_yaml_source`, :func:`load_yaml_source`), skopeo's YAML file:
     ``registry -> {images: {repo: [tags or digests]}, images-by-tag-regex: {repo: regex},
@@ -100,6 +102,8 @@ from ansible_collections.ocikit.images.plugins.module_utils.reference import (
 )
 from ansible_collections.ocikit.images.plugins.module_utils.sync.re2 import RE2Pattern, compile_re2
 from ansible_collections.ocikit.images.plugins.module_utils.sync.semver import Constraint, parse_constraint, try_parse_version
+from ansible_collections.ocikit.images.plugins.module_utils.transports.dir.destination import OLD_INFIX as DIR_OLD_INFIX
+from ansible_collections.ocikit.images.plugins.module_utils.transports.dir.destination import WORK_INFIX as DIR_WORK_INFIX
 from ansible_collections.ocikit.images.plugins.module_utils.transports.names import parse_image_name
 from ansible_collections.ocikit.images.plugins.module_utils.transports.oci_layout.layout import REF_NAME_ANNOTATION, Layout
 from ansible_collections.ocikit.images.plugins.module_utils.yamlutil import kind_of, load_yaml, yaml_bool
@@ -321,7 +325,9 @@ def find_dir_images(base: str, max_images: int = MAX_DIR_IMAGES, max_entries: in
     As skopeo's ``filepath.WalkDir``: entries in name order, directories entered (symbolic links to
     directories are not followed), and the first non-directory named ``manifest.json`` makes its
     directory an image, after which the rest of that directory is skipped (subdirectories sorting
-    before ``manifest.json`` have been walked already, as in skopeo). ``base`` itself may be an
+    before ``manifest.json`` have been walked already, as in skopeo). Unlike skopeo, hidden
+    directories a killed ``dir:`` copy left (:func:`is_dir_copy_leftover`) are not entered: they are
+    no image, and a sync would otherwise copy a half-written one. ``base`` itself may be an
     image; unlike skopeo (whose WalkDir does not enter a symlinked root), a symlink as ``base`` is
     followed. Bounded by ``max_entries`` entries, ``max_depth`` levels and ``max_images`` images
     (LayoutError when exceeded); a directory that cannot be read is a LayoutError naming it.
@@ -343,7 +349,7 @@ def find_dir_images(base: str, max_images: int = MAX_DIR_IMAGES, max_entries: in
             raise LayoutError('dir source %s holds more than %d files and directories' % (quote(base), max_entries))
         for name, is_dir in names:
             path = os.path.join(directory, name)
-            if is_dir:
+            if is_dir and not is_dir_copy_leftover(name):
                 walk(path, depth + 1)
             elif name == 'manifest.json':
                 found.append(directory)
@@ -353,6 +359,13 @@ def find_dir_images(base: str, max_images: int = MAX_DIR_IMAGES, max_entries: in
 
     walk(base, 0)
     return found
+
+
+def is_dir_copy_leftover(name: str) -> bool:
+    """Whether ``name`` is what a ``dir:`` copy keeps beside the image it writes (``.<name>.ocikit-tmp-<random>``, the work
+    directory swapped in at commit; ``.<name>.ocikit-old-<random>``, the old image while it is swapped out): left behind by a
+    killed copy until a later write to that image sweeps it (transports/dir/destination.py)."""
+    return name.startswith('.') and (DIR_WORK_INFIX in name or DIR_OLD_INFIX in name)
 
 
 def parse_dir_source(src: str, platforms: t.Sequence[str] | None = None, where: str = 'src') -> SyncSpec:

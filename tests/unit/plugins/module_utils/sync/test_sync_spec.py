@@ -10,11 +10,15 @@ Destination rows marked "skopeo-sync(1)" are the examples of skopeo's man page.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 
 import pytest
 
+from ansible_collections.ocikit.images.plugins.module_utils.digest import Digest
 from ansible_collections.ocikit.images.plugins.module_utils.errors import ConfigError, InvalidInputError, LayoutError
+from ansible_collections.ocikit.images.plugins.module_utils.manifest.media_types import OCI_MANIFEST
 from ansible_collections.ocikit.images.plugins.module_utils.sync.spec import (
     Credentials,
     RegistryOptions,
@@ -22,6 +26,7 @@ from ansible_collections.ocikit.images.plugins.module_utils.sync.spec import (
     destination_for,
     destination_repository,
     find_dir_images,
+    is_dir_copy_leftover,
     load_yaml_source,
     parse_dir_source,
     parse_docker_source,
@@ -30,8 +35,14 @@ from ansible_collections.ocikit.images.plugins.module_utils.sync.spec import (
     select_tags,
     source_for,
 )
+from ansible_collections.ocikit.images.plugins.module_utils.transports.base import BlobInfo
+from ansible_collections.ocikit.images.plugins.module_utils.transports.names import parse_image_name
 
 DIGEST = 'sha256:' + '0' * 32 + '1' * 32
+MANIFEST = json.dumps({'schemaVersion': 2, 'mediaType': OCI_MANIFEST,
+                       'config': {'mediaType': 'application/vnd.oci.image.config.v1+json', 'digest': DIGEST, 'size': 2},
+                       'layers': [{'mediaType': 'application/vnd.oci.image.layer.v1.tar', 'size': 5,
+                                   'digest': 'sha256:' + hashlib.sha256(b'layer').hexdigest()}]}).encode()
 
 # skopeo-sync(1)'s YAML example, plus an unknown key.
 SKOPEO_EXAMPLE = '''
@@ -253,6 +264,22 @@ def test_dir_walk_finds_images_in_skopeo_order(tmp_path):
 def test_dir_walk_stops_below_an_image(tmp_path):
     base = make_tree(tmp_path / 'usb', ['img', 'img/zz-below'])
     assert [os.path.relpath(p, base) for p in find_dir_images(base)] == ['img']
+
+
+def test_dir_walk_passes_over_what_a_killed_dir_copy_left(tmp_path):
+    base = make_tree(tmp_path / 'export', ['app:1', 'app:2'])
+    # A copy into app:3 killed after its manifest was written, before the swap: its work directory holds a manifest.json.
+    destination = parse_image_name('dir:%s' % os.path.join(base, 'app:3')).new_destination()
+    destination.put_blob([b'layer'], BlobInfo(Digest.from_bytes(b'layer'), 5))
+    destination.put_manifest(MANIFEST, OCI_MANIFEST)
+    os.makedirs(os.path.join(base, '.app:1.ocikit-old-0123abcd'))
+    with open(os.path.join(base, '.app:1.ocikit-old-0123abcd', 'manifest.json'), 'w', encoding='utf-8') as handle:
+        handle.write('{}')
+    leftovers = sorted(name for name in os.listdir(base) if name.startswith('.'))
+    assert len(leftovers) == 2 and all(is_dir_copy_leftover(name) for name in leftovers)
+    assert os.path.isfile(os.path.join(base, [name for name in leftovers if 'tmp' in name][0], 'manifest.json'))
+    assert [os.path.relpath(p, base) for p in find_dir_images(base)] == ['app:1', 'app:2']
+    assert not is_dir_copy_leftover('.hidden-image') and not is_dir_copy_leftover('app.ocikit-tmp-0123abcd')
 
 
 def test_dir_walk_limits(tmp_path):

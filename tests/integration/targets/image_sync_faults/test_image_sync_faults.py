@@ -20,10 +20,12 @@ from __future__ import annotations
 
 import collections
 import concurrent.futures
+import contextlib
 import dataclasses
 import hashlib
 import json
 import os
+import random
 import tarfile
 import time
 import typing as t
@@ -480,6 +482,146 @@ def test_a_later_sync_sweeps_the_staging_layout_a_killed_sync_left(bed: Bed, tmp
     assert not done.failed and done.result['summary']['copied'] == len(BIG_TAGS), done.msg
     # What a kill leaves is a whole copy of the images synced so far (here some 10 MB): it must not pile up run after run.
     assert strays and [path.name for path in tmp_path.iterdir() if path.name.startswith('.ocikit-tmp-')] == []
+
+
+# -- 3b. SIGKILL at random moments, into every destination type ---------------------------------------------------
+
+#: Kills per destination type. The moments are drawn from OCIKIT_KILL_SEED (a fresh seed when unset), named when a check fails.
+KILLS = 5
+KILL_SEED = int(os.environ.get('OCIKIT_KILL_SEED') or random.SystemRandom().randrange(1, 2 ** 31))
+#: The longest a kill waits after the sync has read the blobs it was waiting for: within a copy (its blob written, its commit), and
+#: after the last one (the last commits, an archive written).
+KILL_LATE, KILL_LAST = 0.05, 0.5
+
+
+@contextlib.contextmanager
+def replay_hint(seed: int, moments: list[tuple[int, float]]) -> t.Iterator[None]:
+    """Name the seed (and the kill moments drawn so far) in a failing check, so that the same kills can be replayed."""
+    try:
+        yield
+    except AssertionError as exc:
+        drawn = ', '.join('%.3f s after source blob read %d' % (late, reads) for reads, late in moments)
+        raise AssertionError('%s\n(kills %s; OCIKIT_KILL_SEED=%d replays them)' % (exc, drawn, seed)) from exc
+
+
+def source_blob_reads(reg: Registry) -> int:
+    """How many blob GETs the source has answered since its log was cleared."""
+    return sum(1 for r in reg.requests() if r['method'] == 'GET' and '/blobs/' in r['path'])
+
+
+def kill_at(args: dict[str, t.Any], reg: Registry, reads: int, late: float, timeout: float = 120) -> bool:
+    """Start image_sync, wait until ``reg`` answered ``reads`` blob GETs, then ``late`` seconds more, and SIGKILL it (if still running)."""
+    proc = start_module('image_sync', args)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and proc.proc.poll() is None and source_blob_reads(reg) < reads:
+        time.sleep(0.005)
+    time.sleep(late)
+    return proc.kill()
+
+
+def dir_images(root: Path) -> dict[str, str]:
+    """tag -> manifest digest of every dir: image a sync wrote under ``root`` (``app:<tag>``), each checked whole: its version file,
+    manifest and every blob it names, hashing to their names. Anything else there must be what a killed copy leaves beside an
+    image it was writing (``.app:<tag>.ocikit-tmp-*``, ``.app:<tag>.ocikit-old-*``)."""
+    images = {}
+    if not root.exists():
+        return images
+    for path in sorted(root.iterdir()):
+        if path.name.startswith('.'):
+            assert '.ocikit-tmp-' in path.name or '.ocikit-old-' in path.name, path
+            continue
+        assert path.name.startswith('app:') and (path / 'version').is_file(), sorted(p.name for p in path.iterdir())
+        raw = (path / 'manifest.json').read_bytes()
+        manifest = json.loads(raw)
+        for descriptor in [manifest['config']] + manifest['layers']:
+            data = (path / descriptor['digest'].split(':', 1)[1]).read_bytes()
+            assert len(data) == descriptor['size'] and 'sha256:' + hashlib.sha256(data).hexdigest() == descriptor['digest'], (path, descriptor)
+        images[path.name.split(':', 1)[1]] = 'sha256:' + hashlib.sha256(raw).hexdigest()
+    return images
+
+
+def file_identities(root: Path, tags: t.Iterable[str]) -> dict[str, tuple[int, int]]:
+    """(inode, mtime) of every file of the dir: images ``tags`` under ``root``: a skipped image keeps them all."""
+    return {str(path): (path.stat().st_ino, path.stat().st_mtime_ns) for tag in tags for path in sorted((root / ('app:' + tag)).iterdir())}
+
+
+class KillTarget:
+    """One destination of the random-kill test: its image_sync options and what it holds, whole."""
+
+    def __init__(self, bed: Bed, dest_type: str, base: Path, name: str) -> None:
+        self.bed, self.dest_type = bed, dest_type
+        if dest_type == 'docker':
+            self.dest = '%s/%s' % (bed.dest.host, name)
+        else:
+            self.dest = str(base / (name + ('.tar' if dest_type == 'oci-archive' else '')))
+
+    def args(self, **extra: t.Any) -> dict[str, t.Any]:
+        # One image at a time: what a kill interrupts is one copy, at a point that moves with the blobs read.
+        return self.bed.args(src='%s/big/app' % self.bed.src.host, dest=self.dest, dest_type=self.dest_type, concurrency=1, **extra)
+
+    def images(self) -> dict[str, str]:
+        """tag -> digest of every image the destination names, each checked whole (every blob there, hashing to its name)."""
+        if self.dest_type == 'docker':
+            return {tag: t.cast(str, digest) for tag, digest in self.bed.dest_api.digests(self.dest.split('/', 1)[1] + '/app').items()}
+        if self.dest_type == 'oci':
+            return {name.split(':', 1)[1]: digest for name, digest in layout_names(Path(self.dest)).items()}
+        if self.dest_type == 'oci-archive':
+            return {name.split(':', 1)[1]: digest for name, digest in archive_names(Path(self.dest)).items()} if Path(self.dest).exists() else {}
+        return dir_images(Path(self.dest))
+
+
+@pytest.mark.parametrize('dest_type', ['docker', 'oci', 'oci-archive', 'dir'])
+def test_sigkill_at_random_moments_leaves_whole_images_and_the_rerun_copies_only_the_rest(bed: Bed, tmp_path: Path, dest_type: str) -> None:
+    seed = KILL_SEED + ['docker', 'oci', 'oci-archive', 'dir'].index(dest_type)
+    rng = random.Random(seed)
+    moments: list[tuple[int, float]] = []
+    with replay_hint(seed, moments):
+        target = KillTarget(bed, dest_type, tmp_path, 'rk-' + dest_type.replace('-', ''))
+        expected = {tag: image.manifest_digest for tag, image in bed.big.items()}
+        for dummy in range(KILLS + 1):
+            before = target.images()
+            kept = file_identities(Path(target.dest), before) if dest_type == 'dir' else {}
+            archive = (sha256_file(Path(target.dest)), Path(target.dest).stat().st_ino) if dest_type == 'oci-archive' and before else None
+            for reg in (bed.src, bed.dest):
+                quiet(reg)
+                reg.clear_requests()
+            if len(moments) < KILLS:
+                # Anywhere in what is left to do: after 0 (while starting, planning) to all (then committing, writing the archive,
+                # or done) of the blobs the images not there yet need, and a moment more (in the middle of a blob, a commit).
+                needed = sum(len(bed.big[tag].blob_digests) for tag in BIG_TAGS if tag not in before)
+                reads = rng.randint(0, needed)
+                moments.append((reads, rng.uniform(0.0, KILL_LAST if reads == needed else KILL_LATE)))
+                kill_at(target.args(), bed.src, *moments[-1])
+                for reg in (bed.src, bed.dest):
+                    quiet(reg)
+            else:
+                final = run_module('image_sync', target.args())
+                assert not final.failed, final.msg
+                assert {tag: item['action'] for tag, item in by_tag(final.result).items()} == {
+                    tag: 'skipped' if tag in before else 'copied' for tag in BIG_TAGS}
+            after = target.images()
+            # Whatever the kill left is whole and right, and nothing that was there is lost.
+            assert after == {tag: expected[tag] for tag in after} and set(before) <= set(after), (sorted(before), sorted(after))
+            # Nothing of an image that was there is copied again: none of its blobs is read from the source ...
+            read = {r['path'].rsplit('/', 1)[1] for r in bed.src.requests() if r['method'] == 'GET' and '/blobs/' in r['path']}
+            assert read <= {digest for tag in BIG_TAGS if tag not in before for digest in bed.big[tag].blob_digests}, sorted(before)
+            # ... nor written at the destination.
+            if dest_type == 'docker':
+                log = bed.dest.requests()
+                assert upload_digests(log) <= {digest for tag in BIG_TAGS if tag not in before for digest in bed.big[tag].blob_digests}
+                assert not [r for r in log if r['method'] == 'PUT' and r['path'].rsplit('/', 1)[1] in before]
+            if dest_type == 'dir':
+                assert file_identities(Path(target.dest), before) == kept
+            if archive is not None and after == before:
+                # An archive is the old one, untouched, or the new one whole.
+                assert (sha256_file(Path(target.dest)), Path(target.dest).stat().st_ino) == archive
+        assert after == expected
+        if dest_type == 'dir':
+            # What the kills left beside the images is no image: a later sync from the tree finds exactly the ten.
+            layout = tmp_path / 'from-dir'
+            back = run_module('image_sync', bed.args(src=target.dest, src_type='dir', dest=str(layout), dest_type='oci'))
+            assert not back.failed, back.msg
+            assert layout_names(layout) == {'app:' + tag: digest for tag, digest in expected.items()}
 
 
 # -- 4. keep_going past a broken source image ----------------------------------------------------------------------

@@ -168,7 +168,8 @@ class SyncResult:
         waits = sum(int(entry.get('rate_limit_waits', 0)) for entry in self.registries.values())
         waited = sum(float(entry.get('rate_limit_wait_seconds', 0.0)) for entry in self.registries.values())
         return dict(counts, images=len(self.images), bytes_copied=self.bytes_copied, seconds=round(time.monotonic() - self.started, 3),
-                    attachment_tags_skipped=self.attachment_tags_skipped, requests=requests, rate_limit_waits=waits, rate_limit_wait_seconds=round(waited, 3), registries=self.registries)
+                    attachment_tags_skipped=self.attachment_tags_skipped, requests=requests, rate_limit_waits=waits,
+                    rate_limit_wait_seconds=round(waited, 3), registries=self.registries)
 
 
 class _Progress:

@@ -10,6 +10,10 @@
 * A sync SIGKILLed after some images finished (watched in ``progress_file``), into a registry, an OCI layout and an
   OCI archive: whatever the kill left is whole (every tag or layout name points at a complete image, the archive is
   the old one or absent), and the rerun completes without copying again what was there.
+* SIGKILLs at random points, five per destination type (registry, OCI layout, OCI archive, dir), each after a random number
+  of the source blob reads still needed and a random moment more, seeded by ``OCIKIT_KILL_SEED`` (drawn afresh when unset,
+  and named with the kill points when a check fails): every time, only whole images, none lost, no blob of an image that
+  was there read again; a final run copies only the rest.
 * ``keep_going`` past a source image whose layer was deleted from the source registry.
 
 The checks read the registries with a small client of their own (httpx, tokens asked from the token server
@@ -495,13 +499,14 @@ KILL_LATE, KILL_LAST = 0.05, 0.5
 
 
 @contextlib.contextmanager
-def replay_hint(seed: int, moments: list[tuple[int, float]]) -> t.Iterator[None]:
-    """Name the seed (and the kill moments drawn so far) in a failing check, so that the same kills can be replayed."""
+def replay_hint(seed: int, moments: list[tuple[int, float]], progress: list[int]) -> t.Iterator[None]:
+    """Name the seed (the kill moments drawn so far, the whole images after each) in a failing check, so that the kills can be replayed."""
     try:
         yield
     except AssertionError as exc:
         drawn = ', '.join('%.3f s after source blob read %d' % (late, reads) for reads, late in moments)
-        raise AssertionError('%s\n(kills %s; OCIKIT_KILL_SEED=%d replays them)' % (exc, drawn, seed)) from exc
+        raise AssertionError('%s\n(kills %s; whole images after each: %s; OCIKIT_KILL_SEED=%d replays them)'
+                             % (exc, drawn, progress, seed)) from exc
 
 
 def source_blob_reads(reg: Registry) -> int:
@@ -572,10 +577,10 @@ class KillTarget:
 
 @pytest.mark.parametrize('dest_type', ['docker', 'oci', 'oci-archive', 'dir'])
 def test_sigkill_at_random_moments_leaves_whole_images_and_the_rerun_copies_only_the_rest(bed: Bed, tmp_path: Path, dest_type: str) -> None:
-    seed = KILL_SEED + ['docker', 'oci', 'oci-archive', 'dir'].index(dest_type)
-    rng = random.Random(seed)
+    rng = random.Random('%d %s' % (KILL_SEED, dest_type))
     moments: list[tuple[int, float]] = []
-    with replay_hint(seed, moments):
+    progress: list[int] = []
+    with replay_hint(KILL_SEED, moments, progress):
         target = KillTarget(bed, dest_type, tmp_path, 'rk-' + dest_type.replace('-', ''))
         expected = {tag: image.manifest_digest for tag, image in bed.big.items()}
         for dummy in range(KILLS + 1):
@@ -600,6 +605,7 @@ def test_sigkill_at_random_moments_leaves_whole_images_and_the_rerun_copies_only
                 assert {tag: item['action'] for tag, item in by_tag(final.result).items()} == {
                     tag: 'skipped' if tag in before else 'copied' for tag in BIG_TAGS}
             after = target.images()
+            progress.append(len(after))
             # Whatever the kill left is whole and right, and nothing that was there is lost.
             assert after == {tag: expected[tag] for tag in after} and set(before) <= set(after), (sorted(before), sorted(after))
             # Nothing of an image that was there is copied again: none of its blobs is read from the source ...

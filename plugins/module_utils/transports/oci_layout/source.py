@@ -36,7 +36,8 @@ class OCILayoutSource(ImageSource):
     later call reads the same manifest even if another writer moves the name meanwhile.
 
     ``snapshot``: index.json as read once for many images of the layout (an image_sync of a layout,
-    see :class:`IndexSnapshot`); the name is then looked up there instead of in a fresh read.
+    see :class:`IndexSnapshot`); the name is then looked up there instead of in a fresh read, and
+    the layout is not checked again (the snapshot's reading checked it).
     """
 
     reference: 'OCIReference'
@@ -44,7 +45,8 @@ class OCILayoutSource(ImageSource):
     def __init__(self, reference: 'OCIReference', shared_blob_dir: str | None = None, snapshot: IndexSnapshot | None = None) -> None:
         self.reference = reference
         self.layout = Layout(reference.path, shared_blob_dir)
-        self.layout.check_readable()
+        if snapshot is None:
+            self.layout.check_readable()
         self._snapshot = snapshot
         self._descriptor: Descriptor | None = None
 

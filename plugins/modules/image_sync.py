@@ -180,9 +180,9 @@ options:
     type: str
   attachment_tags:
     description:
-      - What to do with the tags other tools attach to a manifest, when a repository's tag list (or a layout or archive source's names)
-        holds them, C(sha256-<hex>.sig), C(.att), C(.sbom) (cosign's signatures, attestations and SBOMs) and C(sha256-<hex>) (the OCI
-        referrers tag schema). They are named after the digest they belong to; nobody tags them as images.
+      - What to do with the tags other tools attach to a manifest (C(sha256-<hex>.sig), C(.att), C(.sbom): cosign's signatures,
+        attestations and SBOMs; C(sha256-<hex>): the OCI referrers tag schema) when a repository's tag list, or a layout or archive
+        source's names, holds them. They are named after the digest they belong to; nobody tags them as images.
       - V(skip) leaves them out; C(attachment_tags_skipped) in RV(summary) counts them. Sigstore signatures (C(.sig)) travel with their
         images anyway when O(registries_d) sets C(use-sigstore-attachments) for the source and the destination (and
         O(remove_signatures) is not set); a warning names the tags whose content does not travel (attestations, SBOMs, referrers
@@ -229,6 +229,12 @@ EXAMPLES = r'''
     semver: ">= 1.0.0, < 2.0.0"
     keep_going: true
   register: synced
+
+- name: Keep cosign's attestations and SBOMs (sha256-HEX.att, .sbom tags) too, copied as tags as skopeo sync copies them
+  ocikit.images.image_sync:
+    src: registry.example.com/team/app
+    dest: mirror.internal:5000/team
+    attachment_tags: copy
 
 - name: Paste the skopeo sync YAML the team already has
   ocikit.images.image_sync:

@@ -180,8 +180,8 @@ options:
     type: str
   attachment_tags:
     description:
-      - What to do with the tags other tools attach to a manifest (C(sha256-<hex>.sig), C(.att), C(.sbom): cosign's signatures,
-        attestations and SBOMs; C(sha256-<hex>): the OCI referrers tag schema) when a repository's tag list, or a layout or archive
+      - What to do with the tags other tools attach to a manifest (cosign's signatures, attestations and SBOMs C(sha256-<hex>.sig),
+        C(.att) and C(.sbom), and C(sha256-<hex>) of the OCI referrers tag schema) when a repository's tag list, or a layout or archive
         source's names, holds them. They are named after the digest they belong to; nobody tags them as images.
       - V(skip) leaves them out; C(attachment_tags_skipped) in RV(summary) counts them. Sigstore signatures (C(.sig)) travel with their
         images anyway when O(registries_d) sets C(use-sigstore-attachments) for the source and the destination (and

@@ -45,6 +45,12 @@ Every request passing the proxy is logged (:attr:`FaultProxy.requests`) with the
 at which it arrived, so tests can measure how long a client waited between two requests;
 :attr:`FaultProxy.peak_in_flight` is the most requests the proxy was handling at once.
 
+Latency (``FaultProxy(registry, delay=0.02)``, or :attr:`FaultProxy.delay` set later): every
+request waits ``delay`` seconds before it is forwarded (one round trip), and every new connection
+waits ``2 * delay`` before its TLS handshake (the TCP and TLS 1.3 handshakes are one round trip
+each), as a registry that far away would cost. Nothing else changes: the client still verifies
+the proxy's certificate, and faults apply as usual. The benchmark's P4b row uses it.
+
 Every loop and stall is bounded in time and ends when :meth:`FaultProxy.stop` runs. Request
 bodies are read whole before forwarding (test images are small), which also means a fault on
 the answer comes after the registry has seen (and acted on) the whole request.
@@ -247,11 +253,20 @@ class _BaseHandler(BaseHTTPRequestHandler):
 
 
 class _ProxyHandler(_BaseHandler):
+    def setup(self) -> None:
+        # Latency mode: a new connection pays the TCP and the TLS handshake's round trips first.
+        delay = self.server.owner.delay
+        if delay:
+            self.server.owner.stopping.wait(2 * delay)
+        super().setup()
+
     def _handle(self) -> None:
         proxy = self.server.owner
         split = self.path.partition("?")
         path, query = split[0], split[2]
         body = self._read_body()
+        if proxy.delay:
+            proxy.stopping.wait(proxy.delay)  # latency mode: the request's own round trip
         proxy.entered()
         try:
             self._answer(proxy, path, query, body)
@@ -417,10 +432,14 @@ class _RecorderHandler(_BaseHandler):
 class FaultProxy:
     """The proxy in front of a started TLS :class:`Registry`; a context manager, or ``start``/``stop``."""
 
-    def __init__(self, registry: Registry) -> None:
+    def __init__(self, registry: Registry, delay: float = 0.0) -> None:
         if not registry.tls or registry.pki is None or registry.port is None:
             raise ValueError("FaultProxy needs a started registry with tls=True")
+        if not 0.0 <= delay <= MAX_FAULT_SECONDS:
+            raise ValueError(f"FaultProxy delay must be within [0, {MAX_FAULT_SECONDS:g}] seconds")
         self.registry = registry
+        self.delay = float(delay)
+        """Seconds added per request and twice per new connection (latency mode); 0 forwards at once."""
         self.upstream_port = registry.port
         self.upstream_context = registry.ssl_context()
         cert = registry.pki.issue_server_cert("faultproxy", hosts=("127.0.0.1",))

@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import statistics
 import typing as t
 
@@ -18,7 +19,10 @@ def summarize(runs: t.Sequence[t.Mapping[str, t.Any]]) -> dict[str, t.Any]:
 
     Only runs that succeeded and passed verification count; ``failed`` says how many did not.
     ``peak_rss_mib`` is the largest peak over the counted runs, ``median_rss_mib`` their median;
-    ``median_layer_bytes_written`` (recompress) the size of the layers the tool produced.
+    ``median_layer_bytes_written`` (recompress) the size of the layers the tool produced;
+    ``median_requests``/``max_requests`` the registry requests besides auth (all registries),
+    ``max_writes`` the most write requests to the destination, ``max_changed`` (playbook) the most
+    loop items reported changed.
     """
     good = [r for r in runs if r['verified']]
     summary: dict[str, t.Any] = {'runs': len(runs), 'failed': len(runs) - len(good), 'median_s': None, 'min_s': None, 'max_s': None,
@@ -29,6 +33,13 @@ def summarize(runs: t.Sequence[t.Mapping[str, t.Any]]) -> dict[str, t.Any]:
         summary.update(median_s=statistics.median(seconds), min_s=min(seconds), max_s=max(seconds),
                        median_cpu_s=statistics.median([r['cpu_user'] + r['cpu_system'] for r in good]),
                        peak_rss_mib=max(rss), median_rss_mib=statistics.median(rss))
+        requests = [r['requests_besides_auth'] for r in good if r.get('requests_besides_auth') is not None]
+        if requests:
+            summary.update(median_requests=statistics.median(requests), max_requests=max(requests),
+                           max_writes=max(r.get('dest_writes', 0) for r in good))
+        changed = [r['playbook']['changed'] for r in good if r.get('playbook')]
+        if changed:
+            summary['max_changed'] = max(changed)
         written = [r['dest_image']['layer_bytes'] for r in good if r.get('dest_image', {}).get('layer_bytes')]
         if written:
             summary['median_layer_bytes_written'] = statistics.median(written)
@@ -76,4 +87,170 @@ def table(rows: t.Sequence[t.Mapping[str, t.Any]]) -> str:
         out.append('  '.join(cells))
         if number == 0:
             out.append('  '.join('-' * width for width in widths))
+    return '\n'.join(out)
+
+
+# -- issue 10's goals: one row per P-number, pass or miss ------------------------------------------
+
+@dataclasses.dataclass(frozen=True)
+class Goal:
+    """One row of issue 10's goal table.
+
+    ``scenarios`` are the benchmark scenarios the row is computed from (for P5/P6, the rows of
+    ``.bench/sync.json``); ``target`` bounds the row's primary value: the ours/skopeo ratio, or
+    for P8 ours' peak RSS in MiB. The chart plots that value divided by ``target``.
+    """
+
+    number: str
+    title: str
+    scenarios: tuple[str, ...]
+    target: float
+    text: str
+    unit: str = 'ratio'
+
+
+GOALS = (
+    Goal('P1', 'push oci -> registry', ('push',), 0.7, '<= 0.7'),
+    Goal('P2', 'registry -> registry', ('copy',), 0.9, '<= 0.9'),
+    Goal('P3', 'registry -> oci layout', ('pull',), 0.9, '<= 0.9'),
+    Goal('P4', 'up-to-date copy, module process', ('up-to-date',), 2.0,
+         '<= 2.0, 0 writes, <= %d requests besides auth' % 3),
+    Goal('P4b', 'up-to-date copy, +20 ms per round trip', ('up-to-date-latency', 'up-to-date'), 1.0,
+         '<= 1.0, latency cost <= 0.5x skopeo\'s'),
+    Goal('P5', 'sync cold (image_sync)', ('sync-cold',), 0.3, '<= 0.3'),
+    Goal('P6', 'sync up to date (image_sync)', ('sync-up-to-date',), 0.3, '<= 0.3'),
+    Goal('P7', 'gzip -> zstd recompression', ('recompress',), 0.9, '<= 0.9'),
+    Goal('P8', 'peak RSS, one big layer pushed', ('layer-256m', 'layer-1g', 'layer-4g'), 64.0,
+         '<= 64 MiB, flat in layer size', unit='MiB'),
+    Goal('P9', 'playbook, 20 images, second run', ('playbook',), 1.0, 'changed=0 and <= 1.0'),
+    Goal('P10', '4-platform index (all), registry -> registry', ('index',), 0.6, '<= 0.6'),
+)
+MAX_UP_TO_DATE_REQUESTS = 3
+LATENCY_COST_GOAL = 0.5
+FLAT_TOLERANCE_MIB = 8.0
+"""P8's "flat": ours' peak RSS may grow by at most this much from the smallest to the largest layer."""
+
+
+def _median(side: t.Mapping[str, t.Any], key: str = 'median_s') -> float | None:
+    value = side.get(key)
+    return None if value is None else float(value)
+
+
+def _fmt(value: float | None, fmt: str = '%.2f', unit: str = '') -> str:
+    return '-' if value is None else (fmt % value) + unit
+
+
+def evaluate(goal: Goal, rows: t.Mapping[str, t.Mapping[str, t.Any]]) -> dict[str, t.Any]:
+    """Goal row for ``goal`` from the scenario rows (``{scenario: row}``) that were run.
+
+    ``result`` is ``pass``, ``miss`` (``why`` says which condition failed) or ``not run`` (a
+    needed scenario is missing or has no verified run on a side); ``value`` is the primary measure
+    the chart plots against ``target``.
+    """
+    out: dict[str, t.Any] = {'number': goal.number, 'title': goal.title, 'goal': goal.text, 'target': goal.target, 'unit': goal.unit,
+                             'value': None, 'ours': '-', 'skopeo': '-', 'ratio': None, 'requests': '-', 'rss': '-', 'result': 'not run',
+                             'why': []}
+    if goal.number == 'P8':
+        return _evaluate_rss(goal, rows, out)
+    main = rows.get(goal.scenarios[0])
+    if main is None:
+        out['why'] = ['%s was not run' % goal.scenarios[0]]
+        return out
+    ours, skopeo = main['ours'], main['skopeo']
+    out.update(ours=_fmt(_median(ours), unit=' s'), skopeo=_fmt(_median(skopeo), unit=' s'), ratio=main.get('ratio'), value=main.get('ratio'),
+               requests='%s / %s' % (_fmt(ours.get('median_requests'), '%.0f'), _fmt(skopeo.get('median_requests'), '%.0f')),
+               rss='%s / %s' % (_fmt(ours.get('peak_rss_mib'), '%.0f'), _fmt(skopeo.get('peak_rss_mib'), '%.0f')))
+    if out['value'] is None:
+        out['why'] = ['no verified run on both sides']
+        return out
+    why = []
+    if out['value'] > goal.target:
+        why.append('ratio %.2f > %g' % (out['value'], goal.target))
+    if goal.number == 'P4':
+        requests, writes = ours.get('max_requests'), ours.get('max_writes')
+        if requests is None or requests > MAX_UP_TO_DATE_REQUESTS:
+            why.append('%s requests besides auth > %d' % (_fmt(requests, '%.0f'), MAX_UP_TO_DATE_REQUESTS))
+        if writes:
+            why.append('%d writes' % writes)
+    elif goal.number == 'P4b':
+        why += _latency_cost(rows, out)
+    elif goal.number == 'P9':
+        changed = ours.get('max_changed')
+        out['ours'] += ' (changed=%s)' % _fmt(changed, '%.0f')
+        out['skopeo'] += ' (changed=%s)' % _fmt(skopeo.get('max_changed'), '%.0f')
+        if changed is None or changed != 0:
+            why.append('changed=%s on the second run' % _fmt(changed, '%.0f'))
+    out.update(result='miss' if why else 'pass', why=why)
+    return out
+
+
+def _latency_cost(rows: t.Mapping[str, t.Mapping[str, t.Any]], out: dict[str, t.Any]) -> list[str]:
+    """P4b's second condition: (latency run - plain run) of ours <= 0.5 x the same of skopeo."""
+    plain, slow = rows.get('up-to-date'), rows.get('up-to-date-latency')
+    if plain is None or slow is None:
+        return ['up-to-date was not run: no latency cost']
+    added = {}
+    for side in ('ours', 'skopeo'):
+        before, after = _median(plain[side]), _median(slow[side])
+        if before is None or after is None:
+            return ['no verified %s run of up-to-date: no latency cost' % side]
+        added[side] = after - before
+    out['added'] = added
+    out['ours'] += ' (+%.2f s)' % added['ours']
+    out['skopeo'] += ' (+%.2f s)' % added['skopeo']
+    if added['skopeo'] <= 0 or added['ours'] > LATENCY_COST_GOAL * added['skopeo']:
+        return ['latency cost %.2f s > %.1f x skopeo\'s %.2f s' % (added['ours'], LATENCY_COST_GOAL, added['skopeo'])]
+    return []
+
+
+def _evaluate_rss(goal: Goal, rows: t.Mapping[str, t.Mapping[str, t.Any]], out: dict[str, t.Any]) -> dict[str, t.Any]:
+    """P8: ours' peak RSS over every layer size run <= target, and max - min <= FLAT_TOLERANCE_MIB."""
+    present = [(name, rows[name]) for name in goal.scenarios if name in rows]
+    peaks = {side: [row[side].get('peak_rss_mib') for dummy, row in present] for side in ('ours', 'skopeo')}
+    if not present:
+        out['why'] = ['%s were not run' % ', '.join(goal.scenarios)]
+        return out
+    if any(value is None for value in peaks['ours'] + peaks['skopeo']):
+        out['why'] = ['no verified run of every layer size on both sides']
+        return out
+    sizes = '/'.join(name.rpartition('-')[2] for name, dummy in present)
+    out.update(value=max(peaks['ours']), ours='%s MiB' % '/'.join('%.0f' % v for v in peaks['ours']),
+               skopeo='%s MiB' % '/'.join('%.0f' % v for v in peaks['skopeo']), rss='%.0f / %.0f' % (max(peaks['ours']), max(peaks['skopeo'])),
+               title='%s (%s)' % (goal.title, sizes))
+    why = []
+    if out['value'] > goal.target:
+        why.append('peak %.0f MiB > %g MiB' % (out['value'], goal.target))
+    if len(present) < 2:
+        why.append('one layer size only: flatness not shown')
+    elif max(peaks['ours']) - min(peaks['ours']) > FLAT_TOLERANCE_MIB:
+        why.append('grows %.0f MiB with the layer (> %g)' % (max(peaks['ours']) - min(peaks['ours']), FLAT_TOLERANCE_MIB))
+    out.update(result='miss' if why else 'pass', why=why)
+    return out
+
+
+def evaluate_all(rows: t.Iterable[t.Mapping[str, t.Any]]) -> list[dict[str, t.Any]]:
+    """Every goal of :data:`GOALS`, in order, from scenario rows (each with a ``scenario`` key)."""
+    by_name = {row['scenario']: row for row in rows}
+    return [evaluate(goal, by_name) for goal in GOALS]
+
+
+def goal_table(goals: t.Sequence[t.Mapping[str, t.Any]], markdown: bool = False) -> str:
+    """The goal table: P-number, scenario, goal, ours, skopeo, ratio, requests, peak RSS, result.
+
+    ``requests`` are the median registry requests besides auth (the ``/v2/`` ping and 401
+    challenges) of ours / skopeo; for P8 the RSS column names the layer sizes.
+    """
+    header = ['#', 'scenario', 'goal', 'ours', 'skopeo', 'ours/skopeo', 'requests ours / skopeo', 'peak RSS MiB ours / skopeo', 'result']
+    lines = [header]
+    for goal in goals:
+        result = goal['result'] + (': ' + '; '.join(goal['why']) if goal['why'] else '')
+        lines.append([goal['number'], goal['title'], goal['goal'], goal['ours'], goal['skopeo'], _fmt(goal['ratio']), goal['requests'],
+                      goal['rss'], result])
+    if markdown:
+        rendered = ['| ' + ' | '.join(cell.replace('|', '\\|') for cell in line) + ' |' for line in lines]
+        rendered.insert(1, '|' + '---|' * len(header))
+        return '\n'.join(rendered)
+    widths = [max(len(line[i]) for line in lines) for i in range(len(header) - 1)]
+    out = ['  '.join([cell.ljust(width) for cell, width in zip(line[:-1], widths)] + [line[-1]]) for line in lines]
+    out.insert(1, '  '.join('-' * width for width in widths) + '  ------')
     return '\n'.join(out)

@@ -20,6 +20,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -54,6 +55,10 @@ class Job:
     dest: Endpoint
     compress_format: str | None = None
     """Layer compression asked of the destination (``gzip``/``zstd``), or None to keep the layers as they are."""
+    all_images: bool = False
+    """Copy a whole index (ours ``all: true``, skopeo ``--all``)."""
+    tags: tuple[str, ...] = ()
+    """Playbook jobs: the tags to copy, each ``src.name:TAG`` to ``dest.name:TAG`` (the names then carry no tag)."""
 
 
 @dataclasses.dataclass
@@ -123,6 +128,8 @@ class Ours:
                              prefix + 'cert_dir': str(endpoint.registry.cert_dir)})
         if job.compress_format:
             args['dest_compress_format'] = job.compress_format
+        if job.all_images:
+            args['all'] = True
         args.update({'_ansible_check_mode': False, '_ansible_diff': False, '_ansible_tmpdir': str(tmpdir)})
         return args
 
@@ -206,21 +213,29 @@ class Skopeo:
                 flags += endpoint.registry.skopeo_flags(side)
         if job.compress_format:
             flags += ['--dest-compress-format', job.compress_format]
+        if job.all_images:
+            flags.append('--all')
         return [self.binary, 'copy', '--quiet', *flags, job.src.name, job.dest.name]
+
+    def isolated(self, argv: list[str], scratch: Path) -> list[str]:
+        """``argv`` run with the blob-info cache of ``scratch`` (see :class:`CacheIsolation`); as root without namespaces, the
+        system cache file is deleted now."""
+        if self.isolation.mode == 'mount-namespace':
+            cache_dir = scratch / 'blob-info-cache'
+            cache_dir.mkdir(mode=0o700, exist_ok=True)
+            return isolated_argv(argv, cache_dir)
+        if self.isolation.mode == 'delete':
+            (ROOT_BLOB_INFO_CACHE_DIR / BLOB_INFO_CACHE_FILE).unlink(missing_ok=True)
+        return argv
 
     def run(self, job: Job, scratch: Path, timeout: float) -> Outcome:
         """Run skopeo for ``job`` with a fresh HOME and an empty blob-info cache."""
         home = run_home(scratch)
         env = dict(os.environ)
         env.update(home)
-        argv = self.argv(job)
+        argv = self.isolated(self.argv(job), scratch)
         notes: list[str] = []
         cache_dir = scratch / 'blob-info-cache'
-        if self.isolation.mode == 'mount-namespace':
-            cache_dir.mkdir(mode=0o700, exist_ok=True)
-            argv = isolated_argv(argv, cache_dir)
-        elif self.isolation.mode == 'delete':
-            (ROOT_BLOB_INFO_CACHE_DIR / BLOB_INFO_CACHE_FILE).unlink(missing_ok=True)
         measurement = measure(argv, env=env, timeout=timeout, how=self.how)
         if self.isolation.mode == 'mount-namespace' and not (cache_dir / BLOB_INFO_CACHE_FILE).exists():
             notes.append('skopeo left no blob-info cache in its private directory')
@@ -239,11 +254,7 @@ class Skopeo:
         env = dict(os.environ)
         env.update(home)
         flags = endpoint.registry.skopeo_flags('') if endpoint.registry is not None else []
-        argv = [self.binary, 'inspect', *flags, endpoint.name]
-        if self.isolation.mode == 'mount-namespace':
-            cache_dir = scratch / 'blob-info-cache'
-            cache_dir.mkdir(mode=0o700, exist_ok=True)
-            argv = isolated_argv(argv, cache_dir)
+        argv = self.isolated([self.binary, 'inspect', *flags, endpoint.name], scratch)
         proc = subprocess.run(argv, capture_output=True, text=True, env=env, check=False, timeout=timeout)
         if proc.returncode != 0:
             return None, 'skopeo inspect failed (rc=%d): %s' % (proc.returncode, proc.stderr.strip()[-500:])
@@ -257,3 +268,89 @@ def skopeo_version(binary: str) -> str:
     """``skopeo --version`` without the program name."""
     proc = subprocess.run([binary, '--version'], capture_output=True, text=True, check=False, timeout=30)
     return proc.stdout.strip().replace('skopeo version ', '')
+
+
+PLAY_HEAD = """- name: P9 {side}
+  hosts: localhost
+  connection: local
+  gather_facts: false
+  tasks:
+"""
+OURS_TASK = """    - name: image_copy loop
+      ocikit.images.image_copy:
+        src: "{{{{ src }}}}:{{{{ item }}}}"
+        dest: "{{{{ dest }}}}:{{{{ item }}}}"
+        dest_username: "{{{{ username }}}}"
+        dest_password: "{{{{ password }}}}"
+        dest_cert_dir: "{{{{ cert_dir }}}}"
+      loop: "{{{{ tags }}}}"
+"""
+SKOPEO_TASK = """    - name: skopeo copy loop
+      ansible.builtin.command:
+        argv: "{{{{ item }}}}"
+      loop: "{{{{ commands }}}}"
+      loop_control:
+        label: "{{{{ item[-1] }}}}"
+"""
+# The default callback prints one line per loop item: "changed: [localhost] => (item=...)".
+_ITEM_LINE = re.compile(r'^(ok|changed|failed|fatal|skipping): \[localhost\] => \(item=', re.MULTILINE)
+
+
+class Playbook:
+    """P9: ``ansible-playbook`` on localhost, one looped task over ``job.tags``.
+
+    ``ours``: an ``ocikit.images.image_copy`` loop; ``skopeo``: a ``command: skopeo copy`` loop
+    (with the same blob-info cache isolation as a plain skopeo run, one cache for all the play's
+    runs). The collection comes from ``collections_root`` (ANSIBLE_COLLECTIONS_PATH), modules run
+    with ``python``; HOME, Ansible's temp directories and the configuration are the run's own.
+    """
+
+    def __init__(self, side: str, ansible_playbook: str, python: str, collections_root: Path, skopeo: Skopeo, how: str) -> None:
+        self.label = side
+        self.ansible_playbook = ansible_playbook
+        self.python = python
+        self.collections_root = collections_root
+        self.skopeo = skopeo
+        self.how = how
+
+    def play(self, job: Job, scratch: Path) -> tuple[str, dict[str, t.Any]]:
+        """The playbook text and its extra vars for ``job``."""
+        if self.label == 'ours':
+            user, password = job.dest.registry.credentials
+            return PLAY_HEAD.format(side=self.label) + OURS_TASK.format(), {
+                'src': job.src.name, 'dest': job.dest.name, 'tags': list(job.tags), 'username': user, 'password': password,
+                'cert_dir': str(job.dest.registry.cert_dir)}
+        commands = [self.skopeo.isolated(self.skopeo.argv(Job(Endpoint('%s:%s' % (job.src.name, tag)),
+                                                              Endpoint('%s:%s' % (job.dest.name, tag), job.dest.registry))), scratch)
+                    for tag in job.tags]
+        return PLAY_HEAD.format(side=self.label) + SKOPEO_TASK.format(), {'commands': commands}
+
+    def run(self, job: Job, scratch: Path, timeout: float) -> Outcome:
+        """Run the play once (a run of its own in ``scratch``, which later runs of the same job share)."""
+        scratch.mkdir(parents=True, exist_ok=True)
+        text, extra = self.play(job, scratch)
+        (scratch / 'play.yml').write_text(text, encoding='utf-8')
+        (scratch / 'vars.json').write_text(json.dumps(extra), encoding='utf-8')
+        env = dict(os.environ)
+        env.update(run_home(scratch / 'home'))
+        env.update({'ANSIBLE_COLLECTIONS_PATH': str(self.collections_root), 'ANSIBLE_PYTHON_INTERPRETER': self.python,
+                    'ANSIBLE_NOCOLOR': '1', 'ANSIBLE_FORCE_COLOR': '0', 'ANSIBLE_RETRY_FILES_ENABLED': '0',
+                    'ANSIBLE_LOCAL_TEMP': str(scratch / 'home' / 'tmp'), 'ANSIBLE_REMOTE_TEMP': str(scratch / 'home' / 'tmp'),
+                    'ANSIBLE_CONFIG': str(scratch / 'ansible.cfg')})
+        (scratch / 'ansible.cfg').write_text('[defaults]\n', encoding='utf-8')
+        argv = [self.ansible_playbook, '-i', 'localhost,', '-e', '@' + str(scratch / 'vars.json'), str(scratch / 'play.yml')]
+        measurement = measure(argv, env=env, cwd=str(scratch), timeout=timeout, how=self.how)
+        return Outcome(measurement=measurement, result=play_result(measurement, len(job.tags)))
+
+
+def play_result(measurement: Measurement, expected: int) -> dict[str, t.Any]:
+    """Loop items by status from the play's output; ``failed`` unless it exited 0 with ``expected`` items ok or changed."""
+    counts = {'ok': 0, 'changed': 0, 'failed': 0}
+    for status in _ITEM_LINE.findall(measurement.stdout):
+        key = 'failed' if status in ('failed', 'fatal') else status
+        if key in counts:
+            counts[key] += 1
+    result: dict[str, t.Any] = dict(counts)
+    if measurement.rc != 0 or counts['failed'] or counts['ok'] + counts['changed'] != expected:
+        result.update(failed=True, msg='play rc=%d, items %s of %d: %s' % (measurement.rc, counts, expected, measurement.tail()))
+    return result

@@ -254,3 +254,87 @@ def goal_table(goals: t.Sequence[t.Mapping[str, t.Any]], markdown: bool = False)
     out = ['  '.join([cell.ljust(width) for cell, width in zip(line[:-1], widths)] + [line[-1]]) for line in lines]
     out.insert(1, '  '.join('-' * width for width in widths) + '  ------')
     return '\n'.join(out)
+
+
+# -- docs/performance.md ---------------------------------------------------------------------------
+
+def merge_documents(documents: t.Sequence[t.Mapping[str, t.Any]]) -> list[dict[str, t.Any]]:
+    """The scenario rows of every results document (run.py's, sync.py's...); a later document's row replaces an earlier one of the same name."""
+    rows: dict[str, dict[str, t.Any]] = {}
+    for document in documents:
+        for row in document.get('scenarios', []):
+            rows[row['scenario']] = dict(row)
+    return list(rows.values())
+
+
+def machine_markdown(machine: t.Mapping[str, t.Any]) -> str:
+    """The machine facts as a two-column markdown table."""
+    names = (('cpu_model', 'CPU'), ('cores', 'cores'), ('ram_gib', 'RAM GiB'), ('kernel', 'kernel'), ('os', 'OS'), ('python', 'Python'),
+             ('skopeo', 'skopeo'), ('commit', 'commit'))
+    lines = ['| | |', '|---|---|']
+    lines += ['| %s | %s |' % (label, machine.get(key, '-')) for key, label in names]
+    return '\n'.join(lines)
+
+
+def scenario_markdown(rows: t.Sequence[t.Mapping[str, t.Any]]) -> str:
+    """Every scenario that ran: medians, ratio, CPU, peak RSS and requests besides auth, ours and skopeo."""
+    lines = ['| scenario | what | ours s | skopeo s | ours/skopeo | CPU s ours / skopeo | peak RSS MiB ours / skopeo | requests ours / skopeo |',
+             '|---|---|---|---|---|---|---|---|']
+    for row in rows:
+        ours, skopeo = row['ours'], row['skopeo']
+        failed = ' (%d+%d failed runs)' % (ours.get('failed', 0), skopeo.get('failed', 0)) if ours.get('failed') or skopeo.get('failed') else ''
+        lines.append('| %s | %s%s | %s | %s | %s | %s / %s | %s / %s | %s / %s |' % (
+            row['scenario'], str(row.get('description', '')).replace('|', '\\|'), failed, _fmt(_median(ours)), _fmt(_median(skopeo)),
+            _fmt(row.get('ratio')), _fmt(ours.get('median_cpu_s')), _fmt(skopeo.get('median_cpu_s')), _fmt(ours.get('peak_rss_mib'), '%.0f'),
+            _fmt(skopeo.get('peak_rss_mib'), '%.0f'), _fmt(ours.get('median_requests'), '%.0f'), _fmt(skopeo.get('median_requests'), '%.0f')))
+    return '\n'.join(lines)
+
+
+def performance_markdown(documents: t.Sequence[t.Mapping[str, t.Any]], goals: t.Sequence[t.Mapping[str, t.Any]],
+                         rows: t.Sequence[t.Mapping[str, t.Any]], chart: str | None) -> str:
+    """``docs/performance.md``: when and where it ran, the goal table, the chart (``chart``: its file name), every scenario."""
+    main = documents[0]
+    settings = main.get('settings', {})
+    environment = main.get('environment', {})
+    passed = sum(1 for goal in goals if goal['result'] == 'pass')
+    missed = [goal['number'] for goal in goals if goal['result'] == 'miss']
+    absent = [goal['number'] for goal in goals if goal['result'] == 'not run']
+    out = [
+        '# Performance: ocikit.images against skopeo',
+        '',
+        '<!-- Written by tests/benchmarks/render.py from .bench/*.json (make bench); edits here are overwritten. -->',
+        '',
+        'The latest `make bench` run: each scenario run by `image_copy`/`image_sync` as Ansible runs a module (or through',
+        '`ansible-playbook` for P9) and by `skopeo`, side by side on the machine below, every run verified at its destination.',
+        'How each row is measured: [tests/benchmarks/README.md](../tests/benchmarks/README.md). The goals are issue 10\'s.',
+        '',
+        '- run: %s; %s' % (', '.join('%s %s' % (d.get('benchmark', '?'), d.get('generated', '?')) for d in documents),
+                           'settings: %s' % ', '.join('%s=%s' % (k, settings[k]) for k in sorted(settings) if k not in ('scenarios', 'sides'))),
+        '- load average (1, 5, 15 min) before / after: %s / %s on %s cores' % (
+            _loads(environment.get('load_average_before')), _loads(environment.get('load_average_after')), main.get('machine', {}).get('cores')),
+        '- goals: %d pass, %d miss%s%s' % (passed, len(missed), ' (%s)' % ', '.join(missed) if missed else '',
+                                           '; not run: %s' % ', '.join(absent) if absent else ''),
+        '',
+        '## Machine',
+        '',
+        machine_markdown(main.get('machine', {})),
+        '',
+        '## Goals',
+        '',
+        goal_table(goals, markdown=True),
+        '',
+        'ours/skopeo is the ratio of median wall times (below 1: ours is faster). Requests are registry requests besides auth',
+        '(the `/v2/` ping and 401 challenges), medians over all registries of one run. P4b adds to each side the time',
+        'the latency added (latency run minus the plain up-to-date run); P8 lists ours\' and skopeo\'s peaks per layer size.',
+        '',
+    ]
+    if chart:
+        out += ['![measured value / goal per row](%s)' % chart, '',
+                'Each bar is a row\'s measured value divided by its goal (the ratio, or for P8 ours\' peak RSS over 64 MiB): left of',
+                'the line at 1 meets the goal; green passes every condition of the row, red misses at least one.', '']
+    out += ['## Every scenario', '', scenario_markdown(rows), '']
+    return '\n'.join(out)
+
+
+def _loads(values: t.Any) -> str:
+    return '-' if not values else ', '.join('%.2f' % float(v) for v in values)

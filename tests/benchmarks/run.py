@@ -169,8 +169,8 @@ def build_images(args: argparse.Namespace, workdir: Path) -> Images:
         per_platform = args.index_mb * 1e6 / len(INDEX_PLATFORMS)
         images.index = build_index(workdir / 'index', TAG, INDEX_PLATFORMS, seed=3, layers=[
             LayerSpec(size=int(per_platform * 0.7), compressible=0.0), LayerSpec(size=int(per_platform * 0.3 / 0.5), compressible=0.5)])
-        print('index: %d platforms, %.1f MB of blobs, %s' % (len(INDEX_PLATFORMS), sum(i.total_size for i in images.index.images) / 1e6,
-                                                           images.index.digest))
+        blob_mb = sum(image.total_size for image in images.index.images) / 1e6
+        print('index: %d platforms, %.1f MB of blobs, %s' % (len(INDEX_PLATFORMS), blob_mb, images.index.digest))
     if 'playbook' in args.scenarios:
         images.playbook = [build_image(workdir / 'playbook', 't%d' % number, layers=[LayerSpec(size=16384 + number)], seed=100 + number)
                            for number in range(args.playbook_images)]

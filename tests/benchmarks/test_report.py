@@ -148,5 +148,5 @@ def test_play_output_counts_loop_items_by_status() -> None:
     short = play('\n'.join(lines[:3]))
     assert short['failed'] is True and "items {'ok': 1, 'changed': 1, 'failed': 0} of 3" in short['msg']
     assert play('\n'.join(lines), rc=2)['failed'] is True
-    broken = play('failed: [localhost] => (item=t0)\nok: [localhost] => (item=t1)\nok: [localhost] => (item=t2)')
-    assert broken['failed'] is True and broken['ok'] == 2
+    broken = play('failed: [localhost] (item=t0) => {"msg": "boom"}\nok: [localhost] => (item=t1)\nok: [localhost] => (item=t2)', rc=2)
+    assert (broken['failed'], broken['ok']) == (True, 2) and broken['msg'].endswith('of 3: failed: [localhost] (item=t0) => {"msg": "boom"}')

@@ -633,10 +633,9 @@ def test_fault_proxy_revoke_gets_the_registry_challenge_and_stop_ends_stalls(tmp
         Fault("explode")
 
 
-
 def test_fault_proxy_delay_adds_a_round_trip_per_request_and_two_per_connection(tmp_path: Path) -> None:
     """Latency mode: 3 x delay for a new connection's first request, 1 x delay for each further one, TLS verified."""
-    delay = 0.2
+    delay = 0.25
     with Registry(tmp_path / "reg") as reg, FaultProxy(reg, delay=delay) as proxy:
         with httpx.Client(base_url=f"https://{proxy.host}", verify=reg.ssl_context(), timeout=5) as client:
             started = time.monotonic()
@@ -652,6 +651,7 @@ def test_fault_proxy_delay_adds_a_round_trip_per_request_and_two_per_connection(
             httpx.get(f"https://{proxy.host}/v2/", verify=ssl.create_default_context(), timeout=5)
         with pytest.raises(ValueError, match="delay must be within"):
             FaultProxy(reg, delay=-1)
+
 
 @pytest.fixture(autouse=True)
 def _no_leaked_registries() -> Iterator[None]:

@@ -160,12 +160,13 @@ def evaluate(goal: Goal, rows: t.Mapping[str, t.Mapping[str, t.Any]]) -> dict[st
     out.update(ours=_fmt(_median(ours), unit=' s'), skopeo=_fmt(_median(skopeo), unit=' s'), ratio=main.get('ratio'), value=main.get('ratio'),
                requests='%s / %s' % (_fmt(ours.get('median_requests'), '%.0f'), _fmt(skopeo.get('median_requests'), '%.0f')),
                rss='%s / %s' % (_fmt(ours.get('peak_rss_mib'), '%.0f'), _fmt(skopeo.get('peak_rss_mib'), '%.0f')))
-    if out['value'] is None:
+    value = main.get('ratio')
+    if value is None:
         out['why'] = ['no verified run on both sides']
         return out
     why = []
-    if out['value'] > goal.target:
-        why.append('ratio %.2f > %g' % (out['value'], goal.target))
+    if value > goal.target:
+        why.append('ratio %.2f > %g' % (value, goal.target))
     if goal.number == 'P4':
         requests, writes = ours.get('max_requests'), ours.get('max_writes')
         if requests is None or requests > MAX_UP_TO_DATE_REQUESTS:

@@ -283,7 +283,7 @@ OURS_TASK = """    - name: image_copy loop
         dest_username: "{{{{ username }}}}"
         dest_password: "{{{{ password }}}}"
         dest_cert_dir: "{{{{ cert_dir }}}}"
-      loop: "{{{{ tags }}}}"
+      loop: "{{{{ image_tags }}}}"
 """
 SKOPEO_TASK = """    - name: skopeo copy loop
       ansible.builtin.command:
@@ -292,8 +292,8 @@ SKOPEO_TASK = """    - name: skopeo copy loop
       loop_control:
         label: "{{{{ item[-1] }}}}"
 """
-# The default callback prints one line per loop item: "changed: [localhost] => (item=...)".
-_ITEM_LINE = re.compile(r'^(ok|changed|failed|fatal|skipping): \[localhost\] => \(item=', re.MULTILINE)
+# The default callback prints one line per loop item: "changed: [localhost] => (item=...)", "failed: [localhost] (item=...) => {...}".
+_ITEM_LINE = re.compile(r'^(ok|changed|failed|fatal|skipping): \[localhost\](?: =>)? \(item=', re.MULTILINE)
 
 
 class Playbook:
@@ -318,7 +318,7 @@ class Playbook:
         if self.label == 'ours':
             user, password = job.dest.registry.credentials
             return PLAY_HEAD.format(side=self.label) + OURS_TASK.format(), {
-                'src': job.src.name, 'dest': job.dest.name, 'tags': list(job.tags), 'username': user, 'password': password,
+                'src': job.src.name, 'dest': job.dest.name, 'image_tags': list(job.tags), 'username': user, 'password': password,
                 'cert_dir': str(job.dest.registry.cert_dir)}
         commands = [self.skopeo.isolated(self.skopeo.argv(Job(Endpoint('%s:%s' % (job.src.name, tag)),
                                                               Endpoint('%s:%s' % (job.dest.name, tag), job.dest.registry))), scratch)
@@ -352,5 +352,8 @@ def play_result(measurement: Measurement, expected: int) -> dict[str, t.Any]:
             counts[key] += 1
     result: dict[str, t.Any] = dict(counts)
     if measurement.rc != 0 or counts['failed'] or counts['ok'] + counts['changed'] != expected:
-        result.update(failed=True, msg='play rc=%d, items %s of %d: %s' % (measurement.rc, counts, expected, measurement.tail()))
+        # The first failed item's line carries the module's message; stderr only Ansible's warnings.
+        failures = [line for line in measurement.stdout.splitlines() if line.startswith(('failed:', 'fatal:'))]
+        result.update(failed=True, msg='play rc=%d, items %s of %d: %s' % (measurement.rc, counts, expected,
+                                                                          (failures[0] if failures else measurement.tail())[:1000]))
     return result

@@ -29,7 +29,7 @@ sys.path[:0] = [str(HERE)]
 
 # pylint: disable=wrong-import-position
 from ocikit_bench.machine import machine_line  # noqa: E402
-from ocikit_bench.report import evaluate_all, merge_documents, performance_markdown  # noqa: E402
+from ocikit_bench.report import busy_note, evaluate_all, merge_documents, performance_markdown  # noqa: E402
 
 COLORS = {'pass': '#2e7d32', 'miss': '#c62828'}
 
@@ -46,7 +46,7 @@ def load_documents(results: Path, extra_dir: Path) -> list[dict[str, t.Any]]:
     return documents
 
 
-def chart(goals: t.Sequence[t.Mapping[str, t.Any]], machine: t.Mapping[str, t.Any], generated: str, path: Path) -> bool:
+def chart(goals: t.Sequence[t.Mapping[str, t.Any]], machine: t.Mapping[str, t.Any], heading: str, path: Path) -> bool:
     """Write the bar chart of value / goal per row to ``path``; False when matplotlib is not installed."""
     try:
         import matplotlib  # pylint: disable=import-outside-toplevel
@@ -68,7 +68,7 @@ def chart(goals: t.Sequence[t.Mapping[str, t.Any]], machine: t.Mapping[str, t.An
         axes.text(max(score, 1.0) + 0.03, position, '%s (goal %s)' % (measured, goal['goal'].split(',')[0]), va='center', fontsize=8)
     axes.set_xlim(0, max(scores + [1.0]) * 1.45)
     axes.set_xlabel('measured / goal (left of the dashed line meets it; green: every condition of the row passes)')
-    axes.set_title('ocikit.images vs skopeo, %s\n%s' % (generated, textwrap.fill(machine_line(machine), 100)), fontsize=9)
+    axes.set_title('ocikit.images vs skopeo, %s\n%s' % (heading, textwrap.fill(machine_line(machine), 100)), fontsize=9)
     figure.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(path)
@@ -90,7 +90,12 @@ def main(argv: list[str] | None = None) -> int:
     documents = load_documents(args.results, args.extra_dir or args.results.parent)
     rows = merge_documents(documents)
     goals = evaluate_all(rows)
-    drawn = chart(goals, documents[0].get('machine', {}), documents[0].get('generated', ''), args.png)
+    main_document = documents[0]
+    settings = main_document.get('settings', {})
+    heading = '%s, %s repetition(s), %s MB image' % (main_document.get('generated', ''), settings.get('repeat', '?'), settings.get('size_mb', '?'))
+    if busy_note(main_document.get('environment', {}), main_document.get('machine', {}).get('cores')):
+        heading += ', BUSY machine (see the page)'
+    drawn = chart(goals, main_document.get('machine', {}), heading, args.png)
     if not drawn:
         print('WARNING: matplotlib is not installed (pip install -r tests/benchmarks/requirements.txt): no chart', file=sys.stderr)
     relative = Path(args.png).name if args.png.parent.resolve() == args.markdown.parent.resolve() else str(args.png.resolve())

@@ -106,6 +106,7 @@ def test_performance_page_names_the_machine_the_goals_and_the_chart() -> None:
     machine = {'cpu_model': 'Test CPU', 'cores': 2, 'ram_gib': 23.5, 'kernel': '6.1', 'os': 'Debian 12', 'python': '3.11.7',
                'skopeo': '1.9.3', 'commit': 'abc1234'}
     document = {'benchmark': 'copy', 'generated': '2026-12-03T12:00:00+00:00', 'machine': machine, 'settings': {'repeat': 3},
+                'command': ['/venv/bin/python', '/repo/tests/benchmarks/run.py', '--quick'],
                 'environment': {'load_average_before': [0.5, 0.4, 0.3], 'load_average_after': [1.0, 0.5, 0.3]},
                 'scenarios': [row('push', side(0.5), side(1.0)), row('copy', side(1.0), side(1.0))]}
     rows = merge_documents([document])
@@ -115,6 +116,11 @@ def test_performance_page_names_the_machine_the_goals_and_the_chart() -> None:
     assert '![measured value / goal per row](performance.png)' in page
     assert '| push | push | 0.50 | 1.00 | 0.50 | 0.10 / 0.10 | 40 / 40 | - / - |' in page
     assert '0.50, 0.40, 0.30 / 1.00, 0.50, 0.30 on 2 cores' in page
+    assert 'busy machine' not in page
+    assert '- run: `run.py --quick` at 2026-12-03T12:00:00+00:00; settings: repeat=3' in page
+    document['environment']['load_average_after'] = [3.5, 2.0, 1.0]
+    busy = performance_markdown([document], evaluate_all(rows), rows, None)
+    assert '- **busy machine**: a 1-minute load average of 3.50 on 2 cores' in busy
     assert '![' not in performance_markdown([document], evaluate_all(rows), rows, None)
 
 

@@ -305,16 +305,22 @@ def performance_markdown(documents: t.Sequence[t.Mapping[str, t.Any]], goals: t.
         '',
         '<!-- Written by tests/benchmarks/render.py from .bench/*.json (make bench); edits here are overwritten. -->',
         '',
-        'The latest `make bench` run: each scenario run by `image_copy`/`image_sync` as Ansible runs a module (or through',
-        '`ansible-playbook` for P9) and by `skopeo`, side by side on the machine below, every run verified at its destination.',
+        'The latest benchmark run (`make bench`, or the scripts by hand: the commands below say which): each scenario run by',
+        '`image_copy`/`image_sync` as Ansible runs a module (or through `ansible-playbook` for P9) and by `skopeo`, side by side',
+        'on the machine below, every run verified at its destination.',
         'How each row is measured: [tests/benchmarks/README.md](../tests/benchmarks/README.md). The goals are issue 10\'s.',
         '',
-        '- run: %s; %s' % (', '.join('%s %s' % (d.get('benchmark', '?'), d.get('generated', '?')) for d in documents),
+        '- run: %s; %s' % (', '.join('`%s` at %s' % (_command(d), d.get('generated', '?')) for d in documents),
                            'settings: %s' % ', '.join('%s=%s' % (k, settings[k]) for k in sorted(settings) if k not in ('scenarios', 'sides'))),
         '- load average (1, 5, 15 min) before / after: %s / %s on %s cores' % (
             _loads(environment.get('load_average_before')), _loads(environment.get('load_average_after')), main.get('machine', {}).get('cores')),
         '- goals: %d pass, %d miss%s%s' % (passed, len(missed), ' (%s)' % ', '.join(missed) if missed else '',
                                            '; not run: %s' % ', '.join(absent) if absent else ''),
+    ]
+    busy = busy_note(environment, main.get('machine', {}).get('cores'))
+    if busy:
+        out.append(busy)
+    out += [
         '',
         '## Machine',
         '',
@@ -335,6 +341,27 @@ def performance_markdown(documents: t.Sequence[t.Mapping[str, t.Any]], goals: t.
                 'the line at 1 meets the goal; green passes every condition of the row, red misses at least one.', '']
     out += ['## Every scenario', '', scenario_markdown(rows), '']
     return '\n'.join(out)
+
+
+BUSY_LOAD_PER_CORE = 0.5
+"""A 1-minute load average above this per core before or after the run marks the page as measured on a busy machine."""
+
+
+def busy_note(environment: t.Mapping[str, t.Any], cores: int | None) -> str:
+    """A warning line when other work ran alongside (load average above :data:`BUSY_LOAD_PER_CORE` per core), else ''."""
+    loads = [values[0] for values in (environment.get('load_average_before'), environment.get('load_average_after')) if values]
+    if not loads or not cores or max(loads) <= BUSY_LOAD_PER_CORE * cores:
+        return ''
+    return ('- **busy machine**: a 1-minute load average of %.2f on %d cores means other work shared the CPUs; wall times and ratios are '
+            'inflated and noisy, CPU seconds, requests and peak RSS are the figures to trust' % (max(loads), cores))
+
+
+def _command(document: t.Mapping[str, t.Any]) -> str:
+    """The script and arguments a document was made by (``run.py --quick``), else its benchmark name."""
+    command = [str(part) for part in document.get('command') or []]
+    if len(command) < 2:
+        return str(document.get('benchmark', '?'))
+    return ' '.join([command[1].rpartition('/')[2]] + command[2:])
 
 
 def _loads(values: t.Any) -> str:

@@ -354,6 +354,6 @@ def play_result(measurement: Measurement, expected: int) -> dict[str, t.Any]:
     if measurement.rc != 0 or counts['failed'] or counts['ok'] + counts['changed'] != expected:
         # The first failed item's line carries the module's message; stderr only Ansible's warnings.
         failures = [line for line in measurement.stdout.splitlines() if line.startswith(('failed:', 'fatal:'))]
-        result.update(failed=True, msg='play rc=%d, items %s of %d: %s' % (measurement.rc, counts, expected,
-                                                                          (failures[0] if failures else measurement.tail())[:1000]))
+        why = (failures[0] if failures else measurement.tail())[:1000]
+        result.update(failed=True, msg='play rc=%d, items %s of %d: %s' % (measurement.rc, counts, expected, why))
     return result

@@ -67,13 +67,8 @@ _MAGIC = (
     (ZSTD, b'\x28\xb5\x2f\xfd'),
 )
 
-try:
-    import zstandard
-except ImportError as exc:  # pragma: no cover - exercised only without zstandard
-    zstandard = None
-    ZSTANDARD_IMPORT_ERROR: ImportError | None = exc
-else:
-    ZSTANDARD_IMPORT_ERROR = None
+#: Set (by tests) to make zstandard count as missing; None: try the import.
+ZSTANDARD_IMPORT_ERROR: ImportError | None = None
 
 
 class CompressionError(OcikitError):
@@ -83,11 +78,22 @@ class CompressionError(OcikitError):
     """
 
 
-def require_zstandard() -> None:
-    """Raise ImportError (``name='zstandard'``) with a clear message when zstandard is missing."""
-    if ZSTANDARD_IMPORT_ERROR is not None:
-        raise ImportError('the Python library zstandard is required to read or write zstd-compressed layers; '
-                          'install it with "pip install zstandard"', name='zstandard') from ZSTANDARD_IMPORT_ERROR
+def require_zstandard() -> t.Any:
+    """The zstandard module; ImportError (``name='zstandard'``) with a clear message when it is missing.
+
+    Imported on first use, not with this file: only zstd layers need it, and every task (gzip
+    layers, or an image already up to date) would otherwise pay for the import.
+    """
+    error = ZSTANDARD_IMPORT_ERROR
+    if error is None:
+        try:
+            import zstandard  # pylint: disable=import-outside-toplevel
+        except ImportError as exc:  # pragma: no cover - exercised only without zstandard
+            error = exc
+        else:
+            return zstandard
+    raise ImportError('the Python library zstandard is required to read or write zstd-compressed layers; '
+                      'install it with "pip install zstandard"', name='zstandard') from error
 
 
 def detect(prefix: bytes) -> str | None:
@@ -199,7 +205,7 @@ def _compress_gzip(chunks: t.Iterable[bytes], level: int) -> t.Iterator[bytes]:
 
 
 def _compress_zstd(chunks: t.Iterable[bytes], level: int) -> t.Iterator[bytes]:
-    compressor = zstandard.ZstdCompressor(level=level, write_checksum=True).compressobj()
+    compressor = require_zstandard().ZstdCompressor(level=level, write_checksum=True).compressobj()
     for chunk in chunks:
         out = compressor.compress(chunk)
         if out:
@@ -388,6 +394,7 @@ class ZstdFrameChecker:
 
 
 def _decompress_zstd(chunks: t.Iterable[bytes]) -> t.Iterator[bytes]:
+    zstandard = require_zstandard()
     checker = ZstdFrameChecker()
     reader = zstandard.ZstdDecompressor().stream_reader(_ChunkReader(chunks, checker), read_across_frames=True)
     try:

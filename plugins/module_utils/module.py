@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import re
 import sys
 import traceback
@@ -24,12 +25,6 @@ from ansible_collections.ocikit.images.plugins.module_utils.errors import (
 )
 from ansible_collections.ocikit.images.plugins.module_utils.errors import redact as redact_secrets
 from ansible_collections.ocikit.images.plugins.module_utils.transports.base import ConnectionOptions
-
-try:
-    import httpx  # noqa: F401  pylint: disable=unused-import
-    HTTPX_IMPORT_ERROR = None
-except ImportError:  # pragma: no cover - depends on the managed node
-    HTTPX_IMPORT_ERROR = traceback.format_exc()
 
 CONNECTION_KEYS = ('username', 'password', 'registry_token', 'authfile', 'tls_verify', 'cert_dir', 'no_creds', 'timeout')
 
@@ -161,9 +156,14 @@ def module_policy(module: AnsibleModule, params: t.Mapping[str, t.Any]) -> t.Any
 
 
 def check_dependencies(module: AnsibleModule, network: bool = True) -> None:
-    """Fail with missing_required_lib when a needed Python package is absent on the managed node."""
-    if network and HTTPX_IMPORT_ERROR is not None:
-        module.fail_json(msg=missing_required_lib('httpx'), exception=HTTPX_IMPORT_ERROR)
+    """Fail with missing_required_lib when a needed Python package is absent on the managed node.
+
+    Asks the import system whether httpx is installed without importing it: the import costs every
+    task ~50 ms, and only the code that talks to a registry needs it (transports/docker/client.py
+    imports it then, and reports an installed but broken httpx by name).
+    """
+    if network and importlib.util.find_spec('httpx') is None:
+        module.fail_json(msg=missing_required_lib('httpx'))
 
 
 def secrets_of(params: t.Mapping[str, t.Any] | None) -> list[str]:

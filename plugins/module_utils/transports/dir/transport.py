@@ -28,8 +28,6 @@ from ansible_collections.ocikit.images.plugins.module_utils.transports.base impo
     ImageSource,
     ImageTransport,
 )
-from ansible_collections.ocikit.images.plugins.module_utils.transports.dir.destination import DirDestination
-from ansible_collections.ocikit.images.plugins.module_utils.transports.dir.source import DirSource
 
 
 class DirTransport(ImageTransport):
@@ -68,10 +66,15 @@ class DirReference(ImageReference):
 
     def new_source(self, options: ConnectionOptions | None = None) -> ImageSource:
         """Open the directory for reading (options are not used by a local directory)."""
+        # Imported here: parsing a name of this transport must not load (and compile, in every AnsiballZ run) its reader and writer.
+        from ansible_collections.ocikit.images.plugins.module_utils.transports.dir.source import DirSource  # pylint: disable=import-outside-toplevel
+
         return DirSource(self)
 
     def new_destination(self, options: ConnectionOptions | None = None) -> ImageDestination:
         """Open the directory for writing; a path that is not empty and not a dir image is refused."""
+        from ansible_collections.ocikit.images.plugins.module_utils.transports.dir.destination import DirDestination  # pylint: disable=import-outside-toplevel
+
         return DirDestination(self)
 
     def __eq__(self, other: object) -> bool:

@@ -20,11 +20,10 @@ from ansible_collections.ocikit.images.plugins.module_utils.transports.base impo
     ImageTransport,
 )
 
-from ansible_collections.ocikit.images.plugins.module_utils.transports.docker.destination import DockerImageDestination
-from ansible_collections.ocikit.images.plugins.module_utils.transports.docker.source import DockerImageSource
-
 if t.TYPE_CHECKING:  # pragma: no cover
     from ansible_collections.ocikit.images.plugins.module_utils.transports.docker.client import RegistryClient
+    from ansible_collections.ocikit.images.plugins.module_utils.transports.docker.destination import DockerImageDestination
+    from ansible_collections.ocikit.images.plugins.module_utils.transports.docker.source import DockerImageSource
 
 
 class DockerTransport(ImageTransport):
@@ -80,10 +79,17 @@ class DockerImageReference(ImageReference):
         ``client`` shares an existing RegistryClient; without it, the one of ``options.clients`` (a
         transports.docker.pool.ClientPool) when set. A shared client is not closed by the source.
         """
+        # Imported here: parsing a name of this transport must not load (and compile, in every AnsiballZ run) its reader and writer.
+        from ansible_collections.ocikit.images.plugins.module_utils.transports.docker.source import DockerImageSource  # pylint: disable=import-outside-toplevel
+
         return DockerImageSource(self, options, client=self._shared_client(options, client))
 
     def new_destination(self, options: ConnectionOptions, client: 'RegistryClient | None' = None) -> DockerImageDestination:
         """Open the image for writing; ``client`` as for :meth:`new_source` (a shared one is not closed by the destination)."""
+        from ansible_collections.ocikit.images.plugins.module_utils.transports.docker.destination import (  # pylint: disable=import-outside-toplevel
+            DockerImageDestination,
+        )
+
         return DockerImageDestination(self, options, client=self._shared_client(options, client))
 
     def __eq__(self, other: object) -> bool:

@@ -28,8 +28,10 @@ from ansible_collections.ocikit.images.plugins.module_utils.transports.base impo
     ImageReference,
     ImageTransport,
 )
-from ansible_collections.ocikit.images.plugins.module_utils.transports.docker_archive.destination import DockerArchiveDestination
-from ansible_collections.ocikit.images.plugins.module_utils.transports.docker_archive.source import DockerArchiveSource
+
+if t.TYPE_CHECKING:  # pragma: no cover
+    from ansible_collections.ocikit.images.plugins.module_utils.transports.docker_archive.destination import DockerArchiveDestination
+    from ansible_collections.ocikit.images.plugins.module_utils.transports.docker_archive.source import DockerArchiveSource
 
 
 class DockerArchiveTransport(ImageTransport):
@@ -112,11 +114,20 @@ class DockerArchiveReference(ImageReference):
 
     def new_source(self, options: ConnectionOptions | None = None) -> DockerArchiveSource:
         """Open the archive for reading (options are not used by a local archive)."""
+        # Imported here: parsing a name of this transport must not load (and compile, in every AnsiballZ run) its reader and writer.
+        from ansible_collections.ocikit.images.plugins.module_utils.transports.docker_archive.source import (  # pylint: disable=import-outside-toplevel
+            DockerArchiveSource,
+        )
+
         return DockerArchiveSource(self)
 
     def new_destination(self, options: ConnectionOptions | None = None,
                         additional_tags: t.Sequence[DockerReference] = ()) -> DockerArchiveDestination:
         """Open the archive path for writing, with ``additional_tags`` besides the reference's own."""
+        from ansible_collections.ocikit.images.plugins.module_utils.transports.docker_archive.destination import (  # pylint: disable=import-outside-toplevel
+            DockerArchiveDestination,
+        )
+
         return DockerArchiveDestination(self, additional_tags=additional_tags)
 
     def __eq__(self, other: object) -> bool:

@@ -30,12 +30,14 @@ from ansible_collections.ocikit.images.plugins.module_utils.transports.base impo
     ImageReference,
     ImageTransport,
 )
-from ansible_collections.ocikit.images.plugins.module_utils.transports.oci_archive.destination import OCIArchiveDestination
-from ansible_collections.ocikit.images.plugins.module_utils.transports.oci_archive.source import OCIArchiveSource
 
 # The ref.name grammar of the OCI image spec (annotations.md), as containers/image enforces it.
 REF_COMPONENT = r'[A-Za-z0-9]+(?:(?:[-._:@+]|--)[A-Za-z0-9]+)*'
 REF_NAME_RE = re.compile(r'%s(?:/%s)*' % (REF_COMPONENT, REF_COMPONENT))
+
+if t.TYPE_CHECKING:  # pragma: no cover
+    from ansible_collections.ocikit.images.plugins.module_utils.transports.oci_archive.destination import OCIArchiveDestination
+    from ansible_collections.ocikit.images.plugins.module_utils.transports.oci_archive.source import OCIArchiveSource
 
 
 class OCIArchiveTransport(ImageTransport):
@@ -87,10 +89,19 @@ class OCIArchiveReference(ImageReference):
 
     def new_source(self, options: ConnectionOptions | None = None) -> OCIArchiveSource:
         """Open the archive for reading (options are not used by a local archive)."""
+        # Imported here: parsing a name of this transport must not load (and compile, in every AnsiballZ run) its reader and writer.
+        from ansible_collections.ocikit.images.plugins.module_utils.transports.oci_archive.source import (  # pylint: disable=import-outside-toplevel
+            OCIArchiveSource,
+        )
+
         return OCIArchiveSource(self)
 
     def new_destination(self, options: ConnectionOptions | None = None) -> OCIArchiveDestination:
         """Open the archive path for writing; nothing is written before the first blob."""
+        from ansible_collections.ocikit.images.plugins.module_utils.transports.oci_archive.destination import (  # pylint: disable=import-outside-toplevel
+            OCIArchiveDestination,
+        )
+
         return OCIArchiveDestination(self)
 
     def __eq__(self, other: object) -> bool:

@@ -32,8 +32,6 @@ from ansible_collections.ocikit.images.plugins.module_utils.transports.base impo
     ImageSource,
     ImageTransport,
 )
-from ansible_collections.ocikit.images.plugins.module_utils.transports.oci_layout.destination import OCILayoutDestination
-from ansible_collections.ocikit.images.plugins.module_utils.transports.oci_layout.source import OCILayoutSource
 
 # The ref.name grammar of the OCI image spec (annotations.md), as containers/image enforces it.
 _REF_COMPONENT = r'[A-Za-z0-9]+(?:(?:[-._:@+]|--)[A-Za-z0-9]+)*'
@@ -109,6 +107,11 @@ class OCIReference(ImageReference):
 
     def new_source(self, options: ConnectionOptions | None = None) -> ImageSource:
         """Open the layout for reading (``options.shared_blob_dir`` moves its blobs elsewhere)."""
+        # Imported here: parsing a name of this transport must not load (and compile, in every AnsiballZ run) its reader and writer.
+        from ansible_collections.ocikit.images.plugins.module_utils.transports.oci_layout.source import (  # pylint: disable=import-outside-toplevel
+            OCILayoutSource,
+        )
+
         return OCILayoutSource(self, options.shared_blob_dir if options is not None else None)
 
     def new_destination(self, options: ConnectionOptions | None = None) -> ImageDestination:
@@ -116,6 +119,10 @@ class OCIReference(ImageReference):
         if self.digest is not None:
             raise InvalidReferenceError('cannot write to %s: a digest reference selects an existing manifest; '
                                         'name the destination oci:PATH:REF or oci:PATH' % self)
+        from ansible_collections.ocikit.images.plugins.module_utils.transports.oci_layout.destination import (  # pylint: disable=import-outside-toplevel
+            OCILayoutDestination,
+        )
+
         return OCILayoutDestination(self, options.shared_blob_dir if options is not None else None)
 
     def __eq__(self, other: object) -> bool:

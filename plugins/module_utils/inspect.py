@@ -10,7 +10,6 @@ from __future__ import annotations
 import typing as t
 
 from ansible_collections.ocikit.images.plugins.module_utils import jsonutil
-from ansible_collections.ocikit.images.plugins.module_utils.copy.execute import read_child
 from ansible_collections.ocikit.images.plugins.module_utils.errors import ManifestError
 from ansible_collections.ocikit.images.plugins.module_utils.manifest import media_types as mt
 from ansible_collections.ocikit.images.plugins.module_utils.manifest.model import ImageIndex, ImageManifest
@@ -70,6 +69,9 @@ def inspect_image(ref: ImageReference, options: ConnectionOptions, raw: bool = F
             return _inspect_schema1(ref, src, top, result, config, raw, no_tags)
         image = top
         if isinstance(top, ImageIndex):
+            # Imported here: the copy engine is a third of image_inspect's start-up, and only an index needs this reader of it.
+            from ansible_collections.ocikit.images.plugins.module_utils.copy.execute import read_child  # pylint: disable=import-outside-toplevel
+
             chosen = choose_instance(top, override_os, override_arch, override_variant)
             image = read_child(src, chosen)
             result['platform_digest'] = str(chosen.digest)

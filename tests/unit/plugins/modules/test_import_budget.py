@@ -1,0 +1,85 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, ocikit.images contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""The import budget of a module's start-up: what importing a module file loads, in a fresh interpreter.
+
+Ansible runs every task as a new process that compiles each imported module_util from the AnsiballZ
+zip (no bytecode cache), so what a module imports before it looks at its options is paid by every
+task, including one that finds its work done. Optional packages (httpx, zstandard, cryptography,
+gnupg, PyYAML) and the readers/writers of the transports are imported where a run needs them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+MU = 'ansible_collections.ocikit.images.plugins.module_utils.'
+OPTIONAL = ('httpx', 'zstandard', 'cryptography', 'gnupg', 'yaml')
+# Every transport's reader and writer, and the registry client: loaded by new_source/new_destination.
+TRANSPORT_IO = tuple(MU + 'transports.%s.%s' % (name, side) for name in ('dir', 'docker', 'docker_archive', 'oci_archive', 'oci_layout')
+                     for side in ('source', 'destination')) + (MU + 'transports.docker.client',)
+
+_PROBE = textwrap.dedent('''
+    import importlib, json, sys
+    importlib.import_module(sys.argv[1])
+    for statement in sys.argv[2:]:
+        exec(statement)
+    print(json.dumps(sorted(sys.modules)))
+''')
+
+
+def loaded_after(module: str, *statements: str) -> set[str]:
+    """Names in sys.modules of a fresh interpreter after importing ``module`` and running ``statements``."""
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
+    proc = subprocess.run([sys.executable, '-c', _PROBE, module, *statements], capture_output=True, text=True, env=env, timeout=120, check=False)
+    assert proc.returncode == 0, proc.stderr
+    return set(json.loads(proc.stdout))
+
+
+@pytest.mark.parametrize('name, allowed', [
+    ('image_copy', ()),
+    ('image_inspect', ()),
+    ('image_sign', ()),
+    # The sync engine subclasses the oci-archive reader (one archive shared by all its images) at import time.
+    ('image_sync', (MU + 'transports.oci_archive.source',)),
+])
+def test_module_start_up_imports_no_optional_package_and_no_transport_io(name, allowed):
+    loaded = loaded_after('ansible_collections.ocikit.images.plugins.modules.' + name)
+    assert 'ansible_collections.ocikit.images.plugins.modules.' + name in loaded
+    assert sorted(loaded & set(OPTIONAL)) == []
+    assert sorted(loaded & set(TRANSPORT_IO) - set(allowed)) == []
+
+
+@pytest.mark.parametrize('name', ['image_delete', 'registry_login'])
+def test_registry_modules_import_no_signing_or_yaml_package(name):
+    # These two talk to a registry in most runs (delete.py and login.py import the client at the top).
+    loaded = loaded_after('ansible_collections.ocikit.images.plugins.modules.' + name)
+    assert sorted(loaded & {'cryptography', 'gnupg', 'yaml'}) == []
+
+
+def test_image_inspect_does_not_load_the_copy_engine():
+    assert MU + 'copy.execute' not in loaded_after('ansible_collections.ocikit.images.plugins.modules.image_inspect')
+
+
+def test_parsing_names_loads_no_reader_or_writer():
+    loaded = loaded_after(MU + 'transports.names', "from %stransports.names import parse_image_name" % MU,
+                          "[parse_image_name(n) for n in ('docker://a/b:c', 'oci:/x:y', 'dir:/d', 'oci-archive:/a.tar', 'docker-archive:/b.tar')]")
+    assert sorted(loaded & set(TRANSPORT_IO)) == []
+
+
+def test_the_probe_sees_lazy_imports_when_a_run_needs_them(tmp_path):
+    # The other tests can fail: opening a registry source loads the docker reader, its client and httpx,
+    # and zstd streams load zstandard.
+    loaded = loaded_after(MU + 'transports.names', "from %stransports.names import parse_image_name" % MU,
+                          "from %stransports.base import ConnectionOptions" % MU,
+                          "parse_image_name('docker://127.0.0.1:9/a/b:c').new_source(ConnectionOptions()).close()",
+                          "from %scompression import compress_stream, ZSTD" % MU, "b''.join(compress_stream([b'x'], ZSTD))")
+    assert {MU + 'transports.docker.source', MU + 'transports.docker.client', 'httpx', 'zstandard'} <= loaded

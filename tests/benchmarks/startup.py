@@ -29,8 +29,6 @@ one run), payload size, and which optional heavy packages the run imported (``ht
 from __future__ import annotations
 
 import argparse
-import base64
-import io
 import json
 import os
 import re
@@ -40,7 +38,6 @@ import subprocess
 import sys
 import tempfile
 import typing as t
-import zipfile
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -56,7 +53,6 @@ MODULES = ('image_copy', 'image_delete', 'image_inspect', 'image_sign', 'image_s
 # Packages only some runs need; the column says which of them a run imported.
 HEAVY = ('httpx', 'cryptography', 'gnupg', 'zstandard', 'yaml')
 USERS = {'alice': 'wonderland'}
-_ZIP_DATA_RE = re.compile(r"zip_data='([A-Za-z0-9+/=]+)'")
 _IMPORTTIME_RE = re.compile(r'^import time:\s+(\d+) \|\s+(\d+) \| (\s*)(\S+)$')
 
 
@@ -82,7 +78,8 @@ class AnsiballzBuilder:
 
     def build(self, module: str, args: t.Mapping[str, t.Any], check: bool = False) -> tuple[Path, dict[str, t.Any]]:
         """Run one task through ansible-playbook (the integration tests' run_playbook); its kept AnsiballZ file and its result."""
-        from ocikit_it import run_playbook  # pylint: disable=import-outside-toplevel  # needs OCIKIT_COLLECTIONS_PATH, set by main()
+        # Imported here: ocikit_it reads OCIKIT_COLLECTIONS_PATH when imported, and main() sets it.
+        from ocikit_it import run_playbook  # pylint: disable=import-outside-toplevel
 
         self.count += 1
         remote = self.scratch / ('remote-%d' % self.count)
@@ -96,17 +93,6 @@ class AnsiballzBuilder:
         if not found:
             raise SystemExit('no AnsiballZ file kept for %s under %s' % (module, remote))
         return found[0], tasks[0][1]
-
-
-def payload_size(ansiballz: Path) -> tuple[int, int, int]:
-    """(zip bytes, files in it, their uncompressed bytes) of an AnsiballZ file's payload."""
-    match = _ZIP_DATA_RE.search(ansiballz.read_text(encoding='utf-8'))
-    if not match:
-        raise SystemExit('%s carries no zip_data' % ansiballz)
-    data = base64.b64decode(match.group(1))
-    with zipfile.ZipFile(io.BytesIO(data)) as archive:
-        infos = archive.infolist()
-    return len(data), len(infos), sum(info.file_size for info in infos)
 
 
 def import_profile(python: str, ansiballz: Path, env: t.Mapping[str, str], repeat: int) -> tuple[float, list[str], list[tuple[int, str]]]:
@@ -153,12 +139,15 @@ def module_result(stdout: str) -> dict[str, t.Any]:
 def row(label: str, builder: AnsiballzBuilder, args: argparse.Namespace, how: str, module: str, module_args: t.Mapping[str, t.Any],
         check: bool = False, skopeo: list[str] | None = None, expect: t.Callable[[dict[str, t.Any]], bool] | None = None) -> dict[str, t.Any]:
     """Build one task's AnsiballZ through ansible-playbook, then time it (and skopeo's command) run directly."""
+    from ocikit_it import ansiballz_payload  # pylint: disable=import-outside-toplevel
+
     ansiballz, first = builder.build(module, module_args, check=check)
     env = builder.env
     timed = time_runs([args.python, str(ansiballz)], env, args.repeat, how)
     last = module_result(timed.pop('stdout'))
     seconds, heavy, top = import_profile(args.python, ansiballz, env, args.repeat)
-    zip_bytes, files, source_bytes = payload_size(ansiballz)
+    zip_bytes, sizes = ansiballz_payload(ansiballz)
+    files, source_bytes = len(sizes), sum(sizes.values())
     record = {'row': label, 'module': module, 'first_run': {k: first.get(k) for k in ('changed', 'failed', 'msg')}, 'last_run':
               {k: last.get(k) for k in ('changed', 'failed', 'msg')}, 'import_s': seconds, 'heavy_imports': heavy, 'top_imports': top,
               'payload_zip_bytes': zip_bytes, 'payload_files': files, 'payload_source_bytes': source_bytes, **timed}

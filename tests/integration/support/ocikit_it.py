@@ -17,6 +17,7 @@ from __future__ import annotations
 import atexit
 import base64
 import dataclasses
+import io
 import json
 import os
 import re
@@ -26,6 +27,7 @@ import sys
 import tempfile
 import textwrap
 import typing as t
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -173,6 +175,19 @@ def run_playbook(playbook: str, extra_vars: t.Mapping[str, t.Any] | None = None,
         output = {'raw': proc.stdout}
     scan_for_secrets({'output': output, 'stdout': proc.stdout, 'stderr': proc.stderr}, 'run_playbook')
     return PlaybookRun(rc=proc.returncode, output=output, stderr=proc.stderr)
+
+
+_ZIP_DATA_RE = re.compile(r"zip_data='([A-Za-z0-9+/=]+)'")
+
+
+def ansiballz_payload(ansiballz: Path) -> tuple[int, dict[str, int]]:
+    """The payload of an AnsiballZ file (kept with ``ANSIBLE_KEEP_REMOTE_FILES=1``): zip bytes, and each file's uncompressed size."""
+    match = _ZIP_DATA_RE.search(Path(ansiballz).read_text(encoding='utf-8'))
+    if not match:
+        raise ValueError('%s carries no zip_data' % ansiballz)
+    data = base64.b64decode(match.group(1))
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        return len(data), {info.filename: info.file_size for info in archive.infolist()}
 
 
 def skopeo(*args: str, check: bool = True) -> subprocess.CompletedProcess:

@@ -1,0 +1,76 @@
+"""Lazy imports and the AnsiballZ payload: features whose module_utils a module imports only when a run needs them.
+
+Modules import a transport's reader and writer, the copy engine (image_inspect), httpx and zstandard
+when a run uses them, not at start-up (tests/unit/plugins/modules/test_import_budget.py guards that).
+Ansible's packer finds imports inside functions too; these tasks, run by ansible-playbook as
+AnsiballZ, fail if one of those module_utils were missing from the payload.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ocikit_it import PASSWORD, USER, ansiballz_payload, run_playbook, skopeo_inspect
+from ocikit_testbed import LayerSpec, build_image, build_index
+
+MU = 'ansible_collections/ocikit/images/plugins/module_utils/'
+PLAYBOOK = '''
+- hosts: localhost
+  gather_facts: false
+  vars:
+    ansible_remote_tmp: "{{ remote_tmp }}"
+  module_defaults:
+    group/ocikit.images.images:
+      username: "{{ user }}"
+      password: "{{ password }}"
+      cert_dir: "{{ cert_dir }}"
+  tasks:
+    - name: push an index (layout reader, registry writer)
+      ocikit.images.image_copy: {src: "{{ index }}", dest: "docker://{{ ref }}", all: true}
+    - name: inspect one platform of the index (the copy engine's child reader)
+      ocikit.images.image_inspect: {image: "docker://{{ ref }}", override_arch: arm64}
+    - name: pull that platform into an oci-archive as zstd (registry reader, zstandard, archive writer)
+      ocikit.images.image_copy: {src: "docker://{{ ref }}", dest: "oci-archive:{{ archive }}", override_arch: arm64, dest_compress_format: zstd}
+    - name: read the archive back (archive reader)
+      ocikit.images.image_inspect: {image: "oci-archive:{{ archive }}", raw: true}
+    - name: write a dir image
+      ocikit.images.image_copy: {src: "{{ image }}", dest: "dir:{{ dir }}"}
+    - name: dir reader, docker-archive writer
+      ocikit.images.image_copy: {src: "dir:{{ dir }}", dest: "docker-archive:{{ tarball }}:app:v1"}
+'''
+
+
+def test_lazily_imported_features_work_through_ansible_playbook(registry, tmp_path: Path):
+    index = build_index(tmp_path / 'idx', 'multi', platforms=[('linux', 'amd64', None), ('linux', 'arm64', 'v8')])
+    image = build_image(tmp_path / 'img', 'v1', layers=[LayerSpec(size=40_000), LayerSpec(size=20_000)])
+    remote = tmp_path / 'remote'
+    extra = {'user': USER, 'password': PASSWORD, 'cert_dir': str(registry.cert_dir), 'remote_tmp': str(remote), 'index': index.oci_ref,
+             'ref': registry.ref('startup/app', 'multi'), 'archive': str(tmp_path / 'app.tar'), 'image': image.oci_ref,
+             'dir': str(tmp_path / 'dir'), 'tarball': str(tmp_path / 'docker.tar')}
+    env = {'ANSIBLE_KEEP_REMOTE_FILES': '1', 'ANSIBLE_LOCAL_TEMP': str(tmp_path / 'local'), 'HOME': str(tmp_path / 'home')}
+    run = run_playbook(PLAYBOOK, extra, env=env)
+    assert run.rc == 0, (run.output, run.stderr)
+    results = [result for dummy, result in run.tasks()]
+    assert [r.get('failed', False) for r in results] == [False] * 6, [r.get('msg') for r in results]
+
+    push, inspect_index, pull, archive, to_dir, to_tarball = results
+    assert (push['changed'], push['digest']) == (True, index.digest)
+    arm64 = [i for i in index.images if i.platform[1] == 'arm64'][0]
+    assert (inspect_index['digest'], inspect_index['platform_digest']) == (index.digest, arm64.manifest_digest)
+    assert pull['changed'] is True and pull['source_digest'] == index.digest
+    assert archive['digest'] == pull['digest']
+    assert [layer['mediaType'] for layer in archive['manifest']['layers']] == ['application/vnd.oci.image.layer.v1.tar+zstd'] * len(arm64.layers)
+    assert (to_dir['changed'], to_dir['digest']) == (True, image.manifest_digest)
+    assert skopeo_inspect('dir:%s' % (tmp_path / 'dir'))['Digest'] == image.manifest_digest
+    assert to_tarball['changed'] is True
+    assert len(skopeo_inspect('docker-archive:%s' % (tmp_path / 'docker.tar'))['Layers']) == len(image.layers)
+
+    # What the tasks above imported lazily is in each module's payload (Ansible's packer reads nested imports).
+    payloads = {}
+    for path in remote.glob('ansible-tmp-*/AnsiballZ_*.py'):
+        payloads[path.name] = set(ansiballz_payload(path)[1])
+    assert set(payloads) == {'AnsiballZ_image_copy.py', 'AnsiballZ_image_inspect.py'}
+    for side in ('source', 'destination'):
+        for transport in ('dir', 'docker', 'docker_archive', 'oci_archive', 'oci_layout'):
+            assert MU + 'transports/%s/%s.py' % (transport, side) in payloads['AnsiballZ_image_copy.py']
+    assert MU + 'copy/execute.py' in payloads['AnsiballZ_image_inspect.py']

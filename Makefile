@@ -69,6 +69,7 @@ bench: deps collection
 	@status=0; \
 	PATH=$(CURDIR)/$(VENV)/bin:$$PATH ANSIBLE_COLLECTIONS_PATH=$(COLL_ROOT) $(VPY) tests/benchmarks/run.py $(BENCH_ARGS) || status=1; \
 	PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(VPY) tests/benchmarks/sync.py || status=1; \
+	PATH=$(CURDIR)/$(VENV)/bin:$$PATH ANSIBLE_COLLECTIONS_PATH=$(COLL_ROOT) $(VPY) tests/benchmarks/startup.py || status=1; \
 	$(VPY) tests/benchmarks/render.py || status=1; \
 	exit $$status
 

@@ -13,8 +13,8 @@ benchmark's own peak, whatever it really used. So the child is started by ``/usr
 tiny Python wrapper does the same with ``os.wait4``; its own ~10 MB then become the floor of every
 reading, which the result says (``rss_floor``).
 
-Wall time is ``time.perf_counter()`` around the whole thing here; the launcher adds about a
-millisecond.
+Wall time is ``time.perf_counter()`` around the whole thing here, the end taken by a blocking
+wait (not a polling one); the launcher adds about a millisecond.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ import subprocess
 import sys
 import tempfile
 import textwrap
+import threading
 import time
 import typing as t
 
@@ -93,18 +94,21 @@ def measure(argv: t.Sequence[str], env: t.Mapping[str, str] | None = None, cwd: 
         full = [GNU_TIME, '-f', '%M %U %S', '-o', rss_path, '--', *argv]
     else:
         full = [sys.executable, '-c', _WRAPPER, rss_path, *argv]
-    timed_out = False
     try:
         with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
             start = time.perf_counter()
             with subprocess.Popen(full, stdin=subprocess.DEVNULL, stdout=out, stderr=err, env=dict(env) if env is not None else None,
                                   cwd=cwd, start_new_session=True) as proc:
+                # A blocking wait, the timeout on a timer: Popen.wait(timeout=...) polls, sleeping up
+                # to 50 ms between polls, which rounded every wall time up to the next poll.
+                expired = threading.Event()
+                killer = threading.Timer(timeout, _kill_group, (proc.pid, expired))
+                killer.start()
                 try:
-                    rc = proc.wait(timeout=timeout)
-                except subprocess.TimeoutExpired:
-                    timed_out = True
-                    os.killpg(proc.pid, signal.SIGKILL)
                     rc = proc.wait()
+                finally:
+                    killer.cancel()
+                timed_out = expired.is_set()
             seconds = time.perf_counter() - start
             out.seek(0)
             err.seek(0)
@@ -119,6 +123,14 @@ def measure(argv: t.Sequence[str], env: t.Mapping[str, str] | None = None, cwd: 
         os.unlink(rss_path)
     return Measurement(argv=list(argv), rc=rc, seconds=seconds, max_rss=usage[0] * 1024, stdout=stdout, stderr=stderr, timed_out=timed_out,
                        cpu_user=usage[1], cpu_system=usage[2])
+
+
+def _kill_group(pid: int, expired: threading.Event) -> None:
+    expired.set()
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except ProcessLookupError:  # it ended meanwhile
+        pass
 
 
 def rss_baseline(how: str) -> int:

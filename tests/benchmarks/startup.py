@@ -220,7 +220,8 @@ def main(argv: list[str] | None = None) -> int:
         os.environ.update({'OCIKIT_COLLECTIONS_PATH': str(collections_root), 'ANSIBLE_TEST_PYTHON_INTERPRETER': args.python})
         sys.path.insert(0, str(REPO_ROOT / 'tests' / 'integration' / 'support'))
         builder = AnsiballzBuilder(scratch)
-        print('collection: %s; python %s; %d runs per row, medians' % (origin, args.python, args.repeat))
+        load_before = os.getloadavg()
+        print('collection: %s; python %s; %d runs per row, medians; load average %.2f' % (origin, args.python, args.repeat, load_before[0]))
         baseline = time_runs([args.python, '-c', 'pass'], builder.env, args.repeat, how)
         print('bare interpreter (python -c pass): %.3f s wall, %.3f s CPU' % (baseline['wall_s'], baseline['cpu_s']))
         # Only an option no module has: the task fails in AnsibleModule() (a required option missing, or this one
@@ -230,8 +231,11 @@ def main(argv: list[str] | None = None) -> int:
         if not args.skip_tasks:
             rows += task_rows(builder, args, how, scratch)
         print_table(rows)
+        load_after = os.getloadavg()
+        print('load average after: %.2f (on %d CPUs; wall times scatter under load, CPU times much less)' % (load_after[0], os.cpu_count() or 0))
         args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps({'collection': origin, 'python': args.python, 'repeat': args.repeat, 'bare_python': baseline, 'rows': rows},
+        args.json.write_text(json.dumps({'collection': origin, 'python': args.python, 'repeat': args.repeat, 'bare_python': baseline, 'rows': rows,
+                                         'load_average': [load_before, load_after], 'cpus': os.cpu_count()},
                                         indent=2, default=str), encoding='utf-8')
         print('details: %s' % args.json)
         return 0 if all(item['ok'] for item in rows) else 1

@@ -15,12 +15,17 @@ The directory is ``cert_dir`` when the user gives one; otherwise every one of
 ``$HOME/.config/containers/certs.d/HOST[:PORT]``, ``/etc/containers/certs.d/HOST[:PORT]`` and
 ``/etc/docker/certs.d/HOST[:PORT]`` that exists. The same context serves the registry and its token
 server, so a token is never fetched with weaker TLS than the registry gets (CVE-2019-10214).
+
+A process builds one context per set of settings (verification on or off, and the certificate
+files, by name, size and modification time): loading the system CAs costs ~35 ms a context, and
+a copy's source and destination clients on one registry would each pay it.
 """
 
 from __future__ import annotations
 
 import os
 import ssl
+import threading
 import typing as t
 
 from ansible_collections.ocikit.images.plugins.module_utils.errors import ConfigError
@@ -30,6 +35,10 @@ if t.TYPE_CHECKING:  # pragma: no cover
 
 #: Where per-registry directories are looked up when no ``cert_dir`` is given (tests replace it).
 SYSTEM_CERT_ROOTS: tuple[str, ...] = ('/etc/containers/certs.d', '/etc/docker/certs.d')
+
+# The contexts built so far, by _settings_key; an SSLContext is shared safely by clients and threads.
+_CONTEXTS: dict[t.Hashable, ssl.SSLContext] = {}
+_CONTEXTS_LOCK = threading.Lock()
 
 
 def _user_cert_root() -> str | None:
@@ -103,16 +112,43 @@ def ssl_context(registry_host: str, options: 'ConnectionOptions') -> ssl.SSLCont
     With ``tls_verify`` the system CAs and every ``*.crt`` of the certificate directories are
     trusted; without it nothing is verified. Client certificates (``*.cert`` + ``*.key``) are used
     either way. Raises ConfigError for an unreadable directory or an unpaired certificate or key.
+    A context built earlier in this process from the same settings is returned again.
     """
+    directories = cert_dirs(registry_host, options)
+    key = _settings_key(bool(options.tls_verify), directories)
+    with _CONTEXTS_LOCK:
+        context = _CONTEXTS.get(key) if key is not None else None
+        if context is None:
+            context = _build_context(bool(options.tls_verify), directories)
+            if key is not None:
+                _CONTEXTS[key] = context
+    return context
+
+
+def _settings_key(tls_verify: bool, directories: list[str]) -> t.Hashable | None:
+    """What a context is built from: the verification flag and each certificate file's name, size and mtime (None: unreadable, not cached)."""
+    files = []
+    try:
+        for directory in directories:
+            for name in sorted(os.listdir(directory)):
+                if name.endswith(('.crt', '.cert', '.key')):
+                    info = os.stat(os.path.join(directory, name))
+                    files.append((directory, name, info.st_size, info.st_mtime_ns, info.st_ino))
+    except OSError:
+        return None
+    return (tls_verify, tuple(directories), tuple(files))
+
+
+def _build_context(tls_verify: bool, directories: list[str]) -> ssl.SSLContext:
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     context.minimum_version = ssl.TLSVersion.TLSv1_2
-    if options.tls_verify:
+    if tls_verify:
         context.verify_mode = ssl.CERT_REQUIRED
         context.check_hostname = True
         _load_system_trust(context)
     else:
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE
-    for directory in cert_dirs(registry_host, options):
-        _load_directory(context, directory, trust=options.tls_verify)
+    for directory in directories:
+        _load_directory(context, directory, trust=tls_verify)
     return context

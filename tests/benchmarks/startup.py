@@ -182,7 +182,6 @@ def task_rows(builder: AnsiballzBuilder, args: argparse.Namespace, how: str, scr
         subprocess.run(seed, check=True, capture_output=True, timeout=300, env=builder.env)
         src_docker = 'docker://' + registry.ref('bench/app', 'v1')
         dest_layout = 'oci:%s:v1' % (scratch / 'dest-layout')
-        unchanged = lambda result: result.get('changed') is False and not result.get('failed')  # noqa: E731
         skopeo_flags = registry.skopeo_flags('src') + registry.skopeo_flags('dest')
         rows.append(row('copy oci: -> oci: up to date', builder, args, how, 'image_copy', {'src': image.oci_ref, 'dest': dest_layout},
                         skopeo=skopeo('copy', '--quiet', image.oci_ref, dest_layout), expect=unchanged))
@@ -199,6 +198,11 @@ def task_rows(builder: AnsiballzBuilder, args: argparse.Namespace, how: str, scr
         rows.append(row('delete docker:// (check mode)', builder, args, how, 'image_delete', dict(login, image=src_docker), check=True,
                         expect=lambda result: result.get('changed') is True and not result.get('failed')))
     return rows
+
+
+def unchanged(result: t.Mapping[str, t.Any]) -> bool:
+    """A task that found its work done."""
+    return result.get('changed') is False and not result.get('failed')
 
 
 def print_table(rows: t.Sequence[t.Mapping[str, t.Any]]) -> None:

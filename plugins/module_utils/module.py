@@ -130,31 +130,6 @@ def two_sided_rules() -> dict[str, list[list[str]]]:
             'mutually_exclusive': [rule for side in sides for rule in connection_mutually_exclusive(side)]}
 
 
-def policy_argument_spec() -> dict[str, dict[str, t.Any]]:
-    """The trust policy options (doc fragment ``policy``): ``policy``, ``policy_data``, ``insecure_policy``, ``registries_d``."""
-    return dict(
-        policy=dict(type='path'),
-        policy_data=dict(type='dict'),
-        insecure_policy=dict(type='bool', default=False),
-        registries_d=dict(type='path'),
-    )
-
-
-#: Options of :func:`policy_argument_spec` that exclude each other.
-POLICY_MUTUALLY_EXCLUSIVE = [['policy', 'policy_data', 'insecure_policy']]
-
-
-def module_policy(module: AnsibleModule, params: t.Mapping[str, t.Any]) -> t.Any:
-    """The trust policy the options name (signature/policy.py ``load_policy``), its no-policy-found warning given to Ansible."""
-    # Imported here: the policy parser is needed by the modules that copy or verify, not by every module.
-    from ansible_collections.ocikit.images.plugins.module_utils.signature.policy import load_policy  # pylint: disable=import-outside-toplevel
-
-    policy = load_policy(path=params.get('policy'), data=params.get('policy_data'), insecure=bool(params.get('insecure_policy')))
-    if policy.warning:
-        module.warn(policy.warning)
-    return policy
-
-
 def check_dependencies(module: AnsibleModule, network: bool = True) -> None:
     """Fail with missing_required_lib when a needed Python package is absent on the managed node.
 

@@ -373,10 +373,10 @@ from ansible_collections.ocikit.images.plugins.module_utils.module import (
     connection_mutually_exclusive,
     connection_options,
     connection_required_together,
-    policy_argument_spec,
     retry_argument_spec,
     run,
 )
+from ansible_collections.ocikit.images.plugins.module_utils.policy_options import policy_argument_spec
 from ansible_collections.ocikit.images.plugins.module_utils.signature.policy import load_policy
 from ansible_collections.ocikit.images.plugins.module_utils.transports.names import parse_image_name
 

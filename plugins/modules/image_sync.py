@@ -295,18 +295,16 @@ from ansible_collections.ocikit.images.plugins.module_utils.copy.plan import MUL
 from ansible_collections.ocikit.images.plugins.module_utils.copy.signing import SIGN_MUTUALLY_EXCLUSIVE, sign_argument_spec, sign_options
 from ansible_collections.ocikit.images.plugins.module_utils.errors import InvalidInputError
 from ansible_collections.ocikit.images.plugins.module_utils.module import (
-    POLICY_MUTUALLY_EXCLUSIVE,
     OcikitModule,
     blob_cache_argument_spec,
     blob_cache_path,
     check_dependencies,
     connection_options,
-    module_policy,
-    policy_argument_spec,
     run,
     two_sided_argument_spec,
     two_sided_rules,
 )
+from ansible_collections.ocikit.images.plugins.module_utils.policy_options import POLICY_MUTUALLY_EXCLUSIVE, module_policy, policy_argument_spec
 from ansible_collections.ocikit.images.plugins.module_utils.sync import engine, spec
 from ansible_collections.ocikit.images.plugins.module_utils.sync.re2 import compile_re2
 from ansible_collections.ocikit.images.plugins.module_utils.sync.sources import SourceBundles

@@ -37,6 +37,13 @@ PLAYBOOK = '''
       ocikit.images.image_copy: {src: "{{ image }}", dest: "dir:{{ dir }}"}
     - name: dir reader, docker-archive writer
       ocikit.images.image_copy: {src: "dir:{{ dir }}", dest: "docker-archive:{{ tarball }}:app:v1"}
+- hosts: localhost
+  gather_facts: false
+  vars:
+    ansible_remote_tmp: "{{ remote_tmp }}"
+  tasks:
+    - name: log out where nobody logged in (a module whose payload has no policy parser)
+      ocikit.images.registry_login: {registry: registry.test, state: absent, authfile: "{{ authfile }}"}
 '''
 
 
@@ -46,14 +53,14 @@ def test_lazily_imported_features_work_through_ansible_playbook(registry, tmp_pa
     remote = tmp_path / 'remote'
     extra = {'user': USER, 'password': PASSWORD, 'cert_dir': str(registry.cert_dir), 'remote_tmp': str(remote), 'index': index.oci_ref,
              'ref': registry.ref('startup/app', 'multi'), 'archive': str(tmp_path / 'app.tar'), 'image': image.oci_ref,
-             'dir': str(tmp_path / 'dir'), 'tarball': str(tmp_path / 'docker.tar')}
+             'dir': str(tmp_path / 'dir'), 'tarball': str(tmp_path / 'docker.tar'), 'authfile': str(tmp_path / 'auth.json')}
     env = {'ANSIBLE_KEEP_REMOTE_FILES': '1', 'ANSIBLE_LOCAL_TEMP': str(tmp_path / 'local'), 'HOME': str(tmp_path / 'home')}
     run = run_playbook(PLAYBOOK, extra, env=env)
     assert run.rc == 0, (run.output, run.stderr)
     results = [result for dummy, result in run.tasks()]
-    assert [r.get('failed', False) for r in results] == [False] * 6, [r.get('msg') for r in results]
+    assert [r.get('failed', False) for r in results] == [False] * 7, [r.get('msg') for r in results]
 
-    push, inspect_index, pull, archive, to_dir, to_tarball = results
+    push, inspect_index, pull, archive, to_dir, to_tarball, logout = results
     assert (push['changed'], push['digest']) == (True, index.digest)
     arm64 = [i for i in index.images if i.platform[1] == 'arm64'][0]
     assert (inspect_index['digest'], inspect_index['platform_digest']) == (index.digest, arm64.manifest_digest)
@@ -64,13 +71,17 @@ def test_lazily_imported_features_work_through_ansible_playbook(registry, tmp_pa
     assert skopeo_inspect('dir:%s' % (tmp_path / 'dir'))['Digest'] == image.manifest_digest
     assert to_tarball['changed'] is True
     assert len(skopeo_inspect('docker-archive:%s' % (tmp_path / 'docker.tar'))['Layers']) == len(image.layers)
+    assert logout['changed'] is False and not (tmp_path / 'auth.json').exists()
 
     # What the tasks above imported lazily is in each module's payload (Ansible's packer reads nested imports).
     payloads = {}
     for path in remote.glob('ansible-tmp-*/AnsiballZ_*.py'):
         payloads[path.name] = set(ansiballz_payload(path)[1])
-    assert set(payloads) == {'AnsiballZ_image_copy.py', 'AnsiballZ_image_inspect.py'}
+    assert set(payloads) == {'AnsiballZ_image_copy.py', 'AnsiballZ_image_inspect.py', 'AnsiballZ_registry_login.py'}
     for side in ('source', 'destination'):
         for transport in ('dir', 'docker', 'docker_archive', 'oci_archive', 'oci_layout'):
             assert MU + 'transports/%s/%s.py' % (transport, side) in payloads['AnsiballZ_image_copy.py']
     assert MU + 'copy/execute.py' in payloads['AnsiballZ_image_inspect.py']
+    # And only what a module's imports can reach: the policy options live apart from module.py, which every module imports.
+    assert {MU + 'policy_options.py', MU + 'signature/policy.py'} <= payloads['AnsiballZ_image_copy.py']
+    assert not {MU + 'policy_options.py', MU + 'signature/policy.py', MU + 'copy/execute.py'} & payloads['AnsiballZ_registry_login.py']

@@ -100,7 +100,12 @@ def main(argv: list[str] | None = None) -> int:
         print('WARNING: matplotlib is not installed (pip install -r tests/benchmarks/requirements.txt): no chart', file=sys.stderr)
     relative = Path(args.png).name if args.png.parent.resolve() == args.markdown.parent.resolve() else str(args.png.resolve())
     args.markdown.parent.mkdir(parents=True, exist_ok=True)
-    args.markdown.write_text(performance_markdown(documents, goals, rows, relative if drawn else None), encoding='utf-8')
+    page = performance_markdown(documents, goals, rows, relative if drawn else None)
+    # Hand-written notes (where the time goes, what was cut) follow the measured tables.
+    notes = HERE / 'performance-notes.md'
+    if notes.is_file():
+        page = page.rstrip('\n') + '\n\n' + notes.read_text(encoding='utf-8')
+    args.markdown.write_text(page, encoding='utf-8')
     print('wrote %s%s from %s' % (args.markdown, ' and %s' % args.png if drawn else '', ', '.join(d.get('benchmark', '?') for d in documents)))
     return 0 if drawn else 1
 

@@ -90,8 +90,9 @@ def test_key_fields_are_the_options_fields_that_matter() -> None:
     assert not set(KEY_FIELDS) & not_the_clients
 
 
-@pytest.mark.parametrize('field, value', [('max_parallel', 1), ('shared_blob_dir', '/x/blobs'), ('registries_d', '/x/registries.d'),
-                                         ('blob_info_cache', '/x/cache.sqlite')])
+@pytest.mark.parametrize('field, value', [
+    ('max_parallel', 1), ('shared_blob_dir', '/x/blobs'), ('registries_d', '/x/registries.d'), ('blob_info_cache', '/x/cache.sqlite'),
+])
 def test_options_a_client_does_not_use_share_it(field: str, value: t.Any) -> None:
     base = ConnectionOptions(username='u', password='p')
     with pool_on(FakeRegistry()) as pool:

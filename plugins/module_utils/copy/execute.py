@@ -37,7 +37,7 @@ from ansible_collections.ocikit.images.plugins.module_utils.copy.plan import (
     wanted_layer_compression,
 )
 from ansible_collections.ocikit.images.plugins.module_utils.copy.signing import SignatureMade, Signer, SignOptions, check_destination
-from ansible_collections.ocikit.images.plugins.module_utils.copy.trust import check_source
+from ansible_collections.ocikit.images.plugins.module_utils.copy.trust import check_source, policy_source
 from ansible_collections.ocikit.images.plugins.module_utils.digest import Digest, verified_stream
 from ansible_collections.ocikit.images.plugins.module_utils.errors import (
     InvalidInputError,
@@ -58,7 +58,8 @@ from ansible_collections.ocikit.images.plugins.module_utils.manifest.model impor
 from ansible_collections.ocikit.images.plugins.module_utils.manifest.parse import parse_any
 from ansible_collections.ocikit.images.plugins.module_utils.manifest.platform import choose_instance
 from ansible_collections.ocikit.images.plugins.module_utils.manifest.schema1 import Schema1Manifest
-from ansible_collections.ocikit.images.plugins.module_utils.signature.policy import Policy, SignatureVerifier
+from ansible_collections.ocikit.images.plugins.module_utils.signature.policy import Policy, SignatureVerifier, select_requirements
+from ansible_collections.ocikit.images.plugins.module_utils.signature.policy_config import INSECURE_ACCEPT_ANYTHING
 from ansible_collections.ocikit.images.plugins.module_utils.signature.verifier import ImageVerifier
 from ansible_collections.ocikit.images.plugins.module_utils.transports.base import (
     BlobInfo,
@@ -438,6 +439,8 @@ class CopyResult:
     signed: list[dict[str, t.Any]] | None = None
     # With signing: the destination's signatures for the manifest before and after (predicted in check mode).
     signature_counts: tuple[int, int] | None = None
+    #: The media type the source's HEAD stated, for a result found by up_to_date_by_heads (its plan has no images).
+    media_type: str | None = None
 
     @property
     def after(self) -> Digest | None:
@@ -451,7 +454,8 @@ class CopyResult:
     def as_result(self) -> dict[str, t.Any]:
         plan = self.plan
         after = self.after
-        media_type = self.written.media_type if self.written else plan.manifest.media_type if plan.manifest else plan.images[0].target_type
+        media_type = (self.written.media_type if self.written else plan.manifest.media_type if plan.manifest
+                      else plan.images[0].target_type if plan.images else self.media_type)
         result: dict[str, t.Any] = {
             'changed': self.changed,
             'digest': str(after) if after else None,
@@ -660,14 +664,22 @@ def _source_signatures(src: ImageSource, dest: ImageDestination, plan: CopyPlan,
     a copy that would change the manifest, or a destination that cannot store signatures, fails
     before anything is written rather than drop them silently.
     """
+    change = None
+    if plan.manifest is None or plan.manifest.digest != plan.source_digest:
+        change = plan.reason if plan.manifest is None else 'to %s' % plan.manifest.digest
+    return travelling_signatures(src.get_signatures, dest, options, change)
+
+
+def travelling_signatures(read: t.Callable[[], list[bytes]], dest: ImageDestination, options: CopyOptions,
+                          change: str | None) -> list[bytes] | None:
+    """:func:`_source_signatures` with the source's signatures from ``read`` and ``change`` saying how the manifest changes (None: kept)."""
     if options.remove_signatures:
         return [] if dest.supports_signatures else None
-    signatures = src.get_signatures()
+    signatures = read()
     if not signatures:
         return None
     count = '%d signature%s' % (len(signatures), '' if len(signatures) == 1 else 's')
-    if plan.manifest is None or plan.manifest.digest != plan.source_digest:
-        change = plan.reason if plan.manifest is None else 'to %s' % plan.manifest.digest
+    if change is not None:
         raise InvalidInputError('the source has %s, which this copy would invalidate by changing the manifest (%s); '
                                 'set remove_signatures: true to copy without them' % (count, change))
     if not dest.supports_signatures:
@@ -677,6 +689,20 @@ def _source_signatures(src: ImageSource, dest: ImageDestination, plan: CopyPlan,
     if reason is not None:
         raise InvalidInputError('the source has %s and %s; set remove_signatures: true to copy without them' % (count, reason))
     return signatures
+
+
+def signatures_differ(dest: ImageDestination, signatures: t.Sequence[bytes] | None, options: CopyOptions) -> str | None:
+    """Why a destination holding the image is not up to date for its signatures when the copy signs nothing; None when it is.
+
+    ``signatures`` are :func:`travelling_signatures`' answer: with ``remove_signatures`` the
+    destination must hold none; else it must hold exactly the source's (none asked when the source has none).
+    """
+    if options.remove_signatures:
+        if dest.supports_signatures and not dest.signatures_up_to_date([]):
+            return 'remove_signatures: the destination holds signatures to drop'
+    elif signatures and not dest.signatures_up_to_date(signatures):
+        return 'the destination holds the image but not its %d signature%s' % (len(signatures), '' if len(signatures) == 1 else 's')
+    return None
 
 
 @dataclasses.dataclass
@@ -702,12 +728,9 @@ def _signatures_for(src: ImageSource, dest: ImageDestination, plan: CopyPlan, op
     """
     base = _source_signatures(src, dest, plan, options)
     if signer is None:
-        if options.remove_signatures:
-            if dest.supports_signatures and plan.up_to_date and not dest.signatures_up_to_date([]):
-                plan = dataclasses.replace(plan, up_to_date=False, reason='remove_signatures: the destination holds signatures to drop')
-        elif base and plan.up_to_date and not dest.signatures_up_to_date(base):
-            count = '%d signature%s' % (len(base), '' if len(base) == 1 else 's')
-            plan = dataclasses.replace(plan, up_to_date=False, reason='the destination holds the image but not its %s' % count)
+        reason = signatures_differ(dest, base, options) if plan.up_to_date else None
+        if reason is not None:
+            plan = dataclasses.replace(plan, up_to_date=False, reason=reason)
         return _SignaturePlan(base, plan)
     check_destination(signer, dest)
     same_image = plan.before is not None and (plan.up_to_date or plan.before == plan.after)
@@ -733,10 +756,84 @@ def _signatures_for(src: ImageSource, dest: ImageDestination, plan: CopyPlan, op
     return _SignaturePlan(signatures, plan, made, present=len(present))
 
 
+def head_first_applies(src_ref: ImageReference, dest_ref: ImageReference, options: CopyOptions, policy: Policy | None = None,
+                       sign: SignOptions | None = None, extra_refs: t.Sequence[ImageReference] = ()) -> bool:
+    """Whether a copy may find its destination up to date with HEAD requests alone (see :func:`up_to_date_by_heads`).
+
+    Registry to registry, where the destination digest follows from the source digest: no
+    ``format``, ``platforms``, ``dest_compress_format``, ``dest_compress``/``dest_decompress``,
+    ``force``, signing or additional tags; and a trust policy whose scope for the source only
+    ``insecureAcceptAnything``: any other requirement needs the manifest's bytes (a signature is
+    verified against their digest, a base layer is read from them, ``reject`` says why), so the
+    copy reads them as always.
+    """
+    if src_ref.transport.name != 'docker' or dest_ref.transport.name != 'docker' or extra_refs:
+        return False
+    if (options.force or options.format or options.platforms or options.compress_format or options.dest_compress
+            or options.dest_decompress or (sign is not None and sign.wanted)):
+        return False
+    if policy is not None:
+        requirements = select_requirements(policy, src_ref).requirements
+        if not requirements or any(requirement.type != INSECURE_ACCEPT_ANYTHING for requirement in requirements):
+            return False
+    return True
+
+
+def _digest_kept(media_type: str, options: CopyOptions) -> bool:
+    """Whether copying a source manifest of ``media_type`` writes it unchanged when nothing else asks for a change.
+
+    A single image keeps its digest; an index only when it is copied whole (``multi_arch: all`` or
+    ``index-only``): ``system`` writes one of its images instead. Schema1 is left to the full path
+    (its digest is of the payload without signatures).
+    """
+    if media_type in mt.SINGLE_IMAGE_TYPES:
+        return True
+    return media_type in mt.INDEX_TYPES and options.multi_arch in ('all', 'index-only')
+
+
+def up_to_date_by_heads(src: ImageSource, dest: ImageDestination, options: CopyOptions, policy: Policy | None = None) -> CopyResult | None:
+    """The up-to-date result of a copy (for which :func:`head_first_applies`) found with HEAD requests only; None: copy as always.
+
+    The destination is asked first (one HEAD): when it holds nothing the copy must read the source
+    anyway, and the source is not asked twice. Then the source (``head_manifest``: one HEAD, no
+    GET). The destination is up to date when it holds the source's digest (both as the registries
+    state them in ``Docker-Content-Digest``) for a manifest whose digest the copy keeps
+    (:func:`_digest_kept`), and the signatures are as the copy would leave them: the source's
+    travel (read by that digest, checked as the full path checks them, compared with the
+    destination's), or with ``remove_signatures`` none is there. Anything else is None, and the copy
+    runs as always; the destination's digest asked here is not asked again there.
+
+    One difference with the full path, by design: a source image whose layers are stored
+    uncompressed is, on the full path, compressed for the registry destination (so its digest
+    changes); a destination already holding that same uncompressed image is found up to date here.
+    """
+    head = getattr(src, 'head_manifest', None)
+    before = dest.get_manifest_digest()
+    if before is None or head is None:
+        return None
+    stated = head()
+    if stated is None:
+        return None
+    digest, media_type = stated
+    if digest != before or not _digest_kept(media_type, options):
+        return None
+    signatures = travelling_signatures(lambda: src.get_signatures(digest), dest, options, None)
+    if signatures_differ(dest, signatures, options) is not None:
+        return None
+    plan = CopyPlan(images=(), source_digest=digest, before=before, up_to_date=True, reason='destination already holds %s' % before,
+                    manifest=None, rule='digest')
+    result = CopyResult(plan=plan, changed=False, stats=BlobStats(), media_type=media_type)
+    if policy is not None:
+        result.policy = {'source': policy_source(policy), 'scope': select_requirements(policy, src.reference).describe(),
+                         'requirement': INSECURE_ACCEPT_ANYTHING}
+    return result
+
+
 def copy_image(src_ref: ImageReference, dest_ref: ImageReference, src_options: ConnectionOptions,
                dest_options: ConnectionOptions, options: CopyOptions, check_mode: bool = False,
                dest_kwargs: t.Mapping[str, t.Any] | None = None, extra_tags: t.Sequence[ImageReference] | None = None,
-               policy: Policy | None = None, verifier: SignatureVerifier | None = None, sign: SignOptions | None = None) -> CopyResult:
+               policy: Policy | None = None, verifier: SignatureVerifier | None = None, sign: SignOptions | None = None,
+               head_first: bool = False) -> CopyResult:
     """Copy one image (or index) from ``src_ref`` to ``dest_ref``.
 
     Nothing is written when the destination already holds what the copy would write (unless
@@ -751,16 +848,28 @@ def copy_image(src_ref: ImageReference, dest_ref: ImageReference, src_options: C
     With ``sign``, the manifest written is signed for the destination's identity (copy/signing.py);
     keys, passphrases and the destination's ability to store the signatures are checked before
     anything is written.
+
+    With ``head_first`` (image_sync) and where :func:`head_first_applies`, an up-to-date
+    destination is found with HEAD requests only (:func:`up_to_date_by_heads`): no manifest is
+    read at either end. The destination is then opened before the source is read, which only a
+    policy that accepts anything allows.
     """
     extra_refs = list(extra_tags or ())
     with src_ref.new_source(src_options) as src:
-        images = read_images(src, options)
-        policy_outcome = None
-        if policy is not None:
-            policy_outcome = check_source(policy, src_ref, src, images, verifier if verifier is not None else ImageVerifier())
-        signer = Signer(sign, dest_ref) if sign is not None and sign.wanted else None
-        dest = dest_ref.new_destination(dest_options, **(dest_kwargs or {}))
+        dest: ImageDestination | None = None
         try:
+            if head_first and head_first_applies(src_ref, dest_ref, options, policy, sign, extra_refs):
+                dest = dest_ref.new_destination(dest_options, **(dest_kwargs or {}))
+                quick = up_to_date_by_heads(src, dest, options, policy)
+                if quick is not None:
+                    return quick
+            images = read_images(src, options)
+            policy_outcome = None
+            if policy is not None:
+                policy_outcome = check_source(policy, src_ref, src, images, verifier if verifier is not None else ImageVerifier())
+            signer = Signer(sign, dest_ref) if sign is not None and sign.wanted else None
+            if dest is None:
+                dest = dest_ref.new_destination(dest_options, **(dest_kwargs or {}))
             traits = traits_of(dest, dest_ref)
             source = read_configs(src, images, options, traits)
             before = dest.get_manifest_digest()
@@ -790,7 +899,8 @@ def copy_image(src_ref: ImageReference, dest_ref: ImageReference, src_options: C
                     after += sum(1 for entry in signing.made if entry.created)
                 result.signature_counts = (signing.present, after)
         finally:
-            dest.close()
+            if dest is not None:
+                dest.close()
     if extra_refs:
         final = result.written or (ManifestWrite(plan.manifest.raw, plan.manifest.media_type, plan.manifest.digest) if plan.manifest else None)
         if final is None and result.after is not None and plan.up_to_date:

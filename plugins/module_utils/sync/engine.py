@@ -445,7 +445,8 @@ def _run_one(job: ImageJob, options: SyncOptions, src_options: ConnectionOptions
         try:
             src_ref = sources.reference(job.src) if sources is not None else parse_image_name(job.src)
             outcome = copy_image(src_ref, parse_image_name(job.dest), entry_options(job.entry, src_options), dest_options,
-                                 _copy_options(job.entry, options.copy), check_mode=check_mode, policy=options.policy, sign=options.sign)
+                                 _copy_options(job.entry, options.copy), check_mode=check_mode, policy=options.policy, sign=options.sign,
+                                 head_first=True)
             break
         except (BlobNotFoundError, ServerError) as exc:
             # The copies of this run take turns per blob (docker destination blob_lock), but another process writing the same

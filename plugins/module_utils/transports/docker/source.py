@@ -191,6 +191,31 @@ class DockerImageSource(ImageSource):
             self._top_manifest, self._top_digest = response.body, expected
         return response.body, media_type_of(response.headers.get('content-type'))
 
+    def head_manifest(self) -> tuple[Digest, str] | None:
+        """What a ``HEAD`` of the manifest the reference names says: ``(digest, media type)``; None when it does not say both.
+
+        The digest is the registry's ``Docker-Content-Digest`` (as a destination's current digest is
+        read), the media type its ``Content-Type``; a reference with a digest must get that digest
+        back. No bytes come, so nothing is verified: a caller that needs the manifest reads it with
+        :meth:`get_manifest`, which also gives the errors their usual wording. None too when the
+        registry answers 404 (the GET then says why) or 405 (HEAD refused). The request is
+        containers/image's ``docker.GetDigest`` (``docker/docker_image.go``); its image source
+        itself always GETs.
+        """
+        expected = self.ref.digest
+        target = str(expected) if expected is not None else t.cast(str, self.ref.tag)
+        name = '%s%s%s' % (self.ref.name, '@' if expected is not None else ':', target)
+        response = self.client.request('HEAD', self._path('manifests', target), self.scopes, 'reading manifest %s' % name,
+                                       headers={'Accept': ACCEPT_MANIFESTS}, ok=(200, 404, 405))
+        header = (response.headers.get('docker-content-digest') or '').strip()
+        media_type = media_type_of(response.headers.get('content-type'))
+        if response.status != 200 or media_type is None or not Digest.is_valid(header):
+            return None
+        digest = Digest(header)
+        if expected is not None and digest != expected:
+            return None
+        return digest, media_type
+
     def get_signatures(self, instance_digest: Digest | None = None) -> list[bytes]:
         """The signatures of the image (or of ``instance_digest``): the lookaside's, then its sigstore attachment's.
 

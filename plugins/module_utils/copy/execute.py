@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import collections
 import concurrent.futures
 import dataclasses
 import os
@@ -232,21 +233,68 @@ def _put_bytes(dest: ImageDestination, data: bytes, desc: Descriptor, stats: Blo
     stats.add('copied', len(data))
 
 
+class _Workers:
+    """The threads that run the blob jobs of every copy in this process, kept between copies.
+
+    A sync runs hundreds of copies; a thread pool per copy started (and joined) a thread per blob of
+    each image, and on a busy machine each start costs milliseconds of the image's time. Here the
+    threads stay; each :meth:`run` still has at most its ``max_parallel`` jobs in progress (as many
+    runners, which take its jobs in turn). A runner never waits for another runner, so runs that
+    share the threads cannot wait for each other forever, even when all the threads are busy.
+    """
+
+    #: At most this many threads in all (they are made as needed and stay idle after).
+    MAX_THREADS = 64
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._pool: concurrent.futures.ThreadPoolExecutor | None = None
+
+    def _executor(self) -> concurrent.futures.ThreadPoolExecutor:
+        with self._lock:
+            if self._pool is None:
+                self._pool = concurrent.futures.ThreadPoolExecutor(max_workers=self.MAX_THREADS, thread_name_prefix='blob')
+            return self._pool
+
+    def run(self, jobs: t.Sequence[t.Callable[[], t.Any]], max_parallel: int) -> list[t.Any]:
+        """Run ``jobs``, at most ``max_parallel`` at once; their results in order. The first failure stops the rest and is raised."""
+        if not jobs:
+            return []
+        if len(jobs) == 1:
+            # Nothing to overlap: the caller's thread does it.
+            return [jobs[0]()]
+        results: list[t.Any] = [None] * len(jobs)
+        pending = collections.deque(enumerate(jobs))
+        errors: list[BaseException] = []
+        failed = threading.Event()
+
+        def runner() -> None:
+            while not failed.is_set():
+                try:
+                    position, job = pending.popleft()
+                except IndexError:
+                    return
+                try:
+                    results[position] = job()
+                except BaseException as exc:  # pylint: disable=broad-exception-caught
+                    # Kept to be raised in the caller's thread, the first one first; the other runners stop taking jobs.
+                    errors.append(exc)
+                    failed.set()
+                    return
+
+        executor = self._executor()
+        concurrent.futures.wait([executor.submit(runner) for dummy in range(max(1, min(max_parallel, len(jobs))))])
+        if errors:
+            raise errors[0]
+        return results
+
+
+_WORKERS = _Workers()
+
+
 def _run_parallel(jobs: t.Sequence[t.Callable[[], t.Any]], max_parallel: int) -> list[t.Any]:
-    """Run ``jobs`` in a bounded pool; the first failure cancels the rest and is raised."""
-    if not jobs:
-        return []
-    workers = max(1, min(max_parallel, len(jobs)))
-    with concurrent.futures.ThreadPoolExecutor(max_workers=workers, thread_name_prefix='blob') as pool:
-        futures = [pool.submit(job) for job in jobs]
-        try:
-            for future in concurrent.futures.as_completed(futures):
-                future.result()
-        except BaseException:
-            for future in futures:
-                future.cancel()
-            raise
-        return [future.result() for future in futures]
+    """Run ``jobs`` with at most ``max_parallel`` at once (on the process's kept threads); the first failure stops the rest and is raised."""
+    return _WORKERS.run(jobs, max_parallel)
 
 
 def copy_blobs(src: ImageSource, dest: ImageDestination, blobs: t.Sequence[BlobInfo],

@@ -341,6 +341,8 @@ class RegistryClient:
         self.max_parallel = parallel
         self._slots = threading.BoundedSemaphore(parallel)
         self._pause_reason = ''
+        # (repository, digest) of the blobs made present (or found) through this client: see remember_blob.
+        self._present_blobs: set[tuple[str, str]] = set()
 
     def __repr__(self) -> str:
         return 'RegistryClient(%r)' % self.registry
@@ -413,6 +415,29 @@ class RegistryClient:
                     del _SLOTS_HELD[owner]
             if slot:
                 self._slots.release()
+
+    # -- blobs known present -------------------------------------------------------------------
+
+    def blob_known(self, repository: str, digest: str) -> bool:
+        """Whether a blob was made present in (or found in) ``repository`` through this client (:meth:`remember_blob`)."""
+        with self._stats_lock:
+            return (repository, digest) in self._present_blobs
+
+    def remember_blob(self, repository: str, digest: str) -> None:
+        """Record a blob present in ``repository`` (uploaded, mounted, or a HEAD answered 200).
+
+        The copies of a sync share this client: the next image needing the same blob there (a base
+        layer of many tags) does not ask again, one ``HEAD`` per blob and repository for the whole
+        sync. A destination that meets a missing blob after all (deleted meanwhile: a manifest refused
+        with MANIFEST_BLOB_UNKNOWN) calls :meth:`forget_blobs`.
+        """
+        with self._stats_lock:
+            self._present_blobs.add((repository, digest))
+
+    def forget_blobs(self, repository: str) -> None:
+        """Forget every blob remembered in ``repository``."""
+        with self._stats_lock:
+            self._present_blobs = {key for key in self._present_blobs if key[0] != repository}
 
     # -- rate limits ---------------------------------------------------------------------------
 

@@ -237,6 +237,8 @@ class DockerImageDestination(ImageDestination):
         candidate tried. Errors of a mount attempt are not fatal: the blob is uploaded instead.
         """
         digest = str(info.digest)
+        if self.client.blob_known(self.ref.repository, digest):
+            return 'present'
         if self.has_blob(info):
             self._seen(digest)
             return 'present'
@@ -265,7 +267,8 @@ class DockerImageDestination(ImageDestination):
         return None
 
     def _seen(self, digest: str) -> None:
-        """Record that ``digest`` is (verified) in this repository, for later copies to mount from (see blobcache)."""
+        """Record that ``digest`` is (verified) in this repository: later copies skip it (this client) or mount from here (blobcache)."""
+        self.client.remember_blob(self.ref.repository, digest)
         locations = blob_locations(self.options.blob_info_cache)
         if locations is not None:
             locations.record(self.ref.domain, self.ref.repository, digest)
@@ -542,8 +545,13 @@ class DockerImageDestination(ImageDestination):
             expected.verify_bytes(raw, 'manifest %s' % name)
         # The same manifest put at once by two copies (two tags of one image) is linked into the repository twice: turns.
         with _LINK_LOCKS.hold(self.ref.domain, self.ref.repository, str(Digest.from_bytes(raw))):
-            response = self.client.request('PUT', self._path('manifests', target), self.scopes, what, ok=range(200, 300),
-                                           headers={'Content-Type': media_type}, content=raw)
+            try:
+                response = self.client.request('PUT', self._path('manifests', target), self.scopes, what, ok=range(200, 300),
+                                               headers={'Content-Type': media_type}, content=raw)
+            except BlobNotFoundError:
+                # A blob remembered present is gone (deleted meanwhile): the next attempt asks the registry again.
+                self.client.forget_blobs(self.ref.repository)
+                raise
         header = response.headers.get('docker-content-digest')
         if header:
             try:

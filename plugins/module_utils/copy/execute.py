@@ -881,7 +881,7 @@ def copy_image(src_ref: ImageReference, dest_ref: ImageReference, src_options: C
                dest_options: ConnectionOptions, options: CopyOptions, check_mode: bool = False,
                dest_kwargs: t.Mapping[str, t.Any] | None = None, extra_tags: t.Sequence[ImageReference] | None = None,
                policy: Policy | None = None, verifier: SignatureVerifier | None = None, sign: SignOptions | None = None,
-               head_first: bool = False) -> CopyResult:
+               head_first: bool = False, dest_absent: bool = False) -> CopyResult:
     """Copy one image (or index) from ``src_ref`` to ``dest_ref``.
 
     Nothing is written when the destination already holds what the copy would write (unless
@@ -901,12 +901,15 @@ def copy_image(src_ref: ImageReference, dest_ref: ImageReference, src_options: C
     destination is found with HEAD requests only (:func:`up_to_date_by_heads`): no manifest is
     read at either end. The destination is then opened before the source is read, which only a
     policy that accepts anything allows.
+
+    ``dest_absent`` says that the caller knows the destination name holds nothing (image_sync read
+    the repository's tag list just before): its digest is not asked, one request less per new image.
     """
     extra_refs = list(extra_tags or ())
     with src_ref.new_source(src_options) as src:
         dest: ImageDestination | None = None
         try:
-            if head_first and head_first_applies(src_ref, dest_ref, options, policy, sign, extra_refs):
+            if head_first and not dest_absent and head_first_applies(src_ref, dest_ref, options, policy, sign, extra_refs):
                 dest = dest_ref.new_destination(dest_options, **(dest_kwargs or {}))
                 quick = up_to_date_by_heads(src, dest, options, policy)
                 if quick is not None:
@@ -920,7 +923,7 @@ def copy_image(src_ref: ImageReference, dest_ref: ImageReference, src_options: C
                 dest = dest_ref.new_destination(dest_options, **(dest_kwargs or {}))
             traits = traits_of(dest, dest_ref)
             source = read_configs(src, images, options, traits)
-            before = dest.get_manifest_digest()
+            before = None if dest_absent else dest.get_manifest_digest()
             plan = make_plan(source, before, options, traits)
             if not plan.exact and before is not None:
                 schema1 = isinstance(source.top, Schema1Manifest)

@@ -76,6 +76,7 @@ from ansible_collections.ocikit.images.plugins.module_utils.transports.docker.bl
 from ansible_collections.ocikit.images.plugins.module_utils.transports.docker.client import RegistryClient, RegistryResponse, join_url
 from ansible_collections.ocikit.images.plugins.module_utils.transports.docker.source import (
     ACCEPT_MANIFESTS,
+    list_repository_tags,
     read_attachment,
     read_attachment_signatures,
     read_descriptor,
@@ -218,6 +219,14 @@ class DockerImageDestination(ImageDestination):
             return None
         algorithm = self.ref.digest.algorithm if self.ref.digest is not None else 'sha256'
         return _manifest_digest(response.body, response.headers.get('content-type', ''), algorithm)
+
+    def list_tags(self) -> list[str]:
+        """The repository's tags (:func:`...source.list_repository_tags`), asked with this destination's scope (no other token).
+
+        A repository the registry says it does not know (``NAME_UNKNOWN``) raises ImageNotFoundError;
+        a 404 without that code (a registry without the tag list API) RegistryError.
+        """
+        return list_repository_tags(self.client, self.ref, self.scopes, not_found=RegistryError)
 
     def has_blob(self, info: BlobInfo) -> bool:
         """HEAD the blob: 200 is present, 404 absent."""

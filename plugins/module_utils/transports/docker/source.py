@@ -146,6 +146,43 @@ def read_attachment_signatures(client: RegistryClient, ref: 'DockerReference', s
     return [signature.to_blob() for signature in signatures]
 
 
+def list_repository_tags(client: RegistryClient, ref: 'DockerReference', scopes: t.Sequence[Scope],
+                         not_found: type[OcikitError] = ImageNotFoundError) -> list[str]:
+    """Every tag of ``ref``'s repository in the registry's order, following ``Link`` pagination, asked with ``scopes``.
+
+    Shared by the source (``pull``) and the destination, which lists with its own ``pull,push`` scope
+    so that no other token is fetched for it. A 404 without a registry error code raises ``not_found``
+    (``NAME_UNKNOWN`` is always ImageNotFoundError).
+    """
+    what = 'listing tags of %s' % ref.name
+    url: t.Any = '/v2/%s/tags/list' % ref.repository
+    seen_urls: set[str] = set()
+    tags: list[str] = []
+    known: set[str] = set()
+    for dummy in range(MAX_TAGS_PAGES):
+        response = client.request('GET', url, scopes, what, not_found=not_found, limit=MAX_TAGS_PAGE, limit_error=RegistryError)
+        seen_urls.add(str(response.url))
+        data = jsonutil.loads(response.body, '%s: the tag list' % what, RegistryError)
+        page = data.get('tags') if isinstance(data, dict) else None
+        if page is None and isinstance(data, dict):
+            page = []  # "tags": null is how some registries say "no tags"
+        if not isinstance(page, list) or not all(isinstance(tag, str) for tag in page):
+            raise RegistryError('%s: the tag list is not a list of strings' % what)
+        for tag in page:
+            if tag not in known:
+                known.add(tag)
+                tags.append(tag)
+        link = next_link(response.headers.get_list('link'))
+        if not link:
+            return tags
+        url = response.url.join(link)
+        if not client.same_origin(url):
+            raise RegistryError('%s: the next page is on another host (%s); not following it' % (what, url.host))
+        if str(url) in seen_urls:
+            return tags
+    raise RegistryError('%s: more than %d pages' % (what, MAX_TAGS_PAGES))
+
+
 class DockerImageSource(ImageSource):
     """Reads one image of a registry repository with ``pull`` access."""
 
@@ -270,32 +307,5 @@ class DockerImageSource(ImageSource):
             yield self.client.iter_body(response), size
 
     def list_tags(self) -> list[str]:
-        """Every tag of the repository in the registry's order, following ``Link`` pagination."""
-        what = 'listing tags of %s' % self.ref.name
-        url: t.Any = '/v2/%s/tags/list' % self.ref.repository
-        seen_urls: set[str] = set()
-        tags: list[str] = []
-        known: set[str] = set()
-        for dummy in range(MAX_TAGS_PAGES):
-            response = self.client.request('GET', url, self.scopes, what, not_found=ImageNotFoundError,
-                                           limit=MAX_TAGS_PAGE, limit_error=RegistryError)
-            seen_urls.add(str(response.url))
-            data = jsonutil.loads(response.body, '%s: the tag list' % what, RegistryError)
-            page = data.get('tags') if isinstance(data, dict) else None
-            if page is None and isinstance(data, dict):
-                page = []  # "tags": null is how some registries say "no tags"
-            if not isinstance(page, list) or not all(isinstance(tag, str) for tag in page):
-                raise RegistryError('%s: the tag list is not a list of strings' % what)
-            for tag in page:
-                if tag not in known:
-                    known.add(tag)
-                    tags.append(tag)
-            link = next_link(response.headers.get_list('link'))
-            if not link:
-                return tags
-            url = response.url.join(link)
-            if not self.client.same_origin(url):
-                raise RegistryError('%s: the next page is on another host (%s); not following it' % (what, url.host))
-            if str(url) in seen_urls:
-                return tags
-        raise RegistryError('%s: more than %d pages' % (what, MAX_TAGS_PAGES))
+        """Every tag of the repository in the registry's order, following ``Link`` pagination (:func:`list_repository_tags`)."""
+        return list_repository_tags(self.client, self.ref, self.scopes)

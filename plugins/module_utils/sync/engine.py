@@ -139,8 +139,8 @@ class ImageJob:
     #: Set when planning decided already (immutable tag present): the action and why.
     decided: str | None = None
     reason: str = ''
-    #: The registry destination's tag list (read once per repository) lacks this tag: its digest need not be asked.
-    dest_absent: bool = False
+    #: Whether the registry destination's tag list (read once per repository) has this tag; None: not known.
+    dest_listed: bool | None = None
 
 
 @dataclasses.dataclass
@@ -241,17 +241,17 @@ class _DestinationTags:
             return os.path.isfile(os.path.join(getattr(ref, 'path'), 'manifest.json'))
         return False
 
-    def known_absent(self, dest: str) -> bool:
-        """Whether the registry tag ``dest`` is known to hold nothing: its repository's tag list lacks it.
+    def listed(self, dest: str) -> bool | None:
+        """Whether the registry tag ``dest`` is in its repository's tag list; None when that is not known.
 
         The list is read once per repository with the destination's own scope (so with the token the
-        copies use); a repository the registry does not know (``NAME_UNKNOWN``) has no tags. False
-        whenever the list cannot be read (a registry without the tag list API, no permission): the
-        copy then asks for the tag's digest as always.
+        copies use); a repository the registry does not know (``NAME_UNKNOWN``) has no tags. None
+        whenever the list cannot be read (a registry without the tag list API, no permission), and
+        for a name with a digest: the copy then asks for the destination's digest as always.
         """
         ref = t.cast(t.Any, parse_image_name(dest)).docker_reference()
         if ref.tag is None or ref.digest is not None:
-            return False
+            return None
         key = 'writing ' + ref.name
         with self._lock:
             known = key in self._cache
@@ -268,7 +268,7 @@ class _DestinationTags:
                 destination.close()
             with self._lock:
                 self._cache[key] = tags
-        return tags is not None and ref.tag not in tags
+        return None if tags is None else ref.tag in tags
 
     def tags_of(self, repository: str) -> set[str] | None:
         with self._lock:
@@ -326,7 +326,7 @@ def plan_jobs(spec: SyncSpec, options: SyncOptions, src_options: ConnectionOptio
                 job.decided, job.reason = ACTION_SKIPPED, 'immutable tag already at the destination (source not read)'
             elif options.dest_type == 'docker':
                 # One tag list per destination repository instead of one HEAD per new image.
-                job.dest_absent = present.known_absent(dest)
+                job.dest_listed = present.listed(dest)
             jobs.append(job)
     return jobs, listed
 
@@ -481,7 +481,7 @@ def _run_one(job: ImageJob, options: SyncOptions, src_options: ConnectionOptions
             src_ref = sources.reference(job.src) if sources is not None else parse_image_name(job.src)
             outcome = copy_image(src_ref, parse_image_name(job.dest), entry_options(job.entry, src_options), dest_options,
                                  _copy_options(job.entry, options.copy), check_mode=check_mode, policy=options.policy, sign=options.sign,
-                                 head_first=True, dest_absent=job.dest_absent and not attempt)
+                                 head_first=True, dest_listed=None if attempt else job.dest_listed)
             break
         except (BlobNotFoundError, ServerError) as exc:
             # The copies of this run take turns per blob (docker destination blob_lock), but another process writing the same

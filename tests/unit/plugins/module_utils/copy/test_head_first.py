@@ -209,3 +209,20 @@ def test_signatures_are_compared_by_digest(fake: FakeRegistry, options: Connecti
     start = len(fake.calls())
     assert not sync_copy(options, CopyOptions(remove_signatures=True)).changed
     assert calls_from(fake, start) == ['HEAD /v2/mirror/app/manifests/v1', 'HEAD /v2/src/app/manifests/v1']
+
+
+def test_what_the_destination_tag_list_said(fake: FakeRegistry, options: ConnectionOptions) -> None:
+    digest, dummy = add_image(fake, 'src/app', b'layer one')
+    # Absent from the list: copied without asking the destination's digest.
+    assert sync_copy(options, dest_listed=False).changed
+    assert not [call for call in fake.calls() if call.startswith('HEAD /v2/mirror/app/manifests/')]
+    # Present in it: both ends asked (at once), still two HEADs and no manifest GET.
+    start = len(fake.calls())
+    again = sync_copy(options, dest_listed=True)
+    assert not again.changed and str(again.after) == digest
+    assert sorted(calls_from(fake, start)) == ['HEAD /v2/mirror/app/manifests/v1', 'HEAD /v2/src/app/manifests/v1']
+    # Listed, but the source moved: copied, the destination asked once.
+    moved, dummy = add_image(fake, 'src/app', b'layer two')
+    start = len(fake.calls())
+    assert str(sync_copy(options, dest_listed=True).after) == moved
+    assert calls_from(fake, start).count('HEAD /v2/mirror/app/manifests/v1') == 1

@@ -228,6 +228,7 @@ class _DestinationTags:
         self.options = options
         self._cache: dict[str, set[str] | None] = {}
         self._lock = threading.Lock()
+        self._readers: dict[str, threading.Lock] = {}
 
     def has(self, dest: str) -> bool:
         ref = parse_image_name(dest)
@@ -252,14 +253,34 @@ class _DestinationTags:
         ref = t.cast(t.Any, parse_image_name(dest)).docker_reference()
         if ref.tag is None or ref.digest is not None:
             return None
-        key = 'writing ' + ref.name
+        tags = self._writable(ref.name)
+        return None if tags is None else ref.tag in tags
+
+    def prefetch(self, dests: t.Iterable[str]) -> concurrent.futures.ThreadPoolExecutor:
+        """Start reading (four at a time) the registry tag lists :meth:`listed` will need for ``dests``; shut the pool down when done.
+
+        The planner lists the source's tags meanwhile: the destination's client is made, pinged and
+        asked at the same time instead of after it.
+        """
+        names = sorted({t.cast(t.Any, parse_image_name(dest)).docker_reference().name for dest in dests})
+        pool = concurrent.futures.ThreadPoolExecutor(max_workers=max(1, min(4, len(names))), thread_name_prefix='tags')
+        for name in names:
+            pool.submit(self._writable, name)
+        return pool
+
+    def _writable(self, name: str) -> set[str] | None:
+        """The tags of the registry repository ``name`` as its destination lists them (once); None when they cannot be listed."""
+        key = 'writing ' + name
         with self._lock:
-            known = key in self._cache
-            tags = self._cache.get(key)
-        if not known:
-            destination = parse_image_name('docker://%s:latest' % ref.name).new_destination(self.options)
+            # One reader per repository: a second caller waits for the first's answer.
+            reader = self._readers.setdefault(key, threading.Lock())
+        with reader:
+            with self._lock:
+                if key in self._cache:
+                    return self._cache[key]
+            destination = parse_image_name('docker://%s:latest' % name).new_destination(self.options)
             try:
-                tags = set(t.cast(t.Any, destination).list_tags())
+                tags: set[str] | None = set(t.cast(t.Any, destination).list_tags())
             except ImageNotFoundError:
                 tags = set()
             except OcikitError:
@@ -268,7 +289,7 @@ class _DestinationTags:
                 destination.close()
             with self._lock:
                 self._cache[key] = tags
-        return None if tags is None else ref.tag in tags
+            return tags
 
     def tags_of(self, repository: str) -> set[str] | None:
         with self._lock:
@@ -294,9 +315,22 @@ def plan_jobs(spec: SyncSpec, options: SyncOptions, src_options: ConnectionOptio
     tag list (or a layout's names) are left out and counted (:func:`_leave_out_attachments`); a
     tag or digest given exactly is always synced.
     """
+    present = _DestinationTags(dest_options)
+    if options.dest_type != 'docker':
+        return _plan_entries(spec, options, src_options, result, present)
+    prefetching = present.prefetch(destination_for(entry, 'latest', options.dest, options.dest_type, options.scoped, options.append_suffix)
+                                   for entry in spec.entries if entry.source_dir is None)
+    try:
+        return _plan_entries(spec, options, src_options, result, present)
+    finally:
+        # Before the clients close; a list not needed after all (the planning failed) is still waited for.
+        prefetching.shutdown(wait=True)
+
+
+def _plan_entries(spec: SyncSpec, options: SyncOptions, src_options: ConnectionOptions, result: SyncResult,
+                  present: _DestinationTags) -> tuple[list[ImageJob], dict[int, list[str]]]:
     jobs: list[ImageJob] = []
     listed: dict[int, list[str]] = {}
-    present = _DestinationTags(dest_options)
     for position, entry in enumerate(spec.entries):
         if entry.source_dir is not None:
             jobs.append(ImageJob(entry, source_for(entry), destination_for(entry, None, options.dest, options.dest_type, options.scoped,

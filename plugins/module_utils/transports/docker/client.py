@@ -343,6 +343,8 @@ class RegistryClient:
         self._pause_reason = ''
         # (repository, digest) of the blobs made present (or found) through this client: see remember_blob.
         self._present_blobs: set[tuple[str, str]] = set()
+        # Repositories the registry said it did not know (NAME_UNKNOWN): see remember_new_repository.
+        self._new_repositories: set[str] = set()
 
     def __repr__(self) -> str:
         return 'RegistryClient(%r)' % self.registry
@@ -435,9 +437,26 @@ class RegistryClient:
             self._present_blobs.add((repository, digest))
 
     def forget_blobs(self, repository: str) -> None:
-        """Forget every blob remembered in ``repository``."""
+        """Forget every blob remembered in ``repository``, and that it was new."""
         with self._stats_lock:
             self._present_blobs = {key for key in self._present_blobs if key[0] != repository}
+            self._new_repositories.discard(repository)
+
+    def remember_new_repository(self, repository: str) -> None:
+        """Record that the registry did not know ``repository`` (a tag list answered NAME_UNKNOWN): it holds no tag.
+
+        In the distribution registry a blob is present in a repository only once it is linked there,
+        so such a repository holds no blob but those put there since (which this client remembers,
+        :meth:`remember_blob`) and those of a push interrupted before its first tag. A destination
+        then uploads its small blobs without asking (see DockerImageDestination.try_reuse_blob).
+        """
+        with self._stats_lock:
+            self._new_repositories.add(repository)
+
+    def repository_is_new(self, repository: str) -> bool:
+        """Whether :meth:`remember_new_repository` recorded ``repository`` (and nothing made it forget)."""
+        with self._stats_lock:
+            return repository in self._new_repositories
 
     # -- rate limits ---------------------------------------------------------------------------
 

@@ -90,6 +90,8 @@ if t.TYPE_CHECKING:  # pragma: no cover
 
 #: Blobs of known size up to this are uploaded in one PUT (two requests instead of three).
 MONOLITHIC_UPLOAD_MAX = 32 * 1024 * 1024
+#: Blobs up to this size are uploaded without a HEAD into a repository the registry did not know (RegistryClient.remember_new_repository).
+UNASKED_BLOB_MAX = 256 * 1024
 #: Outcomes of :meth:`DockerImageDestination.delete_manifest_outcome`.
 DELETE_DONE, DELETE_ABSENT, DELETE_ANSWER_LOST = 'deleted', 'absent', 'deleted, answer lost'
 _OCTET_STREAM = 'application/octet-stream'
@@ -223,10 +225,16 @@ class DockerImageDestination(ImageDestination):
     def list_tags(self) -> list[str]:
         """The repository's tags (:func:`...source.list_repository_tags`), asked with this destination's scope (no other token).
 
-        A repository the registry says it does not know (``NAME_UNKNOWN``) raises ImageNotFoundError;
-        a 404 without that code (a registry without the tag list API) RegistryError.
+        A repository the registry says it does not know (``NAME_UNKNOWN``) raises ImageNotFoundError,
+        and its client remembers it new (RegistryClient.remember_new_repository: its blobs are then
+        not asked for, see :meth:`try_reuse_blob`); a 404 without that code (a registry without the
+        tag list API) raises RegistryError.
         """
-        return list_repository_tags(self.client, self.ref, self.scopes, not_found=RegistryError)
+        try:
+            return list_repository_tags(self.client, self.ref, self.scopes, not_found=RegistryError)
+        except ImageNotFoundError:
+            self.client.remember_new_repository(self.ref.repository)
+            raise
 
     def has_blob(self, info: BlobInfo) -> bool:
         """HEAD the blob: 200 is present, 404 absent."""
@@ -244,11 +252,19 @@ class DockerImageDestination(ImageDestination):
         A candidate is used when it is in another repository of the same registry. A mount that the
         registry declines (202) opened an upload session instead; it is cancelled and the next
         candidate tried. Errors of a mount attempt are not fatal: the blob is uploaded instead.
+
+        Not asked (no HEAD): a blob this client made present or found there before, and a blob of at
+        most :data:`UNASKED_BLOB_MAX` bytes in a repository the registry said it did not know (the
+        sync's tag list): such a repository holds no tag, so at most the blobs of an interrupted push,
+        and sending a small one again costs about what asking does.
         """
         digest = str(info.digest)
         if self.client.blob_known(self.ref.repository, digest):
             return 'present'
-        if self.has_blob(info):
+        # A repository that held no tag when the sync listed it holds what this client put there (remembered above) and at most
+        # what a push interrupted before its first tag left: a small blob is sent without asking (about the cost of asking).
+        unasked = 0 <= info.size <= UNASKED_BLOB_MAX and self.client.repository_is_new(self.ref.repository)
+        if not unasked and self.has_blob(info):
             self._seen(digest)
             return 'present'
         tried: set[str] = set()

@@ -96,3 +96,41 @@ def test_a_tag_listed_is_asked_and_a_moved_one_copied(fake: FakeRegistry, tmp_pa
     by_tag = {item['dest'].rsplit(':', 1)[1]: item for item in again.images}
     assert by_tag['b']['action'] == 'copied' and by_tag['b']['digest'] == moved
     assert [by_tag[tag]['action'] for tag in ('a', 'c')] == ['skipped', 'skipped']
+
+
+def name_unknown(fake: FakeRegistry, repo: str) -> None:
+    """As distribution: the tag list of a repository without tags is 404 NAME_UNKNOWN (the fake answers an empty list)."""
+    def hook(request: httpx.Request) -> httpx.Response | None:
+        if request.url.path == '/v2/%s/tags/list' % repo and not any(r == repo for (r, dummy) in fake.manifests):
+            return httpx.Response(404, content=error_body('NAME_UNKNOWN', 'repository name not known to registry'))
+        return None
+
+    fake.hooks.append(hook)
+
+
+def blob_heads(fake: FakeRegistry, start: int = 0) -> list[str]:
+    return [call for call in fake.calls()[start:] if call.startswith('HEAD /v2/mirror/app/blobs/')]
+
+
+def test_small_blobs_into_a_repository_the_registry_did_not_know_are_sent_unasked(fake: FakeRegistry, tmp_path: t.Any) -> None:
+    name_unknown(fake, 'mirror/app')
+    first = sync(tmp_path)
+    assert first.summary()['copied'] == 3 and blob_heads(fake) == []
+    assert all(fake.manifests[('mirror/app', tag)] == fake.manifests[('src/app', tag)] for tag in TAGS)
+    # The repository exists now: a new image's blobs are asked for as always.
+    add_image(fake, 'src/app', b'layer d', tag='d')
+    start = len(fake.calls())
+    assert sync(tmp_path).summary()['copied'] == 1
+    assert len(blob_heads(fake, start)) == 2
+
+
+def test_a_large_blob_is_asked_even_there(fake: FakeRegistry, tmp_path: t.Any, monkeypatch: t.Any) -> None:
+    # What a push interrupted before its first tag left: a layer already there, and no tag.
+    name_unknown(fake, 'mirror/app')
+    layer = fake.add_blob('mirror/app', b'layer 0')
+    monkeypatch.setattr('ansible_collections.ocikit.images.plugins.module_utils.transports.docker.destination.UNASKED_BLOB_MAX', 6)
+    first = sync(tmp_path)
+    assert first.summary()['copied'] == 3
+    # Every layer (7 bytes) is asked, and the one there is not sent again; the configs (more bytes) are asked too.
+    assert 'HEAD /v2/mirror/app/blobs/%s' % layer in blob_heads(fake)
+    assert not [call for call in fake.calls() if call.startswith('PUT /v2/mirror/app/blobs/uploads/') and layer in call]

@@ -12,15 +12,17 @@ distinct images (one repository, one tag each; untimed, by our engine in-process
 * up-to-date  the same again (every image already there)
 
 for ours (``plugins/modules/image_sync.py`` run as its own process, as Ansible runs it) and for
-``skopeo sync --src docker --dest docker``, each into its own destination. Each run is checked (the
-destination holds every tag with the source's digest) and the requests it made to each registry are
-counted from the access logs. Prints one table with the ratios ours/skopeo.
+``skopeo sync --src docker --dest docker``, each into its own destination (``--repeat`` times, the
+order of the sides alternating). Each run is checked (the destination holds every tag with the
+source's digest) and the requests it made to each registry are counted from the access logs. Prints
+every run, then the medians and their ratios ours/skopeo.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -99,28 +101,35 @@ def main() -> None:
     parser = argparse.ArgumentParser(description='image_sync against skopeo sync')
     parser.add_argument('--images', type=int, default=100)
     parser.add_argument('--concurrency', type=int, default=4)
+    parser.add_argument('--repeat', type=int, default=1, help='runs of each side (alternating which goes first); medians are printed')
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix='ocikit-bench-sync-') as work:
         base = Path(work)
         with Registry(base / 'a', tls=True, auth='htpasswd', users=USERS) as a, Registry(base / 'b', tls=True, auth='htpasswd', users=USERS) as b:
             digests = seed(a, base / 'layout', args.images)
             rows = []
-            for side, run in (('ours', lambda dest: ours(a, b, dest, args.concurrency)), ('skopeo', lambda dest: skopeo(a, b, dest))):
-                for scenario in ('cold', 'up-to-date'):
-                    a.clear_requests()
-                    b.clear_requests()
-                    seconds = run('%s-mirror' % side)
-                    counts = requests_per_registry(a, b)
-                    rows.append((side, scenario, seconds, counts))
-                check(b, '%s-mirror' % side, digests)
-    print('%d images, concurrency %d (ours)' % (args.images, args.concurrency))
+            sides = [('ours', lambda dest: ours(a, b, dest, args.concurrency)), ('skopeo', lambda dest: skopeo(a, b, dest))]
+            for repetition in range(args.repeat):
+                # Alternated, so that neither side always runs after the other on a machine whose load changes.
+                for side, run in (sides if repetition % 2 == 0 else sides[::-1]):
+                    dest = '%s-mirror-%d' % (side, repetition)
+                    for scenario in ('cold', 'up-to-date'):
+                        a.clear_requests()
+                        b.clear_requests()
+                        seconds = run(dest)
+                        counts = requests_per_registry(a, b)
+                        rows.append((side, scenario, seconds, counts))
+                    check(b, dest, digests)
+    print('%d images, concurrency %d (ours), %d run(s) per side' % (args.images, args.concurrency, args.repeat))
     print('%-8s %-11s %9s  %-28s %-28s' % ('side', 'scenario', 'seconds', 'source requests (manifest GET)', 'dest requests (manifest GET)'))
     for side, scenario, seconds, (src, dst) in rows:
         print('%-8s %-11s %9.2f  %-28s %-28s' % (side, scenario, seconds, '%d (%d)' % (src['total'], src['manifest GET']),
                                                  '%d (%d)' % (dst['total'], dst['manifest GET'])))
-    times = {(side, scenario): seconds for side, scenario, seconds, dummy in rows}
+    medians = {(side, scenario): statistics.median(seconds for s, c, seconds, dummy in rows if (s, c) == (side, scenario))
+               for side in ('ours', 'skopeo') for scenario in ('cold', 'up-to-date')}
     for scenario in ('cold', 'up-to-date'):
-        print('ratio ours/skopeo %-11s %.2f' % (scenario, times[('ours', scenario)] / times[('skopeo', scenario)]))
+        print('median %-11s ours %.2f s, skopeo %.2f s, ratio ours/skopeo %.2f'
+              % (scenario, medians[('ours', scenario)], medians[('skopeo', scenario)], medians[('ours', scenario)] / medians[('skopeo', scenario)]))
 
 
 if __name__ == '__main__':

@@ -13,9 +13,10 @@ distinct images (one repository, one tag each; untimed, by our engine in-process
 
 for ours (``plugins/modules/image_sync.py`` run as its own process, as Ansible runs it) and for
 ``skopeo sync --src docker --dest docker``, each into its own destination (``--repeat`` times, the
-order of the sides alternating). Each run is checked (the destination holds every tag with the
-source's digest) and the requests it made to each registry are counted from the access logs. Prints
-every run, then the medians and their ratios ours/skopeo.
+order of the sides alternating, each repetition with a registry B of its own). Each run is checked
+(the destination holds every tag with the source's digest) and the requests it made to each
+registry are counted from the access logs. Prints every run, then the medians and their ratios
+ours/skopeo.
 """
 
 from __future__ import annotations
@@ -80,11 +81,14 @@ def ours(a: Registry, b: Registry, dest: str, concurrency: int) -> float:
 
 
 def skopeo(a: Registry, b: Registry, dest: str) -> float:
-    started = time.monotonic()
-    subprocess.run(['skopeo', 'sync', '--src', 'docker', '--dest', 'docker', '--src-cert-dir', str(a.cert_dir), '--dest-cert-dir',
-                    str(b.cert_dir), '--src-creds', 'alice:wonderland', '--dest-creds', 'alice:wonderland', '%s/bench/app' % a.host,
-                    '%s/%s' % (b.host, dest)], check=True, capture_output=True, timeout=3600)
-    return time.monotonic() - started
+    """One ``skopeo sync`` with an empty HOME of its own (nothing written to the real one; as root its blob-info cache is elsewhere)."""
+    with tempfile.TemporaryDirectory(prefix='ocikit-bench-home-') as home:
+        env = dict(os.environ, HOME=home, XDG_CACHE_HOME=home + '/.cache', XDG_CONFIG_HOME=home + '/.config', XDG_DATA_HOME=home + '/.local/share')
+        started = time.monotonic()
+        subprocess.run(['skopeo', 'sync', '--src', 'docker', '--dest', 'docker', '--src-cert-dir', str(a.cert_dir), '--dest-cert-dir',
+                        str(b.cert_dir), '--src-creds', 'alice:wonderland', '--dest-creds', 'alice:wonderland', '%s/bench/app' % a.host,
+                        '%s/%s' % (b.host, dest)], check=True, capture_output=True, timeout=3600, env=env)
+        return time.monotonic() - started
 
 
 def check(b: Registry, dest: str, digests: dict[str, str]) -> None:
@@ -105,21 +109,24 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix='ocikit-bench-sync-') as work:
         base = Path(work)
-        with Registry(base / 'a', tls=True, auth='htpasswd', users=USERS) as a, Registry(base / 'b', tls=True, auth='htpasswd', users=USERS) as b:
+        with Registry(base / 'a', tls=True, auth='htpasswd', users=USERS) as a:
             digests = seed(a, base / 'layout', args.images)
             rows = []
-            sides = [('ours', lambda dest: ours(a, b, dest, args.concurrency)), ('skopeo', lambda dest: skopeo(a, b, dest))]
             for repetition in range(args.repeat):
-                # Alternated, so that neither side always runs after the other on a machine whose load changes.
-                for side, run in (sides if repetition % 2 == 0 else sides[::-1]):
-                    dest = '%s-mirror-%d' % (side, repetition)
-                    for scenario in ('cold', 'up-to-date'):
-                        a.clear_requests()
-                        b.clear_requests()
-                        seconds = run(dest)
-                        counts = requests_per_registry(a, b)
-                        rows.append((side, scenario, seconds, counts))
-                    check(b, dest, digests)
+                # A registry B of its own per repetition: skopeo (as root) keeps its blob-info cache in /var/lib/containers/cache
+                # whatever HOME says, and would mount into a later repetition what an earlier one uploaded to the same registry.
+                with Registry(base / ('b%d' % repetition), tls=True, auth='htpasswd', users=USERS) as b:
+                    sides = [('ours', lambda dest, b=b: ours(a, b, dest, args.concurrency)), ('skopeo', lambda dest, b=b: skopeo(a, b, dest))]
+                    # Alternated, so that neither side always runs after the other on a machine whose load changes.
+                    for side, run in (sides if repetition % 2 == 0 else sides[::-1]):
+                        dest = '%s-mirror' % side
+                        for scenario in ('cold', 'up-to-date'):
+                            a.clear_requests()
+                            b.clear_requests()
+                            seconds = run(dest)
+                            counts = requests_per_registry(a, b)
+                            rows.append((side, scenario, seconds, counts))
+                        check(b, dest, digests)
     print('%d images, concurrency %d (ours), %d run(s) per side' % (args.images, args.concurrency, args.repeat))
     print('%-8s %-11s %9s  %-28s %-28s' % ('side', 'scenario', 'seconds', 'source requests (manifest GET)', 'dest requests (manifest GET)'))
     for side, scenario, seconds, (src, dst) in rows:

@@ -34,9 +34,10 @@ HERE = Path(__file__).resolve().parent
 REPO_ROOT = HERE.parents[1]
 COLLECTION = REPO_ROOT / 'build' / 'collections' / 'ansible_collections' / 'ocikit' / 'images'
 os.environ.setdefault('OCIKIT_COLLECTION_ROOT', str(COLLECTION))
-sys.path[:0] = [str(REPO_ROOT / 'tests' / 'testbed'), str(REPO_ROOT / 'tests' / 'integration' / 'support'), str(COLLECTION.parents[2])]
+sys.path[:0] = [str(HERE), str(REPO_ROOT / 'tests' / 'testbed'), str(REPO_ROOT / 'tests' / 'integration' / 'support'), str(COLLECTION.parents[2])]
 
 # pylint: disable=wrong-import-position
+from ocikit_bench.sides import isolated_argv, probe_cache_isolation  # noqa: E402
 from ocikit_it import run_module  # noqa: E402
 from ocikit_testbed import LayerSpec, Registry, build_image  # noqa: E402
 
@@ -80,14 +81,21 @@ def ours(a: Registry, b: Registry, dest: str, concurrency: int) -> float:
     return elapsed
 
 
-def skopeo(a: Registry, b: Registry, dest: str) -> float:
-    """One ``skopeo sync`` with an empty HOME of its own (nothing written to the real one; as root its blob-info cache is elsewhere)."""
+def skopeo(a: Registry, b: Registry, dest: str, cache: Path, isolation: str) -> float:
+    """One ``skopeo sync`` with an empty HOME of its own and its blob-info cache in ``cache`` (nothing written to the real ones).
+
+    As root, containers/image keeps that cache in /var/lib/containers/cache whatever HOME says: the run goes into a
+    mount namespace where ``cache`` is bind-mounted there (as run.py's runs), or, without namespaces, the file is removed.
+    """
     with tempfile.TemporaryDirectory(prefix='ocikit-bench-home-') as home:
         env = dict(os.environ, HOME=home, XDG_CACHE_HOME=home + '/.cache', XDG_CONFIG_HOME=home + '/.config', XDG_DATA_HOME=home + '/.local/share')
+        argv = ['skopeo', 'sync', '--src', 'docker', '--dest', 'docker', '--src-cert-dir', str(a.cert_dir), '--dest-cert-dir',
+                str(b.cert_dir), '--src-creds', 'alice:wonderland', '--dest-creds', 'alice:wonderland', '%s/bench/app' % a.host,
+                '%s/%s' % (b.host, dest)]
+        if isolation == 'mount-namespace':
+            argv = isolated_argv(argv, cache)
         started = time.monotonic()
-        subprocess.run(['skopeo', 'sync', '--src', 'docker', '--dest', 'docker', '--src-cert-dir', str(a.cert_dir), '--dest-cert-dir',
-                        str(b.cert_dir), '--src-creds', 'alice:wonderland', '--dest-creds', 'alice:wonderland', '%s/bench/app' % a.host,
-                        '%s/%s' % (b.host, dest)], check=True, capture_output=True, timeout=3600, env=env)
+        subprocess.run(argv, check=True, capture_output=True, timeout=3600, env=env)
         return time.monotonic() - started
 
 
@@ -109,6 +117,9 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix='ocikit-bench-sync-') as work:
         base = Path(work)
+        isolation = probe_cache_isolation(base)
+        if isolation.mode == 'delete':
+            raise SystemExit('skopeo runs as root without mount namespaces here: its blob-info cache cannot be kept apart; not measured')
         with Registry(base / 'a', tls=True, auth='htpasswd', users=USERS) as a:
             digests = seed(a, base / 'layout', args.images)
             rows = []
@@ -116,7 +127,11 @@ def main() -> None:
                 # A registry B of its own per repetition: skopeo (as root) keeps its blob-info cache in /var/lib/containers/cache
                 # whatever HOME says, and would mount into a later repetition what an earlier one uploaded to the same registry.
                 with Registry(base / ('b%d' % repetition), tls=True, auth='htpasswd', users=USERS) as b:
-                    sides = [('ours', lambda dest, b=b: ours(a, b, dest, args.concurrency)), ('skopeo', lambda dest, b=b: skopeo(a, b, dest))]
+                    # skopeo's cache lives for one repetition (cold, then up to date), as a nightly sync's on one host would.
+                    cache = base / ('skopeo-cache-%d' % repetition)
+                    cache.mkdir()
+                    sides = [('ours', lambda dest, b=b: ours(a, b, dest, args.concurrency)),
+                             ('skopeo', lambda dest, b=b, cache=cache: skopeo(a, b, dest, cache, isolation.mode))]
                     # Alternated, so that neither side always runs after the other on a machine whose load changes.
                     for side, run in (sides if repetition % 2 == 0 else sides[::-1]):
                         dest = '%s-mirror' % side
@@ -137,6 +152,33 @@ def main() -> None:
     for scenario in ('cold', 'up-to-date'):
         print('median %-11s ours %.2f s, skopeo %.2f s, ratio ours/skopeo %.2f'
               % (scenario, medians[('ours', scenario)], medians[('skopeo', scenario)], medians[('ours', scenario)] / medians[('skopeo', scenario)]))
+    path = write_document(args, rows, medians)
+    print('results: %s' % path)
+
+
+def write_document(args: argparse.Namespace, rows: list[tuple[str, str, float, list[dict[str, int]]]],
+                   medians: dict[tuple[str, str], float]) -> Path:
+    """``.bench/sync.json`` in the format render.py reads (tests/benchmarks/README.md, JSON): rows sync-cold and sync-up-to-date."""
+    import datetime  # pylint: disable=import-outside-toplevel
+    import json  # pylint: disable=import-outside-toplevel
+
+    scenarios = []
+    for scenario in ('cold', 'up-to-date'):
+        entry: dict[str, object] = {'scenario': 'sync-' + scenario,
+                                    'description': '%d small images, registry A -> B (%s)' % (args.images, scenario)}
+        for side in ('ours', 'skopeo'):
+            runs = [(seconds, counts) for s, c, seconds, counts in rows if (s, c) == (side, scenario)]
+            entry[side] = {'median_s': medians[(side, scenario)], 'runs': len(runs), 'failed': 0, 'peak_rss_mib': None, 'median_cpu_s': None,
+                           'median_requests': statistics.median(sum(registry['total'] for registry in counts) for dummy, counts in runs)}
+        entry['ratio'] = medians[('ours', scenario)] / medians[('skopeo', scenario)]
+        scenarios.append(entry)
+    document = {'benchmark': 'sync', 'generated': datetime.datetime.now(datetime.timezone.utc).isoformat(timespec='seconds'),
+                'command': ['python', 'tests/benchmarks/sync.py'] + sys.argv[1:],
+                'settings': {'images': args.images, 'concurrency': args.concurrency, 'repeat': args.repeat}, 'scenarios': scenarios}
+    out = REPO_ROOT / '.bench' / 'sync.json'
+    out.parent.mkdir(exist_ok=True)
+    out.write_text(json.dumps(document, indent=2) + '\n', encoding='utf-8')
+    return out
 
 
 if __name__ == '__main__':

@@ -56,8 +56,8 @@ options:
     default: 60
   daemon_host:
     description:
-      - For V(docker-daemon:) images, the Docker Engine API to use (skopeo's C(--daemon-host)):
-        V(unix:///PATH) (a socket; Podman's Docker-compatible service works too), V(tcp://HOST:PORT) (HTTPS:
+      - For V(docker-daemon:) images, the Docker Engine API to use (skopeo's C(--daemon-host)), one of
+        V(unix:///PATH) (a socket; Podman's Docker-compatible service works too), V(tcp://HOST:PORT) (HTTPS;
         O(cert_dir) holds C(ca.pem), trusted besides the system's CAs, and C(cert.pem)/C(key.pem), the client
         certificate; O(tls_verify=false) skips verification) or V(http://HOST:PORT) (plain HTTP).
       - When unset, V(unix:///var/run/docker.sock). C(DOCKER_HOST) is not read, as skopeo does not read it.

@@ -50,7 +50,7 @@ options:
       - Where to copy it, as C(transport:details). A V(docker://) destination without a tag gets V(latest).
       - A V(docker-daemon:NAME:TAG) destination is loaded into a Docker daemon (or Podman's Docker-compatible service,
         see O(dest_daemon_host)) with C(POST /images/load), as one archive that the daemon loads whole or not at all;
-        the name is written fully qualified (V(docker.io/library/busybox:1)). It stores no signatures: copying a signed
+        the name is written fully qualified (V(docker.io/library/busybox:1)). It stores no signatures, so copying a signed
         image there needs O(remove_signatures=true). It is up to date, and nothing is sent, when the image the name
         holds is the one the copy would write (the daemon's image is read back once to compare).
     type: str

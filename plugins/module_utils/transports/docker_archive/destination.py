@@ -61,10 +61,11 @@ from ansible_collections.ocikit.images.plugins.module_utils.transports.docker_ar
     DockerArchive,
 )
 from ansible_collections.ocikit.images.plugins.module_utils.transports.oci_layout.layout import TEMP_PREFIX, Layout, TempFiles
-from ansible_collections.ocikit.images.plugins.module_utils.transports.tar_writer import AtomicTarWriter, TarStream, check_archive_path
+from ansible_collections.ocikit.images.plugins.module_utils.transports.tar_writer import AtomicTarWriter, check_archive_path
 
 if t.TYPE_CHECKING:  # pragma: no cover
     from ansible_collections.ocikit.images.plugins.module_utils.transports.docker_archive.transport import DockerArchiveReference
+    from ansible_collections.ocikit.images.plugins.module_utils.transports.tar_writer import TarStream
 
 #: The config fields containers/image copies into the top layer's legacy ``json``.
 LEGACY_CONFIG_FIELDS = ('architecture', 'config', 'container', 'container_config', 'created', 'docker_version', 'os')
@@ -161,7 +162,7 @@ class StagedArchiveDestination(ImageDestination):
             raise UnsupportedMediaTypeError('%s cannot store manifest lists' % self.where)
         self._pending = parsed
 
-    def write_entries(self, writer: 'AtomicTarWriter | TarStream') -> None:
+    def write_entries(self, writer: AtomicTarWriter | TarStream) -> None:
         """Add the archive's entries (layers, config, legacy metadata, manifest.json, repositories) to ``writer``.
 
         Checks first that the manifest was put and every blob it names was staged.

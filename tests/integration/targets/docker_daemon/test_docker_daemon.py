@@ -247,8 +247,7 @@ def test_image_inspect_matches_skopeo(service: Service, source: Source, registry
     assert by_id.result['config']['rootfs']['diff_ids'] == source.diff_ids
 
 
-def test_skopeo_reads_what_we_wrote_and_we_read_what_skopeo_wrote(service: Service, source: Source, registry: t.Any,
-                                                                     tmp_path: Path) -> None:
+def test_skopeo_reads_what_we_wrote_and_we_read_what_skopeo_wrote(service: Service, source: Source, registry: t.Any, tmp_path: Path) -> None:
     assert not to_daemon(service, source, registry).failed
     skopeo('--insecure-policy', 'copy', '--src-daemon-host', service.host, 'docker-daemon:%s' % NAME, 'dir:%s' % (tmp_path / 'skopeo'))
     assert dir_image(tmp_path / 'skopeo') == (source.config_digest, source.diff_ids)

@@ -92,6 +92,7 @@ def test_key_fields_are_the_options_fields_that_matter() -> None:
 
 @pytest.mark.parametrize('field, value', [
     ('max_parallel', 1), ('shared_blob_dir', '/x/blobs'), ('registries_d', '/x/registries.d'), ('blob_info_cache', '/x/cache.sqlite'),
+    ('daemon_host', 'unix:///x/docker.sock'),
 ])
 def test_options_a_client_does_not_use_share_it(field: str, value: t.Any) -> None:
     base = ConnectionOptions(username='u', password='p')

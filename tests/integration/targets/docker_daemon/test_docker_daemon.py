@@ -9,6 +9,7 @@ in the service's access log (``--log-level debug``).
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import os
 import shutil
@@ -292,3 +293,60 @@ def test_no_daemon_gives_a_clear_message(tmp_path_factory: pytest.TempPathFactor
         'service (systemctl start podman.socket, or podman system service --time=0 %s), or name another daemon with daemon_host'
         % (stopped.host, problem, stopped.host)), run
     assert 'Traceback' not in run.msg and 'Traceback' not in run.stderr
+
+
+# -- every local transport to and from the daemon, compared with skopeo ----------------------------------------
+
+LOCAL = ('oci', 'oci-archive', 'docker-archive', 'dir')
+
+
+def local_ref(transport: str, base: Path) -> tuple[str, str]:
+    """(reference we use, reference skopeo reads back) of a fresh ``transport`` destination under ``base``."""
+    path = base.parent / (base.name + ('.tar' if transport.endswith('archive') else ''))
+    ref = {'oci': 'oci:%s:v1', 'oci-archive': 'oci-archive:%s:v1', 'docker-archive': 'docker-archive:%s:example.test/matrix/x:v1',
+           'dir': 'dir:%s'}[transport] % path
+    return ref, ('docker-archive:%s' % path if transport == 'docker-archive' else ref)
+
+
+def config_of(ref: str, *flags: str) -> tuple[str, list[str]]:
+    """Config digest and diff_ids of ``ref`` as skopeo reads it."""
+    raw = skopeo('inspect', '--config', '--raw', *flags, ref).stdout
+    return 'sha256:' + hashlib.sha256(raw.encode('utf-8')).hexdigest(), json.loads(raw)['rootfs']['diff_ids']
+
+
+@pytest.mark.parametrize('transport', LOCAL)
+def test_each_local_transport_into_the_daemon(transport: str, service: Service, source: Source, registry: t.Any, tmp_path: Path) -> None:
+    ref, readback = local_ref(transport, tmp_path / 'src')
+    skopeo('--insecure-policy', 'copy', *registry.skopeo_flags('src'), 'docker://%s' % source.ref, ref)
+    expected = config_of(readback)
+    assert expected[1] == source.diff_ids
+    name = 'example.test/matrix/from-%s:v1' % transport
+    args = {'src': readback, 'dest': 'docker-daemon:%s' % name, 'dest_daemon_host': service.host}
+    first = run_module('image_copy', args)
+    assert not first.failed, first
+    assert first.result['changed'] is True
+    assert service.images()[name] == expected[0]
+    assert config_of('docker-daemon:%s' % name, '--daemon-host', service.host) == expected
+    loads = service.loads()
+    again = run_module('image_copy', args)
+    assert (again.failed, again.result['changed']) == (False, False), again
+    assert service.loads() == loads
+
+
+@pytest.mark.parametrize('transport', LOCAL)
+def test_the_daemon_into_each_local_transport(transport: str, service: Service, source: Source, registry: t.Any, tmp_path: Path) -> None:
+    assert not to_daemon(service, source, registry).failed
+    ours, ours_readback = local_ref(transport, tmp_path / 'ours')
+    theirs, theirs_readback = local_ref(transport, tmp_path / 'theirs')
+    skopeo('--insecure-policy', 'copy', '--src-daemon-host', service.host, 'docker-daemon:%s' % NAME, theirs)
+    args = {'src': 'docker-daemon:%s' % NAME, 'src_daemon_host': service.host, 'dest': ours}
+    first = run_module('image_copy', args)
+    assert not first.failed, first
+    assert first.result['changed'] is True
+    # The config as skopeo's copy of the same pair has it (re-encoded where Docker becomes OCI), the layers the source's.
+    assert config_of(ours_readback) == config_of(theirs_readback)
+    assert config_of(ours_readback)[1] == source.diff_ids
+    # skopeo reads every blob of what we wrote, verifying each digest.
+    skopeo('--insecure-policy', 'copy', ours_readback, 'dir:%s' % (tmp_path / 'readback'))
+    again = run_module('image_copy', args)
+    assert (again.failed, again.result['changed']) == (False, False), again

@@ -13,7 +13,9 @@ import hashlib
 import json
 import os
 import shutil
+import platform
 import signal
+import socket
 import subprocess
 import time
 import typing as t
@@ -23,7 +25,7 @@ import httpx
 import pytest
 
 from ocikit_it import creds, run_module, skopeo
-from ocikit_testbed import LayerSpec, build_image
+from ocikit_testbed import LayerSpec, build_image, build_index
 
 pytestmark = pytest.mark.skipif(shutil.which('podman') is None or shutil.which('skopeo') is None,
                                 reason='needs podman (its system service is the daemon under test) and skopeo')
@@ -44,9 +46,17 @@ class Service:
     def socket(self) -> Path:
         return self.base / 'podman.sock'
 
+    #: The daemon_host to give modules: its socket, or http://127.0.0.1:PORT for a service on TCP.
+    listen: str = ''
+
     @property
     def host(self) -> str:
-        return 'unix://%s' % self.socket
+        return self.listen or 'unix://%s' % self.socket
+
+    def http_client(self) -> httpx.Client:
+        if self.listen:
+            return httpx.Client(base_url=self.listen, timeout=10)
+        return httpx.Client(base_url='http://d', transport=httpx.HTTPTransport(uds=str(self.socket)), timeout=10)
 
     def flags(self) -> list[str]:
         return ['--root', str(self.base / 'root'), '--runroot', str(self.base / 'runroot'), '--storage-driver', 'vfs',
@@ -68,15 +78,15 @@ class Service:
         """
         self.marks += 1
         marker = '/_ping?mark=%d ' % self.marks
-        with httpx.Client(transport=httpx.HTTPTransport(uds=str(self.socket)), timeout=10) as client:
-            client.get('http://d' + marker.strip())
+        with self.http_client() as client:
+            client.get(marker.strip())
         log = self.base / 'service.log'
         deadline = time.monotonic() + 20
         while marker not in log.read_text():
             if time.monotonic() > deadline:
                 pytest.fail('the service did not log the marker request %s' % marker)
             time.sleep(0.05)
-        return sum(1 for line in log.read_text().splitlines() if what in line and line.startswith('@ '))
+        return sum(1 for line in log.read_text().splitlines() if what in line and ' - - [' in line)
 
     def loads(self) -> int:
         return self.requests('"POST /v1.41/images/load?quiet=1 ')
@@ -92,7 +102,7 @@ class Service:
                 self.process.wait(timeout=20)
 
 
-def start_service(base: Path) -> Service:
+def start_service(base: Path, port: int | None = None) -> Service:
     for name in ('root', 'runroot', 'tmp', 'home'):
         (base / name).mkdir(parents=True, exist_ok=True)
     (base / 'storage.conf').write_text('[storage]\ndriver = "vfs"\nrunroot = "%s/runroot"\ngraphroot = "%s/root"\n' % (base, base))
@@ -104,15 +114,16 @@ def start_service(base: Path) -> Service:
     log = open(base / 'service.log', 'wb')  # pylint: disable=consider-using-with
     process = subprocess.Popen(['podman', '--root', str(base / 'root'), '--runroot', str(base / 'runroot'), '--storage-driver', 'vfs',
                                 '--tmpdir', str(base / 'tmp'), '--cgroup-manager', 'cgroupfs', '--events-backend', 'file',
-                                '--log-level', 'debug', 'system', 'service', '--time=0', 'unix://%s/podman.sock' % base],
+                                '--log-level', 'debug', 'system', 'service', '--time=0',
+                                'tcp://127.0.0.1:%d' % port if port else 'unix://%s/podman.sock' % base],
                                stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
     log.close()
-    service = Service(base, process, env)
+    service = Service(base, process, env, listen='http://127.0.0.1:%d' % port if port else '')
     deadline = time.monotonic() + 60
     while True:
         try:
-            with httpx.Client(transport=httpx.HTTPTransport(uds=str(service.socket)), timeout=5) as client:
-                if client.get('http://d/_ping').status_code == 200:
+            with service.http_client() as client:
+                if client.get('/_ping').status_code == 200:
                     return service
         except httpx.TransportError:
             pass
@@ -350,3 +361,58 @@ def test_the_daemon_into_each_local_transport(transport: str, service: Service, 
     skopeo('--insecure-policy', 'copy', ours_readback, 'dir:%s' % (tmp_path / 'readback'))
     again = run_module('image_copy', args)
     assert (again.failed, again.result['changed']) == (False, False), again
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(('127.0.0.1', 0))
+        return probe.getsockname()[1]
+
+
+def test_plain_http_daemon_host(tmp_path_factory: pytest.TempPathFactory, source: Source, registry: t.Any, tmp_path: Path) -> None:
+    tcp = start_service(tmp_path_factory.mktemp('tcp'), port=free_port())
+    try:
+        run = to_daemon(tcp, source, registry)
+        assert not run.failed, run
+        assert tcp.images()[NAME] == source.config_digest
+        back = run_module('image_copy', {'src': 'docker-daemon:%s' % NAME, 'src_daemon_host': tcp.host, 'dest': 'dir:%s' % (tmp_path / 'dir')})
+        assert not back.failed, back
+        assert dir_image(tmp_path / 'dir') == (source.config_digest, source.diff_ids)
+        assert tcp.loads() == 1
+    finally:
+        tcp.stop()
+
+
+def test_daemon_to_registry(service: Service, source: Source, registry: t.Any) -> None:
+    assert not to_daemon(service, source, registry).failed
+    ref = registry.ref('daemon/pushed', 'v1')
+    args = dict(src='docker-daemon:%s' % NAME, src_daemon_host=service.host, dest='docker://%s' % ref, **creds(registry))
+    run = run_module('image_copy', args)
+    assert not run.failed, run
+    # Layers were compressed for the registry; the config is the daemon's (the source's) own.
+    assert config_of('docker://%s' % ref, *registry.skopeo_flags('')) == (source.config_digest, source.diff_ids)
+    again = run_module('image_copy', args)
+    assert (again.failed, again.result['changed']) == (False, False), again
+
+
+def test_an_index_gives_the_host_platform_and_multi_arch_all_is_refused(service: Service, registry: t.Any,
+                                                                        tmp_path_factory: pytest.TempPathFactory) -> None:
+    arch = {'x86_64': 'amd64', 'aarch64': 'arm64'}.get(platform.machine())
+    if arch is None:
+        pytest.skip('no image of the index is for this host (%s)' % platform.machine())
+    index = build_index(tmp_path_factory.mktemp('index') / 'layout', 'v1', platforms=(('linux', 'amd64', None), ('linux', 'arm64', 'v8')),
+                        layers=[LayerSpec(size=10_000)])
+    ref = registry.ref('daemon/index', 'v1')
+    skopeo('copy', '--all', *registry.skopeo_flags('dest'), index.oci_ref, 'docker://%s' % ref)
+    host_image = next(image for image in index.images if image.platform[1] == arch)
+    name = 'example.test/daemon/index:v1'
+    args = dict(src='docker://%s' % ref, dest='docker-daemon:%s' % name, dest_daemon_host=service.host, **creds(registry))
+    loads = service.loads()
+    refused = run_module('image_copy', dict(args, multi_arch='all'))
+    assert refused.failed
+    assert refused.msg == 'docker://%s -> docker-daemon:%s: the destination cannot store an index; set multi_arch: system to copy one platform' % (
+        ref, name)
+    assert service.loads() == loads and name not in service.images()
+    run = run_module('image_copy', args)
+    assert not run.failed, run
+    assert service.images()[name] == host_image.config_digest

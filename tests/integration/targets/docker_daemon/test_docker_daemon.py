@@ -1,9 +1,9 @@
 """docker-daemon: against a real Podman service (its Docker-compatible API), compared with skopeo.
 
-The service runs as ``podman system service --time=0 unix://TMP/podman.sock`` with its store (vfs), run root,
-temporary files, events log and configuration all under the test's temporary directory: nothing under
-/var/lib/containers or $HOME is touched. The service is killed at the end of the module. Loads are counted
-in the service's access log (``--log-level debug``).
+The service (ocikit_testbed.podman) runs as ``podman system service --time=0 unix://TMP/podman.sock`` with its
+store (vfs), run root, temporary files, events log and configuration all under the test's temporary directory:
+nothing under /var/lib/containers or $HOME is touched. It is stopped at the end of the module. Loads are counted
+in the service's access log.
 """
 
 from __future__ import annotations
@@ -11,135 +11,27 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import os
-import shutil
 import platform
-import signal
-import socket
-import subprocess
-import time
+import shutil
 import typing as t
 from pathlib import Path
 
-import httpx
 import pytest
 
 from ocikit_it import creds, run_module, skopeo
 from ocikit_testbed import LayerSpec, build_image, build_index
+from ocikit_testbed.podman import PodmanService as Service, free_port, podman_available
 
-pytestmark = pytest.mark.skipif(shutil.which('podman') is None or shutil.which('skopeo') is None,
+pytestmark = pytest.mark.skipif(not podman_available() or shutil.which('skopeo') is None,
                                 reason='needs podman (its system service is the daemon under test) and skopeo')
 
 NAME = 'example.test/daemon/app:v1'
 
 
-@dataclasses.dataclass
-class Service:
-    """A running podman system service and how to look into its store."""
-
-    base: Path
-    process: subprocess.Popen
-    env: dict[str, str]
-    marks: int = 0
-
-    @property
-    def socket(self) -> Path:
-        return self.base / 'podman.sock'
-
-    #: The daemon_host to give modules: its socket, or http://127.0.0.1:PORT for a service on TCP.
-    listen: str = ''
-
-    @property
-    def host(self) -> str:
-        return self.listen or 'unix://%s' % self.socket
-
-    def http_client(self) -> httpx.Client:
-        if self.listen:
-            return httpx.Client(base_url=self.listen, timeout=10)
-        return httpx.Client(base_url='http://d', transport=httpx.HTTPTransport(uds=str(self.socket)), timeout=10)
-
-    def flags(self) -> list[str]:
-        return ['--root', str(self.base / 'root'), '--runroot', str(self.base / 'runroot'), '--storage-driver', 'vfs',
-                '--tmpdir', str(self.base / 'tmp'), '--cgroup-manager', 'cgroupfs', '--events-backend', 'file']
-
-    def podman(self, *args: str) -> str:
-        return subprocess.run(['podman', *self.flags(), *args], check=True, capture_output=True, text=True, env=self.env, timeout=120).stdout
-
-    def images(self) -> dict[str, str]:
-        """Each name the store lists, and its image ID."""
-        listed = json.loads(self.podman('images', '--format', 'json') or '[]')
-        return {name: 'sha256:' + entry['Id'] for entry in listed for name in entry.get('Names') or []}
-
-    def requests(self, what: str) -> int:
-        """How many requests the service has answered whose request line holds ``what`` (``POST /v1.41/images/load``).
-
-        The service's access log (--log-level debug) is written after each answer: a marker request is made and
-        waited for first, so that every earlier request is counted.
-        """
-        self.marks += 1
-        marker = '/_ping?mark=%d ' % self.marks
-        with self.http_client() as client:
-            client.get(marker.strip())
-        log = self.base / 'service.log'
-        deadline = time.monotonic() + 20
-        while marker not in log.read_text():
-            if time.monotonic() > deadline:
-                pytest.fail('the service did not log the marker request %s' % marker)
-            time.sleep(0.05)
-        return sum(1 for line in log.read_text().splitlines() if what in line and ' - - [' in line)
-
-    def loads(self) -> int:
-        return self.requests('"POST /v1.41/images/load?quiet=1 ')
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            # The service leads its own process group (start_new_session): its helpers go with it.
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(timeout=20)
-
-
-def start_service(base: Path, port: int | None = None) -> Service:
-    for name in ('root', 'runroot', 'tmp', 'home'):
-        (base / name).mkdir(parents=True, exist_ok=True)
-    (base / 'storage.conf').write_text('[storage]\ndriver = "vfs"\nrunroot = "%s/runroot"\ngraphroot = "%s/root"\n' % (base, base))
-    (base / 'containers.conf').write_text('[engine]\ncgroup_manager = "cgroupfs"\nevents_logger = "file"\nevents_logfile_path = "%s/events.log"\n'
-                                          'tmp_dir = "%s/tmp"\n' % (base, base))
-    env = dict(os.environ, HOME=str(base / 'home'), XDG_CONFIG_HOME=str(base / 'home' / '.config'),
-               XDG_DATA_HOME=str(base / 'home' / '.local' / 'share'), XDG_RUNTIME_DIR=str(base / 'runroot'),
-               CONTAINERS_CONF=str(base / 'containers.conf'), CONTAINERS_STORAGE_CONF=str(base / 'storage.conf'), TMPDIR=str(base / 'tmp'))
-    log = open(base / 'service.log', 'wb')  # pylint: disable=consider-using-with
-    process = subprocess.Popen(['podman', '--root', str(base / 'root'), '--runroot', str(base / 'runroot'), '--storage-driver', 'vfs',
-                                '--tmpdir', str(base / 'tmp'), '--cgroup-manager', 'cgroupfs', '--events-backend', 'file',
-                                '--log-level', 'debug', 'system', 'service', '--time=0',
-                                'tcp://127.0.0.1:%d' % port if port else 'unix://%s/podman.sock' % base],
-                               stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
-    log.close()
-    service = Service(base, process, env, listen='http://127.0.0.1:%d' % port if port else '')
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            with service.http_client() as client:
-                if client.get('/_ping').status_code == 200:
-                    return service
-        except httpx.TransportError:
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            service.stop()
-            pytest.fail('podman system service did not start: %s' % (base / 'service.log').read_text()[-2000:])
-        time.sleep(0.2)
-
-
 @pytest.fixture(scope='module')
 def service(tmp_path_factory: pytest.TempPathFactory) -> t.Iterator[Service]:
-    started = start_service(tmp_path_factory.mktemp('podman'))
-    try:
+    with Service(tmp_path_factory.mktemp('podman')) as started:
         yield started
-    finally:
-        started.stop()
 
 
 @dataclasses.dataclass
@@ -291,7 +183,7 @@ def test_signatures_need_remove_signatures(service: Service, source: Source, reg
 
 
 def test_no_daemon_gives_a_clear_message(tmp_path_factory: pytest.TempPathFactory, source: Source, registry: t.Any) -> None:
-    stopped = start_service(tmp_path_factory.mktemp('stopped'))
+    stopped = Service(tmp_path_factory.mktemp('stopped'))
     stopped.stop()
     run = to_daemon(stopped, source, registry)
     assert run.failed and run.rc == 1
@@ -363,14 +255,8 @@ def test_the_daemon_into_each_local_transport(transport: str, service: Service, 
     assert (again.failed, again.result['changed']) == (False, False), again
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(('127.0.0.1', 0))
-        return probe.getsockname()[1]
-
-
 def test_plain_http_daemon_host(tmp_path_factory: pytest.TempPathFactory, source: Source, registry: t.Any, tmp_path: Path) -> None:
-    tcp = start_service(tmp_path_factory.mktemp('tcp'), port=free_port())
+    tcp = Service(tmp_path_factory.mktemp('tcp'), port=free_port())
     try:
         run = to_daemon(tcp, source, registry)
         assert not run.failed, run

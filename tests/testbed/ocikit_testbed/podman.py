@@ -2,7 +2,8 @@
 
 The service answers the Docker Engine API (and libpod's) on a unix socket, or on ``tcp://127.0.0.1:PORT``
 (plain HTTP). Its store (vfs), run root, temporary files (``TMPDIR``: podman spools loads there), events
-log, configuration, ``HOME`` and ``XDG_*`` directories are all under ``base``: nothing under
+log, configuration, ``HOME`` and ``XDG_*`` directories are all under ``base`` (the run root too, unless that path is
+over podman's 50-character limit: then a directory of its own in /tmp), and nothing under
 /var/lib/containers, /var/tmp or the real ``$HOME`` is touched. The service leads its own process group
 and :meth:`PodmanService.stop` ends that group; use it as a context manager.
 
@@ -18,6 +19,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -47,11 +49,15 @@ class PodmanService:
         self.marks = 0
         for name in ('root', 'runroot', 'tmp', 'home'):
             (base / name).mkdir(parents=True, exist_ok=True)
-        (base / 'storage.conf').write_text('[storage]\ndriver = "vfs"\nrunroot = "%s/runroot"\ngraphroot = "%s/root"\n' % (base, base))
+        # podman refuses a run root longer than 50 characters (pytest's temporary paths are longer): then a short
+        # directory of its own in /tmp, removed by stop().
+        self._short_runroot = None if len(str(base / 'runroot')) <= 50 else tempfile.mkdtemp(prefix='ocikit-podman-', dir='/tmp')
+        self.runroot = Path(self._short_runroot) if self._short_runroot else base / 'runroot'
+        (base / 'storage.conf').write_text('[storage]\ndriver = "vfs"\nrunroot = "%s"\ngraphroot = "%s/root"\n' % (self.runroot, base))
         (base / 'containers.conf').write_text('[engine]\ncgroup_manager = "cgroupfs"\nevents_logger = "file"\n'
                                               'events_logfile_path = "%s/events.log"\ntmp_dir = "%s/tmp"\n' % (base, base))
         self.env = dict(os.environ, HOME=str(base / 'home'), XDG_CONFIG_HOME=str(base / 'home' / '.config'),
-                        XDG_DATA_HOME=str(base / 'home' / '.local' / 'share'), XDG_RUNTIME_DIR=str(base / 'runroot'),
+                        XDG_DATA_HOME=str(base / 'home' / '.local' / 'share'), XDG_RUNTIME_DIR=str(self.runroot),
                         CONTAINERS_CONF=str(base / 'containers.conf'), CONTAINERS_STORAGE_CONF=str(base / 'storage.conf'),
                         TMPDIR=str(base / 'tmp'))
         listen = 'tcp://127.0.0.1:%d' % port if port else 'unix://%s' % self.socket
@@ -81,7 +87,7 @@ class PodmanService:
 
     def flags(self) -> list[str]:
         """podman's global flags for this store."""
-        return ['--root', str(self.base / 'root'), '--runroot', str(self.base / 'runroot'), '--storage-driver', 'vfs',
+        return ['--root', str(self.base / 'root'), '--runroot', str(self.runroot), '--storage-driver', 'vfs',
                 '--tmpdir', str(self.base / 'tmp'), '--cgroup-manager', 'cgroupfs', '--events-backend', 'file']
 
     def http_client(self) -> httpx.Client:
@@ -120,7 +126,7 @@ class PodmanService:
         return self.requests('"POST /v1.41/images/load?quiet=1 ')
 
     def stop(self) -> None:
-        """End the service's process group (SIGTERM, then SIGKILL after 20 s)."""
+        """End the service's process group (SIGTERM, then SIGKILL after 20 s); remove a run root made outside ``base``."""
         if self.process.poll() is None:
             os.killpg(self.process.pid, signal.SIGTERM)
             try:
@@ -128,6 +134,8 @@ class PodmanService:
             except subprocess.TimeoutExpired:
                 os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait(timeout=20)
+        if self._short_runroot:
+            shutil.rmtree(self._short_runroot, ignore_errors=True)
 
     def __enter__(self) -> 'PodmanService':
         return self

@@ -15,7 +15,8 @@ layers, and ``<id>/layer.tar`` entries may be symlinks to files earlier in the s
 containers/image does, the stream is spooled to a temporary file (in ``TMPDIR``) and then read by
 the docker-archive reader (``docker_archive/archive.py``, with its tar safety rules), which
 synthesizes the schema2 manifest exactly as for a ``docker-archive:`` file. The spool is bounded
-(:func:`spool_limit`) and removed when the source closes.
+(:func:`spool_limit`) and removed when the source closes (what a killed run left in ``TMPDIR`` is swept by the
+next one, as fsutil.sweep_stale_temps does for every temporary file of this collection).
 """
 
 from __future__ import annotations
@@ -34,11 +35,13 @@ from ansible_collections.ocikit.images.plugins.module_utils.errors import (
     ManifestError,
     ServerError,
 )
+from ansible_collections.ocikit.images.plugins.module_utils.fsutil import create_temp_dir, release_temp_dir, sweep_stale_temps
 from ansible_collections.ocikit.images.plugins.module_utils.manifest import media_types as mt
 from ansible_collections.ocikit.images.plugins.module_utils.transports.base import ConnectionOptions
 from ansible_collections.ocikit.images.plugins.module_utils.transports.docker_archive.archive import ArchiveImage, DockerArchive
 from ansible_collections.ocikit.images.plugins.module_utils.transports.docker_archive.source import DockerArchiveSource
 from ansible_collections.ocikit.images.plugins.module_utils.transports.docker_daemon.client import EngineClient
+from ansible_collections.ocikit.images.plugins.module_utils.transports.oci_layout.layout import TEMP_PREFIX
 
 if t.TYPE_CHECKING:  # pragma: no cover
     from ansible_collections.ocikit.images.plugins.module_utils.transports.docker_daemon.transport import DockerDaemonReference
@@ -110,6 +113,7 @@ class DockerDaemonSource(DockerArchiveSource):
         self._image: ArchiveImage | None = None
         self._lock = threading.Lock()
         self._directory: str | None = None
+        self._directory_fd: int | None = None
         self.archive: DockerArchive | None = None  # type: ignore[assignment]
         self.client = client or EngineClient(options.daemon_host, options)
         try:
@@ -127,7 +131,10 @@ class DockerDaemonSource(DockerArchiveSource):
     def _exported(self) -> DockerArchive:
         """The export, spooled and indexed on first use (call with the lock held)."""
         if self.archive is None:
-            self._directory = tempfile.mkdtemp(prefix='ocikit-daemon-export-')
+            parent = tempfile.gettempdir()
+            # What a killed run left here goes first; a live run holds its directory (fsutil.sweep_stale_temps).
+            sweep_stale_temps(parent, lambda name: name.startswith(TEMP_PREFIX))
+            self._directory, self._directory_fd = create_temp_dir(parent, TEMP_PREFIX, 'directory for the export of %s' % self.where)
             path = os.path.join(self._directory, 'image.tar')
             with self.client.export(str(self.image_id)) as chunks:
                 spool(chunks, path, spool_limit(self.record), self.where)
@@ -168,4 +175,6 @@ class DockerDaemonSource(DockerArchiveSource):
         if self._directory is not None:
             shutil.rmtree(self._directory, ignore_errors=True)
             self._directory = None
+        release_temp_dir(self._directory_fd)
+        self._directory_fd = None
         self.client.close()

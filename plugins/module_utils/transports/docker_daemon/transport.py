@@ -31,8 +31,10 @@ from ansible_collections.ocikit.images.plugins.module_utils.digest import Digest
 from ansible_collections.ocikit.images.plugins.module_utils.errors import InvalidDigestError, InvalidReferenceError, quote
 from ansible_collections.ocikit.images.plugins.module_utils.reference import DockerReference, parse_normalized_named
 from ansible_collections.ocikit.images.plugins.module_utils.transports.base import ConnectionOptions, ImageReference, ImageTransport
-from ansible_collections.ocikit.images.plugins.module_utils.transports.docker_daemon.destination import DockerDaemonDestination
-from ansible_collections.ocikit.images.plugins.module_utils.transports.docker_daemon.source import DockerDaemonSource
+
+if t.TYPE_CHECKING:  # pragma: no cover
+    from ansible_collections.ocikit.images.plugins.module_utils.transports.docker_daemon.destination import DockerDaemonDestination
+    from ansible_collections.ocikit.images.plugins.module_utils.transports.docker_daemon.source import DockerDaemonSource
 
 NAME = 'docker-daemon'
 
@@ -112,11 +114,21 @@ class DockerDaemonReference(ImageReference):
         return self.string_within_transport()
 
     def new_source(self, options: ConnectionOptions | None = None) -> DockerDaemonSource:
-        """Open the image for reading (exports it from the daemon)."""
+        """Open the image for reading (asks the daemon for its record; the export comes when it is read)."""
+        # Imported here: parsing a name of this transport must not load (and compile, in every AnsiballZ run) its client, reader
+        # and writer, nor httpx.
+        from ansible_collections.ocikit.images.plugins.module_utils.transports.docker_daemon.source import (  # pylint: disable=import-outside-toplevel
+            DockerDaemonSource,
+        )
+
         return DockerDaemonSource(self, options or ConnectionOptions())
 
     def new_destination(self, options: ConnectionOptions | None = None) -> DockerDaemonDestination:
         """Open the name for writing (a ``NAME:TAG``)."""
+        from ansible_collections.ocikit.images.plugins.module_utils.transports.docker_daemon.destination import (  # pylint: disable=import-outside-toplevel
+            DockerDaemonDestination,
+        )
+
         return DockerDaemonDestination(self, options or ConnectionOptions())
 
     def __eq__(self, other: object) -> bool:

@@ -302,3 +302,18 @@ def test_an_index_gives_the_host_platform_and_multi_arch_all_is_refused(service:
     run = run_module('image_copy', args)
     assert not run.failed, run
     assert service.images()[name] == host_image.config_digest
+
+
+def test_a_256_mib_layer_keeps_memory_flat(service: Service, tmp_path: Path) -> None:
+    # An uncompressed, incompressible layer: into the daemon (staged, then streamed into the load request) and back out
+    # (the export spooled to disk, then read member by member); neither side may hold the layer in memory.
+    big = build_image(tmp_path / 'big', 'big', layers=[LayerSpec(size=256 * 1024 ** 2, compression=None, compressible=0.0)])
+    name = 'example.test/daemon/big:v1'
+    into = run_module('image_copy', {'src': big.oci_ref, 'dest': 'docker-daemon:%s' % name, 'dest_daemon_host': service.host})
+    assert not into.failed, into
+    assert into.max_rss < 150 * 1024 * 1024, 'load peak RSS %d MiB' % (into.max_rss // 2 ** 20)
+    assert service.images()[name] == big.config_digest
+    out = run_module('image_copy', {'src': 'docker-daemon:%s' % name, 'src_daemon_host': service.host, 'dest': 'dir:%s' % (tmp_path / 'out')})
+    assert not out.failed, out
+    assert out.max_rss < 150 * 1024 * 1024, 'export peak RSS %d MiB' % (out.max_rss // 2 ** 20)
+    assert dir_image(tmp_path / 'out') == (big.config_digest, big.diff_ids)

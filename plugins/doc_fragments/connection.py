@@ -54,6 +54,15 @@ options:
       - Seconds to wait for each network operation (connect, each read) before giving up.
     type: float
     default: 60
+  daemon_host:
+    description:
+      - For V(docker-daemon:) images, the Docker Engine API to use (skopeo's C(--daemon-host)), one of
+        V(unix:///PATH) (a socket; Podman's Docker-compatible service works too), V(tcp://HOST:PORT) (HTTPS;
+        O(cert_dir) holds C(ca.pem), trusted besides the system's CAs, and C(cert.pem)/C(key.pem), the client
+        certificate; O(tls_verify=false) skips verification) or V(http://HOST:PORT) (plain HTTP).
+      - When unset, V(unix:///var/run/docker.sock). C(DOCKER_HOST) is not read, as skopeo does not read it.
+      - Ignored by other transports.
+    type: str
 notes:
   - Connection options are the same on every module of this collection, so that
     C(module_defaults) with C(group/ocikit.images.images) can set them once.

@@ -32,6 +32,9 @@ options:
   src_no_creds:
     description: Access the source anonymously; overrides O(no_creds).
     type: bool
+  src_daemon_host:
+    description: The Docker Engine API of a V(docker-daemon:) source; overrides O(daemon_host).
+    type: str
   dest_username:
     description: Username for the destination registry; overrides O(username).
     type: str
@@ -53,6 +56,9 @@ options:
   dest_no_creds:
     description: Access the destination anonymously; overrides O(no_creds).
     type: bool
+  dest_daemon_host:
+    description: The Docker Engine API of a V(docker-daemon:) destination; overrides O(daemon_host).
+    type: str
 notes:
   - Credentials given as O(src_username)/O(src_password) (or a token) replace, not merge with, the unprefixed ones for that side.
 '''

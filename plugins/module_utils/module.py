@@ -26,7 +26,7 @@ from ansible_collections.ocikit.images.plugins.module_utils.errors import (
 from ansible_collections.ocikit.images.plugins.module_utils.errors import redact as redact_secrets
 from ansible_collections.ocikit.images.plugins.module_utils.transports.base import ConnectionOptions
 
-CONNECTION_KEYS = ('username', 'password', 'registry_token', 'authfile', 'tls_verify', 'cert_dir', 'no_creds', 'timeout')
+CONNECTION_KEYS = ('username', 'password', 'registry_token', 'authfile', 'tls_verify', 'cert_dir', 'no_creds', 'timeout', 'daemon_host')
 
 _SECRET_KEYS = ('password', 'registry_token')
 
@@ -49,6 +49,7 @@ def connection_argument_spec() -> dict[str, dict[str, t.Any]]:
         cert_dir=dict(type='path'),
         no_creds=dict(type='bool', default=False),
         timeout=dict(type='float', default=60.0),
+        daemon_host=dict(type='str'),
     )
 
 
@@ -86,6 +87,7 @@ def connection_options(params: t.Mapping[str, t.Any], prefix: str = '') -> Conne
         authfile=values['authfile'], tls_verify=bool(values['tls_verify']) if values['tls_verify'] is not None else True,
         cert_dir=values['cert_dir'], no_creds=bool(values['no_creds']),
         timeout=float(values['timeout']) if values['timeout'] is not None else 60.0,
+        daemon_host=values['daemon_host'],
         retry_times=max(0, int(params['retry_times'])) if params.get('retry_times') is not None else 3,
         retry_delay=float(params['retry_delay']) if params.get('retry_delay') is not None else None,
     )

@@ -41,12 +41,18 @@ options:
     description:
       - The image to copy, as C(transport:details).
       - V(docker://REGISTRY/REPOSITORY[:TAG|@DIGEST]), V(oci:PATH[:REF]), V(dir:PATH) (skopeo's directory layout),
-        V(oci-archive:PATH[:REF]) or V(docker-archive:PATH[:REF]) (V(docker-archive:PATH:@N) for the N-th image of an archive).
+        V(oci-archive:PATH[:REF]), V(docker-archive:PATH[:REF]) (V(docker-archive:PATH:@N) for the N-th image of an archive)
+        or V(docker-daemon:NAME:TAG) (also V(docker-daemon:NAME@DIGEST) and V(docker-daemon:sha256:IMAGE_ID); see O(src_daemon_host)).
     type: str
     required: true
   dest:
     description:
       - Where to copy it, as C(transport:details). A V(docker://) destination without a tag gets V(latest).
+      - A V(docker-daemon:NAME:TAG) destination is loaded into a Docker daemon (or Podman's Docker-compatible service,
+        see O(dest_daemon_host)) with C(POST /images/load), as one archive that the daemon loads whole or not at all;
+        the name is written fully qualified (V(docker.io/library/busybox:1)). It stores no signatures, so copying a signed
+        image there needs O(remove_signatures=true). It is up to date, and nothing is sent, when the image the name
+        holds is the one the copy would write (the daemon's image is read back once to compare).
     type: str
     required: true
   multi_arch:
@@ -182,6 +188,13 @@ EXAMPLES = r'''
     dest: oci:/srv/bundle/app:1.4
     preserve_digests: true
     digestfile: /srv/bundle/app.digest
+
+- name: Load an image into the local Docker daemon (or Podman's Docker-compatible socket)
+  ocikit.images.image_copy:
+    src: docker://registry.example.com/team/app:1.4
+    dest: docker-daemon:registry.example.com/team/app:1.4
+    dest_daemon_host: unix:///run/podman/podman.sock  # default unix:///var/run/docker.sock
+    remove_signatures: true  # a daemon stores no signatures
 
 - name: Copy a whole multi-platform index
   ocikit.images.image_copy:

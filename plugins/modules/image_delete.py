@@ -28,6 +28,7 @@ description:
   - A registry only unlinks the manifest; its storage is reclaimed by the registry's garbage collection
     (for distribution, C(registry garbage-collect)), which its operator runs.
   - Other transports (V(dir:), V(oci-archive:), V(docker-archive:)) are refused; remove the file or directory instead.
+    V(docker-daemon:) images are refused too, as skopeo refuses them; use C(docker rmi) or community.docker.docker_image_remove.
 author:
   - ocikit.images contributors (@ocikit)
 extends_documentation_fragment:

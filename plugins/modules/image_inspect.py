@@ -33,8 +33,10 @@ options:
     description:
       - The image, as C(transport:details).
       - V(docker://REGISTRY/REPOSITORY[:TAG|@DIGEST]) (short names are normalised as skopeo does,
-        V(docker://busybox) is V(docker.io/library/busybox:latest)), V(oci:PATH[:REF]), V(dir:PATH), V(oci-archive:PATH[:REF])
-        or V(docker-archive:PATH[:REF]) (V(docker-archive:PATH:@N) for the N-th image of an archive).
+        V(docker://busybox) is V(docker.io/library/busybox:latest)), V(oci:PATH[:REF]), V(dir:PATH), V(oci-archive:PATH[:REF]),
+        V(docker-archive:PATH[:REF]) (V(docker-archive:PATH:@N) for the N-th image of an archive)
+        or V(docker-daemon:NAME:TAG) (also V(docker-daemon:NAME@DIGEST) and V(docker-daemon:sha256:IMAGE_ID); the daemon is
+        O(daemon_host); the image is exported from it to a temporary file to be read).
     type: str
     required: true
   raw:
@@ -88,6 +90,11 @@ EXAMPLES = r'''
     image: oci:/srv/images/app:1.4
     raw: true
   register: raw_manifest
+
+- name: Inspect an image of the local Docker daemon
+  ocikit.images.image_inspect:
+    image: docker-daemon:busybox:1.36
+    daemon_host: unix:///var/run/docker.sock
 '''
 
 RETURN = r'''

@@ -61,6 +61,9 @@ class ConnectionOptions:
     # Registries: the longest wait, in seconds, for a server's Retry-After or for a used-up rate limit
     # (RateLimit-Remaining: 0) to reset; a longer one fails at once with TooManyRequestsError.
     max_retry_after: float = 60.0
+    # docker-daemon: the Docker Engine API address (unix:///PATH, tcp://HOST:PORT, http://HOST:PORT; skopeo's
+    # --src-daemon-host / --dest-daemon-host); None is unix:///var/run/docker.sock.
+    daemon_host: str | None = None
     # Registries written to: the file recording where blobs were seen (transports.docker.blobcache), so a later copy
     # can mount a blob from another repository of the registry instead of uploading it; None keeps no record.
     blob_info_cache: str | None = None

@@ -14,17 +14,19 @@ from ansible_collections.ocikit.images.plugins.module_utils.transports.base impo
 from ansible_collections.ocikit.images.plugins.module_utils.transports.dir.transport import DirTransport
 from ansible_collections.ocikit.images.plugins.module_utils.transports.docker.transport import DockerTransport
 from ansible_collections.ocikit.images.plugins.module_utils.transports.docker_archive.transport import DockerArchiveTransport
+from ansible_collections.ocikit.images.plugins.module_utils.transports.docker_daemon.transport import DockerDaemonTransport
 from ansible_collections.ocikit.images.plugins.module_utils.transports.oci_archive.transport import OCIArchiveTransport
 from ansible_collections.ocikit.images.plugins.module_utils.transports.oci_layout.transport import OCILayoutTransport
 
 # Imported statically (not by importlib) so that Ansible's module packer sees every transport.
 _TRANSPORTS: dict[str, ImageTransport] = {
-    t.name: t for t in (DirTransport(), DockerTransport(), DockerArchiveTransport(), OCIArchiveTransport(), OCILayoutTransport())
+    t.name: t for t in (DirTransport(), DockerTransport(), DockerArchiveTransport(), DockerDaemonTransport(), OCIArchiveTransport(),
+                        OCILayoutTransport())
 }
 
 # Transports skopeo knows that later versions of this collection will add; named so that the user
 # learns it is a known transport, not a typo.
-_PLANNED = ('containers-storage', 'docker-daemon')
+_PLANNED = ('containers-storage',)
 
 # "//[user[:password]]@host/...": userinfo before the registry of a docker reference.
 _USERINFO_RE = re.compile(r'//[^/@]*@[^/]*/')

@@ -28,6 +28,19 @@ from ansible_collections.ocikit.images.plugins.module_utils.errors import Layout
 from ansible_collections.ocikit.images.plugins.module_utils.transports.oci_layout.layout import TEMP_PREFIX
 
 
+def entry_info(name: str, kind: bytes, mode: int, size: int = 0, linkname: str = '') -> tarfile.TarInfo:
+    """A deterministic header (uid/gid 0, no user names, mtime 0) for one entry."""
+    info = tarfile.TarInfo(name)
+    info.type = kind
+    info.mode = mode
+    info.size = size
+    info.linkname = linkname
+    info.mtime = 0
+    info.uid = info.gid = 0
+    info.uname = info.gname = ''
+    return info
+
+
 class AtomicTarWriter:
     """A tar archive built in a temporary file and renamed over ``path`` by :meth:`commit`.
 
@@ -54,15 +67,7 @@ class AtomicTarWriter:
             raise
 
     def _info(self, name: str, kind: bytes, mode: int, size: int = 0, linkname: str = '') -> tarfile.TarInfo:
-        info = tarfile.TarInfo(name)
-        info.type = kind
-        info.mode = mode
-        info.size = size
-        info.linkname = linkname
-        info.mtime = 0
-        info.uid = info.gid = 0
-        info.uname = info.gname = ''
-        return info
+        return entry_info(name, kind, mode, size, linkname)
 
     def _add(self, info: tarfile.TarInfo, data: t.BinaryIO | None = None) -> None:
         if self._tar is None:
@@ -151,3 +156,76 @@ def check_archive_path(path: str, what: str) -> str:
         if not os.path.isfile(target):
             raise LayoutError('cannot write %s %s: it exists and is not a regular file' % (what, path))
     return target
+
+
+class TarStream:
+    """The same entries as :class:`AtomicTarWriter`, produced as a stream of bytes instead of a file.
+
+    The ``add_*`` calls only record what to write (a file by its path, small files by value);
+    :meth:`chunks` then yields the archive, reading each file in chunks as it goes, so an archive
+    of any size is sent (e.g. as an HTTP request body) with memory bounded by one chunk. The bytes
+    are those ``tarfile`` writes for the same entries in PAX format: headers, data padded to 512
+    bytes, two zero blocks, the whole padded to a 10240-byte record.
+    """
+
+    def __init__(self, what: str = 'archive', chunk_size: int = 1024 * 1024) -> None:
+        self.what = what
+        self.chunk_size = chunk_size
+        self._entries: list[tuple[tarfile.TarInfo, bytes | str | None]] = []
+
+    def add_directory(self, name: str, mode: int = 0o755) -> None:
+        """Record a directory entry."""
+        self._entries.append((entry_info(name, tarfile.DIRTYPE, mode), None))
+
+    def add_bytes(self, name: str, data: bytes, mode: int = 0o644) -> None:
+        """Record a small file held in memory."""
+        self._entries.append((entry_info(name, tarfile.REGTYPE, mode, len(data)), data))
+
+    def add_file(self, name: str, source_path: str, mode: int = 0o644) -> int:
+        """Record a file to be read from ``source_path`` when streamed; return its size."""
+        try:
+            size = os.stat(source_path).st_size
+        except OSError as exc:
+            raise LayoutError('cannot read %s for %s: %s' % (source_path, self.what, exc.strerror or exc)) from None
+        self._entries.append((entry_info(name, tarfile.REGTYPE, mode, size), source_path))
+        return size
+
+    def add_symlink(self, name: str, target: str) -> None:
+        """Record a symbolic link (mode 0, as Go's archive/tar writes them)."""
+        self._entries.append((entry_info(name, tarfile.SYMTYPE, 0, linkname=target), None))
+
+    def chunks(self) -> t.Iterator[bytes]:
+        """The archive's bytes; a file that changed size since it was recorded fails the stream (LayoutError)."""
+        total = 0
+        for info, data in self._entries:
+            header = info.tobuf(tarfile.PAX_FORMAT, tarfile.ENCODING, 'surrogateescape')
+            total += len(header)
+            yield header
+            if isinstance(data, bytes):
+                yield data
+            elif isinstance(data, str):
+                yield from self._file_chunks(info, data)
+            padding = -info.size % tarfile.BLOCKSIZE
+            total += info.size + padding
+            if padding:
+                yield tarfile.NUL * padding
+        end = 2 * tarfile.BLOCKSIZE
+        end += -(total + end) % tarfile.RECORDSIZE
+        yield tarfile.NUL * end
+
+    def _file_chunks(self, info: tarfile.TarInfo, path: str) -> t.Iterator[bytes]:
+        sent = 0
+        try:
+            with open(path, 'rb') as handle:
+                while sent < info.size:
+                    block = handle.read(min(self.chunk_size, info.size - sent))
+                    if not block:
+                        break
+                    sent += len(block)
+                    yield block
+        except OSError as exc:
+            raise LayoutError('cannot read %s for %s: %s' % (path, self.what, exc.strerror or exc)) from None
+        if sent != info.size:
+            # The header already promised info.size bytes: a short file would misalign every later entry.
+            raise LayoutError('cannot send %s in %s: %s shrank to %d bytes while it was sent (%d expected)'
+                              % (info.name, self.what, path, sent, info.size))

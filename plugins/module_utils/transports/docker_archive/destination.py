@@ -53,7 +53,7 @@ from ansible_collections.ocikit.images.plugins.module_utils.errors import (
 from ansible_collections.ocikit.images.plugins.module_utils.manifest import media_types as mt
 from ansible_collections.ocikit.images.plugins.module_utils.manifest.model import ImageManifest, parse_manifest
 from ansible_collections.ocikit.images.plugins.module_utils.reference import DockerReference
-from ansible_collections.ocikit.images.plugins.module_utils.transports.base import BlobInfo, ImageDestination
+from ansible_collections.ocikit.images.plugins.module_utils.transports.base import BlobInfo, ImageDestination, ImageReference
 from ansible_collections.ocikit.images.plugins.module_utils.transports.docker_archive.archive import (
     MANIFEST_FILE,
     REPOSITORIES_FILE,
@@ -65,6 +65,7 @@ from ansible_collections.ocikit.images.plugins.module_utils.transports.tar_write
 
 if t.TYPE_CHECKING:  # pragma: no cover
     from ansible_collections.ocikit.images.plugins.module_utils.transports.docker_archive.transport import DockerArchiveReference
+    from ansible_collections.ocikit.images.plugins.module_utils.transports.tar_writer import TarStream
 
 #: The config fields containers/image copies into the top layer's legacy ``json``.
 LEGACY_CONFIG_FIELDS = ('architecture', 'config', 'container', 'container_config', 'created', 'docker_version', 'os')
@@ -72,11 +73,14 @@ LEGACY_VERSION = b'1.0'
 FILE_MODE = 0o444
 
 
-class DockerArchiveDestination(ImageDestination):
-    """A docker archive path opened for writing one image, tagged with the reference's tag and ``additional_tags``.
+class StagedArchiveDestination(ImageDestination):
+    """Blobs staged, verified, in a temporary directory, and written out as one docker archive at commit.
 
-    Opening only checks the path and the tags; nothing is written before the first blob, so
-    planning and check mode leave no trace.
+    The part of a docker-archive destination that does not depend on where the archive goes: a
+    file (DockerArchiveDestination) or a Docker Engine's ``POST /images/load`` (the docker-daemon
+    transport). Subclasses give the staging directory's parent and implement commit() with
+    :meth:`write_entries`. Nothing is written before the first blob, so planning and check mode
+    leave no trace.
     """
 
     # A docker archive describes one Docker schema2 image; the copy converts anything else.
@@ -92,17 +96,12 @@ class DockerArchiveDestination(ImageDestination):
     #: load it, and the source side of this transport describes it as a gzip layer.
     requires_uncompressed_layers = True
 
-    reference: 'DockerArchiveReference'
-
-    def __init__(self, reference: 'DockerArchiveReference', additional_tags: t.Sequence[DockerReference] = ()) -> None:
-        if reference.source_index is not None:
-            raise InvalidReferenceError('cannot write to %s: a source index selects an image to read; name the destination '
-                                        'docker-archive:PATH or docker-archive:PATH:REF' % reference)
+    def __init__(self, reference: ImageReference, repo_tags: t.Sequence[DockerReference], where: str) -> None:
         self.reference = reference
-        #: Tags the image gets, in RepoTags order: the reference's, then ``additional_tags``.
-        self.repo_tags = tags_of([reference.ref] if reference.ref is not None else [], additional_tags, reference)
-        #: The file commit() replaces (PATH with symlinks resolved).
-        self.target = check_archive_path(reference.path, WHAT)
+        #: Tags the image gets, in RepoTags order.
+        self.repo_tags = list(repo_tags)
+        #: What messages call the destination (``docker archive /path``).
+        self.where = where
         self._staging: Layout | None = None
         #: Holds the staging directory under a shared flock while it exists (see fsutil.sweep_stale_temps).
         self._staging_fd: int | None = None
@@ -111,23 +110,127 @@ class DockerArchiveDestination(ImageDestination):
         self._lock = threading.Lock()
         self._closed = False
 
+    def staging_parent(self) -> str:
+        """The directory the staging directory is made in (leftovers of killed runs there are swept first)."""
+        raise NotImplementedError
+
     def staging(self) -> Layout:
-        """The temporary directory (used as a blob store) beside PATH, created on first use."""
+        """The temporary directory (used as a blob store), created on first use."""
         with self._lock:
             if self._closed:
                 raise LayoutError('cannot write to %s: the destination is closed' % self.reference)
             if self._staging is None:
-                parent = os.path.dirname(self.target)
-                # Leftovers of killed runs beside PATH (staging directories, temporary archives) go first.
+                parent = self.staging_parent()
                 sweep_stale_temps(parent, lambda name: name.startswith(TEMP_PREFIX))
                 try:
                     path = tempfile.mkdtemp(prefix=TEMP_PREFIX, dir=parent)
                 except OSError as exc:
-                    raise LayoutError('cannot create a temporary directory beside %s %s: %s'
-                                      % (WHAT, self.target, exc.strerror or exc)) from None
+                    raise LayoutError('cannot create a temporary directory in %s for %s: %s'
+                                      % (parent, self.where, exc.strerror or exc)) from None
                 self._staging_fd = hold_dir(path)
                 self._staging = Layout(path)
             return self._staging
+
+    def has_blob(self, info: BlobInfo) -> bool:
+        """True when this destination already staged the blob (what the archive or daemon holds does not count)."""
+        with self._lock:
+            staging = self._staging
+        if staging is None:
+            return False
+        size = staging.blob_size(info.digest)
+        return size is not None and (info.size < 0 or size == info.size)
+
+    def put_blob(self, chunks: t.Iterable[bytes], info: BlobInfo) -> BlobInfo:
+        """Stage a blob, verified against ``info`` before it gets its name; safe from several threads."""
+        staging = self.staging()
+        present = staging.blob_size(info.digest)
+        if present is not None and (info.size < 0 or present == info.size):
+            return BlobInfo(info.digest, present, info.media_type)
+        size = staging.write_blob(chunks, info.digest, info.size, 'blob', self._temp_files)
+        return BlobInfo(info.digest, size, info.media_type)
+
+    def put_manifest(self, raw: bytes, media_type: str, instance_digest: Digest | None = None) -> None:
+        """Accept the image's Docker schema2 manifest; it names the config and layers commit() writes."""
+        if instance_digest is not None:
+            raise UnsupportedMediaTypeError('%s cannot store manifest lists (asked to store manifest %s of one)'
+                                            % (self.where, instance_digest))
+        if media_type not in self.supported_manifest_types:
+            raise UnsupportedMediaTypeError('%s cannot store manifests of type %s (supported: %s)'
+                                            % (self.where, media_type, ', '.join(self.supported_manifest_types)))
+        parsed = parse_manifest(raw, media_type)
+        if not isinstance(parsed, ImageManifest):
+            raise UnsupportedMediaTypeError('%s cannot store manifest lists' % self.where)
+        self._pending = parsed
+
+    def write_entries(self, writer: AtomicTarWriter | TarStream) -> None:
+        """Add the archive's entries (layers, config, legacy metadata, manifest.json, repositories) to ``writer``.
+
+        Checks first that the manifest was put and every blob it names was staged.
+        """
+        manifest = self._pending
+        with self._lock:
+            staging = self._staging
+        if manifest is None or staging is None:
+            raise LayoutError('nothing to commit to %s: no manifest was written' % self.reference)
+        for desc in manifest.blobs():
+            if staging.blob_size(desc.digest) is None:
+                raise BlobNotFoundError('cannot commit %s: blob %s of the manifest was not written' % (self.reference, desc.digest))
+        config_raw = staging.read_blob(manifest.config.digest, mt.MAX_CONFIG_SIZE, 'config')
+        config = jsonutil.loads(config_raw, 'config %s' % manifest.config.digest, ManifestError)
+        if not isinstance(config, dict):
+            raise ManifestError('config %s is not a JSON object' % manifest.config.digest)
+        layer_digests = [desc.digest for desc in manifest.layers]
+        legacy = legacy_layers(layer_digests, config)
+        written: set[Digest] = set()
+        for digest in layer_digests:
+            if digest not in written:
+                writer.add_file(layer_file_name(digest), staging.blob_path(digest), FILE_MODE)
+                written.add(digest)
+        writer.add_bytes(config_file_name(manifest.config.digest), config_raw, FILE_MODE)
+        seen_ids: set[str] = set()
+        for layer_id, layer_json, digest in legacy:
+            if layer_id in seen_ids:
+                continue
+            seen_ids.add(layer_id)
+            writer.add_symlink('%s/layer.tar' % layer_id, '../%s' % layer_file_name(digest))
+            writer.add_bytes('%s/VERSION' % layer_id, LEGACY_VERSION, FILE_MODE)
+            writer.add_bytes('%s/json' % layer_id, layer_json, FILE_MODE)
+        writer.add_bytes(MANIFEST_FILE, manifest_json(manifest.config.digest, layer_digests, self.repo_tags), FILE_MODE)
+        writer.add_bytes(REPOSITORIES_FILE, repositories_json(self.repo_tags, legacy[-1][0] if legacy else None), FILE_MODE)
+
+    def close(self) -> None:
+        """Remove the staging directory; nothing outside it is touched unless commit() ran."""
+        with self._lock:
+            self._closed = True
+            staging, self._staging = self._staging, None
+            staging_fd, self._staging_fd = self._staging_fd, None
+        self._temp_files.remove_all()
+        if staging is not None:
+            shutil.rmtree(staging.path, ignore_errors=True)
+        release_temp_dir(staging_fd)
+
+
+class DockerArchiveDestination(StagedArchiveDestination):
+    """A docker archive path opened for writing one image, tagged with the reference's tag and ``additional_tags``.
+
+    Opening only checks the path and the tags; nothing is written before the first blob, so
+    planning and check mode leave no trace.
+    """
+
+    reference: 'DockerArchiveReference'
+
+    def __init__(self, reference: 'DockerArchiveReference', additional_tags: t.Sequence[DockerReference] = ()) -> None:
+        if reference.source_index is not None:
+            raise InvalidReferenceError('cannot write to %s: a source index selects an image to read; name the destination '
+                                        'docker-archive:PATH or docker-archive:PATH:REF' % reference)
+        repo_tags = tags_of([reference.ref] if reference.ref is not None else [], additional_tags, reference)
+        super().__init__(reference, repo_tags, '%s %s' % (WHAT, reference.path))
+        #: The file commit() replaces (PATH with symlinks resolved).
+        self.target = check_archive_path(reference.path, WHAT)
+
+    def staging_parent(self) -> str:
+        """Beside PATH, so that a killed run's leftovers are found and swept by the next write there."""
+        return os.path.dirname(self.target)
 
     def get_manifest_digest(self) -> Digest | None:
         """Digest of the manifest the archive's image synthesizes, when a commit would write the same image and tags.
@@ -152,82 +255,11 @@ class DockerArchiveDestination(ImageDestination):
         except OcikitError:
             return None
 
-    def has_blob(self, info: BlobInfo) -> bool:
-        """True when this destination already staged the blob; the old archive does not count (it is replaced)."""
-        with self._lock:
-            staging = self._staging
-        if staging is None:
-            return False
-        size = staging.blob_size(info.digest)
-        return size is not None and (info.size < 0 or size == info.size)
-
-    def put_blob(self, chunks: t.Iterable[bytes], info: BlobInfo) -> BlobInfo:
-        """Stage a blob, verified against ``info`` before it gets its name; safe from several threads."""
-        staging = self.staging()
-        present = staging.blob_size(info.digest)
-        if present is not None and (info.size < 0 or present == info.size):
-            return BlobInfo(info.digest, present, info.media_type)
-        size = staging.write_blob(chunks, info.digest, info.size, 'blob', self._temp_files)
-        return BlobInfo(info.digest, size, info.media_type)
-
-    def put_manifest(self, raw: bytes, media_type: str, instance_digest: Digest | None = None) -> None:
-        """Accept the image's Docker schema2 manifest; it names the config and layers commit() writes."""
-        if instance_digest is not None:
-            raise UnsupportedMediaTypeError('%s %s cannot store manifest lists (asked to store manifest %s of one)'
-                                            % (WHAT, self.reference.path, instance_digest))
-        if media_type not in self.supported_manifest_types:
-            raise UnsupportedMediaTypeError('%s %s cannot store manifests of type %s (supported: %s)'
-                                            % (WHAT, self.reference.path, media_type, ', '.join(self.supported_manifest_types)))
-        parsed = parse_manifest(raw, media_type)
-        if not isinstance(parsed, ImageManifest):
-            raise UnsupportedMediaTypeError('%s %s cannot store manifest lists' % (WHAT, self.reference.path))
-        self._pending = parsed
-
     def commit(self) -> None:
         """Write the archive (config, layers, legacy metadata, manifest.json, repositories) and rename it over PATH."""
-        manifest = self._pending
-        with self._lock:
-            staging = self._staging
-        if manifest is None or staging is None:
-            raise LayoutError('nothing to commit to %s: no manifest was written' % self.reference)
-        for desc in manifest.blobs():
-            if staging.blob_size(desc.digest) is None:
-                raise BlobNotFoundError('cannot commit %s: blob %s of the manifest was not written' % (self.reference, desc.digest))
-        config_raw = staging.read_blob(manifest.config.digest, mt.MAX_CONFIG_SIZE, 'config')
-        config = jsonutil.loads(config_raw, 'config %s' % manifest.config.digest, ManifestError)
-        if not isinstance(config, dict):
-            raise ManifestError('config %s is not a JSON object' % manifest.config.digest)
-        layer_digests = [desc.digest for desc in manifest.layers]
-        legacy = legacy_layers(layer_digests, config)
         with AtomicTarWriter(self.target, WHAT) as writer:
-            written: set[Digest] = set()
-            for digest in layer_digests:
-                if digest not in written:
-                    writer.add_file(layer_file_name(digest), staging.blob_path(digest), FILE_MODE)
-                    written.add(digest)
-            writer.add_bytes(config_file_name(manifest.config.digest), config_raw, FILE_MODE)
-            seen_ids: set[str] = set()
-            for layer_id, layer_json, digest in legacy:
-                if layer_id in seen_ids:
-                    continue
-                seen_ids.add(layer_id)
-                writer.add_symlink('%s/layer.tar' % layer_id, '../%s' % layer_file_name(digest))
-                writer.add_bytes('%s/VERSION' % layer_id, LEGACY_VERSION, FILE_MODE)
-                writer.add_bytes('%s/json' % layer_id, layer_json, FILE_MODE)
-            writer.add_bytes(MANIFEST_FILE, manifest_json(manifest.config.digest, layer_digests, self.repo_tags), FILE_MODE)
-            writer.add_bytes(REPOSITORIES_FILE, repositories_json(self.repo_tags, legacy[-1][0] if legacy else None), FILE_MODE)
+            self.write_entries(writer)
             writer.commit()
-
-    def close(self) -> None:
-        """Remove the staging directory; PATH is untouched unless commit() ran."""
-        with self._lock:
-            self._closed = True
-            staging, self._staging = self._staging, None
-            staging_fd, self._staging_fd = self._staging_fd, None
-        self._temp_files.remove_all()
-        if staging is not None:
-            shutil.rmtree(staging.path, ignore_errors=True)
-        release_temp_dir(staging_fd)
 
 
 def tags_of(own: t.Sequence[DockerReference], additional: t.Sequence[DockerReference], reference: t.Any) -> list[DockerReference]:

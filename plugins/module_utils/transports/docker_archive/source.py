@@ -33,6 +33,8 @@ class DockerArchiveSource(ImageSource):
 
     def __init__(self, reference: 'DockerArchiveReference') -> None:
         self.reference = reference
+        #: What messages call the archive.
+        self.where = '%s %s' % (WHAT, reference.path)
         self.archive = DockerArchive(reference.path)
         self._image: ArchiveImage | None = None
         self._lock = threading.Lock()
@@ -49,8 +51,8 @@ class DockerArchiveSource(ImageSource):
         """The synthesized Docker schema2 manifest; an archive holds no manifest lists."""
         image = self.image()
         if instance_digest is not None and instance_digest != image.digest:
-            raise ImageNotFoundError('manifest %s is not in %s %s: a docker archive holds no manifest lists'
-                                     % (instance_digest, WHAT, self.reference.path))
+            raise ImageNotFoundError('manifest %s is not in %s: a docker archive holds no manifest lists'
+                                     % (instance_digest, self.where))
         return image.manifest, mt.DOCKER_V2S2
 
     @contextlib.contextmanager
@@ -62,7 +64,7 @@ class DockerArchiveSource(ImageSource):
             return
         member = image.layers.get(info.digest)
         if member is None:
-            raise BlobNotFoundError('blob %s is not part of the image in %s %s' % (info.digest, WHAT, self.reference.path))
+            raise BlobNotFoundError('blob %s is not part of the image in %s' % (info.digest, self.where))
         yield self.archive.tar.iter_member(member), member.size
 
     def close(self) -> None:

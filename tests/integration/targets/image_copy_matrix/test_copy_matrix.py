@@ -1,6 +1,7 @@
 """image_copy interop matrix: every source transport x destination transport x image kind, against skopeo 1.9.3.
 
-Transports: docker (a TLS + htpasswd registry), oci, oci-archive, docker-archive and dir. Kinds: an OCI image,
+Transports: docker (a TLS + htpasswd registry), oci, oci-archive, docker-archive, dir and docker-daemon (Podman's
+Docker-compatible service, ocikit_testbed.podman, started on first use; those cells are skipped without podman). Kinds: an OCI image,
 a Docker schema2 image and a two-platform OCI index. Every source is put in place by skopeo (so each cell also
 proves we read what skopeo writes), once per module; every destination we write is read back by skopeo.
 
@@ -10,7 +11,7 @@ destination, where it (and the manifest, when no layer was recompressed) must be
 the same pair; a second identical copy is ``changed: false`` and writes nothing (no registry write, no file touched).
 An index is copied with ``multi_arch: all`` and keeps its digest; into docker-archive (which cannot hold one) the
 host platform's image is copied by default and ``multi_arch: all`` fails before anything is written.
-The reported digest of a docker-archive image is compared modulo the layer media type skopeo gives it (see
+The reported digest of a docker-archive or docker-daemon image is compared modulo the layer media type skopeo gives it (see
 ``assert_reported_digest``). Sources put in place by skopeo are all of them but a Docker-typed image in an oci: layout,
 which skopeo cannot write (it converts to OCI there): that one comes from the test bed.
 """
@@ -30,8 +31,11 @@ import pytest
 
 from ocikit_it import blob_writes, creds, run_module, skopeo
 from ocikit_testbed import LayerSpec, Registry, build_image, build_index
+from ocikit_testbed.podman import PodmanService, podman_available
 
-TRANSPORTS = ('docker', 'oci', 'oci-archive', 'docker-archive', 'dir')
+TRANSPORTS = ('docker', 'oci', 'oci-archive', 'docker-archive', 'dir', 'docker-daemon')
+#: Transports that hold one image, never an index (and whose manifest readers synthesize, see as_we_read).
+SINGLE_IMAGE = ('docker-archive', 'docker-daemon')
 KINDS = ('oci', 'docker', 'index')
 PLATFORMS = (('linux', 'amd64', None), ('linux', 'arm64', 'v8'))
 OCI_ONLY = ('oci', 'oci-archive')
@@ -44,8 +48,9 @@ GOARCH = {'x86_64': 'amd64', 'amd64': 'amd64', 'aarch64': 'arm64', 'arm64': 'arm
 # (source transport, destination transport, kind) -> why the engine fails that cell today. Strict: a fix turns it red.
 KNOWN_BUGS: dict[tuple[str, str, str], str] = {}
 
-INDEX_SOURCE_SKIP = ('docker-archive cannot hold an index: an archive entry is one image (skopeo copy --all into docker-archive: '
+INDEX_SOURCE_SKIP = ('%s cannot hold an index: an archive entry, a daemon image, is one image (skopeo copy --all into it '
                      'copies no list), so there is no index source to copy from')
+NO_PODMAN = 'docker-daemon cells need podman (its system service is the daemon)'
 
 
 def platform_name(plat: tuple[str, str, str | None]) -> str:
@@ -97,8 +102,12 @@ class Peer:
 
     def __init__(self, registry: Registry) -> None:
         self.registry = registry
+        #: The daemon docker-daemon: references are in (set when the first such cell starts it).
+        self.daemon: PodmanService | None = None
 
     def flags(self, ref: str, side: t.Literal['src', 'dest', '']) -> list[str]:
+        if ref.startswith('docker-daemon:') and self.daemon is not None:
+            return ['--%sdaemon-host' % ('%s-' % side if side else ''), self.daemon.host]
         return self.registry.skopeo_flags(side) if ref.startswith('docker://') else []
 
     def copy(self, src: str, dest: str, index: bool = False) -> None:
@@ -166,6 +175,7 @@ class Sources:
                 'oci-archive': 'oci-archive:%s:v1' % (self.root / (name + '.tar')),
                 'docker-archive': 'docker-archive:%s' % (self.root / (name + '.tar')),
                 'dir': 'dir:%s' % (self.root / name),
+                'docker-daemon': 'docker-daemon:example.test/matrix/%s:v1' % name,
             }[transport]
             # skopeo writes a docker-archive: with a name; reading needs only the path (it holds one image).
             target = ref + ':matrix/%s:v1' % name if transport == 'docker-archive' else ref
@@ -173,7 +183,7 @@ class Sources:
             peer_ref = ref
         raw = self.peer.raw(peer_ref)
         top = json.loads(raw)
-        if transport == 'docker-archive':
+        if transport in SINGLE_IMAGE:
             raw = as_we_read(raw)
         children = {}
         if kind == 'index':
@@ -203,9 +213,11 @@ def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def destination(transport: str, name: str, registry: Registry, root: Path) -> tuple[str, Path | None]:
-    """(reference, local path or None for the registry) of a fresh destination called ``name``."""
+    """(reference, local path or None for the registry and the daemon) of a fresh destination called ``name``."""
     if transport == 'docker':
         return 'docker://' + registry.ref('matrix/' + name, 'v1'), None
+    if transport == 'docker-daemon':
+        return 'docker-daemon:example.test/matrix/%s:v1' % name, None
     path = root / (name + ('.tar' if transport.endswith('archive') else ''))
     details = {'oci': ':v1', 'oci-archive': ':v1', 'docker-archive': ':example.com/matrix/%s:v1' % name, 'dir': ''}[transport]
     return '%s:%s%s' % (transport, path, details), path
@@ -239,37 +251,43 @@ def as_we_read(raw: str) -> str:
 def assert_reported_digest(peer: Peer, dest: str, digest: str) -> dict[str, t.Any]:
     """The digest our copy reports is the destination's as skopeo reads it; returns the manifest skopeo reads.
 
-    A docker-archive holds no manifest: readers synthesize one. skopeo labels every layer of it ``.tar.gzip``
+    A docker-archive (a daemon's image) holds no manifest: readers synthesize one. skopeo labels every layer of it ``.tar.gzip``
     although they are stored uncompressed; ours says ``.tar`` (a documented, deliberate difference, see
     transports/docker_archive/archive.py), which is also the manifest ``skopeo copy --digestfile`` reports.
     """
     ref = readable(dest)
     raw = peer.raw(ref)
     assert peer.inspect(ref)['Digest'] == sha256(raw)
-    if ref.startswith('docker-archive:'):
+    if ref.startswith(('docker-archive:', 'docker-daemon:')):
         raw = as_we_read(raw)
     assert sha256(raw) == digest
     return json.loads(raw)
 
 
-def copy(src: str, dest: str, registry: Registry, **extra: t.Any) -> t.Any:
+def copy(src: str, dest: str, registry: Registry, daemon: PodmanService | None = None, **extra: t.Any) -> t.Any:
     args: dict[str, t.Any] = {'src': src, 'dest': dest}
     if src.startswith('docker://') or dest.startswith('docker://'):
         args.update(creds(registry))
+    if daemon is not None:
+        args['daemon_host'] = daemon.host
     args.update(extra)
     return run_module('image_copy', args)
 
 
-def assert_second_run_writes_nothing(src: str, dest: str, path: Path | None, registry: Registry, digest: str, **extra: t.Any) -> None:
+def assert_second_run_writes_nothing(src: str, dest: str, path: Path | None, registry: Registry, digest: str,
+                                     daemon: PodmanService | None = None, **extra: t.Any) -> None:
     before = snapshot(path)
     registry.clear_requests()
-    again = copy(src, dest, registry, **extra)
+    loads = daemon.loads() if daemon is not None else 0
+    again = copy(src, dest, registry, daemon, **extra)
     assert not again.failed, again.msg
     assert again.result['changed'] is False, again.result
     assert again.result['digest'] == digest
     assert again.result['blobs'] == {'copied': 0, 'skipped': 0, 'mounted': 0}
     assert blob_writes(registry) == []
     assert snapshot(path) == before
+    if daemon is not None:
+        assert daemon.loads() == loads
 
 
 def matrix() -> t.Iterator[t.Any]:
@@ -277,24 +295,36 @@ def matrix() -> t.Iterator[t.Any]:
         for src in TRANSPORTS:
             for dest in TRANSPORTS:
                 marks: list[t.Any] = []
-                if kind == 'index' and src == 'docker-archive':
-                    marks.append(pytest.mark.skip(reason=INDEX_SOURCE_SKIP))
+                if kind == 'index' and src in SINGLE_IMAGE:
+                    marks.append(pytest.mark.skip(reason=INDEX_SOURCE_SKIP % src))
+                if 'docker-daemon' in (src, dest) and not podman_available():
+                    marks.append(pytest.mark.skip(reason=NO_PODMAN))
                 if (src, dest, kind) in KNOWN_BUGS:
                     marks.append(pytest.mark.xfail(strict=True, reason=KNOWN_BUGS[(src, dest, kind)]))
                 yield pytest.param(src, dest, kind, id='%s-%s-to-%s' % (kind, src, dest), marks=marks)
 
 
+@pytest.fixture(scope='module')
+def daemon(tmp_path_factory: pytest.TempPathFactory, sources: Sources) -> t.Iterator[PodmanService]:
+    """Podman's service, started by the first docker-daemon cell, stopped with the module."""
+    with PodmanService(tmp_path_factory.mktemp('matrix-podman')) as service:
+        sources.peer.daemon = service
+        yield service
+
+
 @pytest.mark.parametrize('src_transport, dest_transport, kind', list(matrix()))
-def test_copy_matrix(src_transport: str, dest_transport: str, kind: str, sources: Sources, registry: Registry, workdir: Path) -> None:
+def test_copy_matrix(src_transport: str, dest_transport: str, kind: str, sources: Sources, registry: Registry, workdir: Path,
+                     request: pytest.FixtureRequest) -> None:
     """One cell: copy, compare with the source through skopeo's eyes, have skopeo read it all, copy again for nothing."""
+    daemon = request.getfixturevalue('daemon') if 'docker-daemon' in (src_transport, dest_transport) else None
     source = sources.get(src_transport, kind)
     name = '%s-%s-to-%s' % (kind, src_transport, dest_transport)
-    if kind == 'index' and dest_transport == 'docker-archive':
-        index_into_docker_archive(source, name, registry, workdir, sources.peer)
+    if kind == 'index' and dest_transport in SINGLE_IMAGE:
+        index_into_single_image(source, dest_transport, name, registry, workdir, sources.peer, daemon)
         return
     dest, path = destination(dest_transport, name, registry, workdir)
     multi_arch = 'all' if kind == 'index' else 'system'
-    first = copy(source.ref, dest, registry, multi_arch=multi_arch)
+    first = copy(source.ref, dest, registry, daemon, multi_arch=multi_arch)
     assert not first.failed, first.msg
     assert first.result['changed'] is True, first.result
     assert first.result['source_digest'] == source.digest
@@ -323,21 +353,23 @@ def test_copy_matrix(src_transport: str, dest_transport: str, kind: str, sources
         else:
             assert config_digest == expected.config_digest, plat
     if kind != 'index':
-        wanted_type = {'oci': OCI_MANIFEST, 'oci-archive': OCI_MANIFEST, 'docker-archive': DOCKER_V2S2}.get(dest_transport, source.media_type)
+        wanted_type = {'oci': OCI_MANIFEST, 'oci-archive': OCI_MANIFEST, 'docker-archive': DOCKER_V2S2,
+                       'docker-daemon': DOCKER_V2S2}.get(dest_transport, source.media_type)
         assert top['mediaType'] == wanted_type
     # skopeo reads every blob of what we wrote (and verifies each digest on the way).
     peer.copy(readable(dest), 'dir:%s' % (workdir / (name + '-readback')), index=kind == 'index')
 
-    assert_second_run_writes_nothing(source.ref, dest, path, registry, first.result['digest'], multi_arch=multi_arch)
+    assert_second_run_writes_nothing(source.ref, dest, path, registry, first.result['digest'], daemon, multi_arch=multi_arch)
 
 
-def index_into_docker_archive(source: Source, name: str, registry: Registry, workdir: Path, peer: Peer) -> None:
-    """docker-archive cannot hold an index: by default the host's image is copied; multi_arch: all fails before writing."""
+def index_into_single_image(source: Source, dest_transport: str, name: str, registry: Registry, workdir: Path, peer: Peer,
+                            daemon: PodmanService | None) -> None:
+    """docker-archive and docker-daemon cannot hold an index: by default the host's image is copied; multi_arch: all fails before writing."""
     host = host_platform()
     if host is None:
         pytest.skip('the index has no image for this host (%s)' % platform.machine())
-    dest, path = destination('docker-archive', name, registry, workdir)
-    first = copy(source.ref, dest, registry)
+    dest, path = destination(dest_transport, name, registry, workdir)
+    first = copy(source.ref, dest, registry, daemon)
     assert not first.failed, first.msg
     assert first.result['changed'] is True
     assert first.result['platform'] == host
@@ -347,17 +379,22 @@ def index_into_docker_archive(source: Source, name: str, registry: Registry, wor
     assert config_digest == source.images[host].config_digest
     assert config['rootfs']['diff_ids'] == source.images[host].diff_ids
     peer.copy(readable(dest), 'dir:%s' % (workdir / (name + '-readback')))
-    assert_second_run_writes_nothing(source.ref, dest, path, registry, first.result['digest'])
+    assert_second_run_writes_nothing(source.ref, dest, path, registry, first.result['digest'], daemon)
 
-    refused_dest, refused_path = destination('docker-archive', name + '-all', registry, workdir)
+    refused_dest, refused_path = destination(dest_transport, name + '-all', registry, workdir)
     present = sorted(os.listdir(workdir))
     registry.clear_requests()
-    refused = copy(source.ref, refused_dest, registry, multi_arch='all')
+    loads = daemon.loads() if daemon is not None else 0
+    refused = copy(source.ref, refused_dest, registry, daemon, multi_arch='all')
     assert refused.failed, refused.result
     assert refused.result['error_type'] == 'InvalidInputError'
     assert refused.msg == '%s -> %s: the destination cannot store an index; set multi_arch: system to copy one platform' % (
         source.ref, refused_dest)
-    assert refused_path is not None and not os.path.lexists(refused_path)
+    if daemon is not None:
+        assert daemon.loads() == loads
+        assert refused_dest.split(':', 1)[1] not in daemon.images()
+    else:
+        assert refused_path is not None and not os.path.lexists(refused_path)
     assert sorted(os.listdir(workdir)) == present, 'files left behind'
     assert blob_writes(registry) == []
 

@@ -85,13 +85,14 @@ def test_every_identity_field_makes_another_client(field: str, value: t.Any, tmp
 
 def test_key_fields_are_the_options_fields_that_matter() -> None:
     # A new ConnectionOptions field must be placed on purpose: in the key, or in this list of fields a client does not use.
-    not_the_clients = {'max_parallel', 'shared_blob_dir', 'registries_d', 'blob_info_cache', 'clients'}
+    not_the_clients = {'max_parallel', 'shared_blob_dir', 'registries_d', 'blob_info_cache', 'clients', 'daemon_host'}
     assert set(KEY_FIELDS) | not_the_clients == {field.name for field in dataclasses.fields(ConnectionOptions)}
     assert not set(KEY_FIELDS) & not_the_clients
 
 
 @pytest.mark.parametrize('field, value', [
     ('max_parallel', 1), ('shared_blob_dir', '/x/blobs'), ('registries_d', '/x/registries.d'), ('blob_info_cache', '/x/cache.sqlite'),
+    ('daemon_host', 'unix:///x/docker.sock'),
 ])
 def test_options_a_client_does_not_use_share_it(field: str, value: t.Any) -> None:
     base = ConnectionOptions(username='u', password='p')

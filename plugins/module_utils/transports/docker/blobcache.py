@@ -17,7 +17,8 @@ declines (the blob was deleted, or the credentials cannot read the other reposit
 request and the blob is uploaded as before. A record that led to a failed mount is removed.
 
 The file is ours (not containers/image's format): SQLite in WAL mode, one table, mode 0600 in a
-directory of mode 0700 (it names repositories; SQLite gives its -wal and -shm files the same mode). It is bounded (:data:`MAX_ROWS`, the oldest forgotten first).
+directory of mode 0700 (it names repositories; SQLite gives its -wal and -shm files the same mode).
+It is bounded (:data:`MAX_ROWS`, the oldest forgotten first).
 Processes share it safely (SQLite's locking; a busy database is waited for briefly). Anything that
 goes wrong with it (read-only home, a corrupt file, a lock held too long) turns it off for the rest
 of the run: it is an optimisation, and never the reason a copy fails.

@@ -1,15 +1,18 @@
 # ocikit.images: set up, test, demo, benchmark.
-#   make demo   - install what is missing, start a local registry, run docs/demo.yml twice
+#   make demo   - install what is missing, start a local registry, run docs/demo/demo.yml twice
 #   make test   - install what is missing, run ansible-test sanity, units and integration
 #   make bench  - ours vs skopeo side by side (not part of CI)
 
 PYTHON ?= python3.11
 VENV := .venv
 VPY := $(CURDIR)/$(VENV)/bin/python
-ANSIBLE_TEST := $(CURDIR)/$(VENV)/bin/ansible-test
+# ansible-test keeps state under $HOME/.ansible/test (sanity virtualenvs, a pip bootstrap script, ssh keys):
+# its runs get a home inside the work tree, so nothing of the user's is read or overwritten.
+ANSIBLE_TEST_HOME := $(CURDIR)/.ansible-test-home
+ANSIBLE_TEST := HOME=$(ANSIBLE_TEST_HOME) $(CURDIR)/$(VENV)/bin/ansible-test
 COLL_ROOT := $(CURDIR)/build/collections
 COLL := $(COLL_ROOT)/ansible_collections/ocikit/images
-PIP_CACHE_SCRIPT := $(HOME)/.ansible/test/cache/get_pip_24_2.py
+PIP_CACHE_SCRIPT := $(ANSIBLE_TEST_HOME)/.ansible/test/cache/get_pip_24_2.py
 TEST_PY := 3.11
 
 .PHONY: help deps system-deps venv collection sanity units integration test demo bench clean
@@ -74,4 +77,4 @@ bench: deps collection
 	exit $$status
 
 clean:
-	rm -rf build tests/output .bench .demo
+	rm -rf build tests/output .bench .demo .ansible-test-home

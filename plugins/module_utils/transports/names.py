@@ -11,6 +11,7 @@ import re
 
 from ansible_collections.ocikit.images.plugins.module_utils.errors import InvalidReferenceError, UnknownTransportError, quote
 from ansible_collections.ocikit.images.plugins.module_utils.transports.base import ImageReference, ImageTransport
+from ansible_collections.ocikit.images.plugins.module_utils.transports.containers_storage.transport import ContainersStorageTransport
 from ansible_collections.ocikit.images.plugins.module_utils.transports.dir.transport import DirTransport
 from ansible_collections.ocikit.images.plugins.module_utils.transports.docker.transport import DockerTransport
 from ansible_collections.ocikit.images.plugins.module_utils.transports.docker_archive.transport import DockerArchiveTransport
@@ -20,13 +21,9 @@ from ansible_collections.ocikit.images.plugins.module_utils.transports.oci_layou
 
 # Imported statically (not by importlib) so that Ansible's module packer sees every transport.
 _TRANSPORTS: dict[str, ImageTransport] = {
-    t.name: t for t in (DirTransport(), DockerTransport(), DockerArchiveTransport(), DockerDaemonTransport(), OCIArchiveTransport(),
-                        OCILayoutTransport())
+    t.name: t for t in (ContainersStorageTransport(), DirTransport(), DockerTransport(), DockerArchiveTransport(), DockerDaemonTransport(),
+                        OCIArchiveTransport(), OCILayoutTransport())
 }
-
-# Transports skopeo knows that later versions of this collection will add; named so that the user
-# learns it is a known transport, not a typo.
-_PLANNED = ('containers-storage',)
 
 # "//[user[:password]]@host/...": userinfo before the registry of a docker reference.
 _USERINFO_RE = re.compile(r'//[^/@]*@[^/]*/')
@@ -47,9 +44,6 @@ def parse_image_name(value: str) -> ImageReference:
         raise InvalidReferenceError('invalid image name %s: expected transport:details, e.g. %s' % (quote(value), quote('docker://' + value)))
     transport = _TRANSPORTS.get(name)
     if transport is None:
-        if name in _PLANNED:
-            raise UnknownTransportError('invalid image name %s: transport %s is not supported yet (supported: %s)'
-                                        % (quote(value), quote(name), ', '.join(transport_names())))
         raise UnknownTransportError('invalid image name %s: unknown transport %s (supported: %s)'
                                     % (quote(value), quote(name), ', '.join(transport_names())))
     if name == 'docker' and _USERINFO_RE.match(details):

@@ -201,12 +201,20 @@ class EngineClient:
     """One daemon (Docker or Podman's service) reached at ``host`` (a daemon_host string, None for the default).
 
     ``transport`` replaces httpx's network transport (tests pass an ``httpx.MockTransport``).
-    Use it as a context manager, or call close().
+    Use it as a context manager, or call close(). Subclasses (containers_storage's LibpodClient) change how the daemon
+    is named in messages, its default host, and the API prefix (:meth:`version_prefix`).
     """
+
+    #: How messages name the daemon.
+    daemon_name = 'Docker daemon'
+    #: What to start when nothing answers (``%s`` is the host).
+    start_hint = START_HINT
+    #: Said after "become: true" when the socket refuses the user.
+    socket_group_hint = ' or a member of the docker group'
 
     def __init__(self, host: str | None, options: 'ConnectionOptions', transport: t.Any = None) -> None:
         require_httpx()
-        self.host = parse_daemon_host(host)
+        self.host = parse_daemon_host(host or self.default_host())
         self.timeout = options.timeout
         if transport is None:
             if self.host.scheme == 'unix':
@@ -220,6 +228,18 @@ class EngineClient:
         self._client = httpx.Client(base_url=base, transport=transport, timeout=httpx.Timeout(options.timeout), trust_env=False,
                                     follow_redirects=False)
         self._prefix: str | None = None
+
+    @classmethod
+    def default_host(cls) -> str:
+        """The host used when none is given."""
+        return DEFAULT_HOST
+
+    def version_prefix(self, headers: t.Mapping[str, str]) -> str:
+        """The path prefix of versioned requests, from the ``/_ping`` answer's headers (``API-Version``)."""
+        match = _VERSION_RE.fullmatch(headers.get('api-version', '').strip())
+        if match:
+            return '/v%d.%d' % min((int(match.group(1)), int(match.group(2))), MAX_API_VERSION)
+        return ''
 
     # -- plumbing -------------------------------------------------------------------------------
 
@@ -235,14 +255,14 @@ class EngineClient:
             elif code == errno.ECONNREFUSED or 'refused' in text:
                 problem = 'nothing answers on the socket %s (connection refused)' % self.host.address
             elif code == errno.EACCES or 'ermission denied' in text:
-                return ConnectionFailedError('cannot reach the Docker daemon at %s: permission denied on the socket (run as a user '
-                                             'allowed to use it, e.g. become: true or a member of the docker group)' % self.host)
+                return ConnectionFailedError('cannot reach the %s at %s: permission denied on the socket (run as a user allowed to use it, '
+                                             'e.g. become: true%s)' % (self.daemon_name, self.host, self.socket_group_hint))
             else:
-                return ConnectionFailedError('cannot reach the Docker daemon at %s: %s' % (self.host, one_line_message(text)))
-            return ConnectionFailedError('cannot reach the Docker daemon at %s: %s; %s' % (self.host, problem, START_HINT % self.host))
+                return ConnectionFailedError('cannot reach the %s at %s: %s' % (self.daemon_name, self.host, one_line_message(text)))
+            return ConnectionFailedError('cannot reach the %s at %s: %s; %s' % (self.daemon_name, self.host, problem, self.start_hint % self.host))
         mapped = transport_error(exc, self.host.address, self.timeout)
         if type(exc).__name__ == 'ConnectError' and type(mapped) is ConnectionFailedError:  # pylint: disable=unidiomatic-typecheck
-            return ConnectionFailedError('cannot reach the Docker daemon at %s: %s' % (self.host, mapped.message))
+            return ConnectionFailedError('cannot reach the %s at %s: %s' % (self.daemon_name, self.host, mapped.message))
         return mapped
 
     def _api_prefix(self) -> str:
@@ -251,15 +271,10 @@ class EngineClient:
             with contextlib.closing(response):
                 response.read()
                 if response.status_code != 200:
-                    raise ServerError('the Docker daemon at %s did not answer its ping (HTTP %d: %s)'
-                                      % (self.host, response.status_code, error_message(response.content[:MAX_MESSAGE_SIZE])),
+                    raise ServerError('the %s at %s did not answer its ping (HTTP %d: %s)'
+                                      % (self.daemon_name, self.host, response.status_code, error_message(response.content[:MAX_MESSAGE_SIZE])),
                                       status=response.status_code)
-                match = _VERSION_RE.fullmatch(response.headers.get('api-version', '').strip())
-            if match:
-                version = min((int(match.group(1)), int(match.group(2))), MAX_API_VERSION)
-                self._prefix = '/v%d.%d' % version
-            else:
-                self._prefix = ''
+                self._prefix = self.version_prefix(response.headers)
         return self._prefix
 
     def _send(self, method: str, path: str, versioned: bool = True, params: t.Mapping[str, str] | None = None,
@@ -282,7 +297,7 @@ class EngineClient:
             for chunk in response.iter_bytes():
                 total += len(chunk)
                 if total > limit:
-                    raise ServerError('the Docker daemon at %s sent an answer over the %d byte limit' % (self.host, limit))
+                    raise ServerError('the %s at %s sent an answer over the %d byte limit' % (self.daemon_name, self.host, limit))
                 parts.append(chunk)
         except httpx.TransportError as exc:
             raise self._connection_error(exc) from None
@@ -294,28 +309,32 @@ class EngineClient:
         if status == 404:
             return ImageNotFoundError('%s: %s' % (what, reason))
         if status >= 500:
-            return ServerError('%s: the Docker daemon at %s failed (HTTP %d): %s' % (what, self.host, status, reason), status=status)
-        return RegistryError('%s: the Docker daemon at %s refused (HTTP %d): %s' % (what, self.host, status, reason), status=status)
+            return ServerError('%s: the %s at %s failed (HTTP %d): %s' % (what, self.daemon_name, self.host, status, reason), status=status)
+        return RegistryError('%s: the %s at %s refused (HTTP %d): %s' % (what, self.daemon_name, self.host, status, reason), status=status)
 
     # -- endpoints ------------------------------------------------------------------------------
 
-    def image_inspect(self, name: str) -> dict[str, t.Any] | None:
-        """``GET /images/{name}/json``: the image's record (``Id``, ``RepoTags``, ``RootFS``...), None when there is none."""
-        response = self._send('GET', '/images/%s/json' % urllib.parse.quote(name, safe='/:@'))
+    def get_object(self, path: str, what: str) -> dict[str, t.Any] | None:
+        """``GET path`` (versioned): a JSON object, None on 404; another refusal raises, naming ``what``."""
+        response = self._send('GET', path)
         with contextlib.closing(response):
             if response.status_code == 404:
                 self._read(response)
                 return None
             if response.status_code != 200:
-                raise self._failure(response, 'cannot inspect %s in the Docker daemon' % quote(name))
+                raise self._failure(response, what)
             body = self._read(response)
         try:
             data = json.loads(body.decode('utf-8'))
         except ValueError:
             data = None
         if not isinstance(data, dict):
-            raise ServerError('the Docker daemon at %s answered GET /images/%s/json with something that is not a JSON object' % (self.host, name))
+            raise ServerError('the %s at %s answered GET %s with something that is not a JSON object' % (self.daemon_name, self.host, path))
         return data
+
+    def image_inspect(self, name: str) -> dict[str, t.Any] | None:
+        """``GET /images/{name}/json``: the image's record (``Id``, ``RepoTags``, ``RootFS``...), None when there is none."""
+        return self.get_object('/images/%s/json' % urllib.parse.quote(name, safe='/:@'), 'cannot inspect %s in the Docker daemon' % quote(name))
 
     @contextlib.contextmanager
     def export(self, name: str) -> t.Iterator[t.Iterator[bytes]]:
@@ -324,14 +343,14 @@ class EngineClient:
         with contextlib.closing(response):
             if response.status_code != 200:
                 raise self._failure(response, 'cannot export %s from the Docker daemon' % quote(name))
+            yield self.stream(response)
 
-            def chunks() -> t.Iterator[bytes]:
-                try:
-                    yield from response.iter_bytes()
-                except httpx.TransportError as exc:
-                    raise self._connection_error(exc) from None
-
-            yield chunks()
+    def stream(self, response: 'httpx.Response') -> t.Iterator[bytes]:
+        """The body of ``response`` as it arrives; a broken connection raises as any other."""
+        try:
+            yield from response.iter_bytes()
+        except httpx.TransportError as exc:
+            raise self._connection_error(exc) from None
 
     def load(self, chunks: t.Iterable[bytes], what: str) -> list[str]:
         """``POST /images/load?quiet=1`` with a docker-archive as the body; the names loaded. Any failure raises, naming ``what``."""

@@ -49,10 +49,18 @@ class DockerDaemonDestination(StagedArchiveDestination):
     def __init__(self, reference: 'DockerDaemonReference', options: ConnectionOptions, client: EngineClient | None = None) -> None:
         ref = reference.ref
         if ref is None or ref.tag is None or ref.digest is not None:
-            raise InvalidReferenceError('invalid destination %s: a docker-daemon destination must be NAME:TAG' % reference)
+            raise InvalidReferenceError('invalid destination %s: a %s destination must be NAME:TAG' % (reference, reference.transport.name))
         super().__init__(reference, [ref], str(reference))
         self.options = options
-        self.client = client or EngineClient(options.daemon_host, options)
+        self.client = client or self.new_client()
+
+    def new_client(self) -> EngineClient:
+        """A client of the daemon named by the options."""
+        return EngineClient(self.options.daemon_host, self.options)
+
+    def current_image(self) -> DockerDaemonSource:
+        """The image the name holds now, opened as a source with a client of its own (ImageNotFoundError when there is none)."""
+        return DockerDaemonSource(self.reference, self.options, client=self.new_client())
 
     def staging_parent(self) -> str:
         """TMPDIR: the daemon's store is not a directory of ours."""
@@ -68,7 +76,7 @@ class DockerDaemonDestination(StagedArchiveDestination):
         """
         if self.client.image_inspect(self.reference.api_name()) is None:
             return None
-        with DockerDaemonSource(self.reference, self.options, client=EngineClient(self.options.daemon_host, self.options)) as current:
+        with self.current_image() as current:
             return current.manifest_digest()
 
     def commit(self) -> None:
@@ -82,8 +90,8 @@ class DockerDaemonDestination(StagedArchiveDestination):
         record = self.client.image_inspect(self.reference.api_name())
         loaded = image_id_of(record, self.where) if record is not None else None
         if loaded != manifest.config.digest:
-            raise ServerError('%s: the Docker daemon reported the image loaded, but the name points at %s, not %s'
-                              % (self.where, loaded or 'no image', manifest.config.digest))
+            raise ServerError('%s: the %s reported the image loaded, but the name points at %s, not %s'
+                              % (self.where, self.client.daemon_name, loaded or 'no image', manifest.config.digest))
 
     def close(self) -> None:
         """Remove the staging directory and close the connection; the daemon is untouched unless commit() ran."""

@@ -119,7 +119,7 @@ class DockerDaemonSource(DockerArchiveSource):
         try:
             record = self.client.image_inspect(reference.api_name())
             if record is None:
-                raise ImageNotFoundError('%s: the Docker daemon at %s has no such image' % (self.where, self.client.host))
+                raise ImageNotFoundError('%s: the %s at %s has no such image' % (self.where, self.client.daemon_name, self.client.host))
             #: The daemon's record of the image (GET /images/{name}/json).
             self.record = record
             #: The image ID (config digest) the daemon gave for the name; the export must have that config.

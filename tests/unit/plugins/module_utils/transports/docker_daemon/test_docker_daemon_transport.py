@@ -80,13 +80,13 @@ def test_reference_is_immutable_and_exactly_one_of_name_and_id() -> None:
         DockerDaemonReference(ref=ref.ref, image_id=DockerDaemonTransport().parse_reference(ID).image_id)
 
 
-def test_registered_by_name_and_containers_storage_still_planned() -> None:
+def test_registered_by_name() -> None:
     assert 'docker-daemon' in transport_names()
     ref = parse_image_name('docker-daemon:busybox:1')
     assert isinstance(ref, DockerDaemonReference)
     assert str(ref) == 'docker-daemon:docker.io/library/busybox:1'
-    with pytest.raises(UnknownTransportError, match='transport "containers-storage" is not supported yet'):
-        parse_image_name('containers-storage:busybox')
+    with pytest.raises(UnknownTransportError, match='unknown transport "sif"'):
+        parse_image_name('sif:busybox')
 
 
 @pytest.mark.parametrize('details', ['busybox@' + ID, ID])

@@ -1,0 +1,211 @@
+"""containers-storage: against a real Podman service (its libpod API), compared with podman and skopeo on the same store.
+
+The service (ocikit_testbed.podman) runs as ``podman system service --time=0 unix://TMP/podman.sock`` with its store
+(vfs), run root, temporary files and configuration under the test's temporary directory. skopeo reads that store
+directly (``containers-storage:[vfs@ROOT+RUNROOT]NAME``) while the service is idle. Loads are counted in the
+service's access log.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import typing as t
+from pathlib import Path
+
+import pytest
+
+from ocikit_it import creds, run_module, skopeo
+from ocikit_testbed import LayerSpec, build_image
+from ocikit_testbed.podman import PodmanService as Service, podman_available
+
+pytestmark = pytest.mark.skipif(not podman_available() or shutil.which('skopeo') is None,
+                                reason='needs podman (its system service holds the store under test) and skopeo')
+
+NAME = 'example.test/storage/app:v1'
+
+
+class Source(t.NamedTuple):
+    ref: str
+    config_digest: str
+    diff_ids: list[str]
+
+
+@pytest.fixture(scope='module')
+def service(tmp_path_factory: pytest.TempPathFactory) -> t.Iterator[Service]:
+    with Service(tmp_path_factory.mktemp('podman')) as started:
+        yield started
+
+
+@pytest.fixture(scope='module')
+def source(tmp_path_factory: pytest.TempPathFactory, registry: t.Any) -> Source:
+    image = build_image(tmp_path_factory.mktemp('layout') / 'layout', 'v1', layers=[LayerSpec(size=30_000), LayerSpec(size=7_000)],
+                        labels={'org.example.test': 'storage'})
+    ref = registry.ref('storage/app', 'v1')
+    skopeo('copy', *registry.skopeo_flags('dest'), image.oci_ref, 'docker://%s' % ref)
+    return Source(ref, image.config_digest, image.diff_ids)
+
+
+def store(service: Service) -> str:
+    """The service's store as a containers-storage bracket, the way skopeo names it."""
+    return '[vfs@%s+%s]' % (service.base / 'root', service.runroot)
+
+
+def loads(service: Service) -> int:
+    return service.requests('/libpod/images/load ')
+
+
+def to_storage(service: Service, source: Source, registry: t.Any, name: str = NAME, check: bool = False, **extra: t.Any) -> t.Any:
+    args = dict(src='docker://%s' % source.ref, dest='containers-storage:%s' % name, dest_daemon_host=service.host, **creds(registry))
+    args.update(extra)
+    return run_module('image_copy', args, check=check)
+
+
+def config_of(ref: str, *flags: str) -> tuple[str, list[str]]:
+    """Config digest and diff_ids of ``ref`` as skopeo reads it."""
+    raw = skopeo('--insecure-policy', 'inspect', '--config', '--raw', *flags, ref).stdout
+    return 'sha256:' + hashlib.sha256(raw.encode('utf-8')).hexdigest(), json.loads(raw)['rootfs']['diff_ids']
+
+
+def dir_image(directory: Path) -> tuple[str, list[str]]:
+    manifest = json.loads((directory / 'manifest.json').read_text())
+    config_digest = manifest['config']['digest']
+    config = json.loads((directory / config_digest.split(':')[1]).read_text())
+    return config_digest, config['rootfs']['diff_ids']
+
+
+def test_registry_to_storage_to_registry(service: Service, source: Source, registry: t.Any) -> None:
+    before = loads(service)
+    run = to_storage(service, source, registry)
+    assert not run.failed, run
+    assert run.result['changed'] is True
+    assert loads(service) == before + 1
+    # podman, on the same store, lists the name with the source's config as its image ID.
+    assert service.images()[NAME] == source.config_digest
+    ref = registry.ref('storage/back', 'v1')
+    back = run_module('image_copy', dict(src='containers-storage:%s' % NAME, src_daemon_host=service.host, dest='docker://%s' % ref,
+                                         **creds(registry)))
+    assert not back.failed, back
+    assert config_of('docker://%s' % ref, *registry.skopeo_flags('')) == (source.config_digest, source.diff_ids)
+
+
+def test_rerun_is_unchanged_and_loads_nothing(service: Service, source: Source, registry: t.Any) -> None:
+    assert not to_storage(service, source, registry).failed
+    before = loads(service)
+    again = to_storage(service, source, registry)
+    assert (again.failed, again.result['changed']) == (False, False), again
+    assert again.result['blobs']['copied'] == 0
+    checked = to_storage(service, source, registry, check=True)
+    assert (checked.failed, checked.result['changed']) == (False, False), checked
+    assert loads(service) == before
+
+
+def test_check_mode_predicts_and_loads_nothing(service: Service, source: Source, registry: t.Any) -> None:
+    name = 'example.test/storage/check:v1'
+    before = loads(service)
+    run = to_storage(service, source, registry, name=name, check=True)
+    assert (run.failed, run.result['changed']) == (False, True), run
+    assert loads(service) == before
+    assert name not in service.images()
+
+
+def test_short_name_is_qualified_and_tagged_latest(service: Service, source: Source, registry: t.Any) -> None:
+    run = to_storage(service, source, registry, name='shortname')
+    assert not run.failed, run
+    images = service.images()
+    assert images['docker.io/library/shortname:latest'] == source.config_digest
+    assert 'localhost/shortname:latest' not in images
+
+
+def test_podman_cli_and_skopeo_read_what_we_wrote(service: Service, source: Source, registry: t.Any, tmp_path: Path) -> None:
+    assert not to_storage(service, source, registry).failed
+    listed = service.podman('images', '--format', '{{.Repository}}:{{.Tag}} {{.ID}}').split()
+    assert 'example.test/storage/app:v1' in listed
+    # skopeo opens the store's files itself (the service is idle): the image we loaded, byte for byte.
+    skopeo('--insecure-policy', 'copy', 'containers-storage:%s%s' % (store(service), NAME), 'dir:%s' % (tmp_path / 'skopeo'))
+    assert dir_image(tmp_path / 'skopeo') == (source.config_digest, source.diff_ids)
+
+
+def test_we_read_what_skopeo_wrote(service: Service, source: Source, registry: t.Any, tmp_path: Path) -> None:
+    name = 'example.test/storage/by-skopeo:v1'
+    skopeo('--insecure-policy', 'copy', *registry.skopeo_flags('src'), 'docker://%s' % source.ref, 'containers-storage:%s%s' % (store(service), name))
+    ours = run_module('image_copy', {'src': 'containers-storage:%s' % name, 'src_daemon_host': service.host, 'dest': 'dir:%s' % (tmp_path / 'ours')})
+    assert not ours.failed, ours
+    assert dir_image(tmp_path / 'ours') == (source.config_digest, source.diff_ids)
+    # The same image: a copy of the source onto the name skopeo wrote changes nothing and loads nothing.
+    before = loads(service)
+    same = to_storage(service, source, registry, name=name)
+    assert (same.failed, same.result['changed']) == (False, False), same
+    assert loads(service) == before
+
+
+def test_image_inspect_and_bracket_and_id_references(service: Service, source: Source, registry: t.Any) -> None:
+    assert not to_storage(service, source, registry).failed
+    ours = run_module('image_inspect', {'image': 'containers-storage:%s%s' % (store(service), NAME), 'daemon_host': service.host})
+    assert not ours.failed, ours
+    theirs = json.loads(skopeo('inspect', 'containers-storage:%s%s' % (store(service), NAME)).stdout)
+    for key in ('Architecture', 'Os', 'Labels', 'Created', 'Env'):
+        assert ours.result['inspect'][key] == theirs[key], key
+    assert ours.result['inspect']['Labels'] == {'org.example.test': 'storage'}
+    # skopeo gives the manifest stored with the image (compressed layers, as pulled); the service exports the layers
+    # uncompressed, so ours is the manifest synthesized for them: same count, other digests.
+    assert len(ours.result['inspect']['Layers']) == len(theirs['Layers']) == 2
+    for image in ('@' + source.config_digest.split(':')[1], source.config_digest.split(':')[1]):
+        by_id = run_module('image_inspect', {'image': 'containers-storage:' + image, 'daemon_host': service.host, 'config': True})
+        assert not by_id.failed, by_id
+        assert by_id.result['config']['rootfs']['diff_ids'] == source.diff_ids
+
+
+def test_bracket_of_another_store_is_refused(service: Service, source: Source, registry: t.Any) -> None:
+    before = loads(service)
+    dest = 'containers-storage:[overlay@/srv/other-store]example.test/storage/other:v1'
+    run = to_storage(service, source, registry, name='[overlay@/srv/other-store]example.test/storage/other:v1')
+    assert run.failed and run.rc == 1
+    assert run.msg.endswith('the store "[overlay@/srv/other-store]" is not the one of the Podman service at %s, which is %s (a service has '
+                            'one store: name the service of that store with daemon_host, or leave the store out)'
+                            % (service.host, store(service))), run
+    assert dest.split(']', 1)[1] not in service.images()
+    assert loads(service) == before
+    same = to_storage(service, source, registry, name='%sexample.test/storage/bracket:v1' % store(service))
+    assert not same.failed, same
+    assert service.images()['example.test/storage/bracket:v1'] == source.config_digest
+
+
+def test_signatures_need_remove_signatures(service: Service, source: Source, registry: t.Any, tmp_path: Path) -> None:
+    signed = tmp_path / 'signed'
+    skopeo('--insecure-policy', 'copy', *registry.skopeo_flags('src'), 'docker://%s' % source.ref, 'dir:%s' % signed)
+    (signed / 'signature-1').write_bytes(b'\x00sigstore-json\n{"mimeType":"application/vnd.dev.cosign.simplesigning.v1+json","payload":"","annotations":{}}')
+    name = 'example.test/storage/signed:v1'
+    args = {'src': 'dir:%s' % signed, 'dest': 'containers-storage:%s' % name, 'dest_daemon_host': service.host}
+    refused = run_module('image_copy', args)
+    assert refused.failed
+    assert 'set remove_signatures: true to copy without them' in refused.msg, refused
+    assert name not in service.images()
+    run = run_module('image_copy', dict(args, remove_signatures=True))
+    assert not run.failed, run
+    assert service.images()[name] == source.config_digest
+
+
+def test_no_service_gives_a_clear_message(tmp_path_factory: pytest.TempPathFactory, source: Source, registry: t.Any) -> None:
+    stopped = Service(tmp_path_factory.mktemp('stopped'))
+    stopped.stop()
+    run = to_storage(stopped, source, registry)
+    assert run.failed and run.rc == 1
+    if stopped.socket.exists():
+        problem = 'nothing answers on the socket %s (connection refused)' % stopped.socket
+    else:
+        problem = 'the socket %s does not exist' % stopped.socket
+    assert run.msg.endswith(
+        'cannot reach the Podman service at %s: %s; start Podman\'s API service (systemctl start podman.socket; systemctl --user start '
+        'podman.socket for a rootless user; or podman system service --time=0 %s), or name another service with daemon_host'
+        % (stopped.host, problem, stopped.host)), run
+    assert 'Traceback' not in run.msg and 'Traceback' not in run.stderr
+
+
+def test_missing_image_is_named(service: Service, tmp_path: Path) -> None:
+    run = run_module('image_copy', {'src': 'containers-storage:example.test/storage/nope:v1', 'src_daemon_host': service.host,
+                                    'dest': 'dir:%s' % (tmp_path / 'out')})
+    assert run.failed and run.rc == 1
+    assert 'containers-storage:example.test/storage/nope:v1: the Podman service at %s has no such image' % service.host in run.msg, run
+    assert not (tmp_path / 'out').exists()

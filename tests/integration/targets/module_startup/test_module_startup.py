@@ -79,9 +79,9 @@ def test_lazily_imported_features_work_through_ansible_playbook(registry, tmp_pa
         payloads[path.name] = set(ansiballz_payload(path)[1])
     assert set(payloads) == {'AnsiballZ_image_copy.py', 'AnsiballZ_image_inspect.py', 'AnsiballZ_registry_login.py'}
     for side in ('source', 'destination'):
-        for transport in ('dir', 'docker', 'docker_archive', 'docker_daemon', 'oci_archive', 'oci_layout'):
+        for transport in ('containers_storage', 'dir', 'docker', 'docker_archive', 'docker_daemon', 'oci_archive', 'oci_layout'):
             assert MU + 'transports/%s/%s.py' % (transport, side) in payloads['AnsiballZ_image_copy.py']
-    assert MU + 'transports/docker_daemon/client.py' in payloads['AnsiballZ_image_copy.py']
+    assert {MU + 'transports/docker_daemon/client.py', MU + 'transports/containers_storage/client.py'} <= payloads['AnsiballZ_image_copy.py']
     assert MU + 'copy/execute.py' in payloads['AnsiballZ_image_inspect.py']
     # And only what a module's imports can reach: the policy options live apart from module.py, which every module imports.
     assert {MU + 'policy_options.py', MU + 'signature/policy.py'} <= payloads['AnsiballZ_image_copy.py']

@@ -24,9 +24,10 @@ import pytest
 MU = 'ansible_collections.ocikit.images.plugins.module_utils.'
 OPTIONAL = ('httpx', 'zstandard', 'cryptography', 'gnupg', 'yaml')
 # Every transport's reader and writer, and the registry client: loaded by new_source/new_destination.
-TRANSPORT_IO = tuple(MU + 'transports.%s.%s' % (name, side) for name in ('dir', 'docker', 'docker_archive', 'docker_daemon', 'oci_archive',
-                                                                         'oci_layout')
-                     for side in ('source', 'destination')) + (MU + 'transports.docker.client', MU + 'transports.docker_daemon.client')
+TRANSPORT_IO = tuple(MU + 'transports.%s.%s' % (name, side) for name in ('containers_storage', 'dir', 'docker', 'docker_archive', 'docker_daemon',
+                                                                         'oci_archive', 'oci_layout')
+                     for side in ('source', 'destination')) + tuple(MU + 'transports.%s.client' % name
+                                                                    for name in ('containers_storage', 'docker', 'docker_daemon'))
 
 _PROBE = textwrap.dedent('''
     import importlib, json, sys
@@ -74,7 +75,7 @@ def test_image_inspect_does_not_load_the_copy_engine():
 def test_parsing_names_loads_no_reader_or_writer():
     loaded = loaded_after(MU + 'transports.names', "from %stransports.names import parse_image_name" % MU,
                           "[parse_image_name(n) for n in ('docker://a/b:c', 'oci:/x:y', 'dir:/d', 'oci-archive:/a.tar', 'docker-archive:/b.tar', "
-                          "'docker-daemon:busybox:1')]")
+                          "'docker-daemon:busybox:1', 'containers-storage:[vfs@/s+/r]busybox')]")
     assert sorted(loaded & set(TRANSPORT_IO)) == []
 
 

@@ -61,6 +61,8 @@ options:
         O(cert_dir) holds C(ca.pem), trusted besides the system's CAs, and C(cert.pem)/C(key.pem), the client
         certificate; O(tls_verify=false) skips verification) or V(http://HOST:PORT) (plain HTTP).
       - When unset, V(unix:///var/run/docker.sock). C(DOCKER_HOST) is not read, as skopeo does not read it.
+      - For V(containers-storage:) images, the Podman API service whose store holds them, in the same forms; when unset,
+        V(unix:///run/podman/podman.sock) for root and V(unix://$XDG_RUNTIME_DIR/podman/podman.sock) for other users.
       - Ignored by other transports.
     type: str
 notes:

@@ -42,7 +42,9 @@ options:
       - The image to copy, as C(transport:details).
       - V(docker://REGISTRY/REPOSITORY[:TAG|@DIGEST]), V(oci:PATH[:REF]), V(dir:PATH) (skopeo's directory layout),
         V(oci-archive:PATH[:REF]), V(docker-archive:PATH[:REF]) (V(docker-archive:PATH:@N) for the N-th image of an archive)
-        or V(docker-daemon:NAME:TAG) (also V(docker-daemon:NAME@DIGEST) and V(docker-daemon:sha256:IMAGE_ID); see O(src_daemon_host)).
+        V(docker-daemon:NAME:TAG) (also V(docker-daemon:NAME@DIGEST) and V(docker-daemon:sha256:IMAGE_ID); see O(src_daemon_host))
+        or V(containers-storage:[STORE]NAME[:TAG]) (also V(containers-storage:NAME@DIGEST) and V(containers-storage:@IMAGE_ID), read
+        through a Podman API service, see O(src_daemon_host); the optional V([DRIVER@GRAPHROOT+RUNROOT]) must be that service's store).
     type: str
     required: true
   dest:
@@ -53,6 +55,10 @@ options:
         the name is written fully qualified (V(docker.io/library/busybox:1)). It stores no signatures, so copying a signed
         image there needs O(remove_signatures=true). It is up to date, and nothing is sent, when the image the name
         holds is the one the copy would write (the daemon's image is read back once to compare).
+      - A V(containers-storage:[STORE]NAME[:TAG]) destination is loaded into a Podman service's store (see O(dest_daemon_host)) with
+        libpod's C(POST /libpod/images/load), whole or not at all, under the fully qualified name (V(busybox) is
+        V(docker.io/library/busybox:latest)). The load API takes no signatures, so a signed image needs O(remove_signatures=true).
+        Idempotent as for V(docker-daemon:).
     type: str
     required: true
   multi_arch:
@@ -195,6 +201,12 @@ EXAMPLES = r'''
     dest: docker-daemon:registry.example.com/team/app:1.4
     dest_daemon_host: unix:///run/podman/podman.sock  # default unix:///var/run/docker.sock
     remove_signatures: true  # a daemon stores no signatures
+
+- name: Put an image into Podman's store (root's service; systemctl start podman.socket)
+  ocikit.images.image_copy:
+    src: docker://registry.example.com/team/app:1.4
+    dest: containers-storage:registry.example.com/team/app:1.4
+    remove_signatures: true  # the libpod load API takes no signatures
 
 - name: Copy a whole multi-platform index
   ocikit.images.image_copy:

@@ -29,6 +29,7 @@ description:
     (for distribution, C(registry garbage-collect)), which its operator runs.
   - Other transports (V(dir:), V(oci-archive:), V(docker-archive:)) are refused; remove the file or directory instead.
     V(docker-daemon:) images are refused too, as skopeo refuses them; use C(docker rmi) or community.docker.docker_image_remove.
+    V(containers-storage:) images are refused (skopeo deletes them from the store directly); use C(podman rmi).
 author:
   - ocikit.images contributors (@ocikit)
 extends_documentation_fragment:

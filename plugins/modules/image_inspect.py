@@ -36,7 +36,9 @@ options:
         V(docker://busybox) is V(docker.io/library/busybox:latest)), V(oci:PATH[:REF]), V(dir:PATH), V(oci-archive:PATH[:REF]),
         V(docker-archive:PATH[:REF]) (V(docker-archive:PATH:@N) for the N-th image of an archive)
         or V(docker-daemon:NAME:TAG) (also V(docker-daemon:NAME@DIGEST) and V(docker-daemon:sha256:IMAGE_ID); the daemon is
-        O(daemon_host); the image is exported from it to a temporary file to be read).
+        O(daemon_host); the image is exported from it to a temporary file to be read)
+        or V(containers-storage:[STORE]NAME[:TAG]) (also V(containers-storage:NAME@DIGEST) and V(containers-storage:@IMAGE_ID);
+        read through the Podman API service at O(daemon_host), exported to a temporary file as for V(docker-daemon:)).
     type: str
     required: true
   raw:

@@ -33,7 +33,9 @@ options:
     description: Access the source anonymously; overrides O(no_creds).
     type: bool
   src_daemon_host:
-    description: The Docker Engine API of a V(docker-daemon:) source, or the Podman service of a V(containers-storage:) source; overrides O(daemon_host).
+    description: >-
+      The Docker Engine API of a V(docker-daemon:) source, or the Podman service of a V(containers-storage:) source;
+      overrides O(daemon_host).
     type: str
   dest_username:
     description: Username for the destination registry; overrides O(username).
@@ -57,7 +59,9 @@ options:
     description: Access the destination anonymously; overrides O(no_creds).
     type: bool
   dest_daemon_host:
-    description: The Docker Engine API of a V(docker-daemon:) destination, or the Podman service of a V(containers-storage:) destination; overrides O(daemon_host).
+    description: >-
+      The Docker Engine API of a V(docker-daemon:) destination, or the Podman service of a V(containers-storage:) destination;
+      overrides O(daemon_host).
     type: str
 notes:
   - Credentials given as O(src_username)/O(src_password) (or a token) replace, not merge with, the unprefixed ones for that side.

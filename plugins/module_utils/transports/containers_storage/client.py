@@ -132,5 +132,6 @@ class LibpodClient(EngineClient):
             answer = None
         names = answer.get('Names') if isinstance(answer, dict) else None
         if not isinstance(names, list):
-            raise ServerError('the Podman service at %s answered the load of %s with %s, not {"Names": [...]}' % (self.host, what, quote(body[:200].decode('utf-8', 'replace'))))
+            raise ServerError('the Podman service at %s answered the load of %s with %s, not {"Names": [...]}'
+                              % (self.host, what, quote(body[:200].decode('utf-8', 'replace'))))
         return [str(name) for name in names]

@@ -170,23 +170,21 @@ class ContainersStorageReference(ImageReference):
         return self.ref
 
     def api_name(self) -> str:
-        """How libpod's ``/libpod/images/{name}`` paths name the image: ``domain/path:tag`` / ``@digest``, or the 64 hex digits of the ID."""
+        """How libpod's ``/libpod/images/{name}`` paths name the image: ``domain/path:tag`` / ``@digest``, or the ID's 64 hex digits."""
         return str(self.ref) if self.ref is not None else t.cast(Digest, self.image_id).hex
 
     def new_source(self, options: ConnectionOptions | None = None) -> ContainersStorageSource:
         """Open the image for reading (asks the service for its record; the export comes when it is read)."""
         # Imported here, as for docker-daemon: parsing a name must not load the client, reader and writer, nor httpx.
-        from ansible_collections.ocikit.images.plugins.module_utils.transports.containers_storage.source import (  # pylint: disable=import-outside-toplevel
-            ContainersStorageSource,
-        )
+        # pylint: disable-next=import-outside-toplevel
+        from ansible_collections.ocikit.images.plugins.module_utils.transports.containers_storage.source import ContainersStorageSource
 
         return ContainersStorageSource(self, options or ConnectionOptions())
 
     def new_destination(self, options: ConnectionOptions | None = None) -> ContainersStorageDestination:
         """Open the name for writing (a ``NAME:TAG``)."""
-        from ansible_collections.ocikit.images.plugins.module_utils.transports.containers_storage.destination import (  # pylint: disable=import-outside-toplevel
-            ContainersStorageDestination,
-        )
+        # pylint: disable-next=import-outside-toplevel
+        from ansible_collections.ocikit.images.plugins.module_utils.transports.containers_storage.destination import ContainersStorageDestination
 
         return ContainersStorageDestination(self, options or ConnectionOptions())
 

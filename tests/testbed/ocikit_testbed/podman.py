@@ -122,8 +122,8 @@ class PodmanService:
         return sum(1 for line in self.log.read_text().splitlines() if what in line and ' - - [' in line)
 
     def loads(self) -> int:
-        """``POST /images/load`` requests answered so far."""
-        return self.requests('"POST /v1.41/images/load?quiet=1 ')
+        """Loads answered so far: the Docker-compatible ``POST /v1.41/images/load`` and libpod's ``POST /vX.Y.Z/libpod/images/load``."""
+        return self.requests('/images/load')
 
     def stop(self) -> None:
         """End the service's process group (SIGTERM, then SIGKILL after 20 s); remove a run root made outside ``base``."""

@@ -52,10 +52,6 @@ def store(service: Service) -> str:
     return '[vfs@%s+%s]' % (service.base / 'root', service.runroot)
 
 
-def loads(service: Service) -> int:
-    return service.requests('/libpod/images/load ')
-
-
 def to_storage(service: Service, source: Source, registry: t.Any, name: str = NAME, check: bool = False, **extra: t.Any) -> t.Any:
     args = dict(src='docker://%s' % source.ref, dest='containers-storage:%s' % name, dest_daemon_host=service.host, **creds(registry))
     args.update(extra)
@@ -76,11 +72,11 @@ def dir_image(directory: Path) -> tuple[str, list[str]]:
 
 
 def test_registry_to_storage_to_registry(service: Service, source: Source, registry: t.Any) -> None:
-    before = loads(service)
+    before = service.loads()
     run = to_storage(service, source, registry)
     assert not run.failed, run
     assert run.result['changed'] is True
-    assert loads(service) == before + 1
+    assert service.loads() == before + 1
     # podman, on the same store, lists the name with the source's config as its image ID.
     assert service.images()[NAME] == source.config_digest
     ref = registry.ref('storage/back', 'v1')
@@ -92,21 +88,21 @@ def test_registry_to_storage_to_registry(service: Service, source: Source, regis
 
 def test_rerun_is_unchanged_and_loads_nothing(service: Service, source: Source, registry: t.Any) -> None:
     assert not to_storage(service, source, registry).failed
-    before = loads(service)
+    before = service.loads()
     again = to_storage(service, source, registry)
     assert (again.failed, again.result['changed']) == (False, False), again
     assert again.result['blobs']['copied'] == 0
     checked = to_storage(service, source, registry, check=True)
     assert (checked.failed, checked.result['changed']) == (False, False), checked
-    assert loads(service) == before
+    assert service.loads() == before
 
 
 def test_check_mode_predicts_and_loads_nothing(service: Service, source: Source, registry: t.Any) -> None:
     name = 'example.test/storage/check:v1'
-    before = loads(service)
+    before = service.loads()
     run = to_storage(service, source, registry, name=name, check=True)
     assert (run.failed, run.result['changed']) == (False, True), run
-    assert loads(service) == before
+    assert service.loads() == before
     assert name not in service.images()
 
 
@@ -134,10 +130,10 @@ def test_we_read_what_skopeo_wrote(service: Service, source: Source, registry: t
     assert not ours.failed, ours
     assert dir_image(tmp_path / 'ours') == (source.config_digest, source.diff_ids)
     # The same image: a copy of the source onto the name skopeo wrote changes nothing and loads nothing.
-    before = loads(service)
+    before = service.loads()
     same = to_storage(service, source, registry, name=name)
     assert (same.failed, same.result['changed']) == (False, False), same
-    assert loads(service) == before
+    assert service.loads() == before
 
 
 def test_image_inspect_and_bracket_and_id_references(service: Service, source: Source, registry: t.Any) -> None:
@@ -158,7 +154,7 @@ def test_image_inspect_and_bracket_and_id_references(service: Service, source: S
 
 
 def test_bracket_of_another_store_is_refused(service: Service, source: Source, registry: t.Any) -> None:
-    before = loads(service)
+    before = service.loads()
     dest = 'containers-storage:[overlay@/srv/other-store]example.test/storage/other:v1'
     run = to_storage(service, source, registry, name='[overlay@/srv/other-store]example.test/storage/other:v1')
     assert run.failed and run.rc == 1
@@ -166,7 +162,7 @@ def test_bracket_of_another_store_is_refused(service: Service, source: Source, r
                             'one store: name the service of that store with daemon_host, or leave the store out)'
                             % (service.host, store(service))), run
     assert dest.split(']', 1)[1] not in service.images()
-    assert loads(service) == before
+    assert service.loads() == before
     same = to_storage(service, source, registry, name='%sexample.test/storage/bracket:v1' % store(service))
     assert not same.failed, same
     assert service.images()['example.test/storage/bracket:v1'] == source.config_digest

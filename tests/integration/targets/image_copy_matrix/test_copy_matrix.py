@@ -1,7 +1,9 @@
 """image_copy interop matrix: every source transport x destination transport x image kind, against skopeo 1.9.3.
 
-Transports: docker (a TLS + htpasswd registry), oci, oci-archive, docker-archive, dir and docker-daemon (Podman's
-Docker-compatible service, ocikit_testbed.podman, started on first use; those cells are skipped without podman). Kinds: an OCI image,
+Transports: docker (a TLS + htpasswd registry), oci, oci-archive, docker-archive, dir, docker-daemon (Podman's
+Docker-compatible service, ocikit_testbed.podman, started on first use; those cells are skipped without podman) and
+containers-storage (the same service's libpod API; skopeo reads and writes its store directly, through the bracketed store
+``[vfs@ROOT+RUNROOT]`` that both name). Kinds: an OCI image,
 a Docker schema2 image and a two-platform OCI index. Every source is put in place by skopeo (so each cell also
 proves we read what skopeo writes), once per module; every destination we write is read back by skopeo.
 
@@ -11,8 +13,10 @@ destination, where it (and the manifest, when no layer was recompressed) must be
 the same pair; a second identical copy is ``changed: false`` and writes nothing (no registry write, no file touched).
 An index is copied with ``multi_arch: all`` and keeps its digest; into docker-archive (which cannot hold one) the
 host platform's image is copied by default and ``multi_arch: all`` fails before anything is written.
-The reported digest of a docker-archive or docker-daemon image is compared modulo the layer media type skopeo gives it (see
-``assert_reported_digest``). Sources put in place by skopeo are all of them but a Docker-typed image in an oci: layout,
+The reported digest of a docker-archive, docker-daemon or containers-storage image is compared modulo the layer media type skopeo
+gives it (see ``assert_reported_digest``). A containers-storage source is read through the service's export, whose manifest is
+synthesized for the uncompressed layers: it is compared with skopeo's docker-archive of the same stored image, not with the
+manifest stored with it (which keeps the compressed layers skopeo pulled). Sources put in place by skopeo are all of them but a Docker-typed image in an oci: layout,
 which skopeo cannot write (it converts to OCI there): that one comes from the test bed.
 """
 
@@ -33,9 +37,11 @@ from ocikit_it import blob_writes, creds, run_module, skopeo
 from ocikit_testbed import LayerSpec, Registry, build_image, build_index
 from ocikit_testbed.podman import PodmanService, podman_available
 
-TRANSPORTS = ('docker', 'oci', 'oci-archive', 'docker-archive', 'dir', 'docker-daemon')
+TRANSPORTS = ('docker', 'oci', 'oci-archive', 'docker-archive', 'dir', 'docker-daemon', 'containers-storage')
 #: Transports that hold one image, never an index (and whose manifest readers synthesize, see as_we_read).
-SINGLE_IMAGE = ('docker-archive', 'docker-daemon')
+SINGLE_IMAGE = ('docker-archive', 'docker-daemon', 'containers-storage')
+#: Transports whose images are in Podman's service.
+IN_SERVICE = ('docker-daemon', 'containers-storage')
 KINDS = ('oci', 'docker', 'index')
 PLATFORMS = (('linux', 'amd64', None), ('linux', 'arm64', 'v8'))
 OCI_ONLY = ('oci', 'oci-archive')
@@ -48,9 +54,9 @@ GOARCH = {'x86_64': 'amd64', 'amd64': 'amd64', 'aarch64': 'arm64', 'arm64': 'arm
 # (source transport, destination transport, kind) -> why the engine fails that cell today. Strict: a fix turns it red.
 KNOWN_BUGS: dict[tuple[str, str, str], str] = {}
 
-INDEX_SOURCE_SKIP = ('%s cannot hold an index: an archive entry, a daemon image, is one image (skopeo copy --all into it '
-                     'copies no list), so there is no index source to copy from')
-NO_PODMAN = 'docker-daemon cells need podman (its system service is the daemon)'
+INDEX_SOURCE_SKIP = ('%s cannot hold an index: an archive entry, a daemon image, an image loaded through libpod is one image (skopeo '
+                     'copy --all into it copies no list), so there is no index source to copy from')
+NO_PODMAN = 'docker-daemon and containers-storage cells need podman (its system service is the daemon, and holds the store)'
 
 
 def platform_name(plat: tuple[str, str, str | None]) -> str:
@@ -156,6 +162,11 @@ class Sources:
         built = self.build(kind)
         return built.to_dir(self.root / 'built-docker-dir') if kind == 'docker' else built.oci_ref
 
+    def storage_ref(self, name: str) -> str:
+        """A containers-storage: reference to ``name`` in the service's store, bracketed so that skopeo opens the same store."""
+        assert self.peer.daemon is not None, 'the daemon fixture starts before a containers-storage cell'
+        return storage_ref(self.peer.daemon, name)
+
     def get(self, transport: str, kind: str) -> Source:
         key = (transport, kind)
         if key not in self.cache:
@@ -176,11 +187,17 @@ class Sources:
                 'docker-archive': 'docker-archive:%s' % (self.root / (name + '.tar')),
                 'dir': 'dir:%s' % (self.root / name),
                 'docker-daemon': 'docker-daemon:example.test/matrix/%s:v1' % name,
+                'containers-storage': self.storage_ref(name) if transport == 'containers-storage' else '',
             }[transport]
             # skopeo writes a docker-archive: with a name; reading needs only the path (it holds one image).
             target = ref + ':matrix/%s:v1' % name if transport == 'docker-archive' else ref
             self.peer.copy(original, target, index=kind == 'index')
             peer_ref = ref
+            if transport == 'containers-storage':
+                # We read the service's export of the image (uncompressed layers, a synthesized manifest); skopeo reads the
+                # manifest stored with it. What we must read is what skopeo exports from the store as a docker-archive.
+                peer_ref = 'docker-archive:%s' % (self.root / (name + '-export.tar'))
+                self.peer.copy(ref, peer_ref + ':example.test/matrix/%s:v1' % name)
         raw = self.peer.raw(peer_ref)
         top = json.loads(raw)
         if transport in SINGLE_IMAGE:
@@ -212,12 +229,25 @@ def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp('matrix-dest')
 
 
-def destination(transport: str, name: str, registry: Registry, root: Path) -> tuple[str, Path | None]:
+def storage_ref(daemon: PodmanService, name: str) -> str:
+    """``containers-storage:[vfs@ROOT+RUNROOT]example.test/matrix/NAME:v1`` in the service's store."""
+    return 'containers-storage:[vfs@%s+%s]example.test/matrix/%s:v1' % (daemon.base / 'root', daemon.runroot, name)
+
+
+def stored_name(ref: str) -> str:
+    """The name a docker-daemon: or containers-storage: reference gives the image in the service (``podman images``)."""
+    return ref.split(':', 1)[1].rpartition(']')[2]
+
+
+def destination(transport: str, name: str, registry: Registry, root: Path, daemon: PodmanService | None = None) -> tuple[str, Path | None]:
     """(reference, local path or None for the registry and the daemon) of a fresh destination called ``name``."""
     if transport == 'docker':
         return 'docker://' + registry.ref('matrix/' + name, 'v1'), None
     if transport == 'docker-daemon':
         return 'docker-daemon:example.test/matrix/%s:v1' % name, None
+    if transport == 'containers-storage':
+        assert daemon is not None
+        return storage_ref(daemon, name), None
     path = root / (name + ('.tar' if transport.endswith('archive') else ''))
     details = {'oci': ':v1', 'oci-archive': ':v1', 'docker-archive': ':example.com/matrix/%s:v1' % name, 'dir': ''}[transport]
     return '%s:%s%s' % (transport, path, details), path
@@ -258,7 +288,7 @@ def assert_reported_digest(peer: Peer, dest: str, digest: str) -> dict[str, t.An
     ref = readable(dest)
     raw = peer.raw(ref)
     assert peer.inspect(ref)['Digest'] == sha256(raw)
-    if ref.startswith(('docker-archive:', 'docker-daemon:')):
+    if ref.startswith(('docker-archive:', 'docker-daemon:', 'containers-storage:')):
         raw = as_we_read(raw)
     assert sha256(raw) == digest
     return json.loads(raw)
@@ -297,7 +327,7 @@ def matrix() -> t.Iterator[t.Any]:
                 marks: list[t.Any] = []
                 if kind == 'index' and src in SINGLE_IMAGE:
                     marks.append(pytest.mark.skip(reason=INDEX_SOURCE_SKIP % src))
-                if 'docker-daemon' in (src, dest) and not podman_available():
+                if {src, dest} & set(IN_SERVICE) and not podman_available():
                     marks.append(pytest.mark.skip(reason=NO_PODMAN))
                 if (src, dest, kind) in KNOWN_BUGS:
                     marks.append(pytest.mark.xfail(strict=True, reason=KNOWN_BUGS[(src, dest, kind)]))
@@ -316,13 +346,13 @@ def daemon(tmp_path_factory: pytest.TempPathFactory, sources: Sources) -> t.Iter
 def test_copy_matrix(src_transport: str, dest_transport: str, kind: str, sources: Sources, registry: Registry, workdir: Path,
                      request: pytest.FixtureRequest) -> None:
     """One cell: copy, compare with the source through skopeo's eyes, have skopeo read it all, copy again for nothing."""
-    daemon = request.getfixturevalue('daemon') if 'docker-daemon' in (src_transport, dest_transport) else None
+    daemon = request.getfixturevalue('daemon') if {src_transport, dest_transport} & set(IN_SERVICE) else None
     source = sources.get(src_transport, kind)
     name = '%s-%s-to-%s' % (kind, src_transport, dest_transport)
     if kind == 'index' and dest_transport in SINGLE_IMAGE:
         index_into_single_image(source, dest_transport, name, registry, workdir, sources.peer, daemon)
         return
-    dest, path = destination(dest_transport, name, registry, workdir)
+    dest, path = destination(dest_transport, name, registry, workdir, daemon)
     multi_arch = 'all' if kind == 'index' else 'system'
     first = copy(source.ref, dest, registry, daemon, multi_arch=multi_arch)
     assert not first.failed, first.msg
@@ -344,7 +374,7 @@ def test_copy_matrix(src_transport: str, dest_transport: str, kind: str, sources
         if dest_transport in OCI_ONLY and expected.media_type == DOCKER_V2S2:
             # Docker -> OCI re-serialises the config, as containers/image does: compare with skopeo's copy of the same pair.
             assert top['mediaType'] == OCI_MANIFEST
-            theirs, dummy = destination(dest_transport, name + '-skopeo', registry, workdir)
+            theirs, dummy = destination(dest_transport, name + '-skopeo', registry, workdir, daemon)
             peer.copy(source.peer_ref, theirs)
             assert config_digest == peer.config(theirs)[0], 'config converted unlike skopeo'
             assert config_digest != expected.config_digest
@@ -354,7 +384,7 @@ def test_copy_matrix(src_transport: str, dest_transport: str, kind: str, sources
             assert config_digest == expected.config_digest, plat
     if kind != 'index':
         wanted_type = {'oci': OCI_MANIFEST, 'oci-archive': OCI_MANIFEST, 'docker-archive': DOCKER_V2S2,
-                       'docker-daemon': DOCKER_V2S2}.get(dest_transport, source.media_type)
+                       'docker-daemon': DOCKER_V2S2, 'containers-storage': DOCKER_V2S2}.get(dest_transport, source.media_type)
         assert top['mediaType'] == wanted_type
     # skopeo reads every blob of what we wrote (and verifies each digest on the way).
     peer.copy(readable(dest), 'dir:%s' % (workdir / (name + '-readback')), index=kind == 'index')
@@ -364,11 +394,11 @@ def test_copy_matrix(src_transport: str, dest_transport: str, kind: str, sources
 
 def index_into_single_image(source: Source, dest_transport: str, name: str, registry: Registry, workdir: Path, peer: Peer,
                             daemon: PodmanService | None) -> None:
-    """docker-archive and docker-daemon cannot hold an index: by default the host's image is copied; multi_arch: all fails before writing."""
+    """docker-archive and the service's transports cannot hold an index: by default the host's image is copied; multi_arch: all fails before writing."""
     host = host_platform()
     if host is None:
         pytest.skip('the index has no image for this host (%s)' % platform.machine())
-    dest, path = destination(dest_transport, name, registry, workdir)
+    dest, path = destination(dest_transport, name, registry, workdir, daemon)
     first = copy(source.ref, dest, registry, daemon)
     assert not first.failed, first.msg
     assert first.result['changed'] is True
@@ -381,7 +411,7 @@ def index_into_single_image(source: Source, dest_transport: str, name: str, regi
     peer.copy(readable(dest), 'dir:%s' % (workdir / (name + '-readback')))
     assert_second_run_writes_nothing(source.ref, dest, path, registry, first.result['digest'], daemon)
 
-    refused_dest, refused_path = destination(dest_transport, name + '-all', registry, workdir)
+    refused_dest, refused_path = destination(dest_transport, name + '-all', registry, workdir, daemon)
     present = sorted(os.listdir(workdir))
     registry.clear_requests()
     loads = daemon.loads() if daemon is not None else 0
@@ -392,7 +422,7 @@ def index_into_single_image(source: Source, dest_transport: str, name: str, regi
         source.ref, refused_dest)
     if daemon is not None:
         assert daemon.loads() == loads
-        assert refused_dest.split(':', 1)[1] not in daemon.images()
+        assert stored_name(refused_dest) not in daemon.images()
     else:
         assert refused_path is not None and not os.path.lexists(refused_path)
     assert sorted(os.listdir(workdir)) == present, 'files left behind'

@@ -17,6 +17,7 @@ from __future__ import annotations
 import atexit
 import base64
 import dataclasses
+import hashlib
 import io
 import json
 import os
@@ -197,6 +198,28 @@ def skopeo(*args: str, check: bool = True) -> subprocess.CompletedProcess:
 
 def skopeo_inspect(image: str, *flags: str) -> dict[str, t.Any]:
     return json.loads(skopeo('inspect', *flags, image).stdout)
+
+
+def skopeo_config(ref: str, *flags: str) -> tuple[str, list[str]]:
+    """Config digest and diff_ids of ``ref`` as skopeo reads it."""
+    raw = skopeo('inspect', '--config', '--raw', *flags, ref).stdout
+    return 'sha256:' + hashlib.sha256(raw.encode('utf-8')).hexdigest(), json.loads(raw)['rootfs']['diff_ids']
+
+
+def signed_dir_copy(reg: Registry, ref: str, directory: Path) -> Path:
+    """skopeo's dir: copy of the registry image ``ref`` with a (sigstore-form) signature-1 beside it: a signed source."""
+    skopeo('--insecure-policy', 'copy', *reg.skopeo_flags('src'), 'docker://%s' % ref, 'dir:%s' % directory)
+    (directory / 'signature-1').write_bytes(b'\x00sigstore-json\n{"mimeType":"application/vnd.dev.cosign.simplesigning.v1+json","payload":"",'
+                                            b'"annotations":{}}')
+    return directory
+
+
+def dir_image(directory: Path) -> tuple[str, list[str]]:
+    """Config digest and diff_ids of the image in a dir: directory."""
+    manifest = json.loads((directory / 'manifest.json').read_text())
+    config_digest = manifest['config']['digest']
+    config = json.loads((directory / config_digest.split(':')[1]).read_text())
+    return config_digest, config['rootfs']['diff_ids']
 
 
 @pytest.fixture(scope='session')

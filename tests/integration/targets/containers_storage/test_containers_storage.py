@@ -8,7 +8,6 @@ service's access log.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
 import typing as t
@@ -16,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from ocikit_it import creds, run_module, skopeo
+from ocikit_it import creds, dir_image, run_module, signed_dir_copy, skopeo, skopeo_config
 from ocikit_testbed import LayerSpec, build_image
 from ocikit_testbed.podman import PodmanService as Service, podman_available
 
@@ -58,19 +57,6 @@ def to_storage(service: Service, source: Source, registry: t.Any, name: str = NA
     return run_module('image_copy', args, check=check)
 
 
-def config_of(ref: str, *flags: str) -> tuple[str, list[str]]:
-    """Config digest and diff_ids of ``ref`` as skopeo reads it."""
-    raw = skopeo('--insecure-policy', 'inspect', '--config', '--raw', *flags, ref).stdout
-    return 'sha256:' + hashlib.sha256(raw.encode('utf-8')).hexdigest(), json.loads(raw)['rootfs']['diff_ids']
-
-
-def dir_image(directory: Path) -> tuple[str, list[str]]:
-    manifest = json.loads((directory / 'manifest.json').read_text())
-    config_digest = manifest['config']['digest']
-    config = json.loads((directory / config_digest.split(':')[1]).read_text())
-    return config_digest, config['rootfs']['diff_ids']
-
-
 def test_registry_to_storage_to_registry(service: Service, source: Source, registry: t.Any) -> None:
     before = service.loads()
     run = to_storage(service, source, registry)
@@ -83,7 +69,7 @@ def test_registry_to_storage_to_registry(service: Service, source: Source, regis
     back = run_module('image_copy', dict(src='containers-storage:%s' % NAME, src_daemon_host=service.host, dest='docker://%s' % ref,
                                          **creds(registry)))
     assert not back.failed, back
-    assert config_of('docker://%s' % ref, *registry.skopeo_flags('')) == (source.config_digest, source.diff_ids)
+    assert skopeo_config('docker://%s' % ref, *registry.skopeo_flags('')) == (source.config_digest, source.diff_ids)
 
 
 def test_rerun_is_unchanged_and_loads_nothing(service: Service, source: Source, registry: t.Any) -> None:
@@ -169,9 +155,7 @@ def test_bracket_of_another_store_is_refused(service: Service, source: Source, r
 
 
 def test_signatures_need_remove_signatures(service: Service, source: Source, registry: t.Any, tmp_path: Path) -> None:
-    signed = tmp_path / 'signed'
-    skopeo('--insecure-policy', 'copy', *registry.skopeo_flags('src'), 'docker://%s' % source.ref, 'dir:%s' % signed)
-    (signed / 'signature-1').write_bytes(b'\x00sigstore-json\n{"mimeType":"application/vnd.dev.cosign.simplesigning.v1+json","payload":"","annotations":{}}')
+    signed = signed_dir_copy(registry, source.ref, tmp_path / 'signed')
     name = 'example.test/storage/signed:v1'
     args = {'src': 'dir:%s' % signed, 'dest': 'containers-storage:%s' % name, 'dest_daemon_host': service.host}
     refused = run_module('image_copy', args)

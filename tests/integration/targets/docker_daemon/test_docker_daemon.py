@@ -9,7 +9,6 @@ in the service's access log.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import platform
 import shutil
@@ -18,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from ocikit_it import creds, run_module, skopeo
+from ocikit_it import creds, dir_image, run_module, signed_dir_copy, skopeo, skopeo_config
 from ocikit_testbed import LayerSpec, build_image, build_index
 from ocikit_testbed.podman import PodmanService as Service, free_port, podman_available
 
@@ -57,14 +56,6 @@ def oci_image(layout: Path, tag: str) -> tuple[str, list[str]]:
     manifest = json.loads((layout / 'blobs' / 'sha256' / entry['digest'].split(':')[1]).read_text())
     config_digest = manifest['config']['digest']
     config = json.loads((layout / 'blobs' / 'sha256' / config_digest.split(':')[1]).read_text())
-    return config_digest, config['rootfs']['diff_ids']
-
-
-def dir_image(directory: Path) -> tuple[str, list[str]]:
-    """Config digest and diff_ids of the image in a dir: directory."""
-    manifest = json.loads((directory / 'manifest.json').read_text())
-    config_digest = manifest['config']['digest']
-    config = json.loads((directory / config_digest.split(':')[1]).read_text())
     return config_digest, config['rootfs']['diff_ids']
 
 
@@ -167,10 +158,7 @@ def test_skopeo_reads_what_we_wrote_and_we_read_what_skopeo_wrote(service: Servi
 
 
 def test_signatures_need_remove_signatures(service: Service, source: Source, registry: t.Any, tmp_path: Path) -> None:
-    signed = tmp_path / 'signed'
-    skopeo('--insecure-policy', 'copy', *registry.skopeo_flags('src'), 'docker://%s' % source.ref, 'dir:%s' % signed)
-    # A signature blob as dir: stores it; the daemon cannot store any, whatever it is.
-    (signed / 'signature-1').write_bytes(b'\x00sigstore-json\n{"mimeType":"application/vnd.dev.cosign.simplesigning.v1+json","payload":"","annotations":{}}')
+    signed = signed_dir_copy(registry, source.ref, tmp_path / 'signed')
     name = 'example.test/daemon/signed:v1'
     args = {'src': 'dir:%s' % signed, 'dest': 'docker-daemon:%s' % name, 'dest_daemon_host': service.host}
     refused = run_module('image_copy', args)
@@ -211,17 +199,11 @@ def local_ref(transport: str, base: Path) -> tuple[str, str]:
     return ref, ('docker-archive:%s' % path if transport == 'docker-archive' else ref)
 
 
-def config_of(ref: str, *flags: str) -> tuple[str, list[str]]:
-    """Config digest and diff_ids of ``ref`` as skopeo reads it."""
-    raw = skopeo('inspect', '--config', '--raw', *flags, ref).stdout
-    return 'sha256:' + hashlib.sha256(raw.encode('utf-8')).hexdigest(), json.loads(raw)['rootfs']['diff_ids']
-
-
 @pytest.mark.parametrize('transport', LOCAL)
 def test_each_local_transport_into_the_daemon(transport: str, service: Service, source: Source, registry: t.Any, tmp_path: Path) -> None:
     ref, readback = local_ref(transport, tmp_path / 'src')
     skopeo('--insecure-policy', 'copy', *registry.skopeo_flags('src'), 'docker://%s' % source.ref, ref)
-    expected = config_of(readback)
+    expected = skopeo_config(readback)
     assert expected[1] == source.diff_ids
     name = 'example.test/matrix/from-%s:v1' % transport
     args = {'src': readback, 'dest': 'docker-daemon:%s' % name, 'dest_daemon_host': service.host}
@@ -229,7 +211,7 @@ def test_each_local_transport_into_the_daemon(transport: str, service: Service, 
     assert not first.failed, first
     assert first.result['changed'] is True
     assert service.images()[name] == expected[0]
-    assert config_of('docker-daemon:%s' % name, '--daemon-host', service.host) == expected
+    assert skopeo_config('docker-daemon:%s' % name, '--daemon-host', service.host) == expected
     loads = service.loads()
     again = run_module('image_copy', args)
     assert (again.failed, again.result['changed']) == (False, False), again
@@ -247,8 +229,8 @@ def test_the_daemon_into_each_local_transport(transport: str, service: Service, 
     assert not first.failed, first
     assert first.result['changed'] is True
     # The config as skopeo's copy of the same pair has it (re-encoded where Docker becomes OCI), the layers the source's.
-    assert config_of(ours_readback) == config_of(theirs_readback)
-    assert config_of(ours_readback)[1] == source.diff_ids
+    assert skopeo_config(ours_readback) == skopeo_config(theirs_readback)
+    assert skopeo_config(ours_readback)[1] == source.diff_ids
     # skopeo reads every blob of what we wrote, verifying each digest.
     skopeo('--insecure-policy', 'copy', ours_readback, 'dir:%s' % (tmp_path / 'readback'))
     again = run_module('image_copy', args)
@@ -276,7 +258,7 @@ def test_daemon_to_registry(service: Service, source: Source, registry: t.Any) -
     run = run_module('image_copy', args)
     assert not run.failed, run
     # Layers were compressed for the registry; the config is the daemon's (the source's) own.
-    assert config_of('docker://%s' % ref, *registry.skopeo_flags('')) == (source.config_digest, source.diff_ids)
+    assert skopeo_config('docker://%s' % ref, *registry.skopeo_flags('')) == (source.config_digest, source.diff_ids)
     again = run_module('image_copy', args)
     assert (again.failed, again.result['changed']) == (False, False), again
 

@@ -16,8 +16,8 @@ host platform's image is copied by default and ``multi_arch: all`` fails before 
 The reported digest of a docker-archive, docker-daemon or containers-storage image is compared modulo the layer media type skopeo
 gives it (see ``assert_reported_digest``). A containers-storage source is read through the service's export, whose manifest is
 synthesized for the uncompressed layers: it is compared with skopeo's docker-archive of the same stored image, not with the
-manifest stored with it (which keeps the compressed layers skopeo pulled). Sources put in place by skopeo are all of them but a Docker-typed image in an oci: layout,
-which skopeo cannot write (it converts to OCI there): that one comes from the test bed.
+manifest stored with it (which keeps the compressed layers skopeo pulled). Sources put in place by skopeo are all of them but a
+Docker-typed image in an oci: layout, which skopeo cannot write (it converts to OCI there): that one comes from the test bed.
 """
 
 from __future__ import annotations

@@ -222,8 +222,10 @@ def test_image_name_with_credentials_is_refused_without_them(value: str) -> None
 
 
 @pytest.mark.parametrize('value, expected', [
-    ('foo\nbar:x', 'invalid image name "foo\\nbar:x": unknown transport "foo\\nbar" (supported: containers-storage, dir, docker, docker-archive, docker-daemon, oci, oci-archive)'),
-    ('\x1b[2J:x', 'invalid image name "\\x1b[2J:x": unknown transport "\\x1b[2J" (supported: containers-storage, dir, docker, docker-archive, docker-daemon, oci, oci-archive)'),
+    ('foo\nbar:x', 'invalid image name "foo\\nbar:x": unknown transport "foo\\nbar" '
+     '(supported: containers-storage, dir, docker, docker-archive, docker-daemon, oci, oci-archive)'),
+    ('\x1b[2J:x', 'invalid image name "\\x1b[2J:x": unknown transport "\\x1b[2J" '
+     '(supported: containers-storage, dir, docker, docker-archive, docker-daemon, oci, oci-archive)'),
     ('busy\u2028box', 'invalid image name "busy\\u2028box": expected transport:details, e.g. "docker://busy\\u2028box"'),
 ])
 def test_image_name_controls_are_shown_escaped(value: str, expected: str) -> None:

@@ -189,3 +189,19 @@ def test_missing_image_is_named(service: Service, tmp_path: Path) -> None:
     assert run.failed and run.rc == 1
     assert 'containers-storage:example.test/storage/nope:v1: the Podman service at %s has no such image' % service.host in run.msg, run
     assert not (tmp_path / 'out').exists()
+
+
+def test_a_256_mib_layer_keeps_memory_flat(service: Service, tmp_path: Path) -> None:
+    # An incompressible, uncompressed layer into the store (staged, then streamed into libpod's load request) and back out
+    # (the export spooled to disk, then read member by member): neither side may hold the layer in memory.
+    big = build_image(tmp_path / 'big', 'big', layers=[LayerSpec(size=256 * 1024 ** 2, compression=None, compressible=0.0)])
+    name = 'example.test/storage/big:v1'
+    into = run_module('image_copy', {'src': big.oci_ref, 'dest': 'containers-storage:%s' % name, 'dest_daemon_host': service.host})
+    assert not into.failed, into
+    assert into.max_rss < 150 * 1024 * 1024, 'load peak RSS %d MiB' % (into.max_rss // 2 ** 20)
+    assert service.images()[name] == big.config_digest
+    out = run_module('image_copy', {'src': 'containers-storage:%s' % name, 'src_daemon_host': service.host, 'dest': 'dir:%s' % (tmp_path / 'out')})
+    assert not out.failed, out
+    assert out.max_rss < 150 * 1024 * 1024, 'export peak RSS %d MiB' % (out.max_rss // 2 ** 20)
+    assert dir_image(tmp_path / 'out') == (big.config_digest, big.diff_ids)
+    service.podman('rmi', name)

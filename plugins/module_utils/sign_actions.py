@@ -67,6 +67,7 @@ from ansible_collections.ocikit.images.plugins.module_utils.signature.policy imp
     SignatureVerifier,
     evaluate,
     parse_policy,
+    reference_for_policy,
     signature_format,
 )
 from ansible_collections.ocikit.images.plugins.module_utils.signature.policy_config import SIGNED_BY, SIGSTORE_SIGNED
@@ -301,6 +302,7 @@ def verify_image(image_ref: 'ImageReference', connection: 'ConnectionOptions', p
     with image_ref.new_source(connection) as src:
         manifest, media_type = src.get_manifest()
         signatures = src.get_signatures()
+        image_ref = reference_for_policy(image_ref, src)
     verdict = evaluate(policy, image_ref, manifest, signatures, verifier, require_signed=options.require_signature)
     result: dict[str, t.Any] = {
         'changed': False,

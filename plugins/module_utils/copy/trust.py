@@ -27,6 +27,7 @@ from ansible_collections.ocikit.images.plugins.module_utils.signature.policy imp
     PolicyResult,
     SignatureVerifier,
     evaluate,
+    reference_for_policy,
     select_requirements,
 )
 
@@ -67,6 +68,7 @@ def check_source(policy: Policy, src_ref: 'ImageReference', src: 'ImageSource', 
 
     Called before the destination is opened: a rejected image leaves it untouched.
     """
+    src_ref = reference_for_policy(src_ref, src)
     needs_signatures = any(r.verifies_signatures for r in select_requirements(policy, src_ref).requirements)
     entries = []
     manifests = manifests_to_evaluate(source)

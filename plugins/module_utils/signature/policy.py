@@ -73,7 +73,7 @@ if t.TYPE_CHECKING:  # pragma: no cover
 __all__ = [
     'ACCEPT_ANYTHING', 'PKI', 'Fulcio', 'Policy', 'PolicyResult', 'Requirement', 'RequirementResult', 'ScopeSelection', 'SignatureVerifier',
     'VerifiedPayload', 'check', 'docker_identity', 'docker_namespaces', 'evaluate', 'load_policy', 'manifest_matches_digest', 'parse_policy', 'policy_identity',
-    'read_key_file', 'scope_problem', 'select_requirements', 'signature_format',
+    'read_key_file', 'reference_for_policy', 'scope_problem', 'select_requirements', 'signature_format',
 ]
 
 # How a signature blob from ImageSource.get_signatures is stored (containers/image internal/signature).
@@ -97,14 +97,19 @@ def policy_identity(image_ref: 'ImageReference') -> tuple[str | None, list[str]]
     docker: ``host[:port]/path:tag`` (or ``@digest``), then ``host/path`` and each parent up to
     ``host[:port]``, then ``*.sub.example.com`` ... ``*.com`` (port stripped). dir, oci, oci-archive:
     the symlink-resolved absolute path (an oci ``:ref`` is ignored), then each parent directory
-    except ``/``. docker-archive and transports without scopes: no identity (only ``""`` applies).
+    except ``/``. docker-daemon: a name as docker's, an image ID none. containers-storage:
+    ``[DRIVER@GRAPHROOT]NAME`` (see :func:`_storage_identity`). docker-archive and transports without
+    scopes: no identity (only ``""`` applies).
     """
     name = image_ref.transport.name
-    if name == 'docker':
+    if name in ('docker', 'docker-daemon'):
+        # docker-daemon: a named image is scoped as docker's; one named by image ID has no identity (only "").
         ref = image_ref.docker_reference()
         if ref is None:
             return None, []
         return docker_identity(ref), docker_namespaces(ref)
+    if name == 'containers-storage':
+        return _storage_identity(image_ref)
     if name in PATH_TRANSPORTS:
         resolved = os.path.realpath(t.cast(str, getattr(image_ref, 'path')))
         namespaces = []
@@ -117,6 +122,37 @@ def policy_identity(image_ref: 'ImageReference') -> tuple[str | None, list[str]]
             namespaces.append(parent)
         return resolved, namespaces
     return None, []
+
+
+def reference_for_policy(image_ref: 'ImageReference', source: t.Any) -> 'ImageReference':
+    """The reference the policy scopes ``source``'s image by: the source's fuller one where it has one (``policy_reference``:
+    a containers-storage source names the service's store), else ``image_ref``."""
+    resolve = getattr(source, 'policy_reference', None)
+    return resolve() if resolve is not None else image_ref
+
+
+def _storage_identity(image_ref: 'ImageReference') -> tuple[str | None, list[str]]:
+    """containers/image's storageReference scopes: ``[DRIVER@GRAPHROOT]NAME`` (or ``...@ID``), then the name's parents, the store, ``[GRAPHROOT]``.
+
+    The store must be known: the reference a containers-storage source gives for the policy
+    (``policy_reference``) has the service's. Without it the scopes cannot be chosen, and guessing
+    would let a broader scope decide: PolicyError.
+    """
+    store = getattr(image_ref, 'store', None)
+    if store is None or not store.driver or not store.root:
+        raise PolicyError('the trust policy has scopes for containers-storage, and the store of %s is not known: its graph driver '
+                          'and root decide which scope applies' % quote(str(image_ref)))
+    spec = '[%s@%s]' % (store.driver, store.root)
+    ref = image_ref.docker_reference()
+    image_id = getattr(image_ref, 'image_id', None)
+    identity = spec + (docker_identity(ref) if ref is not None else '') + ('@' + image_id.hex if image_id is not None else '')
+    namespaces = []
+    if ref is not None:
+        components = ref.name.split('/')
+        while components:
+            namespaces.append(spec + '/'.join(components))
+            components.pop()
+    return identity, namespaces + [spec, '[%s]' % store.root]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -143,15 +179,15 @@ def select_requirements(policy: Policy, image_ref: 'ImageReference') -> ScopeSel
     """containers/image's ``requirementsForImageRef``: the most specific scope wins, no merging."""
     transport = image_ref.transport.name
     scopes = policy.transports.get(transport)
-    if scopes is not None:
+    if scopes is not None and any(scope != '' for scope in scopes):
         identity, namespaces = policy_identity(image_ref)
         if identity is not None and identity in scopes:
             return ScopeSelection(scopes[identity], SCOPE_IDENTITY, transport, identity)
         for namespace in namespaces:
             if namespace in scopes:
                 return ScopeSelection(scopes[namespace], SCOPE_NAMESPACE, transport, namespace)
-        if '' in scopes:
-            return ScopeSelection(scopes[''], SCOPE_TRANSPORT_DEFAULT, transport, '')
+    if scopes is not None and '' in scopes:
+        return ScopeSelection(scopes[''], SCOPE_TRANSPORT_DEFAULT, transport, '')
     return ScopeSelection(policy.default, SCOPE_DEFAULT)
 
 

@@ -65,6 +65,7 @@ class LibpodClient(EngineClient):
         super().__init__(host, options, transport=transport)
         self.store = store
         self._store_checked = store is None
+        self._store_info: tuple[str, str, str] | None = None
 
     @classmethod
     def default_host(cls) -> str:
@@ -83,17 +84,26 @@ class LibpodClient(EngineClient):
         """Once: the bracketed store must be the service's (driver, graph root, and run root when given); a mismatch names both."""
         if self._store_checked or self.store is None:
             return
-        info = self.get_object('/libpod/info', 'cannot read the store of the Podman service')
-        record = info.get('store') if isinstance(info, dict) else None
-        if not isinstance(record, dict):
-            raise ServerError('the Podman service at %s gave no store in GET /libpod/info' % self.host)
-        driver, root, runroot = (str(record.get(key) or '') for key in ('graphDriverName', 'graphRoot', 'runRoot'))
+        driver, root, runroot = self.store_info()
         wanted = self.store
         if ((wanted.driver and wanted.driver != driver) or (wanted.root and posixpath.normpath(wanted.root) != posixpath.normpath(root))
                 or (wanted.runroot and posixpath.normpath(wanted.runroot) != posixpath.normpath(runroot))):
             raise ConfigError('the store %s is not the one of the Podman service at %s, which is [%s@%s+%s] (a service has one store: name '
                               'the service of that store with daemon_host, or leave the store out)' % (quote(str(wanted)), self.host, driver, root, runroot))
         self._store_checked = True
+
+    def store_info(self) -> tuple[str, str, str]:
+        """The service's store (``GET /libpod/info``, asked once): graph driver, graph root and run root."""
+        if self._store_info is None:
+            info = self.get_object('/libpod/info', 'cannot read the store of the Podman service')
+            record = info.get('store') if isinstance(info, dict) else None
+            if not isinstance(record, dict):
+                raise ServerError('the Podman service at %s gave no store in GET /libpod/info' % self.host)
+            driver, root, runroot = (str(record.get(key) or '') for key in ('graphDriverName', 'graphRoot', 'runRoot'))
+            if not driver or not root:
+                raise ServerError('the Podman service at %s gave no graph driver or graph root in GET /libpod/info' % self.host)
+            self._store_info = (driver, root, runroot)
+        return self._store_info
 
     def image_inspect(self, name: str) -> dict[str, t.Any] | None:
         """``GET /libpod/images/{name}/json``, None when there is no such image; ``Id`` is given as ``sha256:HEX``."""

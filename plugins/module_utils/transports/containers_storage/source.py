@@ -36,3 +36,18 @@ class ContainersStorageSource(DockerDaemonSource):
 
     def __init__(self, reference: 'ContainersStorageReference', options: ConnectionOptions, client: LibpodClient | None = None) -> None:
         super().__init__(reference, options, client=client or LibpodClient(options.daemon_host, options, reference.store))  # type: ignore[arg-type]
+
+    def policy_reference(self) -> 'ContainersStorageReference':
+        """This reference with the service's store filled in (driver and graph root), for the trust policy's scopes.
+
+        containers/image scopes a containers-storage image by its store, ``[DRIVER@GRAPHROOT]NAME``: a
+        reference without the bracket (or with a partial one) still names the service's store.
+        """
+        # pylint: disable-next=import-outside-toplevel
+        from ansible_collections.ocikit.images.plugins.module_utils.transports.containers_storage.transport import (
+            ContainersStorageReference, StoreSpec)
+
+        driver, root, runroot = t.cast(LibpodClient, self.client).store_info()
+        given = self.reference.store
+        store = StoreSpec(driver, root, given.runroot if given is not None and given.runroot else runroot, given.options if given is not None else ())
+        return ContainersStorageReference(self.reference.ref, self.reference.image_id, store)

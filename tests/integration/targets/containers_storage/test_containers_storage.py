@@ -167,6 +167,29 @@ def test_signatures_need_remove_signatures(service: Service, source: Source, reg
     assert service.images()[name] == source.config_digest
 
 
+def test_trust_policy_scopes_by_the_services_store(service: Service, source: Source, registry: t.Any, tmp_path: Path) -> None:
+    # As containers/image: a containers-storage image is scoped [DRIVER@GRAPHROOT]NAME, and a reference without the bracket
+    # still names the service's store, so a scope written for that store applies (here a reject of one name).
+    assert not to_storage(service, source, registry).failed
+    graph = '[vfs@%s]' % (service.base / 'root')
+    policy = tmp_path / 'policy.json'
+    policy.write_text(json.dumps({'default': [{'type': 'reject'}], 'transports': {
+        'containers-storage': {'': [{'type': 'insecureAcceptAnything'}], graph + 'example.test/storage/app': [{'type': 'reject'}]},
+        'oci': {'': [{'type': 'insecureAcceptAnything'}]}}}))
+    refused = run_module('image_copy', dict(src='containers-storage:%s' % NAME, src_daemon_host=service.host, dest='oci:%s:v1' % (tmp_path / 'out'),
+                                            policy=str(policy)))
+    assert refused.failed and refused.result.get('error_type') == 'PolicyRejectedError', refused
+    assert '(scope transports.containers-storage["%sexample.test/storage/app"], requirement 1 reject)' % graph in refused.msg, refused.msg
+    assert not (tmp_path / 'out').exists()
+    other = 'example.test/storage/other:v1'
+    assert not to_storage(service, source, registry, name=other).failed
+    accepted = run_module('image_copy', dict(src='containers-storage:%s' % other, src_daemon_host=service.host, dest='oci:%s:v1' % (tmp_path / 'out'),
+                                             policy=str(policy)))
+    assert not accepted.failed, accepted
+    assert (accepted.result['policy']['scope'], accepted.result['policy']['requirement']) == (
+        'transports.containers-storage[""]', 'insecureAcceptAnything'), accepted.result['policy']
+
+
 def test_no_service_gives_a_clear_message(tmp_path_factory: pytest.TempPathFactory, source: Source, registry: t.Any) -> None:
     stopped = Service(tmp_path_factory.mktemp('stopped'))
     stopped.stop()

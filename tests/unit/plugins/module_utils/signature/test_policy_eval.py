@@ -20,7 +20,7 @@ import tempfile
 
 import pytest
 
-from ansible_collections.ocikit.images.plugins.module_utils.errors import PolicyRejectedError, SignatureError
+from ansible_collections.ocikit.images.plugins.module_utils.errors import PolicyError, PolicyRejectedError, SignatureError
 from ansible_collections.ocikit.images.plugins.module_utils.reference import parse_normalized_named
 from ansible_collections.ocikit.images.plugins.module_utils.signature import policy_config as policy_module
 from ansible_collections.ocikit.images.plugins.module_utils.signature.policy import (
@@ -177,6 +177,42 @@ def test_path_scopes_use_the_resolved_path_then_its_parents(tmp_path):
     identity, namespaces = policy_identity(parse_image_name('dir:%s/link/app' % tmp_path))
     assert identity == str(real / 'app')
     assert namespaces[:3] == [str(real), str(tmp_path / 'real'), str(tmp_path)] and '/' not in namespaces
+
+
+def test_daemon_and_storage_scopes_as_containers_image():
+    accept, reject = [{'type': 'insecureAcceptAnything'}], [{'type': 'reject'}]
+    document = {'default': reject, 'transports': {
+        'docker-daemon': {'': accept, 'docker.io/library/evil': reject},
+        'containers-storage': {'': accept, '[vfs@/srv/store]docker.io/library/evil': reject, '[overlay@/srv/store]': reject,
+                               '[/other/root]': reject, '[vfs@/srv/store]@' + 'c' * 64: reject}}}
+    policy = parse_policy(json.dumps(document))
+
+    def scope(image):
+        selection = select_requirements(policy, image if not isinstance(image, str) else parse_image_name(image))
+        return selection.scope, selection.kind
+
+    # docker-daemon: a name is scoped as docker's; an image ID only by "" (containers/image: IDs cannot be namespaced).
+    assert scope('docker-daemon:evil:1') == ('docker.io/library/evil', 'namespace')
+    assert scope('docker-daemon:good:1') == ('', 'transport default')
+    assert scope('docker-daemon:sha256:' + 'c' * 64) == ('', 'transport default')
+    # containers-storage: [DRIVER@GRAPHROOT]NAME, its parents, the store, [GRAPHROOT].
+    assert scope('containers-storage:[vfs@/srv/store]evil:2') == ('[vfs@/srv/store]docker.io/library/evil', 'namespace')
+    assert scope('containers-storage:[vfs@/srv/store+/run/x]good') == ('', 'transport default')
+    assert scope('containers-storage:[overlay@/srv/store]good') == ('[overlay@/srv/store]', 'namespace')
+    assert scope('containers-storage:[vfs@/other/root]good') == ('[/other/root]', 'namespace')
+    assert scope('containers-storage:[vfs@/srv/store]@' + 'c' * 64) == ('[vfs@/srv/store]@' + 'c' * 64, 'identity')
+    identity, namespaces = policy_identity(parse_image_name('containers-storage:[vfs@/srv/store]quay.io/ns/app:1'))
+    assert identity == '[vfs@/srv/store]quay.io/ns/app:1'
+    assert namespaces == ['[vfs@/srv/store]quay.io/ns/app', '[vfs@/srv/store]quay.io/ns', '[vfs@/srv/store]quay.io', '[vfs@/srv/store]',
+                          '[/srv/store]']
+    # The store decides the scope: without it (no bracket, and no source that asked the service) nothing is guessed...
+    with pytest.raises(PolicyError) as info:
+        select_requirements(policy, parse_image_name('containers-storage:evil'))
+    assert info.value.message == ('the trust policy has scopes for containers-storage, and the store of "containers-storage:docker.io/library/evil:latest" '
+                                  'is not known: its graph driver and root decide which scope applies')
+    # ...unless the transport has no scope but "" (then the store does not matter).
+    only_default = parse_policy(json.dumps({'default': reject, 'transports': {'containers-storage': {'': accept}}}))
+    assert select_requirements(only_default, parse_image_name('containers-storage:evil')).kind == 'transport default'
 
 
 # -- evaluation -------------------------------------------------------------------------------------

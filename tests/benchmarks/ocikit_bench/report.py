@@ -348,12 +348,14 @@ BUSY_LOAD_PER_CORE = 0.5
 
 
 def busy_note(environment: t.Mapping[str, t.Any], cores: int | None) -> str:
-    """A warning line when other work ran alongside (load average above :data:`BUSY_LOAD_PER_CORE` per core), else ''."""
-    loads = [values[0] for values in (environment.get('load_average_before'), environment.get('load_average_after')) if values]
-    if not loads or not cores or max(loads) <= BUSY_LOAD_PER_CORE * cores:
+    """A warning line when other work was running as the benchmark started (1-minute load average above
+    :data:`BUSY_LOAD_PER_CORE` per core), else ''. The load after the run is the benchmark's own (two processes
+    and a registry on the CPUs): it says nothing about other work."""
+    before = environment.get('load_average_before')
+    if not before or not cores or before[0] <= BUSY_LOAD_PER_CORE * cores:
         return ''
-    return ('- **busy machine**: a 1-minute load average of %.2f on %d cores means other work shared the CPUs; wall times and ratios are '
-            'inflated and noisy, CPU seconds, requests and peak RSS are the figures to trust' % (max(loads), cores))
+    return ('- **busy machine**: a 1-minute load average of %.2f on %d cores as the run started means other work shared the CPUs; wall '
+            'times and ratios are inflated and noisy, CPU seconds, requests and peak RSS are the figures to trust' % (before[0], cores))
 
 
 def _command(document: t.Mapping[str, t.Any]) -> str:

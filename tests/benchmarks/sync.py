@@ -22,6 +22,8 @@ ours/skopeo.
 from __future__ import annotations
 
 import argparse
+import datetime
+import json
 import os
 import statistics
 import subprocess
@@ -159,9 +161,6 @@ def main() -> None:
 def write_document(args: argparse.Namespace, rows: list[tuple[str, str, float, list[dict[str, int]]]],
                    medians: dict[tuple[str, str], float]) -> Path:
     """``.bench/sync.json`` in the format render.py reads (tests/benchmarks/README.md, JSON): rows sync-cold and sync-up-to-date."""
-    import datetime  # pylint: disable=import-outside-toplevel
-    import json  # pylint: disable=import-outside-toplevel
-
     scenarios = []
     for scenario in ('cold', 'up-to-date'):
         entry: dict[str, object] = {'scenario': 'sync-' + scenario,

@@ -137,6 +137,12 @@ class PodmanService:
         if self._short_runroot:
             shutil.rmtree(self._short_runroot, ignore_errors=True)
 
+    def unreachable(self) -> str:
+        """What a client's message says of this service once stopped: its socket is gone, or nothing answers on it."""
+        if self.socket.exists():
+            return 'nothing answers on the socket %s (connection refused)' % self.socket
+        return 'the socket %s does not exist' % self.socket
+
     def __enter__(self) -> 'PodmanService':
         return self
 

@@ -195,10 +195,7 @@ def test_no_service_gives_a_clear_message(tmp_path_factory: pytest.TempPathFacto
     stopped.stop()
     run = to_storage(stopped, source, registry)
     assert run.failed and run.rc == 1
-    if stopped.socket.exists():
-        problem = 'nothing answers on the socket %s (connection refused)' % stopped.socket
-    else:
-        problem = 'the socket %s does not exist' % stopped.socket
+    problem = stopped.unreachable()
     assert run.msg.endswith(
         'cannot reach the Podman service at %s: %s; start Podman\'s API service (systemctl start podman.socket; systemctl --user start '
         'podman.socket for a rootless user; or podman system service --time=0 %s), or name another service with daemon_host'

@@ -175,10 +175,7 @@ def test_no_daemon_gives_a_clear_message(tmp_path_factory: pytest.TempPathFactor
     stopped.stop()
     run = to_daemon(stopped, source, registry)
     assert run.failed and run.rc == 1
-    if stopped.socket.exists():
-        problem = 'nothing answers on the socket %s (connection refused)' % stopped.socket
-    else:
-        problem = 'the socket %s does not exist' % stopped.socket
+    problem = stopped.unreachable()
     assert run.msg.endswith(
         'cannot reach the Docker daemon at %s: %s; start the Docker daemon (systemctl start docker) or Podman\'s Docker-compatible '
         'service (systemctl start podman.socket, or podman system service --time=0 %s), or name another daemon with daemon_host'

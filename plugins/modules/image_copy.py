@@ -297,6 +297,8 @@ digest:
       is predicted and layers would be (re)compressed (RV(rule) is V(content)), because a compressed layer's digest, and so the
       manifest's, exists only once the layer has been compressed. When the destination is already up to date it is
       the digest the destination holds.
+    - For a C(docker-daemon:) or C(containers-storage:) destination (RV(rule) is V(image_id)), the manifest of the docker archive
+      sent; null when nothing is sent and layers change bytes on the way (the store keeps no manifest; RV(image_id) is its identity).
   returned: always
   type: str
   sample: sha256:3f57d9401f8d42f986df300f0c69192fc41da28ccc8d797829467780db3dd741
@@ -336,10 +338,18 @@ rule:
   description:
     - Which rule decided C(changed). V(digest) when the manifest to write was known in advance and compared by digest; V(content)
       when layers are (re)compressed, so the destination counts as up to date when it holds the same config digest and the same layer
-      sequence in the requested media types.
+      sequence in the requested media types; V(image_id) for a C(docker-daemon:) or C(containers-storage:) destination, up to date
+      when its name holds the image ID (config digest) the copy would write, known from one request and no export.
   returned: always
   type: str
   sample: digest
+image_id:
+  description:
+    - For a C(docker-daemon:) or C(containers-storage:) destination, the image ID (the config's digest) the name holds after the copy
+      (in check mode, would hold). Not returned for a schema1 source, whose config is only known once its layers are read.
+  returned: when the destination is a C(docker-daemon:) or C(containers-storage:) name
+  type: str
+  sample: sha256:9c7a54a9a43cca047013b82af109fe963fde787f63f9e016fdc3384500c2823d
 converted:
   description: Whether the manifest written differs from the source's (format conversion or rewritten layers).
   returned: always
@@ -371,6 +381,7 @@ diff:
   description:
     - The destination's manifest digest before and after; C(before) is null when it held no image.
     - C(after) is null in check mode where RV(digest) is (layers to be recompressed).
+    - For a C(docker-daemon:) or C(containers-storage:) destination, C(image_id) before and after (and C(digest) after when known).
   returned: always
   type: dict
 '''

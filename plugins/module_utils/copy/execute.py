@@ -113,7 +113,7 @@ def traits_of(dest: ImageDestination, dest_ref: ImageReference) -> DestinationTr
     return DestinationTraits(supported_types=tuple(dest.supported_manifest_types), supports_index=dest.supports_index,
                              layer_compression=dest.desired_layer_compression, transport=dest_ref.transport.name,
                              docker_name=docker_ref.path if docker_ref is not None else '',
-                             docker_tag=(docker_ref.tag or '') if docker_ref is not None else '')
+                             docker_tag=(docker_ref.tag or '') if docker_ref is not None else '', by_image_id=dest.by_image_id)
 
 
 def read_images(src: ImageSource, options: CopyOptions) -> SourceImage:
@@ -517,6 +517,12 @@ class CopyResult:
             'diff': {'before': {'digest': str(plan.before)} if plan.before else None,
                      'after': {'digest': str(after)} if after else None},
         }
+        if plan.image_id is not None:
+            # A store that knows images by ID (docker-daemon:, containers-storage:): the ID is what it holds; the manifest
+            # digest is only known when the copy wrote it or could predict it (no layer changes bytes).
+            result['image_id'] = str(plan.image_id)
+            result['diff'] = {'before': {'image_id': str(plan.before_image_id)} if plan.before_image_id else None,
+                              'after': dict({'image_id': str(plan.image_id)}, **({'digest': str(after)} if after else {}))}
         if plan.platform:
             result['platform'] = plan.platform
         if self.tags:
@@ -702,7 +708,7 @@ def _execute_with_fallback(src: ImageSource, dest: ImageDestination, plan: CopyP
             if not remaining:
                 raise
             traits = dataclasses.replace(traits, supported_types=remaining + tuple(m for m in traits.supported_types if m in mt.INDEX_TYPES))
-            plan = make_plan(source, before, dataclasses.replace(options, force=True), traits)
+            plan = make_plan(source, before, dataclasses.replace(options, force=True), traits, before_image_id=plan.before_image_id)
 
 
 def _source_signatures(src: ImageSource, dest: ImageDestination, plan: CopyPlan, options: CopyOptions) -> list[bytes] | None:
@@ -930,8 +936,13 @@ def copy_image(src_ref: ImageReference, dest_ref: ImageReference, src_options: C
                 dest = dest_ref.new_destination(dest_options, **(dest_kwargs or {}))
             traits = traits_of(dest, dest_ref)
             source = read_configs(src, images, options, traits)
-            before = None if dest_listed is False else dest.get_manifest_digest()
-            plan = make_plan(source, before, options, traits)
+            plan = make_plan(source, None, options, traits, before_image_id=dest.get_image_id()) if traits.by_image_id else None
+            before = None
+            if plan is None or plan.rule != 'image_id':
+                # Not decided by image ID: the destination's manifest digest decides (for an ID-addressed store, a schema1
+                # image whose config is only known after its layers are read: the name's image is exported to compare).
+                before = None if dest_listed is False else dest.get_manifest_digest()
+                plan = make_plan(source, before, options, traits)
             if not plan.exact and before is not None:
                 schema1 = isinstance(source.top, Schema1Manifest)
                 current, children, current_config = _current_manifest(dest_ref, dest_options, with_config=schema1)

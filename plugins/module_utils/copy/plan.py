@@ -86,6 +86,9 @@ class DestinationTraits:
     #: Repository path and tag of a docker destination: a schema1 manifest written there must carry them.
     docker_name: str = ''
     docker_tag: str = ''
+    #: The destination knows images by ID, the config digest (docker-daemon:, containers-storage:): a name is up to date when
+    #: it holds the image ID the copy would write (ImageDestination.by_image_id).
+    by_image_id: bool = False
 
 
 @dataclasses.dataclass(frozen=True)
@@ -163,6 +166,10 @@ class CopyPlan:
     rule: str = 'digest'
     #: The index is written without its images (``multi_arch: index-only`` into a registry).
     sparse: bool = False
+    #: For a destination that knows images by ID (``DestinationTraits.by_image_id``): the ID (config digest) the name will hold,
+    #: and the one it holds now (None: no image). ``before`` is then None: its manifest would take an export to know.
+    image_id: Digest | None = None
+    before_image_id: Digest | None = None
 
     @property
     def after(self) -> Digest | None:
@@ -285,12 +292,18 @@ def plan_image(manifest: ImageManifest, config_raw: bytes | None, traits: Destin
 
 def make_plan(source: SourceImage, before: Digest | None, options: CopyOptions, traits: DestinationTraits,
               current: ImageManifest | ImageIndex | None = None, current_children: t.Sequence[ImageManifest] | None = None,
-              current_config: bytes | None = None) -> CopyPlan:
+              current_config: bytes | None = None, before_image_id: Digest | None = None) -> CopyPlan:
     """Decide what to write and whether the destination already holds it.
 
     ``before`` is the digest the destination name holds now; ``current`` its manifest (and
     ``current_children``, an index's children), which are only needed (and only read by the
     caller) when the plan is not exact.
+
+    For a destination that knows images by ID (``traits.by_image_id``), ``before_image_id`` is the
+    ID its name holds now and decides, when the plan knows the config it writes (every single image
+    but a schema1 one, whose config is made from the layers): the same ID is the same config, whose
+    ``diff_ids`` pin the uncompressed layers such a store keeps, so nothing needs to be read back
+    (the ``image_id`` rule). The caller passes ``before`` None then; see :func:`decided_by_image_id`.
     """
     top = source.top
     configs = source.configs
@@ -318,6 +331,11 @@ def make_plan(source: SourceImage, before: Digest | None, options: CopyOptions, 
         config_key = str(top.config.digest) if top.config is not None else ''
         images = (plan_image(top, configs.get(config_key), traits, options),)
         manifest = _single_write(images[0])
+    image_id = images[0].conversion.config_digest if decided_by_image_id(traits, images, index_type) else None
+    if image_id is not None:
+        up_to_date, reason, rule = _decide_image_id(image_id, before_image_id, options)
+        return CopyPlan(images=images, source_digest=top.digest, before=None, up_to_date=up_to_date, reason=reason, manifest=manifest,
+                        platform=platform, rule=rule, image_id=image_id, before_image_id=before_image_id)
     if isinstance(top, Schema1Manifest) and manifest is None:
         up_to_date, reason, rule = _decide_schema1(top, images[0], before, current, current_config, options)
     else:
@@ -365,6 +383,23 @@ def _decide(manifest: ManifestWrite | None, images: tuple[ImagePlan, ...], befor
             return False, 'force: copied although the destination holds the same content (%s)' % before, 'content'
         return True, 'destination already holds the same config and layers in the requested form (%s)' % before, 'content'
     return False, 'destination holds %s' % before, 'content'
+
+
+def decided_by_image_id(traits: DestinationTraits, images: t.Sequence[ImagePlan], index_type: str | None) -> bool:
+    """Whether the plan of ``images`` for a destination with ``traits`` is decided by image ID (see :func:`make_plan`)."""
+    return (traits.by_image_id and index_type is None and len(images) == 1 and not isinstance(images[0].source, Schema1Manifest)
+            and images[0].conversion.config_digest is not None)
+
+
+def _decide_image_id(image_id: Digest, before_image_id: Digest | None, options: CopyOptions) -> tuple[bool, str, str]:
+    """(up_to_date, reason, rule) for a destination that knows images by ID."""
+    if before_image_id is None:
+        return False, 'destination holds no image', 'image_id'
+    if before_image_id != image_id:
+        return False, 'destination holds the image ID %s' % before_image_id, 'image_id'
+    if options.force:
+        return False, 'force: copied although the destination holds the image ID %s' % image_id, 'image_id'
+    return True, 'destination already holds the image ID %s (the same config, so the same layers)' % image_id, 'image_id'
 
 
 def _image_matches(current: ImageManifest, image: ImagePlan) -> bool:

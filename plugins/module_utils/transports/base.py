@@ -188,10 +188,17 @@ class ImageDestination(abc.ABC):
     desired_layer_compression: str = 'preserve'
     #: Whether the destination can store signatures next to the image (containers/image's SupportsSignatures).
     supports_signatures: bool = False
+    #: Whether the destination knows images by ID, the config digest (a Docker daemon, containers-storage), and keeps no
+    #: manifest: a name is then up to date when it holds the image ID the copy would write (get_image_id, copy/plan.py).
+    by_image_id: bool = False
 
     @abc.abstractmethod
     def get_manifest_digest(self) -> Digest | None:
         """Digest of the manifest the destination name holds now, or None when it holds none."""
+
+    def get_image_id(self) -> Digest | None:
+        """For a destination that knows images ``by_image_id``: the ID its name holds now, or None when it holds none."""
+        raise NotImplementedError('%s does not know images by ID' % type(self).__name__)
 
     @abc.abstractmethod
     def has_blob(self, info: BlobInfo) -> bool:

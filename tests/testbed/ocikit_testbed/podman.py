@@ -125,6 +125,12 @@ class PodmanService:
         """Loads answered so far: the Docker-compatible ``POST /v1.41/images/load`` and libpod's ``POST /vX.Y.Z/libpod/images/load``."""
         return self.requests('/images/load')
 
+    def exports(self) -> int:
+        """Exports answered so far: the Docker-compatible ``GET /v1.41/images/get?names=`` and libpod's ``GET /vX.Y.Z/libpod/images/NAME/get``."""
+        self.requests('')  # the marker, once: the count below reads the log as it is then
+        return sum(1 for line in self.log.read_text().splitlines()
+                   if ' - - [' in line and '"GET ' in line and ('/images/get?' in line or ('/libpod/images/' in line and '/get?' in line)))
+
     def stop(self) -> None:
         """End the service's process group (SIGTERM, then SIGKILL after 20 s); remove a run root made outside ``base``."""
         if self.process.poll() is None:

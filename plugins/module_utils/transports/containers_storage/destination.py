@@ -10,10 +10,10 @@ streams the docker archive of the image (``RepoTags``: the fully qualified ``dom
 ``POST /libpod/images/load``, which loads it whole or not at all; then the name must point at the config
 digest just sent. Nothing is sent before commit().
 
-Idempotence: when the name already holds an image whose synthesized manifest is the one the copy would
-write (same config, same uncompressed layers), nothing is sent and the copy is unchanged, check mode
-included. containers/image can store signatures with an image in containers/storage, but the load API
-takes none: a copy of a signed image fails before anything is sent unless ``remove_signatures``.
+Idempotence, as for the daemon, by image ID: when the name already holds the image ID (config digest)
+the copy would write, nothing is exported or sent and the copy is unchanged, check mode included.
+containers/image can store signatures with an image in containers/storage, but the load API takes none:
+a copy of a signed image fails before anything is sent unless ``remove_signatures``.
 """
 
 from __future__ import annotations

@@ -18,8 +18,11 @@ failed or interrupted copy leaves the name on its previous image. A failure is r
 Docker's JSON message stream (``errorDetail``) and from Podman's HTTP 500 ``{cause, message}``.
 After the load the name must resolve to the config digest just sent, or the copy fails.
 
-Idempotence: the name is up to date when the daemon's image for it (``GET /images/{name}/json``)
-synthesizes the manifest the copy would write; see :meth:`DockerDaemonDestination.get_manifest_digest`.
+Idempotence is by image ID (``by_image_id``): the name is up to date when the daemon's record of it
+(``GET /images/{name}/json``) has the ID (config digest) the copy would write; nothing is exported or
+sent (copy/plan.py, the ``image_id`` rule). Only a schema1 source, whose config is made from its
+layers, is compared through the manifest an export of the name's image synthesizes
+(:meth:`DockerDaemonDestination.get_manifest_digest`).
 Signatures cannot be stored (``supports_signatures`` is false, as containers/image): a copy of a
 signed image fails unless ``remove_signatures``.
 """
@@ -45,6 +48,7 @@ class DockerDaemonDestination(StagedArchiveDestination):
     """A ``NAME:TAG`` in a Docker daemon, opened for writing one image. Opening sends nothing."""
 
     reference: 'DockerDaemonReference'
+    by_image_id = True
 
     def __init__(self, reference: 'DockerDaemonReference', options: ConnectionOptions, client: EngineClient | None = None) -> None:
         ref = reference.ref
@@ -65,6 +69,11 @@ class DockerDaemonDestination(StagedArchiveDestination):
     def staging_parent(self) -> str:
         """TMPDIR: the daemon's store is not a directory of ours."""
         return tempfile.gettempdir()
+
+    def get_image_id(self) -> Digest | None:
+        """The ID (config digest) of the image the name holds now, from the daemon's record of it; None when it holds none."""
+        record = self.client.image_inspect(self.reference.api_name())
+        return image_id_of(record, self.where) if record is not None else None
 
     def get_manifest_digest(self) -> Digest | None:
         """Digest of the manifest a ``docker-daemon:`` source synthesizes for the image the name holds; None when it holds none.

@@ -73,8 +73,10 @@ def test_registry_to_daemon_to_oci(service: Service, source: Source, registry: t
     assert service.loads() == loads + 1
     # podman lists the fully qualified name, holding the source's config.
     assert service.images()[NAME] == source.config_digest
+    exports = service.exports()
     back = run_module('image_copy', {'src': 'docker-daemon:%s' % NAME, 'src_daemon_host': service.host, 'dest': 'oci:%s:v1' % (tmp_path / 'back')})
     assert not back.failed, back
+    assert service.exports() == exports + 1  # read once (the counter the up-to-date tests rely on sees exports)
     config_digest, diff_ids = oci_image(tmp_path / 'back', 'v1')
     assert diff_ids == source.diff_ids
     # A Docker schema2 image converted to OCI gets its config re-encoded as an OCI config (as containers/image does):
@@ -90,16 +92,18 @@ def test_registry_to_daemon_to_oci(service: Service, source: Source, registry: t
 def test_rerun_is_unchanged_and_loads_nothing(service: Service, source: Source, registry: t.Any) -> None:
     first = to_daemon(service, source, registry)
     assert not first.failed, first
-    loads = service.loads()
+    loads, exports = service.loads(), service.exports()
     again = to_daemon(service, source, registry)
     assert not again.failed, again
-    assert again.result['changed'] is False
+    # Decided by image ID alone: the name's record holds the source's config digest; nothing is exported, nothing loaded.
+    assert (again.result['changed'], again.result['rule'], again.result['image_id']) == (False, 'image_id', source.config_digest)
+    assert again.result['diff'] == {'before': {'image_id': source.config_digest}, 'after': {'image_id': source.config_digest}}
     assert again.result['blobs']['copied'] == 0
-    assert service.loads() == loads
+    assert (service.loads(), service.exports()) == (loads, exports)
     # Check mode agrees, and sends nothing either.
     checked = to_daemon(service, source, registry, check=True)
-    assert (checked.failed, checked.result['changed']) == (False, False)
-    assert service.loads() == loads
+    assert (checked.failed, checked.result['changed'], checked.result['image_id']) == (False, False, source.config_digest)
+    assert (service.loads(), service.exports()) == (loads, exports)
 
 
 def test_check_mode_predicts_and_loads_nothing(service: Service, source: Source, registry: t.Any) -> None:
@@ -107,9 +111,24 @@ def test_check_mode_predicts_and_loads_nothing(service: Service, source: Source,
     loads = service.loads()
     run = to_daemon(service, source, registry, name=name, check=True)
     assert not run.failed, run
-    assert run.result['changed'] is True
+    assert (run.result['changed'], run.result['image_id'], run.result['diff']['before']) == (True, source.config_digest, None)
     assert service.loads() == loads
     assert name not in service.images()
+
+
+def test_a_name_moved_to_another_image_reports_both_ids(service: Service, source: Source, registry: t.Any, tmp_path: Path) -> None:
+    other = build_image(tmp_path / 'other', 'v1', layers=[LayerSpec(size=3_000)], labels={'org.example.test': 'other'})
+    name = 'example.test/daemon/moved:v1'
+    assert not run_module('image_copy', {'src': other.oci_ref, 'dest': 'docker-daemon:%s' % name, 'dest_daemon_host': service.host}).failed
+    other_id = service.images()[name]
+    exports = service.exports()
+    run = to_daemon(service, source, registry, name=name)
+    assert not run.failed, run
+    assert (run.result['changed'], run.result['rule'], run.result['reason']) == (True, 'image_id', 'destination holds the image ID %s' % other_id)
+    assert run.result['diff']['before'] == {'image_id': other_id}
+    assert run.result['diff']['after']['image_id'] == source.config_digest == service.images()[name]
+    # The image the name held before is not read back to describe it.
+    assert service.exports() == exports
 
 
 def test_short_name_is_loaded_fully_qualified(service: Service, source: Source, registry: t.Any) -> None:

@@ -29,6 +29,7 @@ from ansible_collections.ocikit.images.plugins.module_utils.errors import Invali
 from ansible_collections.ocikit.images.plugins.module_utils.manifest import media_types as mt
 from ansible_collections.ocikit.images.plugins.module_utils.manifest.convert import convert_manifest
 from ansible_collections.ocikit.images.plugins.module_utils.manifest.model import parse_manifest
+from ansible_collections.ocikit.images.plugins.module_utils.manifest.parse import parse_any
 from ansible_collections.ocikit.images.plugins.module_utils.transports.base import BlobInfo
 
 
@@ -586,3 +587,56 @@ def test_compress_level_is_checked_even_when_nothing_is_recompressed(compress_fo
 @pytest.mark.parametrize('compress_format, level', [(None, 9), ('gzip', 1), ('zstd', 22), ('zstd', None), (None, None)])
 def test_compress_levels_in_range_are_accepted(compress_format, level):
     assert CopyOptions(compress_format=compress_format, compress_level=level).compress_level == level
+
+
+# ---------------------------------------------------------------------------------------------
+# Destinations that know images by ID (docker-daemon:, containers-storage:)
+
+DAEMON = DestinationTraits(supported_types=(mt.DOCKER_V2S2,), supports_index=False, layer_compression='decompress',
+                           transport='docker-daemon', by_image_id=True)
+
+
+@pytest.mark.parametrize('before_id, force, up_to_date, reason', [
+    (None, False, False, 'destination holds no image'),
+    ('same', False, True, 'destination already holds the image ID %s (the same config, so the same layers)'),
+    ('same', True, False, 'force: copied although the destination holds the image ID %s'),
+    (OTHER, False, False, 'destination holds the image ID %s' % OTHER),
+])
+def test_image_id_rule(before_id, force, up_to_date, reason):
+    # Gzip layers bound for a store of uncompressed ones: the manifest is not known in advance, the config is.
+    wanted = convert_manifest(DOCKER_SINGLE, mt.DOCKER_V2S2).config_digest
+    before = wanted if before_id == 'same' else before_id
+    plan = make_plan(single(DOCKER_SINGLE, DOCKER_CONFIGS), None, CopyOptions(force=force), DAEMON, before_image_id=before)
+    assert (plan.rule, plan.up_to_date, plan.image_id, plan.before_image_id, plan.before) == ('image_id', up_to_date, wanted, before, None)
+    assert plan.reason == (reason % wanted if '%s' in reason else reason)
+    assert plan.manifest is None and not plan.exact
+
+
+def test_image_id_rule_for_an_oci_image_written_as_schema2():
+    # An OCI image written as Docker schema2 keeps its config bytes (as containers/image): the ID is the source's config digest.
+    plan = make_plan(single(SINGLE), None, CopyOptions(), DAEMON, before_image_id=SINGLE.config.digest)
+    assert (plan.rule, plan.up_to_date, plan.image_id) == ('image_id', True, SINGLE.config.digest)
+
+
+def test_schema1_into_an_id_store_is_decided_by_content():
+    # A schema1 image's config is made from its layers' diff_ids, known only once they are read: no image ID in advance, so the
+    # caller compares the manifest an export synthesizes (the content rule), whatever ID the name holds.
+    history = [json.dumps({'id': 'b' * 64, 'parent': 'a' * 64, 'architecture': 'amd64', 'os': 'linux', 'config': {}}),
+               json.dumps({'id': 'a' * 64})]
+    doc = {'schemaVersion': 1, 'name': 'library/test', 'tag': 'latest', 'architecture': 'amd64',
+           'fsLayers': [{'blobSum': str(sha('s1-top'))}, {'blobSum': str(sha('s1-base'))}], 'history': [{'v1Compatibility': h} for h in history]}
+    top = parse_any(json.dumps(doc).encode(), mt.DOCKER_V2S1)
+    plan = make_plan(single(top), None, CopyOptions(), DAEMON, before_image_id=OTHER)
+    assert (plan.rule, plan.image_id, plan.up_to_date) == ('content', None, False)
+
+
+def test_image_id_rule_for_a_platform_of_an_index():
+    source = SourceImage(top=DOCKER_LIST, instances=(DOCKER_SINGLE,), chosen=DOCKER_SINGLE, chosen_platform='linux/amd64', configs=DOCKER_CONFIGS)
+    plan = make_plan(source, None, CopyOptions(), DAEMON, before_image_id=DOCKER_SINGLE.config.digest)
+    assert (plan.rule, plan.up_to_date, plan.platform) == ('image_id', True, 'linux/amd64')
+
+
+def test_image_id_rule_only_where_the_destination_knows_ids():
+    # The same plan for a docker archive (no IDs) keeps the content rule, and before_image_id is ignored.
+    plan = make_plan(single(DOCKER_SINGLE, DOCKER_CONFIGS), None, CopyOptions(), DOCKER_ARCHIVE, before_image_id=DOCKER_SINGLE.config.digest)
+    assert (plan.rule, plan.up_to_date, plan.image_id) == ('content', False, None)

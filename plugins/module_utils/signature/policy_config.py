@@ -15,8 +15,10 @@ JSON path (``policy /etc/containers/policy.json: transports.docker["x"][0]: unkn
 ``default`` is mandatory; requirement lists must not be empty. Scopes are validated per transport
 as the transports do (``ValidatePolicyConfigurationScope``): ``docker`` accepts any string,
 ``dir``/``oci``/``oci-archive`` want absolute, clean paths other than ``/``, ``docker-archive`` and
-``tarball`` only ``""``, ``docker-daemon`` no ``algo:digest``; transports this module does not
-validate (``containers-storage``, ``sif``, unknown names) keep their scopes as written. Binary
+``tarball`` only ``""``, ``docker-daemon`` no ``algo:digest``, ``containers-storage`` a store
+``[DRIVER@/ROOT]`` or ``[/ROOT]`` then nothing, a name, ``NAME@ID``/``NAME@DIGEST`` or
+``NAME@DIGEST@ID``; transports this module does not validate (``sif``, unknown names) keep their
+scopes as written. Binary
 values (``keyData`` ...) are base64 strings, as Go encodes ``[]byte``. The result is frozen
 dataclasses, scopes in document order.
 
@@ -254,7 +256,48 @@ def scope_problem(transport: str, scope: str) -> str | None:
         except InvalidDigestError:
             return None
         return 'an image ID (algo:digest) cannot be a namespace'
+    if transport == 'containers-storage':
+        return storage_scope_problem(scope)
     return None
+
+
+def storage_scope_problem(scope: str) -> str | None:
+    """Why a ``containers-storage`` scope is not one containers/image's storage transport accepts, or None.
+
+    As its ValidatePolicyConfigurationScope: the scope starts with the store, ``[DRIVER@ROOT]`` or
+    ``[ROOT]`` with an absolute ROOT; what follows is nothing, a name (not checked further, as
+    there), ``NAME@ID`` or ``NAME@DIGEST``, or ``NAME@DIGEST@ID``. An ID is 64 lowercase hex digits.
+    """
+    close = scope.find(']')
+    if not scope.startswith('[') or close < 1:
+        return 'a containers-storage scope starts with its store, as in "[overlay@/var/lib/containers/storage]"'
+    store, rest = scope[1:close], scope[close + 1:]
+    driver, at, root = store.partition('@')
+    if (at and (not driver or not root)) or (not at and not store):
+        return 'the store %s is neither [DRIVER@ROOT] nor [ROOT]' % quote(scope[:close + 1])
+    if not (root if at else store).startswith('/'):
+        return 'the store\'s root %s is not an absolute path' % quote(root if at else store)
+    fields = rest.split('@', 2) if rest else []
+    if len(fields) == 2 and not (_is_image_id(fields[1]) or _is_digest(fields[1])):
+        return '%s is neither an image ID (64 hex digits) nor a digest' % quote(fields[1])
+    if len(fields) == 3:
+        if not _is_digest(fields[1]):
+            return '%s is not a digest' % quote(fields[1])
+        if not _is_image_id(fields[2]):
+            return '%s is not an image ID (64 hex digits)' % quote(fields[2])
+    return None
+
+
+def _is_image_id(value: str) -> bool:
+    return len(value) == 64 and all(c in '0123456789abcdef' for c in value)
+
+
+def _is_digest(value: str) -> bool:
+    try:
+        Digest(value)
+    except InvalidDigestError:
+        return False
+    return True
 
 
 def docker_scope_problem(scope: str) -> str | None:

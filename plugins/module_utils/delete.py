@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""Deleting an image from a registry or an OCI layout: a pure plan, then its execution.
+"""Deleting an image from a registry, an OCI layout or containers-storage: a pure plan, then its execution.
 
 The plan (:func:`plan_delete`) decides from what the store holds, and never touches it: which
 tags disappear, whether the named tag can go alone, and whether to refuse. Check mode and diff
@@ -39,6 +39,10 @@ OCI layouts (``oci:``)
     same lock (see ``transports/oci_layout/layout.py``), so collecting needs no wait for it.
     Signatures (``.ocikit/signatures/``, ocikit's convention) go with the last entry that reaches
     their manifest, under the same lock; those of a digest another name still reaches stay.
+
+containers-storage (``containers-storage:``)
+    Through the Podman service's libpod API, never the store's files; the image ID plays the
+    digest and the image's names its tags (see :func:`_delete_from_storage`).
 """
 
 from __future__ import annotations
@@ -63,6 +67,7 @@ from ansible_collections.ocikit.images.plugins.module_utils.errors import (
     RegistryError,
     SharedDigestError,
     UnsupportedOperationError,
+    quote,
 )
 from ansible_collections.ocikit.images.plugins.module_utils.fsutil import fsync_dir
 from ansible_collections.ocikit.images.plugins.module_utils.manifest import media_types as mt
@@ -90,10 +95,11 @@ from ansible_collections.ocikit.images.plugins.module_utils.transports.oci_layou
 
 if t.TYPE_CHECKING:  # pragma: no cover
     from ansible_collections.ocikit.images.plugins.module_utils.reference import DockerReference
+    from ansible_collections.ocikit.images.plugins.module_utils.transports.containers_storage.transport import ContainersStorageReference
     from ansible_collections.ocikit.images.plugins.module_utils.transports.oci_layout.transport import OCIReference
 
 #: Transports whose images can be deleted.
-DELETABLE_TRANSPORTS = ('docker', 'oci')
+DELETABLE_TRANSPORTS = ('docker', 'oci', 'containers-storage')
 
 #: What an operator sets to let a distribution registry delete.
 DELETE_ENABLE_HINT = ('deleting is disabled on this registry; its operator must enable it '
@@ -185,15 +191,18 @@ class DeleteResult:
     warnings: list[str] = dataclasses.field(default_factory=list)
     #: Registry images: the lookaside signatures deleted with the manifest (would be, in check mode).
     deleted_signatures: int | None = None
+    #: containers-storage: the plan's digest is the image ID (the store keeps no manifest of its own to name).
+    by_image_id: bool = False
 
     def as_result(self) -> dict[str, t.Any]:
         """The module's result keys."""
+        key = 'image_id' if self.by_image_id else 'digest'
         before = None
         if self.plan.action != ABSENT:
-            before = {'digest': str(self.plan.digest), 'tags': list(self.deleted_tags)}
+            before = {key: str(self.plan.digest), 'tags': list(self.deleted_tags)}
         result: dict[str, t.Any] = {
             'changed': self.changed,
-            'digest': str(self.plan.digest) if self.plan.digest is not None else None,
+            'digest': str(self.plan.digest) if self.plan.digest is not None and not self.by_image_id else None,
             'deleted_tags': list(self.deleted_tags),
             'reason': self.plan.reason,
             'diff': {'before': before, 'after': None},
@@ -203,6 +212,8 @@ class DeleteResult:
             result['bytes_freed'] = self.bytes_freed
         if self.deleted_signatures is not None:
             result['deleted_signatures'] = self.deleted_signatures
+        if self.by_image_id:
+            result['image_id'] = str(self.plan.digest) if self.plan.digest is not None else None
         if self.warnings:
             result['warnings'] = list(self.warnings)
         return result
@@ -222,8 +233,11 @@ def delete_image(ref: ImageReference, options: ConnectionOptions, force: bool = 
         return _delete_from_registry(t.cast(DockerImageReference, ref), options, force, check_mode, client)
     if name == 'oci':
         return _delete_from_layout(t.cast('OCIReference', ref), options, force, check_mode)
-    raise InvalidInputError('deleting is not supported for %s: images (only %s images can be deleted)'
-                            % (name, ' and '.join('%s:' % n for n in DELETABLE_TRANSPORTS)))
+    if name == 'containers-storage':
+        return _delete_from_storage(t.cast('ContainersStorageReference', ref), options, force, check_mode)
+    names = ['%s:' % n for n in DELETABLE_TRANSPORTS]
+    raise InvalidInputError('deleting is not supported for %s: images (only %s and %s images can be deleted)'
+                            % (name, ', '.join(names[:-1]), names[-1]))
 
 
 # -- registries -------------------------------------------------------------------------------------------
@@ -628,3 +642,53 @@ def _layout_outcome(layout: Layout, planned: LayoutPlan, options: ConnectionOpti
     for directory in sorted(directories):
         fsync_dir(directory)
     return result
+
+
+# -- containers-storage ------------------------------------------------------------------------------------
+
+def _delete_from_storage(reference: 'ContainersStorageReference', options: ConnectionOptions, force: bool,
+                         check_mode: bool) -> DeleteResult:
+    """Delete a containers-storage image through the Podman service's libpod API (never the store's files).
+
+    The image the reference names is the "digest" of the plan (its ID), and its names (``RepoTags``)
+    are its tags, so the rules are the registry's: a name that other names share the image with is
+    removed alone (untagged), the image's last name takes the image with it, and an image named by
+    ID (or digest) that still has names is refused unless ``force``, which removes them all.
+    skopeo's ``delete containers-storage:`` removes the whole image whatever names it has. An image
+    some container uses is refused before anything changes, naming the containers (the service
+    would refuse it too; ``force`` does not remove containers).
+    """
+    # pylint: disable-next=import-outside-toplevel
+    from ansible_collections.ocikit.images.plugins.module_utils.transports.containers_storage.client import LibpodClient
+
+    client = LibpodClient(options.daemon_host, options, reference.store)
+    try:
+        record = client.image_inspect(reference.api_name())
+        named = str(reference.ref) if reference.ref is not None and reference.ref.tag is not None else None
+        if record is None:
+            return DeleteResult(plan=plan_delete(DeleteTarget(named, None), force, True), changed=False, by_image_id=True)
+        image_id = Digest(str(record.get('Id')))
+        names = tuple(str(name) for name in record.get('RepoTags') or () if isinstance(name, str) and name)
+        if named is not None and named not in names:
+            # A name resolved by libpod's short-name or digest rules, not one of the image's own: refuse rather than guess.
+            raise InvalidInputError('%s is not one of the names of the image %s (%s); name the image by one of them or by its ID'
+                                    % (quote(named), image_id, ', '.join(names) or 'it has none'))
+        plan = plan_delete(DeleteTarget(named, image_id, names), force, True)
+        if plan.action == DELETE_DIGEST:
+            users = client.containers_of(image_id.hex)
+            if users:
+                raise InvalidInputError('not deleted: the image %s is used by the container%s %s; remove %s first (podman rm)'
+                                        % (image_id, 's' if len(users) > 1 else '', ', '.join(sorted(users)),
+                                           'them' if len(users) > 1 else 'it'))
+        if not check_mode:
+            if plan.action == DELETE_TAG:
+                client.untag(image_id.hex, t.cast(str, named))
+            else:
+                # The other names first: the service refuses to remove, unforced, an image that has several.
+                for name in names:
+                    if name != named and len(names) > 1:
+                        client.untag(image_id.hex, name)
+                client.remove(image_id.hex)
+        return DeleteResult(plan=plan, changed=True, deleted_tags=plan.deleted_tags, by_image_id=True)
+    finally:
+        client.close()

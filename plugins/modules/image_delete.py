@@ -8,11 +8,11 @@ from __future__ import annotations
 
 DOCUMENTATION = r'''
 module: image_delete
-short_description: Delete a container image from a registry or an OCI layout, as skopeo delete does, without surprises
+short_description: Delete a container image from a registry, an OCI layout or containers-storage, as skopeo delete does, without surprises
 version_added: 0.1.0
 description:
-  - Deletes the image O(image) names from a registry (V(docker://)) or an OCI layout (V(oci:)). An image that is already absent
-    is V(ok), not an error.
+  - Deletes the image O(image) names from a registry (V(docker://)), an OCI layout (V(oci:)) or a Podman service's store
+    (V(containers-storage:)). An image that is already absent is V(ok), not an error.
   - In a registry, a tag is resolved to its digest and the digest is deleted, as C(skopeo delete) does. Deleting a digest removes
     every tag that points at it, so before deleting, the repository's tags are listed and each one is resolved (one C(HEAD) request per
     tag, several at once) to find the tags on the same digest.
@@ -29,7 +29,11 @@ description:
     (for distribution, C(registry garbage-collect)), which its operator runs.
   - Other transports (V(dir:), V(oci-archive:), V(docker-archive:)) are refused; remove the file or directory instead.
     V(docker-daemon:) images are refused too, as skopeo refuses them; use C(docker rmi) or community.docker.docker_image_remove.
-    V(containers-storage:) images are refused (skopeo deletes them from the store directly); use C(podman rmi).
+  - In V(containers-storage:), through the Podman service's libpod API (O(daemon_host); the store's files are never written),
+    the image's names are its tags and its image ID its digest, so the same rules hold. A name the image shares with other names is
+    removed alone (untagged); its last name removes the image; an image named by ID or digest that still has names is refused unless
+    O(force), which removes them all. C(skopeo delete) removes the whole image, whatever names it has. An image a container uses is
+    refused before anything changes, naming the containers (O(force) does not remove containers). RV(image_id) replaces RV(digest).
 author:
   - ocikit.images contributors (@ocikit)
 extends_documentation_fragment:
@@ -104,14 +108,24 @@ EXAMPLES = r'''
 - name: Remove a name from an OCI layout and the blobs only it used
   ocikit.images.image_delete:
     image: oci:/srv/bundle:app-1.4
+
+- name: Remove a name from the Podman service's store (the image goes with its last name)
+  ocikit.images.image_delete:
+    image: containers-storage:registry.example.com/team/app:1.3
+    daemon_host: unix:///run/podman/podman.sock
 '''
 
 RETURN = r'''
 digest:
-  description: The digest the reference named (null when the image was absent).
+  description: The digest the reference named (null when the image was absent, and for V(containers-storage:), see RV(image_id)).
   returned: always
   type: str
   sample: sha256:3f57d9401f8d42f986df300f0c69192fc41da28ccc8d797829467780db3dd741
+image_id:
+  description: For V(containers-storage:), the ID (config digest) of the image the reference named (null when it was absent).
+  returned: when O(image) is a V(containers-storage:) reference
+  type: str
+  sample: sha256:9c7a54a9a43cca047013b82af109fe963fde787f63f9e016fdc3384500c2823d
 deleted_tags:
   description:
     - Every tag (for V(oci:), ref name) that disappeared (would disappear, in check mode), sorted. Empty when the image was absent.
@@ -141,7 +155,9 @@ deleted_signatures:
   type: int
   sample: 1
 diff:
-  description: C(before) has the digest and every tag that disappears (null when the image was absent); C(after) is null.
+  description:
+    - C(before) has the digest (for V(containers-storage:), C(image_id)) and every tag that disappears (null when the image was absent);
+      C(after) is null.
   returned: always
   type: dict
   sample:
@@ -178,7 +194,7 @@ def main() -> None:
                           required_together=connection_required_together(),
                           mutually_exclusive=connection_mutually_exclusive())
     params = module.params
-    check_dependencies(module, network=params['image'].startswith('docker:'))
+    check_dependencies(module, network=params['image'].startswith(('docker:', 'containers-storage:')))
 
     def work() -> dict:
         ref = parse_image_name(params['image'])

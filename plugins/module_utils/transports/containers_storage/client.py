@@ -15,7 +15,9 @@ daemon: use ``docker-daemon:``) and is refused.
 Endpoints (Podman 4): ``GET /libpod/info`` (its ``store``: graphDriverName, graphRoot, runRoot),
 ``GET /libpod/images/{name}/json`` (the record; ``Id`` is the config digest's hex, without ``sha256:``),
 ``GET /libpod/images/{name}/get?format=docker-archive`` (the export) and ``POST /libpod/images/load``
-(answers ``{"Names": [...]}``; a failure is HTTP 500 ``{cause, message}``).
+(answers ``{"Names": [...]}``; a failure is HTTP 500 ``{cause, message}``); for image_delete
+``GET /libpod/containers/json?all=true&filters={"ancestor":[ID]}``, ``POST /libpod/images/{ID}/untag`` and
+``DELETE /libpod/images/{ID}``.
 
 Why docker-archive both ways: it carries the config byte for byte (the image ID stays the same) and the
 layers as the uncompressed tars the diff_ids name, and its ``RepoTags`` give the loaded image its name. An
@@ -35,6 +37,9 @@ import urllib.parse
 
 from ansible_collections.ocikit.images.plugins.module_utils.errors import ConfigError, ServerError, quote
 from ansible_collections.ocikit.images.plugins.module_utils.transports.docker_daemon.client import LOAD_TIMEOUT_FACTOR, EngineClient
+
+#: The largest container list read (image_delete asks which containers use an image).
+MAX_LIST_SIZE = 16 * 1024 * 1024
 
 if t.TYPE_CHECKING:  # pragma: no cover
     from ansible_collections.ocikit.images.plugins.module_utils.transports.base import ConnectionOptions
@@ -145,3 +150,43 @@ class LibpodClient(EngineClient):
             raise ServerError('the Podman service at %s answered the load of %s with %s, not {"Names": [...]}'
                               % (self.host, what, quote(body[:200].decode('utf-8', 'replace'))))
         return [str(name) for name in names]
+
+    def containers_of(self, image_id: str) -> list[str]:
+        """Names (or short IDs) of the containers, running or not, made from the image ``image_id`` (64 hex digits)."""
+        self.check_store()
+        response = self._send('GET', '/libpod/containers/json', params={'all': 'true', 'filters': json.dumps({'ancestor': [image_id]})})
+        with contextlib.closing(response):
+            if response.status_code != 200:
+                raise self._failure(response, 'cannot list the containers of the image %s' % image_id)
+            body = self._read(response, limit=MAX_LIST_SIZE)
+        try:
+            listed = json.loads(body.decode('utf-8'))
+        except ValueError:
+            listed = None
+        if not isinstance(listed, list):
+            raise ServerError('the Podman service at %s answered the container list with something that is not a JSON array' % self.host)
+        found = []
+        for entry in listed:
+            if isinstance(entry, dict) and str(entry.get('ImageID', '')).replace('sha256:', '') == image_id:
+                names = entry.get('Names')
+                found.append(str(names[0]) if isinstance(names, list) and names else str(entry.get('Id', ''))[:12])
+        return found
+
+    def untag(self, image_id: str, name: str) -> None:
+        """``POST /libpod/images/{ID}/untag?repo=REPO&tag=TAG``: remove the name ``REPO:TAG`` from the image (nothing else)."""
+        self.check_store()
+        repo, _sep, tag = name.rpartition(':')
+        response = self._send('POST', '/libpod/images/%s/untag' % image_id, params={'repo': repo, 'tag': tag})
+        with contextlib.closing(response):
+            if response.status_code not in (200, 201):
+                raise self._failure(response, 'the Podman service did not untag %s' % quote(name))
+            self._read(response)
+
+    def remove(self, image_id: str) -> None:
+        """``DELETE /libpod/images/{ID}`` (not forced: an image with containers is refused by the service, and stays)."""
+        self.check_store()
+        response = self._send('DELETE', '/libpod/images/%s' % image_id)
+        with contextlib.closing(response):
+            if response.status_code != 200:
+                raise self._failure(response, 'the Podman service did not delete the image %s' % image_id)
+            self._read(response)

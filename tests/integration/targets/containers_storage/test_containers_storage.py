@@ -227,3 +227,41 @@ def test_a_256_mib_layer_keeps_memory_flat(service: Service, tmp_path: Path) -> 
     assert out.max_rss < 150 * 1024 * 1024, 'export peak RSS %d MiB' % (out.max_rss // 2 ** 20)
     assert dir_image(tmp_path / 'out') == (big.config_digest, big.diff_ids)
     service.podman('rmi', name)
+
+
+def test_image_delete_untags_a_shared_name_and_removes_the_last(service: Service, tmp_path: Path) -> None:
+    image = build_image(tmp_path / 'layout', 'v1', layers=[LayerSpec(size=5_000)], labels={'org.example.test': 'delete'})
+    first, second = 'example.test/storage/del:a', 'example.test/storage/del:b'
+    for name in (first, second):
+        assert not run_module('image_copy', {'src': image.oci_ref, 'dest': 'containers-storage:%s' % name, 'dest_daemon_host': service.host}).failed
+    assert service.images()[first] == service.images()[second] == image.config_digest
+
+    def delete(ref: str, check: bool = False, **extra: t.Any) -> t.Any:
+        return run_module('image_delete', dict(image='containers-storage:%s' % ref, daemon_host=service.host, **extra), check=check)
+
+    # Named by ID while it has names: refused, naming them; nothing changes.
+    refused = delete('@' + image.config_digest.split(':')[1])
+    assert refused.failed and 'not deleted: the tags %s, %s point at %s' % (first, second, image.config_digest) in refused.result['msg'], refused
+    # A name shared with another: removed alone (check mode first predicts it and changes nothing).
+    predicted = delete(first, check=True)
+    assert (predicted.failed, predicted.result['changed'], predicted.result['deleted_tags']) == (False, True, [first]), predicted
+    assert first in service.images()
+    run = delete(first)
+    assert (run.failed, run.result['changed'], run.result['deleted_tags'], run.result['image_id'], run.result['digest']) == (
+        False, True, [first], image.config_digest, None), run
+    assert run.result['diff'] == {'before': {'image_id': image.config_digest, 'tags': [first]}, 'after': None}
+    listed = service.images()
+    assert first not in listed and listed[second] == image.config_digest
+    again = delete(first)
+    assert (again.failed, again.result['changed'], again.result['image_id']) == (False, False, None), again
+    # A container made from the image: its last name cannot take it; the container is named and the image stays.
+    service.podman('create', '--name', 'uses-del', second, 'true')
+    busy = delete(second)
+    assert busy.failed and 'is used by the container uses-del; remove it first (podman rm)' in busy.result['msg'], busy
+    assert service.images()[second] == image.config_digest
+    service.podman('rm', 'uses-del')
+    # Its last name takes the image with it (podman images -a lists dangling images too: it is gone, not left untagged).
+    assert image.config_digest in service.podman('images', '-a', '-q', '--no-trunc').split()
+    gone = delete(second)
+    assert (gone.failed, gone.result['changed'], gone.result['deleted_tags']) == (False, True, [second]), gone
+    assert image.config_digest not in service.podman('images', '-a', '-q', '--no-trunc').split()

@@ -462,7 +462,7 @@ def test_tag_and_digest_together_are_refused(fake: FakeRegistry) -> None:
 def test_other_transports_are_refused(image: str, transport: str) -> None:
     with pytest.raises(InvalidInputError) as info:
         delete_image(parse_image_name(image), ConnectionOptions())
-    assert info.value.message == 'deleting is not supported for %s: images (only docker: and oci: images can be deleted)' % transport
+    assert info.value.message == 'deleting is not supported for %s: images (only docker:, oci: and containers-storage: images can be deleted)' % transport
 
 
 # -- OCI layouts ------------------------------------------------------------------------------------------------

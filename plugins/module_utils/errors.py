@@ -234,13 +234,18 @@ QUOTE_LIMIT = 200
 _CONTROL_RE = re.compile('[\x00-\x1f\x7f-\x9f\u2028\u2029]')
 _NAMED_ESCAPES = {'\n': '\\n', '\r': '\\r', '\t': '\\t'}
 
+# What follows the "@" of a userinfo: a registry host as the docker reference grammar has it (a name, or an IPv6
+# literal in brackets, and a port), not a digest ("busybox:1@sha256:..."), not an image ID ("name:tag@" and 64 hex
+# digits, containers-storage's form), and not the rest of a containers-storage store ("[vfs@relative]name": a "]"
+# without its "[" is no host). Shared with module.secrets_of, which finds the passwords these patterns redact.
+USERINFO_HOST = (r'(?!(?:sha\d+|blake\d*|md5)(?:[+._-][a-z0-9]+)*:)(?![0-9a-f]{64}(?![A-Za-z0-9.:-]))'
+                 r'(?:\[[0-9A-Za-z:.%]*\]|[A-Za-z0-9.-]+)(?::[0-9]*)?')
 # "scheme://user:password@host": the userinfo runs to the last "@" before the path.
 _URL_USERINFO_RE = re.compile(r'(?i)\b([a-z][a-z0-9+.-]*://)([^\s/"\'@]*(?:@[^\s/"\'@]*)*)@(?=[^\s/"\'@]+)')
 # "user:password@host[/repo]", a docker reference or registry with userinfo where no scheme says so.
 # It starts a word, and the "@" is followed by a host (then "/" or the end of the value), but not by
 # a digest: "busybox:1@sha256:..." is left alone. A password starting with "/" is taken for a path.
-_BARE_USERINFO_RE = re.compile(r'(?:^|(?<=[\s"\'(=,]))([^\s/"\'@:\[\]]+):(?!/)([^\s"\']+)@'
-                               r'(?!(?:sha\d+|blake\d*|md5)(?:[+._-][a-z0-9]+)*:)(?=[A-Za-z0-9.\[\]:-]+(?:/|$|[\s"\']))')
+_BARE_USERINFO_RE = re.compile(r'(?:^|(?<=[\s"\'(=,]))([^\s/"\'@:\[\]]+):(?!/)([^\s"\']+)@(?=' + USERINFO_HOST + r'(?:/|$|[\s"\']))')
 # Credentials a registry may echo: an Authorization header value, a Basic or Bearer credential,
 # a JWT, a token field of a JSON answer.
 _AUTHORIZATION_RE = re.compile(r'(?i)(\b(?:proxy-)?authorization["\']?\s*[:=]\s*[\["\']*\s*)(?:(?:basic|bearer|digest)\s+)?[^\s"\',;}\]]+')

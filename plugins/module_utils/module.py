@@ -23,6 +23,7 @@ from ansible_collections.ocikit.images.plugins.module_utils.errors import (
     one_line_message,
     redact_userinfo,
 )
+from ansible_collections.ocikit.images.plugins.module_utils.errors import USERINFO_HOST
 from ansible_collections.ocikit.images.plugins.module_utils.errors import redact as redact_secrets
 from ansible_collections.ocikit.images.plugins.module_utils.transports.base import ConnectionOptions
 
@@ -31,7 +32,7 @@ CONNECTION_KEYS = ('username', 'password', 'registry_token', 'authfile', 'tls_ve
 _SECRET_KEYS = ('password', 'registry_token')
 
 # A host (not a digest: "repo@sha256:...") after the "@" of userinfo, then the path or the end.
-_HOST_AFTER_AT = r'(?!(?:sha\d+|blake\d*|md5)(?:[+._-][a-z0-9]+)*:)[A-Za-z0-9.\[\]:-]+(?:/|$)'
+_HOST_AFTER_AT = USERINFO_HOST + r'(?:/|$)'
 # The password of a "scheme://user:password@host" (or the token of "scheme://token@host"), and of a
 # "user:password@host/..." in any option value ("oci:/path@x/y" is a path: a password starting with "/" is not seen).
 _URL_PASSWORD_RE = re.compile(r'[A-Za-z][A-Za-z0-9+.-]*://(?:[^/\s"\'@:]*:)?([^/\s"\']+)@' + _HOST_AFTER_AT)

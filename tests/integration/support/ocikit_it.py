@@ -298,8 +298,10 @@ MIN_SCANNED_SECRET = 4
 MIN_SCANNED_BASE64 = 8
 _SECRET_KEY_RE = re.compile(r'(?i)(password|passwd|token|secret)')
 # The password (or token) of "scheme://user:password@host" / "user:password@host/..." in a value given to a module.
-_USERINFO_SECRET_RES = (re.compile(r'://(?:[^/\s"\'@:]*:)?([^/\s"\'@]+)@(?!sha\d+:)[A-Za-z0-9.\[\]:-]+(?:/|$)'),
-                        re.compile(r'(?:^|[\s"\'])[^\s/"\'@:]+:(?!/)([^/\s"\'@]+)@(?!sha\d+:)[A-Za-z0-9.\[\]:-]+(?:/|$)'))
+# A host is a name or a bracketed IPv6 literal, and a port: "[vfs@relative]name" (a containers-storage store) has none.
+_HOST = r'(?!sha\d+:)(?:\[[0-9A-Za-z:.%]*\]|[A-Za-z0-9.-]+)(?::[0-9]*)?(?:/|$)'
+_USERINFO_SECRET_RES = (re.compile(r'://(?:[^/\s"\'@:]*:)?([^/\s"\'@]+)@' + _HOST),
+                        re.compile(r'(?:^|[\s"\'])[^\s/"\'@:]+:(?!/)([^/\s"\'@]+)@' + _HOST))
 
 _SECRETS: set[str] = {PASSWORD}
 _SCAN = {'results': 0, 'strings': 0, 'hits': 0}

@@ -36,7 +36,7 @@ import typing as t
 import urllib.parse
 
 from ansible_collections.ocikit.images.plugins.module_utils.errors import ConfigError, ServerError, quote
-from ansible_collections.ocikit.images.plugins.module_utils.transports.docker_daemon.client import LOAD_TIMEOUT_FACTOR, EngineClient
+from ansible_collections.ocikit.images.plugins.module_utils.transports.docker_daemon.client import LOAD_TIMEOUT_FACTOR, EngineClient, parse_json
 
 #: The largest container list read (image_delete asks which containers use an image).
 MAX_LIST_SIZE = 16 * 1024 * 1024
@@ -141,10 +141,7 @@ class LibpodClient(EngineClient):
             if response.status_code != 200:
                 raise self._failure(response, 'the Podman service did not load %s' % what)
             body = self._read(response)
-        try:
-            answer = json.loads(body.decode('utf-8'))
-        except ValueError:
-            answer = None
+        answer = parse_json(body)
         names = answer.get('Names') if isinstance(answer, dict) else None
         if not isinstance(names, list):
             raise ServerError('the Podman service at %s answered the load of %s with %s, not {"Names": [...]}'
@@ -159,10 +156,7 @@ class LibpodClient(EngineClient):
             if response.status_code != 200:
                 raise self._failure(response, 'cannot list the containers of the image %s' % image_id)
             body = self._read(response, limit=MAX_LIST_SIZE)
-        try:
-            listed = json.loads(body.decode('utf-8'))
-        except ValueError:
-            listed = None
+        listed = parse_json(body)
         if not isinstance(listed, list):
             raise ServerError('the Podman service at %s answered the container list with something that is not a JSON array' % self.host)
         found = []

@@ -39,6 +39,7 @@ import ssl
 import typing as t
 import urllib.parse
 
+from ansible_collections.ocikit.images.plugins.module_utils import jsonutil
 from ansible_collections.ocikit.images.plugins.module_utils.errors import (
     ConfigError,
     ConnectionFailedError,
@@ -134,12 +135,17 @@ def tls_context(options: 'ConnectionOptions') -> ssl.SSLContext:
     return context
 
 
+def parse_json(body: bytes) -> t.Any:
+    """``body`` parsed as JSON, or None when it is not JSON, not UTF-8, or nested deeper than any answer is (jsonutil.loads)."""
+    try:
+        return jsonutil.loads(body, 'answer', ServerError)
+    except ServerError:
+        return None
+
+
 def error_message(body: bytes) -> str:
     """The daemon's reason in an error body: Docker's ``message``, Podman's ``cause`` and ``message``, or the text itself."""
-    try:
-        data = json.loads(body.decode('utf-8', 'replace'))
-    except ValueError:
-        data = None
+    data = parse_json(body)
     if isinstance(data, dict):
         message = data.get('message')
         cause = data.get('cause')
@@ -171,7 +177,7 @@ def load_errors(body: bytes) -> list[str]:
             return failures
         try:
             message, position = decoder.raw_decode(text, position)
-        except ValueError:
+        except (ValueError, RecursionError):
             return failures + [one_line_message(text[position:position + 500])]
         if not isinstance(message, dict):
             continue
@@ -186,14 +192,13 @@ def loaded_images(body: bytes) -> list[str]:
     """The names a load reports (``Loaded image: NAME`` / ``Loaded image ID: ID`` lines of its message stream)."""
     found = []
     for line in body.decode('utf-8', 'replace').splitlines():
-        with contextlib.suppress(ValueError):
-            message = json.loads(line)
-            stream = message.get('stream') if isinstance(message, dict) else None
-            if isinstance(stream, str):
-                for part in stream.splitlines():
-                    name = part.partition(':')[2].strip() if part.startswith('Loaded image') else ''
-                    if name:
-                        found.append(name)
+        message = parse_json(line.encode('utf-8'))
+        stream = message.get('stream') if isinstance(message, dict) else None
+        if isinstance(stream, str):
+            for part in stream.splitlines():
+                name = part.partition(':')[2].strip() if part.startswith('Loaded image') else ''
+                if name:
+                    found.append(name)
     return found
 
 
@@ -324,10 +329,7 @@ class EngineClient:
             if response.status_code != 200:
                 raise self._failure(response, what)
             body = self._read(response)
-        try:
-            data = json.loads(body.decode('utf-8'))
-        except ValueError:
-            data = None
+        data = parse_json(body)
         if not isinstance(data, dict):
             raise ServerError('the %s at %s answered GET %s with something that is not a JSON object' % (self.daemon_name, self.host, path))
         return data

@@ -23,15 +23,18 @@ import bz2
 import dataclasses
 import gzip
 import hashlib
+import http.server
 import io
 import json
 import lzma
 import os
 import shutil
 import socket
+import socketserver
 import stat
 import subprocess
 import tarfile
+import threading
 import typing as t
 from pathlib import Path
 
@@ -1117,6 +1120,164 @@ for ident, build, expect in [
     ('sign-keys-huge-sparse', standalone_verify(keys=lambda box: str(sparse(box.inp / 'big.gpg', 1 << 40))), 'limit'),
 ]:
     case(ident, 'image_sign', build, expect)
+
+
+# -- docker-daemon: and containers-storage: (references, daemon hosts, and a hostile engine) ---------
+
+for ident, text, expect in [
+    ('daemon-ref-empty', 'docker-daemon:', 'expected NAME:TAG, NAME@DIGEST or sha256:ID'),
+    ('daemon-ref-no-tag', 'docker-daemon:busybox', 'it has neither a tag nor a digest (write "busybox:latest")'),
+    ('daemon-ref-short-id', 'docker-daemon:sha256:abc', 'the repository name sha256 is reserved for image IDs'),
+    ('daemon-ref-sha512-id', 'docker-daemon:sha512:' + 'a' * 128, 'only sha256 image IDs are accepted'),
+    ('daemon-ref-bare-id', 'docker-daemon:' + 'a' * 64, 'a 64-character hexadecimal string is an image ID, not a repository name'),
+    ('daemon-ref-tag-and-digest', 'docker-daemon:busybox:1@sha256:' + 'a' * 64, 'a tag and a digest at once are not supported'),
+    ('daemon-ref-uppercase', 'docker-daemon:UPPER:1', 'repository name must be lowercase'),
+    ('storage-ref-empty', 'containers-storage:', 'no image is named'),
+    ('storage-ref-relative-root', 'containers-storage:[vfs@relative]busybox', 'the store\'s graph root "relative" is not an absolute path'),
+    ('storage-ref-relative-runroot', 'containers-storage:[vfs@/x+relative]b', 'the store\'s run root "relative" is not an absolute path'),
+    ('storage-ref-unclosed', 'containers-storage:[vfs@/x', 'the store specifier has no closing "]"'),
+    ('storage-ref-empty-store', 'containers-storage:[]busybox', 'the store "[]" is empty'),
+    ('storage-ref-bad-digest', 'containers-storage:busybox@sha256:zz', 'is neither an image ID (all 64 hex digits) nor a digest'),
+    ('storage-ref-short-id', 'containers-storage:@abc', '"abc" is neither an image ID'),
+    ('storage-ref-nul', 'containers-storage:\x00', 'invalid character "\\x00"'),
+]:
+    case(ident, 'image_inspect', inspect(const(text)), expect)
+
+
+def daemon_inspect(host: t.Callable[[Box], str], image: str = 'docker-daemon:example.test/a:1') -> t.Callable[[Box], dict[str, t.Any]]:
+    return lambda box: dict(image=image, daemon_host=host(box))
+
+
+def regular_file(box: Box) -> str:
+    (box.inp / 'not-a-socket').write_bytes(b'x')
+    return 'unix://%s' % (box.inp / 'not-a-socket')
+
+
+for ident, build, expect in [
+    ('daemon-host-scheme', daemon_inspect(const('ssh://example.com')), 'ssh://example.com'),
+    ('daemon-host-regular-file', daemon_inspect(regular_file), 'not-a-socket'),
+    ('daemon-host-fifo', daemon_inspect(lambda box: 'unix://%s' % fifo(box.inp / 'engine.fifo')), 'engine.fifo'),
+    ('daemon-host-dead-socket', daemon_inspect(lambda box: 'unix://%s' % unix_socket(box.inp / 'dead.sock')), 'dead.sock'),
+    ('daemon-host-missing', daemon_inspect(lambda box: 'unix://%s' % (box.inp / 'missing.sock')), 'does not exist'),
+    ('daemon-host-refused-tcp', daemon_inspect(const('http://127.0.0.1:1')), '127.0.0.1:1'),
+    ('storage-host-dead-socket', daemon_inspect(lambda box: 'unix://%s' % unix_socket(box.inp / 'dead.sock'), 'containers-storage:example.test/a:1'),
+     'dead.sock'),
+]:
+    case(ident, 'image_inspect', build, expect)
+
+
+class HostileEngine:
+    """A Docker Engine / libpod API on a unix socket that answers with ``answers``: {path prefix: (status, headers, body)}.
+
+    ``/_ping`` answers as a Podman service would (API and libpod versions) unless ``answers`` says otherwise; a body may be
+    an iterable of chunks (streamed). The server lives as long as the test process (a daemon thread); each case makes its own.
+    """
+
+    def __init__(self, path: Path, answers: dict[str, t.Any]) -> None:
+        answers = dict(answers)
+        answers.setdefault('/_ping', (200, {'Api-Version': '1.41', 'Libpod-API-Version': '4.3.1'}, b'OK'))
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = 'HTTP/1.1'
+
+            def log_message(self, *args: t.Any) -> None:  # quiet
+                pass
+
+            def address_string(self) -> str:
+                return 'engine'
+
+            def do_GET(self) -> None:  # noqa: N802  # http.server's naming
+                path = self.path.split('?')[0]
+                for prefix, (status, headers, body) in sorted(answers.items(), key=lambda item: -len(item[0])):
+                    if path.endswith(prefix) or path == prefix:
+                        break
+                else:
+                    status, headers, body = 404, {}, b'{"message": "no such thing"}'
+                if callable(body):
+                    body = body()
+                self.send_response(status)
+                for key, value in headers.items():
+                    self.send_header(key, value)
+                if isinstance(body, bytes):
+                    if 'Content-Length' not in headers:
+                        self.send_header('Content-Length', str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body)
+                    return
+                self.send_header('Transfer-Encoding', 'chunked')
+                self.end_headers()
+                try:
+                    for chunk in body:
+                        if chunk is None:  # the connection drops here: no last chunk
+                            self.close_connection = True
+                            return
+                        self.wfile.write(b'%x\r\n%s\r\n' % (len(chunk), chunk))
+                    self.wfile.write(b'0\r\n\r\n')
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
+
+        class Server(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
+            daemon_threads = True
+
+        if path.exists():
+            path.unlink()
+        cwd = os.getcwd()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        os.chdir(path.parent)  # socket paths are limited to 107 bytes
+        try:
+            self.server = Server(path.name, Handler)
+        finally:
+            os.chdir(cwd)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.host = 'unix://%s' % path
+
+
+def engine(answers: dict[str, t.Any], image: str = 'docker-daemon:example.test/a:1', module_args: t.Any = None) -> t.Callable[[Box], dict[str, t.Any]]:
+    def make(box: Box) -> dict[str, t.Any]:
+        host = HostileEngine(box.inp / 'engine.sock', answers).host
+        if module_args is not None:
+            return module_args(box, host)
+        return dict(image=image, daemon_host=host)
+    return make
+
+
+def record_of(image_id: t.Any, size: t.Any = 1000) -> bytes:
+    return json.dumps({'Id': image_id, 'Size': size, 'RepoTags': ['example.test/a:1']}).encode()
+
+
+def endless(chunk: bytes = b'\0' * 65536) -> t.Iterator[bytes]:
+    while True:
+        yield chunk
+
+
+ID = 'sha256:' + 'c' * 64
+JSON = {'Content-Type': 'application/json'}
+
+case('engine-not-podman', 'image_inspect', engine({'/_ping': (200, {'Api-Version': '1.41'}, b'OK')}, image='containers-storage:example.test/a:1'),
+     'is not a Podman service')
+
+for ident, answers, expect in [
+    ('engine-ping-500', {'/_ping': (500, JSON, b'{"message": "broken"}')}, 'did not answer its ping (HTTP 500'),
+    ('engine-record-not-json', {'/json': (200, JSON, b'<html>')}, 'with something that is not a JSON object'),
+    ('engine-record-array', {'/json': (200, JSON, b'[1, 2]')}, 'with something that is not a JSON object'),
+    ('engine-record-bad-id', {'/json': (200, JSON, record_of('not-a-digest'))}, 'not a sha256:... digest'),
+    ('engine-record-huge', {'/json': (200, JSON, lambda: endless(b' ' * 65536))}, 'byte limit'),
+    ('engine-record-deep', {'/json': (200, JSON, deep_object(DEEP).encode())}, 'not a JSON object'),
+    ('engine-inspect-refused', {'/json': (403, JSON, b'{"message": "forbidden \\u001b[31m"}')}, 'refused (HTTP 403)'),
+]:
+    case(ident, 'image_inspect', engine(answers), expect)
+
+for ident, answers, expect in [
+    # The record says a small image; the export does not end: the spool is bounded by the record's size.
+    ('engine-export-endless', {'/json': (200, JSON, record_of(ID, 10)), '/get': (200, {}, endless)}, 'the daemon sent more than'),
+    ('engine-export-not-tar', {'/json': (200, JSON, record_of(ID)), '/get': (200, {}, b'this is not a tar archive')}, 'is not a tar archive'),
+    ('engine-export-dropped', {'/json': (200, JSON, record_of(ID)), '/get': (200, {}, lambda: iter([b'\0' * 4096, None]))},
+     'peer closed connection without sending complete message body'),
+    ('engine-export-500', {'/json': (200, JSON, record_of(ID)), '/get': (500, JSON, b'{"cause": "disk", "message": "export failed"}')},
+     'export failed'),
+]:
+    case(ident, 'image_copy', engine(answers, module_args=lambda box, host: dict(src='docker-daemon:example.test/a:1', src_daemon_host=host,
+                                                                                 dest='oci:%s:new' % box.out)), expect)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -102,6 +102,13 @@ def test_quote_names_non_strings_by_repr() -> None:
     ('oci:/tmp/a@b/c:tag', 'oci:/tmp/a@b/c:tag'),
     ('"[fe80::1%@zone]:5000/repo"', '"[fe80::1%@zone]:5000/repo"'),
     ('mail admin@example.com', 'mail admin@example.com'),
+    # Not userinfo either: containers-storage's store bracket and its NAME:TAG@ID form.
+    ('containers-storage:[vfs@relative]busybox', 'containers-storage:[vfs@relative]busybox'),
+    ('"[overlay@/var/lib/containers/storage]busybox"', '"[overlay@/var/lib/containers/storage]busybox"'),
+    ('containers-storage:busybox:1@%s' % ('a' * 64), 'containers-storage:busybox:1@%s' % ('a' * 64)),
+    # Still userinfo: an IPv6 literal host, a host that begins with 64 hex digits.
+    ('u:%s@[fe80::1]:5000/repo' % PASSWORD, 'u:%s@[fe80::1]:5000/repo' % REDACTED),
+    ('u:%s@%s.example.com/x' % (PASSWORD, 'a' * 64), 'u:%s@%s.example.com/x' % (REDACTED, 'a' * 64)),
 ])
 def test_redact_userinfo(text: str, expected: str) -> None:
     assert redact_userinfo(text) == expected
@@ -316,7 +323,9 @@ def test_secrets_of_finds_option_secrets_and_userinfo_passwords() -> None:
     params = {'password': 'p1-secret', 'dest_registry_token': 'tok-2', 'src': 'docker://u:from-src@h.io/x', 'registry': 'https://u:reg-pw@h.io/',
               'dest': 'oci:/tmp/a@b/c', 'tags': ['docker://v:in-list@h.io/y'], 'timeout': 5.0, 'username': 'alice',
               # Digests after "@" are not userinfo, with or without a port before the path.
-              'image': 'docker://127.0.0.1:5000/app@sha256:' + 'a' * 64, 'other': 'quay.io:443/x:1@sha256:' + 'b' * 64}
+              'image': 'docker://127.0.0.1:5000/app@sha256:' + 'a' * 64, 'other': 'quay.io:443/x:1@sha256:' + 'b' * 64,
+              # Nor are containers-storage's stores and image IDs.
+              'store': 'containers-storage:[vfs@relative]busybox', 'by_id': 'containers-storage:busybox:1@' + 'c' * 64}
     assert sorted(secrets_of(params)) == ['from-src', 'in-list', 'p1-secret', 'reg-pw', 'tok-2']
 
 

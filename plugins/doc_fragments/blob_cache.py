@@ -19,6 +19,8 @@ options:
         several repositories then moves each shared layer once, across tasks and runs.
       - Only facts the host checked are recorded; a mount the registry declines (the blob was deleted, or these
         credentials cannot read that repository) costs one request, the blob is uploaded, and the record is dropped.
+      - For a C(docker-daemon:) or C(containers-storage:) destination, the record also keeps the manifest digest of each image
+        loaded, by image ID, so that a copy finding the image up to date reports the same manifest digest (those stores keep no manifest).
       - Anything wrong with the record (a read-only home, a damaged file) turns it off for the run; it never fails a task.
       - The record names repositories (not credentials); its file has mode 0600.
     type: bool

@@ -298,7 +298,9 @@ digest:
       manifest's, exists only once the layer has been compressed. When the destination is already up to date it is
       the digest the destination holds.
     - For a C(docker-daemon:) or C(containers-storage:) destination (RV(rule) is V(image_id)), the manifest of the docker archive
-      sent; null when nothing is sent and layers change bytes on the way (the store keeps no manifest; RV(image_id) is its identity).
+      sent. The store keeps no manifest, so the digest is recorded with the image ID in the blob-info cache (O(blob_info_cache))
+      when the image is loaded, and an up-to-date copy reports it from there; it is null when no copy recorded it and layers change
+      bytes on the way (RV(image_id) is the store's identity of the image).
   returned: always
   type: str
   sample: sha256:3f57d9401f8d42f986df300f0c69192fc41da28ccc8d797829467780db3dd741

@@ -937,6 +937,9 @@ def copy_image(src_ref: ImageReference, dest_ref: ImageReference, src_options: C
             traits = traits_of(dest, dest_ref)
             source = read_configs(src, images, options, traits)
             plan = make_plan(source, None, options, traits, before_image_id=dest.get_image_id()) if traits.by_image_id else None
+            if plan is not None and plan.up_to_date and plan.manifest is None and plan.image_id is not None:
+                # The store keeps no manifest: the digest is the one recorded when this image ID was loaded, if it was by us.
+                plan = dataclasses.replace(plan, before=dest.loaded_manifest_digest(plan.image_id))
             before = None
             if plan is None or plan.rule != 'image_id':
                 # Not decided by image ID: the destination's manifest digest decides (for an ID-addressed store, a schema1

@@ -200,6 +200,10 @@ class ImageDestination(abc.ABC):
         """For a destination that knows images ``by_image_id``: the ID its name holds now, or None when it holds none."""
         raise NotImplementedError('%s does not know images by ID' % type(self).__name__)
 
+    def loaded_manifest_digest(self, image_id: Digest) -> Digest | None:
+        """For a destination that knows images ``by_image_id``: the manifest digest a copy recorded when it loaded ``image_id``."""
+        return None
+
     @abc.abstractmethod
     def has_blob(self, info: BlobInfo) -> bool:
         """True when the blob is already stored (no transfer needed)."""

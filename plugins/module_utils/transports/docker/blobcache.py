@@ -16,7 +16,13 @@ with a ``HEAD`` answered 200. A record is a hint, never trusted for correctness:
 declines (the blob was deleted, or the credentials cannot read the other repository) costs one
 request and the blob is uploaded as before. A record that led to a failed mount is removed.
 
-The file is ours (not containers/image's format): SQLite in WAL mode, one table, mode 0600 in a
+It also keeps, per Docker daemon or Podman service, the digest of the manifest of the docker archive
+a copy loaded there as an image ID (the name pointed at that ID after the load): such a store keeps
+no manifest, so a later copy that finds the image up to date by ID reports the same ``digest`` as the
+copy that loaded it without exporting the image (copy/execute.py). A missing record only means that
+``digest`` is null.
+
+The file is ours (not containers/image's format): SQLite in WAL mode, two tables, mode 0600 in a
 directory of mode 0700 (it names repositories; SQLite gives its -wal and -shm files the same mode).
 It is bounded (:data:`MAX_ROWS`, the oldest forgotten first).
 Processes share it safely (SQLite's locking; a busy database is waited for briefly). Anything that
@@ -48,6 +54,13 @@ CREATE TABLE IF NOT EXISTS locations (
     PRIMARY KEY (registry, repository, digest)
 );
 CREATE INDEX IF NOT EXISTS locations_by_digest ON locations (registry, digest, seen);
+CREATE TABLE IF NOT EXISTS loaded_images (
+    daemon TEXT NOT NULL,
+    image_id TEXT NOT NULL,
+    digest TEXT NOT NULL,
+    seen REAL NOT NULL,
+    PRIMARY KEY (daemon, image_id)
+);
 '''
 
 
@@ -150,6 +163,22 @@ class BlobLocations:
         """The record of ``digest`` in ``registry/repository`` proved wrong (a mount from it was declined)."""
         self._run(lambda connection: connection.execute('DELETE FROM locations WHERE registry = ? AND repository = ? AND digest = ?',
                                                         (registry, repository, digest)))
+
+    def record_image(self, daemon: str, image_id: str, digest: str) -> None:
+        """The daemon (or Podman service) at ``daemon`` loaded, as ``image_id``, a docker archive whose manifest is ``digest``."""
+        def action(connection: t.Any) -> None:
+            connection.execute('INSERT OR REPLACE INTO loaded_images (daemon, image_id, digest, seen) VALUES (?, ?, ?, ?)',
+                               (daemon, image_id, digest, time.time()))
+            connection.execute('DELETE FROM loaded_images WHERE rowid IN (SELECT rowid FROM loaded_images ORDER BY seen DESC '
+                               'LIMIT -1 OFFSET ?)', (MAX_ROWS,))
+        self._run(action)
+
+    def loaded_image(self, daemon: str, image_id: str) -> str | None:
+        """The manifest digest :meth:`record_image` recorded for ``image_id`` at ``daemon``, or None."""
+        def action(connection: t.Any) -> str | None:
+            row = connection.execute('SELECT digest FROM loaded_images WHERE daemon = ? AND image_id = ?', (daemon, image_id)).fetchone()
+            return row[0] if row else None
+        return self._run(action)
 
     def candidates(self, registry: str, digest: str, exclude: str, limit: int = MAX_CANDIDATES) -> list[str]:
         """Other repositories of ``registry`` where ``digest`` was seen, the most recent first."""

@@ -35,6 +35,7 @@ import typing as t
 from ansible_collections.ocikit.images.plugins.module_utils.digest import Digest
 from ansible_collections.ocikit.images.plugins.module_utils.errors import InvalidReferenceError, LayoutError, ServerError
 from ansible_collections.ocikit.images.plugins.module_utils.transports.base import ConnectionOptions
+from ansible_collections.ocikit.images.plugins.module_utils.transports.docker.blobcache import blob_locations
 from ansible_collections.ocikit.images.plugins.module_utils.transports.docker_archive.destination import StagedArchiveDestination
 from ansible_collections.ocikit.images.plugins.module_utils.transports.docker_daemon.client import EngineClient
 from ansible_collections.ocikit.images.plugins.module_utils.transports.docker_daemon.source import DockerDaemonSource, image_id_of
@@ -75,6 +76,12 @@ class DockerDaemonDestination(StagedArchiveDestination):
         record = self.client.image_inspect(self.reference.api_name())
         return image_id_of(record, self.where) if record is not None else None
 
+    def loaded_manifest_digest(self, image_id: Digest) -> Digest | None:
+        """The manifest digest of the archive an earlier copy loaded here as ``image_id`` (the blob-info cache), or None."""
+        locations = blob_locations(self.options.blob_info_cache)
+        known = locations.loaded_image(str(self.client.host), str(image_id)) if locations is not None else None
+        return Digest(known) if known and Digest.is_valid(known) else None
+
     def get_manifest_digest(self) -> Digest | None:
         """Digest of the manifest a ``docker-daemon:`` source synthesizes for the image the name holds; None when it holds none.
 
@@ -101,6 +108,9 @@ class DockerDaemonDestination(StagedArchiveDestination):
         if loaded != manifest.config.digest:
             raise ServerError('%s: the %s reported the image loaded, but the name points at %s, not %s'
                               % (self.where, self.client.daemon_name, loaded or 'no image', manifest.config.digest))
+        locations = blob_locations(self.options.blob_info_cache)
+        if locations is not None:
+            locations.record_image(str(self.client.host), str(loaded), str(manifest.digest))
 
     def close(self) -> None:
         """Remove the staging directory and close the connection; the daemon is untouched unless commit() ran."""

@@ -60,7 +60,9 @@ def oci_image(layout: Path, tag: str) -> tuple[str, list[str]]:
 
 
 def to_daemon(service: Service, source: Source, registry: t.Any, name: str = NAME, check: bool = False, **extra: t.Any) -> t.Any:
-    args = dict(src='docker://%s' % source.ref, dest='docker-daemon:%s' % name, dest_daemon_host=service.host, **creds(registry))
+    # One blob-info record for the service, as a user's ~/.cache keeps it (each module run has its own cache home otherwise).
+    args = dict(src='docker://%s' % source.ref, dest='docker-daemon:%s' % name, dest_daemon_host=service.host, **creds(registry),
+                blob_info_cache_path=str(service.base / 'blob-info-cache.sqlite'))
     args.update(extra)
     return run_module('image_copy', args, check=check)
 
@@ -97,7 +99,13 @@ def test_rerun_is_unchanged_and_loads_nothing(service: Service, source: Source, 
     assert not again.failed, again
     # Decided by image ID alone: the name's record holds the source's config digest; nothing is exported, nothing loaded.
     assert (again.result['changed'], again.result['rule'], again.result['image_id']) == (False, 'image_id', source.config_digest)
-    assert again.result['diff'] == {'before': {'image_id': source.config_digest}, 'after': {'image_id': source.config_digest}}
+    # digest: the manifest of the archive the first run sent, from the record it kept (the daemon keeps no manifest).
+    assert again.result['digest'] == first.result['digest'] is not None
+    assert again.result['diff'] == {'before': {'image_id': source.config_digest},
+                                    'after': {'image_id': source.config_digest, 'digest': first.result['digest']}}
+    # Without the record (another cache), the same decision, and digest is null rather than an export.
+    bare = to_daemon(service, source, registry, blob_info_cache=False)
+    assert (bare.result['changed'], bare.result['rule'], bare.result['digest']) == (False, 'image_id', None), bare.result
     assert again.result['blobs']['copied'] == 0
     assert (service.loads(), service.exports()) == (loads, exports)
     # Check mode agrees, and sends nothing either.

@@ -64,6 +64,23 @@ def test_record_candidates_forget(tmp_path: t.Any, monkeypatch: pytest.MonkeyPat
     assert stat.S_IMODE(os.stat(tmp_path / 'c').st_mode) == 0o700
 
 
+def test_loaded_images_are_recorded_per_daemon(tmp_path: t.Any) -> None:
+    record = BlobLocations(str(tmp_path / 'cache.sqlite'))
+    image_id, other = 'sha256:' + 'a' * 64, 'sha256:' + 'b' * 64
+    assert record.loaded_image('unix:///run/podman/podman.sock', image_id) is None
+    record.record_image('unix:///run/podman/podman.sock', image_id, DIGEST)
+    record.record_image('unix:///var/run/docker.sock', image_id, other)
+    record.close()
+    again = BlobLocations(str(tmp_path / 'cache.sqlite'))
+    # Per daemon: the same image ID loaded elsewhere from another archive keeps its own digest; a newer load replaces.
+    assert again.loaded_image('unix:///run/podman/podman.sock', image_id) == DIGEST
+    assert again.loaded_image('unix:///var/run/docker.sock', image_id) == other
+    again.record_image('unix:///var/run/docker.sock', image_id, DIGEST)
+    assert again.loaded_image('unix:///var/run/docker.sock', image_id) == DIGEST
+    assert again.loaded_image('unix:///var/run/docker.sock', other) is None
+    again.close()
+
+
 def test_the_record_is_bounded(tmp_path: t.Any, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(blobcache, 'MAX_ROWS', 3)
     record = BlobLocations(str(tmp_path / 'cache.sqlite'))

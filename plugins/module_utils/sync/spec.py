@@ -286,6 +286,19 @@ def _platforms(value: t.Any, where: str) -> tuple[str, ...]:
     return tuple(result)
 
 
+def tag_filter(tag_regex: str | None = None, exclude_regex: str | None = None, semver: str | None = None,
+               origin: str = 'filters') -> SyncEntry:
+    """An entry holding only the tag filters ``tag_regex``, ``exclude_regex`` and ``semver``, for :func:`select_tags`.
+
+    The filters of a sync, outside a sync (image_tags): the same RE2 and semver engines, the same
+    messages naming the option at fault.
+    """
+    return SyncEntry(origin=origin,
+                     include=_regex(tag_regex, 'tag_regex') if tag_regex is not None else None,
+                     exclude=_regex(exclude_regex, 'exclude_regex') if exclude_regex is not None else None,
+                     semver=_constraint(semver, 'semver') if semver is not None else None)
+
+
 # -- src_type: docker --------------------------------------------------------------------------------
 
 def _split_image(text: str, where: str) -> tuple[DockerReference, tuple[str, ...]]:

@@ -12,8 +12,9 @@ author:
 version_added: 0.2.0
 short_description: The manifest digest an image name points at, for pinning images by digest
 description:
-  - Returns the digest of the manifest each image name points at when the template is rendered, for digest pinning
-    (C(image: "{{ lookup('ocikit.images.image_digest', 'registry/app:1.2') }}")).
+  - >-
+    Returns the digest of the manifest each image name points at when the template is rendered, for digest pinning
+    (C(image: "registry/app@{{ lookup('ocikit.images.image_digest', 'registry/app:1.2') }}")).
   - For a registry image, one C(HEAD) request, whose C(Docker-Content-Digest) header gives the digest, as
     C(skopeo inspect --format '{{.Digest}}') reports it; the manifest is read (C(GET)) only when that header is missing or invalid.
   - For an index (multi-platform image) the index's own digest is returned, as skopeo reports it;
@@ -22,7 +23,7 @@ description:
     normalised as skopeo does (V(nginx) is V(docker.io/library/nginx:latest)). A name with a transport
     (V(docker://...), V(oci:PATH:TAG), V(oci-archive:PATH), V(dir:PATH), V(docker-archive:PATH)) is read through that transport,
     as M(ocikit.images.image_inspect) reads it.
-  - B(It runs on the controller), not on the managed node: its Python requirements (httpx) must be installed for the
+  - B(It runs on the controller), not on the managed node. Its Python requirements (httpx) must be installed for the
     Python that runs ansible-playbook, and O(authfile), O(cert_dir) and the default auth file paths are the controller's files.
 options:
   _terms:

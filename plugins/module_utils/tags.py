@@ -119,11 +119,11 @@ def list_image_tags(image: str, options: ConnectionOptions, tag_regex: str | Non
     if transport == 'docker':
         named = _docker_repository(image)
         # Imported here: only a registry needs the HTTP client (and its import cost).
-        from ansible_collections.ocikit.images.plugins.module_utils.transports.docker.source import list_repository_tags  # pylint: disable=import-outside-toplevel
+        from ansible_collections.ocikit.images.plugins.module_utils.transports.docker import source  # pylint: disable=import-outside-toplevel
 
         ref = parse_image_name('docker://%s' % named.with_default_tag())
         with ref.new_source(options) as src:
-            listed = list_repository_tags(src.client, src.ref, src.scopes, page_size=page_size)
+            listed = source.list_repository_tags(src.client, src.ref, src.scopes, page_size=page_size)
         tags = select_tags(selection, listed) if _has_filters(selection) else listed
         tags = sort_tags(tags, sort)
         return {'changed': False, 'repository': named.name, 'tags': tags, 'count': len(tags)}

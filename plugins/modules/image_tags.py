@@ -42,7 +42,8 @@ options:
     required: true
   tag_regex:
     description:
-      - Keep only the tags in which this regular expression is found (Go RE2 syntax, as M(ocikit.images.image_sync)'s O(ocikit.images.image_sync#module:tag_regex)).
+      - Keep only the tags in which this regular expression is found (Go RE2 syntax, as
+        M(ocikit.images.image_sync)'s O(ocikit.images.image_sync#module:tag_regex)).
       - For an OCI layout, it is matched against the tag part of each name (V(1.4) of V(team/app:1.4)).
     type: str
   exclude_regex:

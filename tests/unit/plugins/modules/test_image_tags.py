@@ -92,8 +92,8 @@ def test_semver_order_puts_equal_versions_by_text_and_non_versions_last() -> Non
 
 
 @pytest.mark.parametrize('image, kwargs, message', [
-    ('docker://registry.test/app:1.0', {}, '"docker://registry.test/app:1.0" names an image; image_tags lists a repository: remove the tag or digest '
-                                          '(as skopeo list-tags requires)'),
+    ('docker://registry.test/app:1.0', {},
+     '"docker://registry.test/app:1.0" names an image; image_tags lists a repository: remove the tag or digest (as skopeo list-tags requires)'),
     ('docker://registry.test/app@sha256:' + 'a' * 64, {}, 'names an image; image_tags lists a repository'),
     ('docker://registry.test/App', {}, 'invalid reference "registry.test/App": repository name must be lowercase'),
     ('docker:registry.test/app', {}, 'invalid image name "docker:registry.test/app": expected docker://REGISTRY/REPOSITORY'),

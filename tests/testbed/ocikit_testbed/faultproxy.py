@@ -415,7 +415,6 @@ class _ProxyHandler(_BaseHandler):
         answer = self._forward(body)
         self._relay(_Answer(answer.status, answer.reason, list(answer.headers) + list(fault.headers), answer.body))
 
-
     def _fault_paginate(self, fault: Fault, body: bytes) -> None:
         answer = self._forward(body)
         if answer.status != 200 or self.command != "GET":

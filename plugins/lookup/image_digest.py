@@ -27,7 +27,7 @@ description:
     Python that runs ansible-playbook, and O(authfile), O(cert_dir) and the default auth file paths are the controller's files.
 options:
   _terms:
-    description: One or more image names.
+    description: One or more image names (a list among them counts as its names).
     type: list
     elements: str
     required: true
@@ -157,7 +157,8 @@ class LookupModule(LookupBase):
         options = {name: self.get_option(name) for name in _OPTION_NAMES}
         connection = self._connection_options(options)
         digests = []
-        for term in terms:
+        # A list among the terms is its names (query('ocikit.images.image_digest', images) with images a list).
+        for term in self._flatten(terms):
             if not isinstance(term, str):
                 raise AnsibleLookupError('image_digest: an image name must be a string, not %s' % type(term).__name__)
             digests.append(self._resolve(term, connection, options))

@@ -34,7 +34,7 @@ import functools
 import typing as t
 
 from ansible_collections.ocikit.images.plugins.module_utils.errors import InvalidInputError, InvalidReferenceError, quote
-from ansible_collections.ocikit.images.plugins.module_utils.reference import parse_normalized_named
+from ansible_collections.ocikit.images.plugins.module_utils.reference import DockerReference, parse_normalized_named
 from ansible_collections.ocikit.images.plugins.module_utils.sync.semver import Version, try_parse_version
 from ansible_collections.ocikit.images.plugins.module_utils.sync.spec import SyncEntry, select_tags, split_ref_name, tag_filter
 from ansible_collections.ocikit.images.plugins.module_utils.transports.base import ConnectionOptions
@@ -93,7 +93,7 @@ def sort_tags(names: t.Sequence[str], sort: str, tag_of: t.Callable[[str], str |
                                            key=functools.cmp_to_key(lambda a, b: _semver_order(a[0], b[0])))]
 
 
-def _docker_repository(image: str) -> t.Any:
+def _docker_repository(image: str) -> DockerReference:
     """The repository of ``docker://NAME``; a tag or digest is refused, as skopeo list-tags refuses it."""
     details = image[len('docker:'):]
     if not details.startswith('//'):
@@ -115,7 +115,7 @@ def list_image_tags(image: str, options: ConnectionOptions, tag_regex: str | Non
     if page_size is not None and page_size < 1:
         raise InvalidInputError('page_size must be at least 1, not %d' % page_size)
     selection = tag_filter(tag_regex, exclude_regex, semver, origin='image_tags')
-    transport = image.partition(':')[0] if isinstance(image, str) else ''
+    transport = image.partition(':')[0]
     if transport == 'docker':
         named = _docker_repository(image)
         # Imported here: only a registry needs the HTTP client (and its import cost).
@@ -128,7 +128,7 @@ def list_image_tags(image: str, options: ConnectionOptions, tag_regex: str | Non
         tags = sort_tags(tags, sort)
         return {'changed': False, 'repository': named.name, 'tags': tags, 'count': len(tags)}
     if transport not in LISTABLE_TRANSPORTS:
-        ref = parse_image_name(image)  # an unknown transport or a bad name is named by the parser
+        parse_image_name(image)  # an unknown transport or a bad name is named by the parser
         raise InvalidInputError('%s: image_tags lists docker://, oci: and oci-archive: names, not %s: ones' % (quote(image), transport))
     ref = parse_image_name(image)
     if ref.image_ref is not None or getattr(ref, 'digest', None) is not None:

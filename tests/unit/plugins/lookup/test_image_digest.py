@@ -176,6 +176,12 @@ def test_lookup_resolves_each_term_in_order_with_its_options(lookup, monkeypatch
     assert built == [ConnectionOptions(username=USER, password=PASSWORD, tls_verify=False, cert_dir='/ca', timeout=5.0)]
 
 
+def test_a_list_among_the_terms_is_its_names(lookup, monkeypatch) -> None:
+    on_fake(monkeypatch, registry())
+    assert lookup.run([['registry.test/team/app:1.0', 'registry.test/team/app:multi'], 'registry.test/team/app:1.0'], {}) == [
+        sha256(MANIFEST), sha256(INDEX), sha256(MANIFEST)]
+
+
 def test_lookup_defaults_match_the_modules(lookup, monkeypatch) -> None:
     built = on_fake(monkeypatch, registry())
     assert lookup.run(['registry.test/team/app:multi'], {}) == [sha256(INDEX)]

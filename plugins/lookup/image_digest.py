@@ -104,7 +104,7 @@ EXAMPLES = r'''
 
 - name: Several images at once (a list of digests, in order)
   ansible.builtin.debug:
-    msg: "{{ query('ocikit.images.image_digest', 'nginx:1.25', 'busybox:1.36') }}"
+    msg: "{{ query('ocikit.images.image_digest', 'registry.example.com/team/app:1.2', 'registry.example.com/team/app:1.0.0') }}"
 
 - name: The digest of an image in an OCI layout on the controller
   ansible.builtin.debug:

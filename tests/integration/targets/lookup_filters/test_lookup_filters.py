@@ -6,11 +6,14 @@ examples are the tested ones.
 
 from __future__ import annotations
 
+import ast
 import base64
 import json
 import os
 import re
+import shutil
 import subprocess
+import textwrap
 
 import pytest
 
@@ -171,3 +174,39 @@ def test_ansible_doc_renders_each_plugin(kind, name, expected, tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert expected in ' '.join(proc.stdout.split())
     assert '[WARNING]' not in proc.stderr and 'ERROR' not in proc.stderr
+
+
+def documented_examples(kind: str, name: str) -> str:
+    """The EXAMPLES of a plugin, as ansible-doc shows them: the module or lookup's EXAMPLES string, the filter's YAML key."""
+    if kind == 'filter':
+        import yaml  # pylint: disable=import-outside-toplevel
+        return yaml.safe_load((COLLECTION_ROOT / 'plugins' / 'filter' / ('%s.yml' % name)).read_text(encoding='utf-8'))['EXAMPLES']
+    tree = ast.parse((COLLECTION_ROOT / 'plugins' / kind / ('%s.py' % name)).read_text(encoding='utf-8'))
+    return next(node.value.value for node in tree.body if isinstance(node, ast.Assign) and node.targets[0].id == 'EXAMPLES')
+
+
+@pytest.mark.parametrize('kind, name', [('lookup', 'image_digest'), ('filter', 'parse_reference'), ('filter', 'normalize_reference'),
+                                        ('modules', 'image_tags')])
+def test_documented_examples_run_against_the_test_bed(token_registry, images, env, tmp_path, kind, name):
+    """EXAMPLES as written, registry.example.com being the test bed's registry and /srv/bundle a layout; credentials and CA
+    where a user keeps them (the auth file and certs.d under the play's HOME), so examples without them run too."""
+    del images
+    home = env['HOME']
+    certs = os.path.join(home, '.config', 'containers', 'certs.d', token_registry.host)
+    os.makedirs(certs)
+    shutil.copy(token_registry.ca_file, os.path.join(certs, 'ca.crt'))
+    encoded = base64.b64encode(('%s:%s' % (USER, PASSWORD)).encode()).decode()
+    with open(os.path.join(home, '.config', 'containers', 'auth.json'), 'w', encoding='utf-8') as handle:
+        json.dump({'auths': {token_registry.host: {'auth': encoded}}}, handle)
+    bundle = tmp_path / 'srv' / 'bundle'
+    for tag in ('app-1.2', '1.0.0'):
+        build_image(bundle, tag, layers=[LayerSpec(size=128)])
+    tasks = documented_examples(kind, name)
+    for documented, real in (('registry.example.com', token_registry.host), ('/srv/bundle', str(bundle)), ("robot", USER)):
+        tasks = tasks.replace(documented, real)
+    play = '- name: Examples\n  hosts: localhost\n  gather_facts: false\n  tasks:\n' + textwrap.indent(tasks, '    ')
+    run = run_playbook(play, {'registry_password': PASSWORD},
+                       env=dict(env, REGISTRY_AUTH_FILE=os.path.join(home, '.config', 'containers', 'auth.json')))
+    assert run.rc == 0, (run.stderr, run.output)
+    statuses = [result.get('_status') for dummy, result in run.tasks()]
+    assert statuses and all(status == 'ok' for status in statuses), run.tasks()

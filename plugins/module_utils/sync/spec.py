@@ -286,6 +286,21 @@ def _platforms(value: t.Any, where: str) -> tuple[str, ...]:
     return tuple(result)
 
 
+def tag_filter(tag_regex: t.Any = None, exclude_regex: t.Any = None, semver: t.Any = None, where: str = '',
+               origin: str = 'filters') -> SyncEntry:
+    """An entry holding only the tag filters ``tag_regex``, ``exclude_regex`` and ``semver`` (None: not set), for :func:`select_tags`.
+
+    Every source's entries start from it (``dataclasses.replace``), and image_tags uses it alone: the
+    same RE2 and semver engines and the same messages, naming the option at fault (``tag_regex: ...``,
+    or ``WHERE.tag_regex: ...`` with ``where``).
+    """
+    prefix = where + '.' if where else ''
+    return SyncEntry(origin=origin,
+                     include=_regex(tag_regex, prefix + 'tag_regex') if tag_regex is not None else None,
+                     exclude=_regex(exclude_regex, prefix + 'exclude_regex') if exclude_regex is not None else None,
+                     semver=_constraint(semver, prefix + 'semver') if semver is not None else None)
+
+
 # -- src_type: docker --------------------------------------------------------------------------------
 
 def _split_image(text: str, where: str) -> tuple[DockerReference, tuple[str, ...]]:
@@ -305,11 +320,8 @@ def parse_docker_source(src: str, tag_regex: str | None = None, exclude_regex: s
                         platforms: t.Sequence[str] | None = None, where: str = 'src') -> SyncSpec:
     """``src_type: docker``: a repository (all tags, optionally filtered) or one image; filters with one image are refused."""
     repository, references = _split_image(_text(src, where), where)
-    entry = SyncEntry(origin=where, repository=repository, references=references,
-                      include=_regex(tag_regex, 'tag_regex') if tag_regex is not None else None,
-                      exclude=_regex(exclude_regex, 'exclude_regex') if exclude_regex is not None else None,
-                      semver=_constraint(semver, 'semver') if semver is not None else None,
-                      platforms=_platforms(platforms, 'platforms'))
+    entry = dataclasses.replace(tag_filter(tag_regex, exclude_regex, semver), origin=where, repository=repository, references=references,
+                                platforms=_platforms(platforms, 'platforms'))
     if references and (entry.include or entry.exclude or entry.semver):
         raise InvalidInputError('%s: %s names one image; tag_regex, exclude_regex and semver filter the tags of a repository'
                                 % (where, quote(src)))
@@ -463,9 +475,7 @@ def parse_layout_source(src: str, src_type: str, tag_regex: str | None = None, e
     if not os.path.exists(absolute):
         raise InvalidInputError('%s: %s %s does not exist' % (where, what, quote(path)))
     index = _layout_index(absolute, src_type, read_index)
-    include = _regex(tag_regex, 'tag_regex') if tag_regex is not None else None
-    exclude = _regex(exclude_regex, 'exclude_regex') if exclude_regex is not None else None
-    constraint = _constraint(semver, 'semver') if semver is not None else None
+    selection = tag_filter(tag_regex, exclude_regex, semver)
     chosen = _platforms(platforms, 'platforms')
     base = _go_base(absolute)
     groups: dict[str, list[tuple[str, str]]] = {}
@@ -490,9 +500,8 @@ def parse_layout_source(src: str, src_type: str, tag_regex: str | None = None, e
                         % (where, len(unnamed), what, quote(path), REF_NAME_ANNOTATION, ', '.join(unnamed[:5]) + (', ...' if len(unnamed) > 5 else '')))
     if not groups:
         raise InvalidInputError('%s: no named images to sync in %s %s' % (where, what, quote(path)))
-    entries = tuple(SyncEntry(origin='%s %s: %s' % (where, quote(path), quote(repository)), layout=absolute, layout_type=src_type,
-                              layout_repository=repository, layout_names=tuple(pairs), include=include, exclude=exclude,
-                              semver=constraint, platforms=chosen)
+    entries = tuple(dataclasses.replace(selection, origin='%s %s: %s' % (where, quote(path), quote(repository)), layout=absolute,
+                                        layout_type=src_type, layout_repository=repository, layout_names=tuple(pairs), platforms=chosen)
                     for repository, pairs in groups.items())
     return SyncSpec(entries=entries, warnings=tuple(warnings))
 
@@ -614,10 +623,8 @@ def _mapping_item(item: t.Any, where: str) -> SyncEntry:
         if references:
             raise InvalidInputError('%s: src %s already names one image; tags lists the tags of a repository' % (where, quote(item['src'])))
         references = tuple(_reference(tag, '%s.tags[%d]' % (where, index)) for index, tag in enumerate(tags))
-    include = _regex(item['tag_regex'], where + '.tag_regex') if item.get('tag_regex') is not None else None
-    exclude = _regex(item['exclude_regex'], where + '.exclude_regex') if item.get('exclude_regex') is not None else None
-    constraint = _constraint(item['semver'], where + '.semver') if item.get('semver') is not None else None
-    if references and (include or exclude or constraint):
+    selection = tag_filter(item.get('tag_regex'), item.get('exclude_regex'), item.get('semver'), where=where)
+    if references and (selection.include or selection.exclude or selection.semver):
         raise InvalidInputError('%s: tag_regex, exclude_regex and semver filter the tags of a repository; they cannot be combined with '
                                 '%s' % (where, 'tags' if tags is not None else 'an image src (%s)' % quote(item['src'])))
     destination = None
@@ -627,9 +634,8 @@ def _mapping_item(item: t.Any, where: str) -> SyncEntry:
             validate_repository_path(destination)
         except InvalidReferenceError as exc:
             raise _fail(where + '.dest', exc) from None
-    return SyncEntry(origin=where, repository=repository, references=tuple(dict.fromkeys(references)), include=include,
-                     exclude=exclude, semver=constraint, platforms=_platforms(item.get('platforms'), where + '.platforms'),
-                     destination=destination)
+    return dataclasses.replace(selection, origin=where, repository=repository, references=tuple(dict.fromkeys(references)),
+                               platforms=_platforms(item.get('platforms'), where + '.platforms'), destination=destination)
 
 
 def parse_mapping(items: t.Any, root: str = 'mapping') -> SyncSpec:

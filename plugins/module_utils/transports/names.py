@@ -51,3 +51,17 @@ def parse_image_name(value: str) -> ImageReference:
         raise InvalidReferenceError('invalid image name %s: credentials cannot be part of the reference ("user:password@" before the registry); '
                                     'use the username and password options or an auth file' % quote(value))
     return transport.parse_reference(details)
+
+
+def has_transport(value: str) -> bool:
+    """True when ``value`` starts with a transport this version knows (``docker://``, ``oci:``, ...), False for a bare reference.
+
+    For the plugins that take either (lookup image_digest, filter parse_reference): ``nginx:1.25`` and
+    ``localhost:5000/app`` are bare docker references; ``docker`` counts only followed by ``//``
+    (``docker:5000/app`` is a registry named docker). A registry whose host is a transport's name and
+    that has a port (``dir:5000/app``) must be written ``docker://dir:5000/app``.
+    """
+    name, sep, details = value.partition(':')
+    if not sep or name not in _TRANSPORTS:
+        return False
+    return name != 'docker' or details.startswith('//')

@@ -40,6 +40,9 @@ Fault kinds (``FAULT_KINDS``):
                   its own ``WWW-Authenticate`` challenge, as when a token is revoked or expires
 ``headers``       forward, and add ``headers`` to the registry's answer (a registry announcing its
                   rate limit on a successful answer: ``RateLimit-Remaining: 0``)
+``paginate``      forward a tag list request and answer one page of it as distribution 3 pages tags
+                  (``n`` tags after ``last``, a ``Link: <...>; rel="next"`` while more remain): the
+                  test bed's distribution 2.8 ignores ``n`` and ``last`` on ``/tags/list``
 
 Every request passing the proxy is logged (:attr:`FaultProxy.requests`) with the ``time.monotonic()``
 at which it arrived, so tests can measure how long a client waited between two requests;
@@ -69,6 +72,7 @@ import ssl
 import struct
 import threading
 import time
+import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 
@@ -91,6 +95,7 @@ FAULT_KINDS = (
     "redirect",
     "revoke",
     "headers",
+    "paginate",
 )
 #: Longest time one faulty answer may keep a connection busy (stall, oversize, endless).
 MAX_FAULT_SECONDS = 60.0
@@ -409,6 +414,24 @@ class _ProxyHandler(_BaseHandler):
     def _fault_headers(self, fault: Fault, body: bytes) -> None:
         answer = self._forward(body)
         self._relay(_Answer(answer.status, answer.reason, list(answer.headers) + list(fault.headers), answer.body))
+
+    def _fault_paginate(self, fault: Fault, body: bytes) -> None:
+        answer = self._forward(body)
+        if answer.status != 200 or self.command != "GET":
+            self._relay(answer)
+            return
+        path, dummy, query = self.path.partition("?")
+        params = urllib.parse.parse_qs(query)
+        document = json.loads(answer.body)
+        tags = document.get("tags") or []
+        size = int(params["n"][0]) if "n" in params else len(tags)
+        last = params.get("last", [None])[0]
+        start = tags.index(last) + 1 if last in tags else 0
+        page = tags[start:start + size]
+        headers = [(k, v) for k, v in answer.headers if k.lower() not in ("link", "content-length")]
+        if start + size < len(tags):
+            headers.append(("Link", '<%s?last=%s&n=%d>; rel="next"' % (path, urllib.parse.quote(page[-1]), size)))
+        self._relay(_Answer(200, answer.reason, headers, json.dumps({"name": document.get("name"), "tags": page}).encode()))
 
 
 class _RecorderHandler(_BaseHandler):

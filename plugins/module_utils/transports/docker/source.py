@@ -147,15 +147,19 @@ def read_attachment_signatures(client: RegistryClient, ref: 'DockerReference', s
 
 
 def list_repository_tags(client: RegistryClient, ref: 'DockerReference', scopes: t.Sequence[Scope],
-                         not_found: type[OcikitError] = ImageNotFoundError) -> list[str]:
+                         not_found: type[OcikitError] = ImageNotFoundError, page_size: int | None = None) -> list[str]:
     """Every tag of ``ref``'s repository in the registry's order, following ``Link`` pagination, asked with ``scopes``.
 
     Shared by the source (``pull``) and the destination, which lists with its own ``pull,push`` scope
     so that no other token is fetched for it. A 404 without a registry error code raises ``not_found``
-    (``NAME_UNKNOWN`` is always ImageNotFoundError).
+    (``NAME_UNKNOWN`` is always ImageNotFoundError). ``page_size`` asks for pages of at most that many
+    tags (the distribution spec's ``n``, on the first request; the registry's ``Link`` carries it on);
+    None lets the registry choose, as containers/image does.
     """
     what = 'listing tags of %s' % ref.name
     url: t.Any = '/v2/%s/tags/list' % ref.repository
+    if page_size is not None:
+        url += '?n=%d' % page_size
     seen_urls: set[str] = set()
     tags: list[str] = []
     known: set[str] = set()

@@ -53,6 +53,8 @@ def loaded_after(module: str, *statements: str) -> set[str]:
     # The sync engine builds on the local transports' readers and writers at import time (a shared
     # archive, a layout read once, the dir writer's work-directory names); not on the registry's.
     ('image_sync', tuple(name for name in TRANSPORT_IO if '.docker.' not in name)),
+    # image_tags filters with the sync's engine (sync.spec), so it loads what image_sync loads, and no more.
+    ('image_tags', tuple(name for name in TRANSPORT_IO if '.docker.' not in name)),
 ])
 def test_module_start_up_imports_no_optional_package_and_no_transport_io(name, allowed):
     loaded = loaded_after('ansible_collections.ocikit.images.plugins.modules.' + name)

@@ -24,6 +24,7 @@ description:
 author:
   - ocikit.images contributors (@ocikit)
 extends_documentation_fragment:
+  - ocikit.images.attributes
   - ocikit.images.connection
   - ocikit.images.connection_sides
   - ocikit.images.retry
@@ -40,6 +41,20 @@ attributes:
   diff_mode:
     support: full
     description: C(before) and C(after) map each destination that changes (or would) to its digest.
+  idempotent:
+    support: full
+    details: "Images whose destination already holds them are skipped (C(ok) when all are); with O(prune), only what is left over is deleted."
+requirements:
+  - httpx (Python library), always (checked before anything else); it talks to registries, lookasides over HTTP(S) and the daemon services
+  - zstandard (Python library) to read or write zstd-compressed layers (O(dest_compress_format=zstd)) or zstd-compressed archive files
+  - cryptography (Python library) for sigstore signatures (signing, verifying, C(sigstoreSigned) policies) and for writing Docker schema1
+    manifests (O(format=v2s1))
+  - python-gnupg (Python library) and the C(gpg) program (GnuPG 2.1 or later) for GPG (simple signing) signatures (O(sign_by), C(signedBy)
+    policies with GPG keys)
+  - PyNaCl (Python library) to read encrypted sigstore (cosign) private keys (O(sign_by_sigstore_private_key))
+  - PyYAML (Python library) when a registries.d directory (O(registries_d), or the default C(/etc/containers/registries.d)) has files, and for
+    O(src_type=yaml)
+  - a Docker daemon or Podman API service at O(src_daemon_host) / O(dest_daemon_host) for the V(docker-daemon:) and V(containers-storage:) transports
 options:
   src:
     description:
@@ -219,6 +234,15 @@ options:
 notes:
   - O(src), O(images), O(src_file) and O(mapping) are mutually exclusive.
   - Regexes are Go RE2 as in skopeo; constructs RE2 lacks (backreferences, lookaround) are refused.
+seealso:
+  - module: ocikit.images.image_copy
+  - module: ocikit.images.registry_login
+  - name: Syncing images
+    description: Sources, destinations, filters, pruning, and what is left to do.
+    link: https://github.com/ocikit/images/blob/main/docs/sync.md
+  - name: skopeo-sync(1)
+    description: The command this module does natively.
+    link: https://github.com/containers/skopeo/blob/main/docs/skopeo-sync.1.md
 '''
 
 EXAMPLES = r'''
@@ -270,6 +294,15 @@ images:
   returned: always
   type: list
   elements: dict
+  sample:
+    - src: docker.io/library/app:1.4
+      dest: registry.example.com/mirror/app:1.4
+      digest: sha256:3f57d9401f8d42f986df300f0c69192fc41da28ccc8d797829467780db3dd741
+      action: copied
+      error: null
+      reason: copied
+      before: null
+      bytes: 31457280
 summary:
   description:
     - Counts by action, C(images), C(bytes_copied) (in check mode, predicted, a blob several images need counted once) and
@@ -287,6 +320,11 @@ diff:
   description: C(before) and C(after) map each destination that changed (or would) to its digest (null when absent).
   returned: always
   type: dict
+  sample:
+    before:
+      registry.example.com/mirror/app:1.4: null
+    after:
+      registry.example.com/mirror/app:1.4: sha256:3f57d9401f8d42f986df300f0c69192fc41da28ccc8d797829467780db3dd741
 '''
 
 import typing as t

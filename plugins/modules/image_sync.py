@@ -260,12 +260,11 @@ EXAMPLES = r'''
     dest: mirror.internal:5000/team
     attachment_tags: copy
 
-- name: Paste the skopeo sync YAML the team already has
+- name: Paste the skopeo sync YAML the team already has (each image lands as mirror.internal:5000/team/NAME:TAG, its last path element kept)
   ocikit.images.image_sync:
     src_type: yaml
     src_file: /etc/mirror/sync.yaml
-    dest: mirror.internal:5000
-    scoped: true
+    dest: mirror.internal:5000/team
 
 - name: Fill one air-gap bundle (an OCI archive) with chosen images under chosen names
   ocikit.images.image_sync:

@@ -3,7 +3,8 @@
 #   quality.sh lint     ansible-lint --profile production on the whole tree (roles, the demo, docs/examples, changelogs),
 #                       antsibull-docs lint-collection-docs (module docs), antsibull-changelog lint (fragments)
 #   quality.sh package  build the tarball, run galaxy-importer on it, install it into a fresh path with
-#                       ansible-galaxy and run the demo from the installed copy
+#                       ansible-galaxy, check what ansible-builder gets from it for an execution environment,
+#                       and run the demo from the installed copy
 # The tools come pinned from tests/requirements-dev.txt (.venv). Everything they write (ansible-lint's cache,
 # Ansible's home, the importer's temporary files, the tarball, the installed copy) goes to a temporary directory
 # removed on exit: the work tree stays as git knows it, and nothing of the user's home is read or written.
@@ -14,7 +15,7 @@ COLL_ROOT="$ROOT/build/collections"
 COLL="$COLL_ROOT/ansible_collections/ocikit/images"
 VENV_BIN="$ROOT/.venv/bin"
 
-for tool in ansible-lint antsibull-docs antsibull-changelog ansible-galaxy; do
+for tool in ansible-lint antsibull-docs antsibull-changelog ansible-galaxy ansible-builder; do
     if [ ! -x "$VENV_BIN/$tool" ]; then
         echo "ERROR: $tool is not in .venv; it is pinned in tests/requirements-dev.txt (run make venv; PyPI must be reachable)." >&2
         exit 1
@@ -83,9 +84,24 @@ EOF
     tail -n 1 "$TMP/importer.log"
 }
 
+install() {
+    ANSIBLE_COLLECTIONS_PATH="$TMP/installed" ansible-galaxy collection install --offline "$1" -p "$TMP/installed" >/dev/null
+}
+
+execution_environment() {
+    # What ansible-builder collects from the installed collection (meta/execution-environment.yml) for an EE: every
+    # requirement of requirements.txt and bindep.txt. And docs/examples/execution-environment.yml makes a build context.
+    ansible-builder introspect "$TMP/installed" >"$TMP/introspect.txt" || return 1
+    # ansible-builder leaves out PyYAML on purpose: the EE's ansible-core brings it.
+    missing="$(sed -e 's/#.*//' -e 's/[ [].*//' "$ROOT/requirements.txt" "$ROOT/bindep.txt" | grep -v -i -e '^$' -e '^pyyaml' | sort -u |
+        while read -r requirement; do grep -q "^- '$requirement" "$TMP/introspect.txt" || printf ' %s' "$requirement"; done)"
+    if [ -n "$missing" ]; then
+        echo "ansible-builder introspect lacks:$missing" >&2; cat "$TMP/introspect.txt" >&2; return 1
+    fi
+    ansible-builder create -f "$ROOT/docs/examples/execution-environment.yml" --context "$TMP/ee-context" >/dev/null
+}
+
 installed_demo() {
-    tarball="$1"
-    ANSIBLE_COLLECTIONS_PATH="$TMP/installed" ansible-galaxy collection install --offline "$tarball" -p "$TMP/installed" >/dev/null || return 1
     # The installed copy's own demo script and playbook, with the modules ansible-galaxy installed:
     # what a user who installed the tarball gets. Its registry, keys and credentials go to its .demo/.
     OCIKIT_DEMO_PYTHON="$VENV_BIN/python" sh "$TMP/installed/ansible_collections/ocikit/images/docs/demo/run.sh" "$TMP/installed" \
@@ -105,6 +121,8 @@ case "$STEP" in
         tarball="$(ls "$TMP"/dist/ocikit-images-*.tar.gz)"
         echo "== ansible-galaxy collection build: $(tar -tzf "$tarball" | wc -l) entries in $(($(date +%s) - start)) s"
         timed "galaxy-importer" importer "$tarball"
+        timed "ansible-galaxy collection install of the tarball" install "$tarball"
+        timed "ansible-builder introspect and create" execution_environment
         timed "the demo from the installed tarball" installed_demo "$tarball"
         ;;
     *)

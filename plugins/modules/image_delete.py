@@ -53,8 +53,9 @@ attributes:
     support: full
     details: "Deleting an image that is already absent reports C(ok)."
 requirements:
-  - httpx (Python library) for V(docker://) images (not needed for V(oci:) layouts)
+  - httpx (Python library) for V(docker://) and V(containers-storage:) images (not needed for V(oci:) layouts)
   - PyYAML (Python library) when a registries.d directory (O(registries_d), or the default C(/etc/containers/registries.d)) has files
+  - a Podman API service at O(daemon_host) for V(containers-storage:) images
 options:
   image:
     description:

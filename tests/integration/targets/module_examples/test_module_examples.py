@@ -22,20 +22,22 @@ from __future__ import annotations
 import ast
 import base64
 import json
+import os
 import re
 import shutil
+import subprocess
 from pathlib import Path
 import typing as t
 
 import pytest
 import yaml
-from ocikit_it import COLLECTION_ROOT, PASSWORD, run_module, run_playbook
+from ocikit_it import COLLECTION_ROOT, COLLECTIONS_PATH, PASSWORD, PYTHON, run_module, run_playbook
 from ocikit_testbed import Registry
 from ocikit_testbed.gpgkeys import GpgHome, gpg_available
 from ocikit_testbed.images import build_image
 from ocikit_testbed.podman import PodmanService, podman_available
 
-pytestmark = pytest.mark.skipif(not gpg_available() or not podman_available(), reason='the examples need gpg and a Podman service')
+needs_site = pytest.mark.skipif(not gpg_available() or not podman_available(), reason='the examples need gpg and a Podman service')
 
 # Modules in the order their examples run: image_delete last, as it deletes team/app:1.4 the others read.
 MODULES = ('image_inspect', 'image_copy', 'image_sign', 'image_sync', 'registry_login', 'image_delete')
@@ -158,9 +160,10 @@ def fixture_site(tmp_path_factory: pytest.TempPathFactory) -> t.Iterator[Site]:
             assert not pushed.failed, pushed
             if src == '1.4.2':
                 site.digest_1_4_2 = pushed.result['digest']
-        loaded = run_module('image_copy', {'src': 'oci:%s:busybox' % (base / 'layout'), 'dest': 'docker-daemon:busybox:1.36',
-                                           'dest_daemon_host': podman.host})
-        assert not loaded.failed, loaded
+        # What the examples expect in the Podman service: busybox:1.36 (docker-daemon:) and team/app:1.3 (containers-storage:).
+        for dest in ('docker-daemon:busybox:1.36', 'containers-storage:%s/team/app:1.3' % registry.host):
+            loaded = run_module('image_copy', {'src': 'oci:%s:busybox' % (base / 'layout'), 'dest': dest, 'dest_daemon_host': podman.host})
+            assert not loaded.failed, loaded
         yield site
 
 
@@ -170,6 +173,7 @@ def _substitute(text: str, substitutions: dict[str, str]) -> str:
     return pattern.sub(lambda match: substitutions[match.group(0)], text)
 
 
+@needs_site
 @pytest.mark.parametrize('module', MODULES)
 def test_examples_run(site: Site, module: str, tmp_path: Path) -> None:
     text = examples_of(module)
@@ -199,3 +203,36 @@ def test_examples_run(site: Site, module: str, tmp_path: Path) -> None:
     assert failed == [], played.stderr[-2000:]
     assert played.rc == 0, played.stderr[-2000:]
     assert [name for name, dummy in results] == task_names(tasks)
+
+
+def _without_sample(returns: dict[str, t.Any], prefix: str = '') -> list[str]:
+    missing = []
+    for key, value in returns.items():
+        if 'sample' not in value:
+            missing.append(prefix + key)
+        missing.extend(_without_sample(value.get('contains') or {}, '%s%s.' % (prefix, key)))
+    return missing
+
+
+def test_module_docs_are_complete() -> None:
+    """What ansible-doc shows of each module (fragments merged): requirements, the four attributes, seealso with a module and a
+    link, and a sample for every return value, nested ones included."""
+    ansible_doc = Path(PYTHON).parent / 'ansible-doc'
+    shown = subprocess.run([str(ansible_doc) if ansible_doc.exists() else 'ansible-doc', '-j'] + ['ocikit.images.%s' % name for name in MODULES],
+                           capture_output=True, text=True, check=True, timeout=300,
+                           env=dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(COLLECTIONS_PATH)))
+    docs = json.loads(shown.stdout)
+    assert sorted(docs) == sorted('ocikit.images.%s' % name for name in MODULES)
+    gaps = {}
+    for name, entry in docs.items():
+        doc = entry['doc']
+        attributes = doc.get('attributes') or {}
+        seealso = doc.get('seealso') or []
+        problems = ['attribute %s' % attr for attr in ('check_mode', 'diff_mode', 'idempotent', 'platform')
+                    if attributes.get(attr, {}).get('support') not in ('full', 'partial', 'none')]
+        problems += [] if doc.get('requirements') else ['requirements']
+        problems += [] if any('module' in item for item in seealso) and any('link' in item for item in seealso) else ['seealso']
+        problems += ['sample of %s' % key for key in _without_sample(entry.get('return') or {})]
+        if problems:
+            gaps[name] = problems
+    assert gaps == {}

@@ -44,17 +44,6 @@ attributes:
   idempotent:
     support: full
     details: "Images whose destination already holds them are skipped (C(ok) when all are); with O(prune), only what is left over is deleted."
-requirements:
-  - httpx (Python library), always (checked before anything else); it talks to registries, lookasides over HTTP(S) and the daemon services
-  - zstandard (Python library) to read or write zstd-compressed layers (O(dest_compress_format=zstd)) or zstd-compressed archive files
-  - cryptography (Python library) for sigstore signatures (signing, verifying, C(sigstoreSigned) policies) and for writing Docker schema1
-    manifests (O(format=v2s1))
-  - python-gnupg (Python library) and the C(gpg) program (GnuPG 2.1 or later) for GPG (simple signing) signatures (O(sign_by), C(signedBy)
-    policies with GPG keys)
-  - PyNaCl (Python library) to read encrypted sigstore (cosign) private keys (O(sign_by_sigstore_private_key))
-  - PyYAML (Python library) when a registries.d directory (O(registries_d), or the default C(/etc/containers/registries.d)) has files, and for
-    O(src_type=yaml)
-  - a Docker daemon or Podman API service at O(src_daemon_host) / O(dest_daemon_host) for the V(docker-daemon:) and V(containers-storage:) transports
 options:
   src:
     description:

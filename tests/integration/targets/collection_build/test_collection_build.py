@@ -93,7 +93,7 @@ def fixture_demo_state_tree(tmp_path: Path) -> Path:
 @pytest.mark.skipif(shutil.which('ansible-galaxy') is None, reason='needs ansible-galaxy')
 def test_the_tarball_holds_only_what_a_user_gets(demo_state_tree, tmp_path):
     members = _build(demo_state_tree, tmp_path / 'out')
-    outside = sorted(name for name in members if name.split('/')[0] not in ALLOWED_DIRS and name not in ALLOWED_FILES)
+    outside = sorted(name for name in members if name.split('/', maxsplit=1)[0] not in ALLOWED_DIRS and name not in ALLOWED_FILES)
     assert outside == []
     assert sorted(name for name in members if SECRET_NAME.search(name)) == []
     assert sorted(name for name, data in members.items() if data and (TOKEN.encode() in data or SECRET_CONTENT.search(data))) == []
@@ -106,7 +106,7 @@ def test_the_tarball_holds_only_what_a_user_gets(demo_state_tree, tmp_path):
 def test_the_secret_patterns_catch_what_was_planted():
     """The checks above would see a leak: every planted secret or stray file is caught by its name or its content."""
     missed = [name for name, content in PLANTED.items()
-              if not (SECRET_NAME.search(name) or SECRET_CONTENT.search(content) or name.split('/')[0] not in ALLOWED_DIRS)]
+              if not (SECRET_NAME.search(name) or SECRET_CONTENT.search(content) or name.split('/', maxsplit=1)[0] not in ALLOWED_DIRS)]
     assert missed == []
     secrets = [name for name, content in PLANTED.items() if SECRET_CONTENT.search(content)]
     assert sorted(secrets) == ['.ansible-test-home/.ssh/id_rsa', '.demo/cosign.private', '.demo/registry/certs/ca.pem',

@@ -108,11 +108,9 @@ class Site:
         assert not made.failed, made
         shutil.copy(root / 'etc/ocikit/release.pub', root / 'etc/pki/cosign.pub')
         # The machine's trust policy: the releases of team/app signed by the release key, the rest accepted (the examples push other tags).
+        release = [{'type': 'signedBy', 'keyType': 'GPGKeys', 'keyPath': str(root / 'etc/pki/release.gpg')}]
         policy = {'default': [{'type': 'insecureAcceptAnything'}],
-                  'transports': {'docker': {'%s/team/app:1.4' % self.registry.host: [
-                      {'type': 'signedBy', 'keyType': 'GPGKeys', 'keyPath': str(root / 'etc/pki/release.gpg')}],
-                                            '%s/team/app:1.4.2' % self.registry.host: [
-                      {'type': 'signedBy', 'keyType': 'GPGKeys', 'keyPath': str(root / 'etc/pki/release.gpg')}]}}}
+                  'transports': {'docker': {'%s/team/app:%s' % (self.registry.host, tag): release for tag in ('1.4', '1.4.2')}}}
         (root / 'home/.config/containers/policy.json').write_text(json.dumps(policy))
         auths = {host: {'auth': base64.b64encode(b'robot:' + PASSWORD.encode()).decode()}
                  for host in (self.registry.host, self.mirror.host)}

@@ -111,9 +111,18 @@ installed_demo() {
 
 case "$STEP" in
     lint)
+        # The tools must leave the work tree as it was (ansible-lint used to leave .ansible/ there, which builds then packed):
+        # what git sees, ignored files included, is compared before and after.
+        before="$(git -C "$ROOT" status --porcelain --ignored 2>/dev/null || true)"
         timed "ansible-lint --profile production" ansible_lint
         timed "antsibull-docs lint-collection-docs" collection_docs
         timed "antsibull-changelog lint" changelog
+        after="$(git -C "$ROOT" status --porcelain --ignored 2>/dev/null || true)"
+        if [ "$before" != "$after" ]; then
+            echo "ERROR: the lint tools changed the work tree:" >&2
+            printf '%s\n' "$after" | grep -vxF "$before" >&2 || true
+            exit 1
+        fi
         ;;
     package)
         start="$(date +%s)"

@@ -14,7 +14,8 @@ rewrites only those names, in the example text, before running it as one playboo
 
 The play around the examples sets what a site's inventory would (module_defaults): the registries' CA directory, the
 registries.d for modules that store signatures (never the default lookaside), and the Podman service for image_copy.
-Every example task must run (none skipped) and succeed; the number of tasks run is the number of tasks in the EXAMPLES.
+Every example task must run (none skipped) and succeed; the tasks run are the tasks of the EXAMPLES, in order. The docs'
+example playbook (docs/examples/getting-started.yml) runs on the same site, twice: the second run changes nothing.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ import typing as t
 
 import pytest
 import yaml
-from ocikit_it import COLLECTION_ROOT, COLLECTIONS_PATH, PASSWORD, PYTHON, run_module, run_playbook
+from ocikit_it import COLLECTION_ROOT, COLLECTIONS_PATH, PASSWORD, PYTHON, PlaybookRun, run_module, run_playbook
 from ocikit_testbed import Registry
 from ocikit_testbed.gpgkeys import GpgHome, gpg_available
 from ocikit_testbed.images import build_image
@@ -171,6 +172,41 @@ def _substitute(text: str, substitutions: dict[str, str]) -> str:
     return pattern.sub(lambda match: substitutions[match.group(0)], text)
 
 
+def site_defaults(site: Site, root: Path) -> dict[str, t.Any]:
+    """What a site's inventory would set for the examples (module_defaults): the registries' CAs, the registries.d of the modules
+    that read or store signatures (never the default lookaside), and the Podman service for image_copy."""
+    registries_d = str(root / 'etc/containers/registries.d')
+    defaults: dict[str, t.Any] = {'group/ocikit.images.images': {'cert_dir': str(site.certs)}}
+    defaults.update({'ocikit.images.%s' % name: {'registries_d': registries_d} for name in ('image_sign', 'image_sync', 'image_delete')})
+    defaults['ocikit.images.image_copy'] = {'registries_d': registries_d, 'dest_daemon_host': site.podman.host}
+    return defaults
+
+
+def failures(played: PlaybookRun) -> list[tuple[t.Any, ...]]:
+    """Every task that did not succeed (ok or changed), with its message and, for image_sync, each image's error."""
+    return [(name, result['_status'], result.get('msg'), [image.get('error') for image in result.get('images') or [] if image.get('error')])
+            for name, result in played.tasks() if result['_status'] != 'ok']
+
+
+@needs_site
+def test_docs_example_playbook_runs_and_reruns_unchanged(site: Site, tmp_path: Path) -> None:
+    """docs/examples/getting-started.yml (docs/getting-started.md) runs on the same site: the first run copies, the second changes nothing."""
+    text = (COLLECTION_ROOT / 'docs' / 'examples' / 'getting-started.yml').read_text()
+    plays = yaml.safe_load(_substitute(text, site.substitutions(tmp_path)))
+    site.prepare(tmp_path)
+    for play in plays:
+        for name, defaults in site_defaults(site, tmp_path).items():
+            play.setdefault('module_defaults', {}).setdefault(name, defaults)
+    book = yaml.safe_dump(plays, sort_keys=False)
+    first = run_playbook(book, extra_vars={'vault_robot_password': PASSWORD}, env=site.env(tmp_path))
+    assert failures(first) == [] and first.rc == 0, first.stderr[-2000:]
+    assert [name for name, dummy in first.tasks()] == task_names(plays[0]['tasks'])
+    assert first.stats['changed'] >= 2
+    again = run_playbook(book, extra_vars={'vault_robot_password': PASSWORD}, env=site.env(tmp_path))
+    assert failures(again) == [] and again.rc == 0, again.stderr[-2000:]
+    assert again.stats['changed'] == 0
+
+
 @needs_site
 @pytest.mark.parametrize('module', MODULES)
 def test_examples_run(site: Site, module: str, tmp_path: Path) -> None:
@@ -184,23 +220,14 @@ def test_examples_run(site: Site, module: str, tmp_path: Path) -> None:
         'name': 'EXAMPLES of ocikit.images.%s' % module,
         'hosts': 'localhost',
         'gather_facts': False,
-        'module_defaults': {
-            'group/ocikit.images.images': {'cert_dir': str(site.certs)},
-            **{'ocikit.images.%s' % name: {'registries_d': str(tmp_path / 'etc/containers/registries.d')}
-               for name in ('image_sign', 'image_sync', 'image_delete')},
-            'ocikit.images.image_copy': {'registries_d': str(tmp_path / 'etc/containers/registries.d'), 'dest_daemon_host': site.podman.host},
-        },
+        'module_defaults': site_defaults(site, tmp_path),
         'vars': dict({name: PASSWORD for name in SECRET_VARS}, release_key_passphrase=PASSPHRASE, signing_passphrase=PASSPHRASE),
         'tasks': tasks,
     }]
     played = run_playbook(yaml.safe_dump(play, sort_keys=False), env=site.env(tmp_path))
-    results = played.tasks()
-    # Every task ran and succeeded (ok or changed); a failure shows its message and, for image_sync, each image's error.
-    failed = [(name, result['_status'], result.get('msg'), [image.get('error') for image in result.get('images') or [] if image.get('error')])
-              for name, result in results if result['_status'] != 'ok']
-    assert failed == [], played.stderr[-2000:]
+    assert failures(played) == [], played.stderr[-2000:]
     assert played.rc == 0, played.stderr[-2000:]
-    assert [name for name, dummy in results] == task_names(tasks)
+    assert [name for name, dummy in played.tasks()] == task_names(tasks)
 
 
 def _without_sample(returns: dict[str, t.Any], prefix: str = '') -> list[str]:

@@ -41,7 +41,7 @@ from ocikit_testbed.podman import PodmanService, podman_available
 needs_site = pytest.mark.skipif(not gpg_available() or not podman_available(), reason='the examples need gpg and a Podman service')
 
 # Modules in the order their examples run: image_delete last, as it deletes team/app:1.4 the others read.
-MODULES = ('image_inspect', 'image_copy', 'image_sign', 'image_sync', 'registry_login', 'image_delete')
+MODULES = ('image_inspect', 'image_tags', 'image_copy', 'image_sign', 'image_sync', 'registry_login', 'image_delete')
 # The users the examples log in as, all with the test password (the examples' *_password and *_token variables).
 USERS = ('robot', 'reader', 'writer', 'me', 'team+robot')
 SECRET_VARS = ('reader_password', 'writer_password', 'robot_password', 'registry_password', 'quay_token', 'hub_token')

@@ -1,6 +1,6 @@
 # ocikit.images: set up, test, demo, benchmark.
 #   make demo   - install what is missing, start a local registry, run docs/demo/demo.yml twice
-#   make test   - install what is missing, run ansible-test sanity, units and integration
+#   make test   - install what is missing, run the lint gates, ansible-test sanity, units and integration, the package gates
 #   make bench  - ours vs skopeo side by side (not part of CI)
 
 PYTHON ?= python3.11
@@ -15,7 +15,7 @@ COLL := $(COLL_ROOT)/ansible_collections/ocikit/images
 PIP_CACHE_SCRIPT := $(ANSIBLE_TEST_HOME)/.ansible/test/cache/get_pip_24_2.py
 TEST_PY := 3.11
 
-.PHONY: help deps system-deps venv collection sanity units integration test demo bench clean
+.PHONY: help deps system-deps venv collection lint package sanity units integration test demo bench clean
 
 help:
 	@sed -n '2,4p' Makefile
@@ -57,7 +57,15 @@ units: deps collection
 integration: deps collection
 	cd $(COLL) && $(ANSIBLE_TEST) integration --python $(TEST_PY) --requirements --color no
 
-test: sanity units integration
+# Galaxy-quality gates (.ci/quality.sh): ansible-lint (production profile), antsibull-docs and antsibull-changelog lint;
+# then galaxy-importer on the built tarball, which is installed into a fresh path to run the demo from. About 1.5 min together.
+lint: deps collection
+	@sh .ci/quality.sh lint
+
+package: deps collection
+	@sh .ci/quality.sh package
+
+test: lint sanity units integration package
 	@echo "All tests passed."
 
 demo: deps collection

@@ -5,7 +5,8 @@ set -eu
 COLLECTIONS_PATH="$1"
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 WORK="$ROOT/.demo"
-PY="$ROOT/.venv/bin/python"
+# The Python with the modules' requirements and the test bed's: the work tree's .venv, or OCIKIT_DEMO_PYTHON for an installed copy.
+PY="${OCIKIT_DEMO_PYTHON:-$ROOT/.venv/bin/python}"
 rm -rf "$WORK" && mkdir -p "$WORK"
 export PYTHONPATH="$ROOT/tests/testbed"
 

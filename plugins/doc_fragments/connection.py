@@ -69,6 +69,4 @@ notes:
   - Connection options are the same on every module of this collection, so that
     C(module_defaults) with C(group/ocikit.images.images) can set them once.
   - C(HTTPS_PROXY), C(HTTP_PROXY) and C(NO_PROXY) in the module's environment are honoured.
-requirements:
-  - httpx (Python library, on the host that runs the module)
 '''

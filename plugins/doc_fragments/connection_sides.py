@@ -7,7 +7,8 @@ from __future__ import annotations
 
 
 class ModuleDocFragment:
-    """The src_/dest_ connection options of the modules that read from one place and write to another."""
+    """The src_/dest_ connection options of the modules that read from one place and write to another (image_copy, image_sync),
+    and what those two need on the managed node: they copy, so they need whatever a copy may meet."""
 
     DOCUMENTATION = r'''
 options:
@@ -63,6 +64,17 @@ options:
       The Docker Engine API of a V(docker-daemon:) destination, or the Podman service of a V(containers-storage:) destination;
       overrides O(daemon_host).
     type: str
+requirements:
+  - httpx (Python library), always (checked before anything else); it talks to registries, lookasides over HTTP(S) and the daemon services
+  - zstandard (Python library) to read or write zstd-compressed layers (O(dest_compress_format=zstd)) or zstd-compressed archive files
+  - cryptography (Python library) for sigstore signatures (signing, verifying, C(sigstoreSigned) policies) and for writing Docker schema1
+    manifests (O(format=v2s1))
+  - python-gnupg (Python library) and the C(gpg) program (GnuPG 2.1 or later) for GPG (simple signing) signatures (O(sign_by), C(signedBy)
+    policies with GPG keys)
+  - PyNaCl (Python library) to read encrypted sigstore (cosign) private keys (O(sign_by_sigstore_private_key))
+  - PyYAML (Python library) when a registries.d directory (O(registries_d), or the default C(/etc/containers/registries.d)) has files, and
+    for image_sync's YAML sources (C(src_type=yaml))
+  - a Docker daemon or Podman API service at O(src_daemon_host) / O(dest_daemon_host) for the V(docker-daemon:) and V(containers-storage:) transports
 notes:
   - Credentials given as O(src_username)/O(src_password) (or a token) replace, not merge with, the unprefixed ones for that side.
 '''

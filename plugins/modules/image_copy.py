@@ -23,6 +23,7 @@ description:
 author:
   - ocikit.images contributors (@ocikit)
 extends_documentation_fragment:
+  - ocikit.images.attributes
   - ocikit.images.connection
   - ocikit.images.connection_sides
   - ocikit.images.retry
@@ -36,6 +37,9 @@ attributes:
   diff_mode:
     support: full
     description: Returns the destination's digest before and after.
+  idempotent:
+    support: full
+    details: "Copying again once the destination holds the image (the same digest, or the same content in the requested form) reports C(ok) and writes nothing."
 options:
   src:
     description:
@@ -176,6 +180,20 @@ options:
       - Copy even when the destination already holds the same digest.
     type: bool
     default: false
+seealso:
+  - module: ocikit.images.image_inspect
+  - module: ocikit.images.image_sync
+  - module: ocikit.images.image_sign
+  - module: ocikit.images.registry_login
+  - name: Copying and inspecting images
+    description: Transports, idempotence, check and diff mode, credentials, TLS.
+    link: https://github.com/ocikit/images/blob/main/docs/copy-and-inspect.md
+  - name: Signatures and the trust policy
+    description: containers-policy.json on every copy, where signatures live, signing.
+    link: https://github.com/ocikit/images/blob/main/docs/signing-and-policy.md
+  - name: skopeo-copy(1)
+    description: The command this module does natively.
+    link: https://github.com/containers/skopeo/blob/main/docs/skopeo-copy.1.md
 '''
 
 EXAMPLES = r'''
@@ -308,6 +326,7 @@ source_digest:
   description: Digest of the manifest the source name points at (for an index, the index's).
   returned: always
   type: str
+  sample: sha256:3f57d9401f8d42f986df300f0c69192fc41da28ccc8d797829467780db3dd741
 media_type:
   description: Media type of the manifest written.
   returned: always
@@ -322,20 +341,25 @@ blobs:
   description: What happened to each blob (config and layers). All zero when nothing was copied.
   returned: always
   type: dict
+  sample: {copied: 2, skipped: 1, mounted: 0}
   contains:
     copied:
       description: Blobs transferred.
       type: int
+      sample: 2
     skipped:
       description: Blobs the destination already had.
       type: int
+      sample: 1
     mounted:
       description: Blobs linked from another repository of the same registry without transfer.
       type: int
+      sample: 0
 bytes_copied:
   description: Bytes of blobs transferred.
   returned: always
   type: int
+  sample: 31457280
 rule:
   description:
     - Which rule decided C(changed). V(digest) when the manifest to write was known in advance and compared by digest; V(content)
@@ -356,24 +380,29 @@ converted:
   description: Whether the manifest written differs from the source's (format conversion or rewritten layers).
   returned: always
   type: bool
+  sample: false
 platforms:
   description: The platforms of the source index, when an index is copied.
   returned: when an index is copied (O(multi_arch=all), O(multi_arch=index-only) or O(platforms))
   type: list
   elements: str
+  sample: [linux/amd64, linux/arm64/v8]
 index_digest_kept:
   description: Whether the index written has the source index's digest (V(false) for a filtered or converted index).
   returned: when an index is copied
   type: bool
+  sample: true
 sparse:
   description: Whether the index written refers to images that were not copied (only with O(multi_arch=index-only), into a registry).
   returned: when an index is copied
   type: bool
+  sample: false
 additional_tags:
   description: For V(docker://) and V(oci:) destinations, each extra name, whether it moved, and what it pointed at before.
   returned: when O(additional_tags) is set for such a destination
   type: list
   elements: dict
+  sample: [{name: 'registry.example.com/team/app:latest', changed: true, before: null}]
 reason:
   description: Why the task changed or did not.
   returned: always
@@ -386,6 +415,7 @@ diff:
     - For a C(docker-daemon:) or C(containers-storage:) destination, C(image_id) before and after (and C(digest) after when known).
   returned: always
   type: dict
+  sample: {before: null, after: {digest: sha256:3f57d9401f8d42f986df300f0c69192fc41da28ccc8d797829467780db3dd741}}
 '''
 
 from ansible_collections.ocikit.images.plugins.module_utils.copy.execute import (

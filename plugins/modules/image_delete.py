@@ -37,6 +37,7 @@ description:
 author:
   - ocikit.images contributors (@ocikit)
 extends_documentation_fragment:
+  - ocikit.images.attributes
   - ocikit.images.connection
   - ocikit.images.retry
 attributes:
@@ -48,6 +49,13 @@ attributes:
   diff_mode:
     support: full
     description: C(before) is the digest and every tag that disappears; C(after) is null.
+  idempotent:
+    support: full
+    details: "Deleting an image that is already absent reports C(ok)."
+requirements:
+  - httpx (Python library) for V(docker://) and V(containers-storage:) images (not needed for V(oci:) layouts)
+  - PyYAML (Python library) when a registries.d directory (O(registries_d), or the default C(/etc/containers/registries.d)) has files
+  - a Podman API service at O(daemon_host) for V(containers-storage:) images
 options:
   image:
     description:
@@ -83,6 +91,14 @@ notes:
   - A registry must allow deleting (for distribution, C(storage.delete.enabled=true)); one that does not answers 405 UNSUPPORTED,
     and the task fails saying so. With token authentication, the token is asked for the C(delete) action, which the account needs.
 seealso:
+  - module: ocikit.images.image_copy
+  - module: ocikit.images.image_inspect
+  - name: Deleting images safely
+    description: Shared digests, tag-only deletes, OCI layout garbage collection.
+    link: https://github.com/ocikit/images/blob/main/docs/image-delete.md
+  - name: skopeo-delete(1)
+    description: The command this module does safely.
+    link: https://github.com/containers/skopeo/blob/main/docs/skopeo-delete.1.md
   - name: OCI distribution-spec, deleting tags and manifests
     description: DELETE of a tag alone is optional (400 or 405 where a registry lacks it).
     link: https://github.com/opencontainers/distribution-spec/blob/main/spec.md#deleting-tags
@@ -143,10 +159,12 @@ deleted_blobs:
   returned: for oci layouts
   type: list
   elements: str
+  sample: [sha256:0ba5d5d1d8ad47dcb2f4b6b1b4ba46ef1f2d3e76ea2e5a6d1a4b5b4e0a5d1c2e]
 bytes_freed:
   description: For V(oci:) layouts, the bytes of RV(deleted_blobs).
   returned: for oci layouts
   type: int
+  sample: 2814
 deleted_signatures:
   description:
     - For registry images, how many simple signatures were deleted (would be, in check mode) from the lookaside with the manifest;

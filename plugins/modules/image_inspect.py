@@ -19,6 +19,7 @@ description:
 author:
   - ocikit.images contributors (@ocikit)
 extends_documentation_fragment:
+  - ocikit.images.attributes
   - ocikit.images.connection
   - ocikit.images.retry
 attributes:
@@ -28,6 +29,13 @@ attributes:
   diff_mode:
     support: none
     description: Changes nothing, so there is nothing to diff.
+  idempotent:
+    support: full
+    details: "Reads only: always C(ok)."
+requirements:
+  - httpx (Python library), always (checked before anything else); it talks to registries and the daemon services
+  - zstandard (Python library) for a zstd-compressed archive file (V(oci-archive:), V(docker-archive:))
+  - a Docker daemon or Podman API service at O(daemon_host) for the V(docker-daemon:) and V(containers-storage:) transports
 options:
   image:
     description:
@@ -66,6 +74,15 @@ options:
   override_variant:
     description: Choose the image for this architecture variant from an index.
     type: str
+seealso:
+  - module: ocikit.images.image_copy
+  - module: ocikit.images.image_sign
+  - name: Copying and inspecting images
+    description: Transports and what the results mean.
+    link: https://github.com/ocikit/images/blob/main/docs/copy-and-inspect.md
+  - name: skopeo-inspect(1)
+    description: The command this module does natively.
+    link: https://github.com/containers/skopeo/blob/main/docs/skopeo-inspect.1.md
 '''
 
 EXAMPLES = r'''
@@ -137,6 +154,7 @@ platform_digest:
   description: For an index, the digest of the platform's image that was inspected.
   returned: when the image is an index and O(raw) is not set
   type: str
+  sample: sha256:3f57d9401f8d42f986df300f0c69192fc41da28ccc8d797829467780db3dd741
 platforms:
   description: For an index, its platforms as C(os/arch[/variant]), sorted.
   returned: when the image is an index and O(raw) is not set
@@ -147,10 +165,31 @@ manifest:
   description: The manifest as stored, parsed from JSON.
   returned: when O(raw) is set and O(config) is not
   type: dict
+  sample:
+    schemaVersion: 2
+    mediaType: application/vnd.oci.image.manifest.v1+json
+    config:
+      mediaType: application/vnd.oci.image.config.v1+json
+      digest: sha256:3f57d9401f8d42f986df300f0c69192fc41da28ccc8d797829467780db3dd741
+      size: 1470
+    layers:
+    - mediaType: application/vnd.oci.image.layer.v1.tar+gzip
+      digest: sha256:0ba5d5d1d8ad47dcb2f4b6b1b4ba46ef1f2d3e76ea2e5a6d1a4b5b4e0a5d1c2e
+      size: 2814
 config:
   description: The image config, in OCI form (or as stored with O(raw)).
   returned: when O(config) is set
   type: dict
+  sample:
+    architecture: amd64
+    os: linux
+    config:
+      Env:
+      - PATH=/usr/bin:/bin
+    rootfs:
+      type: layers
+      diff_ids:
+      - sha256:0ba5d5d1d8ad47dcb2f4b6b1b4ba46ef1f2d3e76ea2e5a6d1a4b5b4e0a5d1c2e
 '''
 
 from ansible_collections.ocikit.images.plugins.module_utils.inspect import inspect_image

@@ -22,6 +22,7 @@ description:
 author:
   - ocikit.images contributors (@ocikit)
 extends_documentation_fragment:
+  - ocikit.images.attributes
   - ocikit.images.connection
   - ocikit.images.retry
   - ocikit.images.policy
@@ -37,6 +38,15 @@ attributes:
     description:
       - V(sign) returns the image's digest and signature count before and after.
       - Signatures and keys are binary or secret; no other action shows a diff.
+  idempotent:
+    support: full
+    details: "V(sign) and V(standalone_sign) keep a valid signature by the same key for the same identity, V(generate_key) a matching pair: C(ok)."
+requirements:
+  - httpx (Python library) for O(action=sign) and O(action=verify) (images in registries, lookasides over HTTP(S), the daemon services)
+  - cryptography (Python library) for sigstore signatures and keys
+  - python-gnupg (Python library) and the C(gpg) program (GnuPG 2.1 or later) for GPG (simple signing) signatures and keys
+  - PyNaCl (Python library) to read or write encrypted sigstore (cosign) private keys (O(sign_by_sigstore_private_key), O(action=generate_key))
+  - PyYAML (Python library) when a registries.d directory (O(registries_d), or the default C(/etc/containers/registries.d)) has files
 options:
   action:
     description:
@@ -168,6 +178,10 @@ notes:
   - GPG operations need the C(gpg) program (GnuPG 2.1 or later) and the Python library python-gnupg; sigstore keys need cryptography
     and PyNaCl.
 seealso:
+  - module: ocikit.images.image_inspect
+  - name: Signatures and the trust policy
+    description: Where signatures live in each transport, signing and verifying, an air-gap walk-through.
+    link: https://github.com/ocikit/images/blob/main/docs/signing-and-policy.md
   - module: ocikit.images.image_copy
   - name: containers-policy.json
     description: The trust policy format.
@@ -245,6 +259,7 @@ verified:
     - Always V(true) when the task succeeds with O(fail_on_unverified=true).
   returned: when O(action=verify) or O(action=standalone_verify)
   type: bool
+  sample: true
 reason:
   description:
     - >-
@@ -253,6 +268,7 @@ reason:
       C(signature 1: its identity "..." is not accepted by matchRepoDigestOrExact for "...")).
   returned: when O(action=verify) or O(action=sign), and when O(action=standalone_verify) does not verify
   type: str
+  sample: 'signature 1: accepted by signedBy (key 0123456789ABCDEF0123456789ABCDEF01234567)'
 digest:
   description:
     - O(action=verify) the digest of the manifest verified; O(action=sign) the digest of the image signed;
@@ -265,99 +281,133 @@ media_type:
   description: The media type of the manifest verified.
   returned: when O(action=verify)
   type: str
+  sample: application/vnd.oci.image.manifest.v1+json
 signatures:
   description: How many signatures are stored for the image's digest (of any format); for O(action=sign), after signing.
   returned: when O(action=verify) or O(action=sign)
   type: int
+  sample: 2
 formats:
   description: The formats of those signatures, sorted (V(simple-signing), V(sigstore-json), V(unknown)).
   returned: when O(action=verify)
   type: list
   elements: str
+  sample: [simple-signing, sigstore-json]
 policy:
   description: Where the policy came from, its path, V(inline), V(none found), V(insecure_policy), or V(keys) for O(keys)/O(sigstore_keys).
   returned: when O(action=verify)
   type: str
+  sample: /etc/containers/policy.json
 scope:
   description: The policy scope that applied, for example C(transports.docker["registry.example.com/team"]) or C(default).
   returned: when O(action=verify)
   type: str
+  sample: 'transports.docker["registry.example.com/team"]'
 requirement:
   description: The requirement type that accepted the image (V(signedBy), V(sigstoreSigned), or V(insecureAcceptAnything)); null when not verified.
   returned: when O(action=verify)
   type: str
+  sample: signedBy
 accepted:
   description: Each signature that a signature requirement accepted, by position.
   returned: when O(action=verify)
   type: list
   elements: dict
+  sample: [{signature: 1, type: gpg, key: 0123456789ABCDEF0123456789ABCDEF01234567, identity: registry.example.com/team/app:1.4}]
   contains:
     signature:
       description: Its position among the stored signatures, from 1.
       type: int
+      sample: 1
     type:
       description: V(gpg) (simple signing) or V(sigstore).
       type: str
+      sample: gpg
     key:
       description:
         - For V(gpg), the primary key's fingerprint (uppercase hexadecimal). For V(sigstore), the key file and the key's fingerprint
           (C(sha256:) of its DER public key), or the certificate's subject.
       type: str
+      sample: 0123456789ABCDEF0123456789ABCDEF01234567
     identity:
       description: The docker reference the signature names.
       type: str
+      sample: registry.example.com/team/app:1.4
 key:
   description:
     - O(action=standalone_verify) the accepting key, O(action=standalone_sign) the signing key; a GPG primary key fingerprint,
       or C(sha256:HEX) of a sigstore public key.
   returned: when O(action=standalone_sign), and when O(action=standalone_verify) verifies
   type: str
+  sample: 0123456789ABCDEF0123456789ABCDEF01234567
 identity:
   description: The docker reference signed (O(action=standalone_sign)) or named by the signature (O(action=standalone_verify)).
   returned: when O(action=standalone_sign), and when O(action=standalone_verify) verifies
   type: str
+  sample: registry.example.com/team/app:1.4
 type:
   description: V(gpg) or V(sigstore).
   returned: when O(action=standalone_sign), and when O(action=standalone_verify) verifies
   type: str
+  sample: gpg
 signature:
   description: The signature file written.
   returned: when O(action=standalone_sign)
   type: str
+  sample: /srv/release/app-1.4.sig
 signed:
   description: For O(action=sign), the signature of each signing key, made now (C(created)) or found valid already.
   returned: when O(action=sign)
   type: list
   elements: dict
+  sample:
+    - type: sigstore
+      key: sha256:9c1185a5c5e9fc54612808977ee8f548b2258d31a8e5c3f0e3d8b1a6e0f5e0b1
+      identity: registry.example.com/team/app:1.4
+      created: true
   contains:
     type:
       description: V(gpg) or V(sigstore).
       type: str
+      sample: sigstore
     key:
       description: The signing key.
       type: str
+      sample: sha256:9c1185a5c5e9fc54612808977ee8f548b2258d31a8e5c3f0e3d8b1a6e0f5e0b1
     identity:
       description: The docker reference signed.
       type: str
+      sample: registry.example.com/team/app:1.4
     created:
       description: Whether this run made the signature.
       type: bool
+      sample: true
 diff:
   description: For O(action=sign), the image's digest and signature count before and after.
   returned: when O(action=sign)
   type: dict
+  sample:
+    before:
+      digest: sha256:3f57d9401f8d42f986df300f0c69192fc41da28ccc8d797829467780db3dd741
+      signatures: 0
+    after:
+      digest: sha256:3f57d9401f8d42f986df300f0c69192fc41da28ccc8d797829467780db3dd741
+      signatures: 1
 private_key:
   description: The private key file, C(PREFIX.private).
   returned: when O(action=generate_key)
   type: str
+  sample: /srv/keys/release.private
 public_key:
   description: The public key file, C(PREFIX.pub).
   returned: when O(action=generate_key)
   type: str
+  sample: /srv/keys/release.pub
 fingerprint:
   description: C(sha256:HEX) of the public key (its DER form); null in check mode when a new pair would be made.
   returned: when O(action=generate_key)
   type: str
+  sample: sha256:9c1185a5c5e9fc54612808977ee8f548b2258d31a8e5c3f0e3d8b1a6e0f5e0b1
 '''
 
 import typing as t

@@ -24,6 +24,7 @@ description:
 author:
   - ocikit.images contributors (@ocikit)
 extends_documentation_fragment:
+  - ocikit.images.attributes
   - ocikit.images.connection
   - ocikit.images.connection_sides
   - ocikit.images.retry
@@ -40,6 +41,9 @@ attributes:
   diff_mode:
     support: full
     description: C(before) and C(after) map each destination that changes (or would) to its digest.
+  idempotent:
+    support: full
+    details: "Images whose destination already holds them are skipped (C(ok) when all are); with O(prune), only what is left over is deleted."
 options:
   src:
     description:
@@ -219,6 +223,15 @@ options:
 notes:
   - O(src), O(images), O(src_file) and O(mapping) are mutually exclusive.
   - Regexes are Go RE2 as in skopeo; constructs RE2 lacks (backreferences, lookaround) are refused.
+seealso:
+  - module: ocikit.images.image_copy
+  - module: ocikit.images.registry_login
+  - name: Syncing images
+    description: Sources, destinations, filters, pruning, and what is left to do.
+    link: https://github.com/ocikit/images/blob/main/docs/sync.md
+  - name: skopeo-sync(1)
+    description: The command this module does natively.
+    link: https://github.com/containers/skopeo/blob/main/docs/skopeo-sync.1.md
 '''
 
 EXAMPLES = r'''
@@ -236,12 +249,11 @@ EXAMPLES = r'''
     dest: mirror.internal:5000/team
     attachment_tags: copy
 
-- name: Paste the skopeo sync YAML the team already has
+- name: Paste the skopeo sync YAML the team already has (each image lands as mirror.internal:5000/team/NAME:TAG, its last path element kept)
   ocikit.images.image_sync:
     src_type: yaml
     src_file: /etc/mirror/sync.yaml
-    dest: mirror.internal:5000
-    scoped: true
+    dest: mirror.internal:5000/team
 
 - name: Fill one air-gap bundle (an OCI archive) with chosen images under chosen names
   ocikit.images.image_sync:
@@ -270,6 +282,15 @@ images:
   returned: always
   type: list
   elements: dict
+  sample:
+    - src: docker.io/library/app:1.4
+      dest: registry.example.com/mirror/app:1.4
+      digest: sha256:3f57d9401f8d42f986df300f0c69192fc41da28ccc8d797829467780db3dd741
+      action: copied
+      error: null
+      reason: copied
+      before: null
+      bytes: 31457280
 summary:
   description:
     - Counts by action, C(images), C(bytes_copied) (in check mode, predicted, a blob several images need counted once) and
@@ -287,6 +308,11 @@ diff:
   description: C(before) and C(after) map each destination that changed (or would) to its digest (null when absent).
   returned: always
   type: dict
+  sample:
+    before:
+      registry.example.com/mirror/app:1.4: null
+    after:
+      registry.example.com/mirror/app:1.4: sha256:3f57d9401f8d42f986df300f0c69192fc41da28ccc8d797829467780db3dd741
 '''
 
 import typing as t

@@ -20,6 +20,7 @@ description:
 author:
   - ocikit.images contributors (@ocikit)
 extends_documentation_fragment:
+  - ocikit.images.attributes
   - ocikit.images.connection
   - ocikit.images.retry
 attributes:
@@ -31,7 +32,10 @@ attributes:
     description: Changes nothing, so there is nothing to diff.
   idempotent:
     support: full
-    description: Reads only; the same repository gives the same list.
+    details: Reads only; the same repository gives the same list.
+requirements:
+  - httpx (Python library) for V(docker://) repositories (not needed for OCI layouts and archives)
+  - zstandard (Python library) for a zstd-compressed OCI archive file
 options:
   image:
     description:

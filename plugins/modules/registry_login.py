@@ -24,6 +24,7 @@ description:
 author:
   - ocikit.images contributors (@ocikit)
 extends_documentation_fragment:
+  - ocikit.images.attributes
   - ocikit.images.connection
 attributes:
   check_mode:
@@ -33,6 +34,11 @@ attributes:
     support: full
     description: Returns the registries with credentials before and after, and the user and store (auth file or credential helper) of the
       entries at hand, never a secret; a changed password alone shows as a hidden marker.
+  idempotent:
+    support: full
+    details: "Logging in with the credentials the file already holds, or out of a registry it holds none for, reports C(ok) and writes nothing."
+requirements:
+  - httpx (Python library) to log in with O(verify=true) (the default), which checks the credentials against the registry
 options:
   registry:
     description:
@@ -87,6 +93,14 @@ notes:
   - A lock file C(FILE.lock) is created beside the auth file and left there.
   - skopeo 1.9.3 has no C(--compat-auth-file); skopeo always checks the credentials (O(verify=true)).
 seealso:
+  - module: ocikit.images.image_copy
+  - module: ocikit.images.image_sync
+  - name: Logging in to registries
+    description: Auth files, credential helpers, Docker's format, logout.
+    link: https://github.com/ocikit/images/blob/main/docs/registry-login.md
+  - name: skopeo-login(1)
+    description: The command this module does natively.
+    link: https://github.com/containers/skopeo/blob/main/docs/skopeo-login.1.md
   - name: containers-auth.json(5)
     description: The auth file format.
     link: https://github.com/containers/image/blob/main/docs/containers-auth.json.5.md
@@ -168,9 +182,11 @@ verification:
     auth_scheme:
       description: The registry's auth scheme, V(basic), V(bearer), or V(none) when it asks for no authentication.
       type: str
+      sample: bearer
     verified:
       description: Whether the registry judged the credentials (V(false) only with scheme V(none), which accepts anything).
       type: bool
+      sample: true
   sample: {auth_scheme: bearer, verified: true}
 removed:
   description: The keys whose credentials were removed (or would be, in check mode), sorted.

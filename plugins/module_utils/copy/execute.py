@@ -718,10 +718,14 @@ def _source_signatures(src: ImageSource, dest: ImageDestination, plan: CopyPlan,
     a copy that would change the manifest, or a destination that cannot store signatures, fails
     before anything is written rather than drop them silently.
     """
+    # One image out of an index (multi_arch: system) carries its own signatures, not the index's (containers/image reads the
+    # chosen instance's, copy/single.go), and is unchanged when written as that instance's manifest.
+    chosen = plan.images[0].source.digest if plan.platform is not None and plan.index_type is None and plan.images else None
+    origin = chosen or plan.source_digest
     change = None
-    if plan.manifest is None or plan.manifest.digest != plan.source_digest:
+    if plan.manifest is None or plan.manifest.digest != origin:
         change = plan.reason if plan.manifest is None else 'to %s' % plan.manifest.digest
-    return travelling_signatures(src.get_signatures, dest, options, change)
+    return travelling_signatures((lambda: src.get_signatures(chosen)) if chosen is not None else src.get_signatures, dest, options, change)
 
 
 def travelling_signatures(read: t.Callable[[], list[bytes]], dest: ImageDestination, options: CopyOptions,

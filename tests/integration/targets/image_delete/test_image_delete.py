@@ -200,7 +200,8 @@ def test_oci_layout_check_mode_writes_nothing(tmp_path):
 def test_other_transports_are_refused(image, tmp_path):
     refused = delete(image.to_dir(tmp_path / 'dir'))
     assert refused.failed
-    assert refused.msg == 'dir:%s: deleting is not supported for dir: images (only docker:, oci: and containers-storage: images can be deleted)' % (tmp_path / 'dir')
+    assert refused.msg == ('dir:%s: deleting is not supported for dir: images (only docker:, oci: and containers-storage: images can be deleted)'
+                           % (tmp_path / 'dir'))
 
 
 def test_playbook_group_defaults_check_and_idempotence(image, registry):

@@ -573,3 +573,25 @@ def test_sign_in_place_in_a_layout_and_an_archive(tmp_path, transport) -> None:
     assert verified.identity == 'example.com/app:v1'
     again = sign_in_place(ref, OPTIONS, sign)
     assert not again['changed'] and again['signatures'] == 2
+
+
+def test_one_image_out_of_an_index_carries_its_own_signatures(tmp_path) -> None:
+    # As containers/image (copy/single.go reads the chosen instance's signatures): not the index's.
+    amd64, arm64 = make_image([b'amd64\n']), make_image([b'arm64\n'])
+    write_signed('%s:t' % (tmp_path / 'src'), amd64, None, raw=make_index(amd64, arm64))
+    os.makedirs(signature_dir(tmp_path / 'src', amd64.digest))
+    with open(os.path.join(signature_dir(tmp_path / 'src', amd64.digest), 'signature-1'), 'wb') as handle:
+        handle.write(GPG_SIG)
+    src_ref = OCILayoutTransport().parse_reference('%s:t' % (tmp_path / 'src'))
+    out = tmp_path / 'out'
+    result = copy_image(src_ref, DirTransport().parse_reference(str(out)), OPTIONS, OPTIONS, CopyOptions(override_arch='amd64'))
+    assert (result.changed, result.plan.platform, result.after) == (True, 'linux/amd64', amd64.digest)
+    assert (out / 'signature-1').read_bytes() == GPG_SIG
+    # The index's own signatures stay with the index: signed alone, it gives the single image nothing to carry.
+    os.unlink(os.path.join(signature_dir(tmp_path / 'src', amd64.digest), 'signature-1'))
+    index_digest = Digest.from_bytes(make_index(amd64, arm64))
+    os.makedirs(signature_dir(tmp_path / 'src', index_digest))
+    with open(os.path.join(signature_dir(tmp_path / 'src', index_digest), 'signature-1'), 'wb') as handle:
+        handle.write(GPG_SIG_2)
+    again = copy_image(src_ref, DirTransport().parse_reference(str(tmp_path / 'out2')), OPTIONS, OPTIONS, CopyOptions(override_arch='amd64'))
+    assert again.changed and not (tmp_path / 'out2' / 'signature-1').exists()

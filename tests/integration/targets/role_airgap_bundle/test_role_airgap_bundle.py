@@ -108,8 +108,12 @@ def ok(run) -> int:
 
 
 def failure(run) -> str:
-    """The message of the task that failed."""
-    return next(('%s: %s' % (name, result.get('msg') or json.dumps(result)[:3000]) for name, result in run.tasks() if result.get('_status') == 'failed'), '')
+    """The message of the task that failed (of its first failed item, in a loop)."""
+    for name, result in run.tasks():
+        if result.get('_status') == 'failed':
+            items = [item for item in result.get('results', []) if item.get('failed')]
+            return '%s: %s' % (name, (items[0] if items else result).get('msg') or json.dumps(result)[:3000])
+    return ''
 
 
 def sha256(path: Path) -> str:
@@ -179,3 +183,169 @@ def test_air_gap_round_trip_into_a_registry_and_containers_storage(registry, tok
     assert ok(play(storage)) == 0
     assert ok(play(storage, check=True)) == 0
     assert service.loads() == loads
+
+
+@pytest.fixture(scope='module')
+def bundle(registry, signed, tmp_path_factory) -> Path:
+    """A layout bundle of both images, exported once; tests change copies of it."""
+    path = tmp_path_factory.mktemp('airgap-bundle') / 'bundle'
+    assert ok(play(export_vars(registry, signed, path))) > 0
+    return path
+
+
+def carried(bundle: Path, tmp_path: Path) -> Path:
+    copy = tmp_path / 'carried'
+    shutil.copytree(bundle, copy)
+    return copy
+
+
+def signature_file(path: Path, digest: str) -> Path:
+    return path / 'images/.ocikit/signatures' / digest.replace(':', '=') / 'signature-1'
+
+
+@pytest.mark.parametrize('tamper', ['index', 'blob', 'signature', 'lock_image'])
+def test_a_tampered_bundle_is_refused_before_anything_is_pushed(token_registry, signed, service, bundle, tmp_path, tamper):
+    path = carried(bundle, tmp_path)
+    v1 = signed['images']['v1']
+    if tamper == 'index':
+        index = path / 'images/index.json'
+        index.write_text(index.read_text() + ' ')
+        expected = 'is not what was exported: images/index.json changed; nothing was imported'
+    elif tamper == 'blob':
+        layer = path / 'images/blobs/sha256' / v1.layer_digests[1].split(':', 1)[1]
+        data = bytearray(layer.read_bytes())
+        data[-1] ^= 1
+        layer.write_bytes(bytes(data))
+        expected = 'blobs that do not match their digest: %s; nothing was imported' % v1.layer_digests[1]
+    elif tamper == 'signature':
+        signature_file(path, v1.manifest_digest).write_bytes(b'not a signature')
+        expected = 'images/.ocikit/signatures/%s/signature-1 changed; nothing was imported' % v1.manifest_digest.replace(':', '=')
+    else:
+        # The lock file names another digest than the layout holds (a lock file edited, or one from another export).
+        lock = json.loads((path / 'bundle.lock.json').read_text())
+        lock['images'][0]['digest'] = signed['images']['v2'].manifest_digest
+        (path / 'bundle.lock.json').write_text(json.dumps(lock))
+        expected = 'does not hold what its lock file lists'
+    token_registry.clear_requests()
+    run = play(import_vars(token_registry, signed, path, 'docker://%s/tampered' % token_registry.host))
+    assert run.rc != 0 and expected in failure(run), failure(run)
+    assert blob_writes(token_registry) == []
+    loads = service.loads()
+    run = play(import_vars(token_registry, signed, path, 'containers-storage:example.test/tampered', airgap_bundle_daemon_host=service.host))
+    assert run.rc != 0 and expected in failure(run), failure(run)
+    assert service.loads() == loads
+    assert not [name for name in service.images() if '/tampered/' in name]
+
+
+def relock(path: Path) -> None:
+    """Rewrite the lock file's checksums for the bundle as it now is: what someone who can also change the lock file can do."""
+    lock = json.loads((path / 'bundle.lock.json').read_text())
+    lock['checksums'] = {name: 'sha256:' + hashlib.sha256((path / name).read_bytes()).hexdigest() for name in lock['checksums']}
+    (path / 'bundle.lock.json').write_text(json.dumps(lock))
+
+
+def test_a_wrong_signature_is_refused_by_the_policy_with_nothing_imported(token_registry, signed, service, bundle, tmp_path):
+    # v2's signature in v1's place, and a lock file that agrees: the checksums pass, the policy must refuse.
+    path = carried(bundle, tmp_path)
+    v1, v2 = (signed['images'][tag].manifest_digest for tag in TAGS)
+    signature_file(path, v1).write_bytes(signature_file(path, v2).read_bytes())
+    relock(path)
+    token_registry.clear_requests()
+    run = play(import_vars(token_registry, signed, path, 'docker://%s/wrongsig' % token_registry.host))
+    assert run.rc != 0, failure(run)
+    message = failure(run)
+    assert 'team/app:v1' in message and 'rejects' in message and 'signature 1' in message, message
+    assert blob_writes(token_registry) == []
+    loads = service.loads()
+    storage = import_vars(token_registry, signed, path, 'containers-storage:example.test/wrongsig', airgap_bundle_daemon_host=service.host)
+    run = play(storage)
+    assert run.rc != 0 and 'rejects' in failure(run), failure(run)
+    assert service.loads() == loads
+    # image_copy itself, as the role's load task calls it: the policy is evaluated before remove_signatures leaves them behind.
+    direct = run_module('image_copy', {'src': 'oci:%s/images:team/app:v1' % path, 'dest': 'containers-storage:example.test/wrongsig/app:v1',
+                                       'dest_daemon_host': service.host, 'remove_signatures': True, 'policy_data': far_policy(signed)})
+    assert direct.failed and direct.result.get('error_type') == 'PolicyRejectedError', direct
+    assert service.loads() == loads
+    assert not [name for name in service.images() if '/wrongsig/' in name]
+    # Without the wrong signature, the same image is accepted.
+    accepted = run_module('image_copy', {'src': 'oci:%s/images:team/app:v2' % path, 'dest': 'containers-storage:example.test/wrongsig/app:v2',
+                                         'dest_daemon_host': service.host, 'remove_signatures': True, 'policy_data': far_policy(signed)})
+    assert not accepted.failed and accepted.result['policy']['requirement'] == 'signedBy', accepted
+
+
+def test_archive_bundle_round_trip_and_names_no_longer_declared(registry, token_registry, signed, tmp_path):
+    near = tmp_path / 'near'
+    values = export_vars(registry, signed, near, airgap_bundle_archive=True)
+    assert ok(play(values, check=True)) > 0
+    assert not (near / 'images.tar').exists() and not (near / 'bundle.lock.json').exists()
+    assert ok(play(values)) > 0
+    archive = near / 'images.tar'
+    lock = json.loads((near / 'bundle.lock.json').read_text())
+    assert (lock['archive'], lock['checksums']) == (True, {'images.tar': sha256(archive)})
+    assert [image['name'] for image in lock['images']] == ['team/app:v1', 'team/app:v2']
+    stamp = archive.stat().st_mtime_ns
+    assert ok(play(values)) == 0
+    assert ok(play(values, check=True)) == 0
+    assert archive.stat().st_mtime_ns == stamp
+
+    # Import the carried archive into the registry; a re-run is ok.
+    far = tmp_path / 'far'
+    shutil.copytree(near, far)
+    dest = 'docker://%s/airgap-archive' % token_registry.host
+    imported = import_vars(token_registry, signed, far, dest, airgap_bundle_archive=True,
+                           airgap_bundle_policy_data=far_policy(signed, 'oci-archive'))
+    assert ok(play(imported)) > 0
+    for tag in TAGS:
+        assert (skopeo_inspect('docker://%s/airgap-archive/team/app:%s' % (token_registry.host, tag), *token_registry.skopeo_flags(''))['Digest']
+                == signed['images'][tag].manifest_digest)
+    token_registry.clear_requests()
+    assert ok(play(imported)) == 0
+    assert blob_writes(token_registry) == []
+    # A layout import of an archive bundle is refused by name.
+    run = play(import_vars(token_registry, signed, far, dest))
+    assert run.rc != 0 and 'holds an OCI archive: set airgap_bundle_archive: true' in failure(run), failure(run)
+
+    # v2 alone is declared now: check mode predicts the change, the run writes an archive without v1, the old one is replaced whole.
+    fewer = export_vars(registry, signed, near, tags=('v2',), airgap_bundle_archive=True)
+    assert ok(play(fewer, check=True)) > 0
+    assert archive.stat().st_mtime_ns == stamp
+    assert ok(play(fewer)) > 0
+    with tarfile.open(archive) as tar:
+        index = json.loads(tar.extractfile('index.json').read())
+    assert [m['annotations']['org.opencontainers.image.ref.name'] for m in index['manifests']] == ['team/app:v2']
+    assert sorted(p.name for p in near.iterdir()) == ['bundle.lock.json', 'images.tar']
+    lock = json.loads((near / 'bundle.lock.json').read_text())
+    assert ([image['name'] for image in lock['images']], lock['checksums']) == (['team/app:v2'], {'images.tar': sha256(archive)})
+    assert ok(play(fewer)) == 0
+
+
+def test_a_layout_loses_the_names_no_longer_declared(registry, signed, tmp_path):
+    path = tmp_path / 'bundle'
+    assert ok(play(export_vars(registry, signed, path))) > 0
+    v1 = signed['images']['v1']
+    assert ok(play(export_vars(registry, signed, path, tags=('v2',)), check=True)) > 0
+    assert set(layout_names(path / 'images')) == {'team/app:v1', 'team/app:v2'}
+    assert ok(play(export_vars(registry, signed, path, tags=('v2',)))) > 0
+    assert layout_names(path / 'images') == {'team/app:v2': signed['images']['v2'].manifest_digest}
+    # v1's manifest, its layers and its signature went with its name.
+    assert not (path / 'images/blobs/sha256' / v1.manifest_digest.split(':', 1)[1]).exists()
+    assert not signature_file(path, v1.manifest_digest).exists()
+    lock = json.loads((path / 'bundle.lock.json').read_text())
+    assert [image['name'] for image in lock['images']] == ['team/app:v2']
+    assert sorted(lock['checksums']) == ['images/.ocikit/signatures/%s/signature-1' % signed['images']['v2'].manifest_digest.replace(':', '='),
+                                         'images/index.json']
+    assert ok(play(export_vars(registry, signed, path, tags=('v2',)))) == 0
+
+
+@pytest.mark.parametrize('values, expected', [
+    ({'airgap_bundle_action': 'push'}, 'airgap_bundle_action must be export or import (got "push")'),
+    ({'airgap_bundle_images': [{'src': 'registry.example/app'}]}, 'airgap_bundle_images[0]: each item needs src naming one image'),
+    ({'airgap_bundle_images': [{'src': 'a.example/x/app:1'}, {'src': 'b.example/x/app:1'}]}, 'two images would have one name in the bundle'),
+    ({'airgap_bundle_action': 'import', 'airgap_bundle_dest': 'oci:/srv/x'}, 'airgap_bundle_dest must be docker://HOST'),
+    ({'airgap_bundle_action': 'import', 'airgap_bundle_dest': 'docker://127.0.0.1:1/x'}, 'bundle.lock.json does not exist'),
+])
+def test_bad_input_is_refused_with_one_line(values, expected, tmp_path):
+    run = play(dict({'airgap_bundle_action': 'export', 'airgap_bundle_path': str(tmp_path / 'bundle'), 'airgap_bundle_insecure_policy': True},
+                    **values))
+    assert run.rc != 0 and expected in failure(run), failure(run)
+    assert not (tmp_path / 'bundle').exists()

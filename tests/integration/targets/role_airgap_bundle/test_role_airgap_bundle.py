@@ -338,7 +338,9 @@ def test_a_layout_loses_the_names_no_longer_declared(registry, signed, tmp_path)
 
 
 @pytest.mark.parametrize('values, expected', [
-    ({'airgap_bundle_action': 'push'}, 'airgap_bundle_action must be export or import (got "push")'),
+    ({'airgap_bundle_action': 'push'}, 'value of airgap_bundle_action must be one of: export, import, got: push'),
+    ({'airgap_bundle_images': [{'src': 'registry.example/app:1', 'tag': '2'}]}, 'airgap_bundle_images.tag. Supported parameters include'),
+    ({'airgap_bundle_policy': '/etc/p.json'}, 'at most one of airgap_bundle_policy, airgap_bundle_policy_data and airgap_bundle_insecure_policy'),
     ({'airgap_bundle_images': [{'src': 'registry.example/app'}]}, 'airgap_bundle_images[0]: each item needs src naming one image'),
     ({'airgap_bundle_images': [{'src': 'a.example/x/app:1'}, {'src': 'b.example/x/app:1'}]}, 'two images would have one name in the bundle'),
     ({'airgap_bundle_action': 'import', 'airgap_bundle_dest': 'oci:/srv/x'}, 'airgap_bundle_dest must be docker://HOST'),

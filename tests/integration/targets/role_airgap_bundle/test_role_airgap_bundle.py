@@ -184,6 +184,16 @@ def test_air_gap_round_trip_into_a_registry_and_containers_storage(registry, tok
     assert ok(play(storage, check=True)) == 0
     assert service.loads() == loads
 
+    # 5. And into a Docker daemon (Podman's Docker-compatible API serves here as the daemon).
+    daemon = import_vars(token_registry, signed, far, 'docker-daemon:example.test/daemon', airgap_bundle_daemon_host=service.host)
+    assert ok(play(daemon)) > 0
+    images = service.images()
+    for tag in TAGS:
+        assert images['example.test/daemon/team/app:%s' % tag] == signed['images'][tag].config_digest
+    loads = service.loads()
+    assert ok(play(daemon)) == 0
+    assert service.loads() == loads
+
 
 @pytest.fixture(scope='module')
 def bundle(registry, signed, tmp_path_factory) -> Path:

@@ -128,6 +128,20 @@ def test_keep_going_reports_and_fails_at_the_end(registry, token_registry, sourc
     assert digest_at(token_registry, 'team/tool:1', under='partial') == source['digests']['tool']
 
 
+def test_the_policy_decides_what_is_mirrored(registry, token_registry, source, tmp_path):
+    # Only mirror/app is trusted: mirror/tool is refused before anything of it is written, and the run fails after the summary.
+    repository = registry.ref('mirror/app', 'x').rsplit(':', 1)[0]
+    policy = {'default': [{'type': 'reject'}], 'transports': {'docker': {repository: [{'type': 'insecureAcceptAnything'}]}}}
+    values = mirror_vars(registry, token_registry, tmp_path, registry_mirror_dest=token_registry.host + '/trusted',
+                         registry_mirror_insecure_policy=False, registry_mirror_policy_data=policy)
+    run = run_playbook(PLAY, values)
+    assert run.rc != 0
+    assert 'rejects "docker://%s"' % registry.ref('mirror/tool', '1') in failure(run), failure(run)
+    assert summary(run).startswith('%s/trusted: 3 copied, 0 up to date, 0 pruned, 1 failed of 4 images' % token_registry.host), summary(run)
+    gone = skopeo('inspect', *token_registry.skopeo_flags(''), 'docker://%s/trusted/team/tool:1' % token_registry.host, check=False)
+    assert gone.returncode != 0
+
+
 @pytest.mark.parametrize('values, expected', [
     ({'registry_mirror_dest': 'docker://mirror.example/x'}, 'registry_mirror_dest must name the destination registry and path'),
     ({'registry_mirror_images': []}, 'registry_mirror_images must list what to mirror'),

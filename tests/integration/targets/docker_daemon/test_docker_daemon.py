@@ -100,7 +100,8 @@ def test_rerun_is_unchanged_and_loads_nothing(service: Service, source: Source, 
     # Decided by image ID alone: the name's record holds the source's config digest; nothing is exported, nothing loaded.
     assert (again.result['changed'], again.result['rule'], again.result['image_id']) == (False, 'image_id', source.config_digest)
     # digest: the manifest of the archive the first run sent, from the record it kept (the daemon keeps no manifest).
-    assert again.result['digest'] == first.result['digest'] is not None
+    assert first.result['digest'] is not None
+    assert again.result['digest'] == first.result['digest']
     assert again.result['diff'] == {'before': {'image_id': source.config_digest},
                                     'after': {'image_id': source.config_digest, 'digest': first.result['digest']}}
     # Without the record (another cache), the same decision, and digest is null rather than an export.

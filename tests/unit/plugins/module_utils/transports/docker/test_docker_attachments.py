@@ -277,6 +277,10 @@ class _Plan:
     reason: str = ''
     manifest: t.Any = dataclasses.field(default_factory=lambda: types.SimpleNamespace(digest=DIGEST))
     source_digest: Digest = DIGEST
+    # A single image or an index copied whole: not one image chosen out of an index (whose own signatures travel).
+    platform: str | None = None
+    index_type: str | None = None
+    images: tuple[t.Any, ...] = ()
 
 
 class _Source:

@@ -63,11 +63,8 @@ from ansible_collections.ocikit.images.plugins.module_utils.fsutil import (
 )
 from ansible_collections.ocikit.images.plugins.module_utils.transports.docker.errors_map import error_from_response, transport_error
 
-try:
-    import httpx
-except ImportError:  # pragma: no cover - exercised only without httpx
-    # Only an http(s) lookaside needs it, and its reader is handed an httpx client.
-    httpx = None
+# None without httpx: only an http(s) lookaside needs it.
+from ansible_collections.ocikit.images.plugins.module_utils.transports.docker.httpx_import import httpx
 
 if t.TYPE_CHECKING:  # pragma: no cover
     from ansible_collections.ocikit.images.plugins.module_utils.reference import DockerReference

@@ -111,13 +111,7 @@ from ansible_collections.ocikit.images.plugins.module_utils.transports.docker.er
 )
 from ansible_collections.ocikit.images.plugins.module_utils.transports.docker.tls import ssl_context
 
-try:
-    import httpx
-except ImportError as _import_error:  # pragma: no cover - exercised only without httpx
-    httpx = None
-    HTTPX_IMPORT_ERROR: ImportError | None = _import_error
-else:
-    HTTPX_IMPORT_ERROR = None
+from ansible_collections.ocikit.images.plugins.module_utils.transports.docker.httpx_import import HTTPX_IMPORT_ERROR, httpx
 
 if t.TYPE_CHECKING:  # pragma: no cover
     from ansible_collections.ocikit.images.plugins.module_utils.transports.base import ConnectionOptions

@@ -45,10 +45,8 @@ from ansible_collections.ocikit.images.plugins.module_utils.transports.docker.au
 from ansible_collections.ocikit.images.plugins.module_utils.transports.docker.client import RegistryClient
 from ansible_collections.ocikit.images.plugins.module_utils.transports.docker.tls import ssl_context
 
-try:
-    import httpx
-except ImportError:  # pragma: no cover - RegistryClient reports the missing package by name
-    httpx = None
+# None without httpx: RegistryClient reports the missing package by name.
+from ansible_collections.ocikit.images.plugins.module_utils.transports.docker.httpx_import import httpx
 
 if t.TYPE_CHECKING:  # pragma: no cover
     from ansible_collections.ocikit.images.plugins.module_utils.reference import DockerReference

@@ -54,10 +54,8 @@ from ansible_collections.ocikit.images.plugins.module_utils.errors import (
 from ansible_collections.ocikit.images.plugins.module_utils.transports.docker.client import require_httpx
 from ansible_collections.ocikit.images.plugins.module_utils.transports.docker.errors_map import transport_error
 
-try:
-    import httpx
-except ImportError:  # pragma: no cover - reported by require_httpx
-    pass
+# None without httpx: reported by require_httpx.
+from ansible_collections.ocikit.images.plugins.module_utils.transports.docker.httpx_import import httpx
 
 if t.TYPE_CHECKING:  # pragma: no cover
     from ansible_collections.ocikit.images.plugins.module_utils.transports.base import ConnectionOptions

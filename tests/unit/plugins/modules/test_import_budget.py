@@ -89,3 +89,18 @@ def test_the_probe_sees_lazy_imports_when_a_run_needs_them(tmp_path):
                           "parse_image_name('docker://127.0.0.1:9/a/b:c').new_source(ConnectionOptions()).close()",
                           "from %scompression import compress_stream, ZSTD" % MU, "b''.join(compress_stream([b'x'], ZSTD))")
     assert {MU + 'transports.docker.source', MU + 'transports.docker.client', 'httpx', 'zstandard'} <= loaded
+
+
+def test_httpx_comes_without_its_command_line_client_and_without_zstandard():
+    # httpx's __init__ imports its CLI (rich, click, pygments: ~45 ms) when they are installed, and zstandard for zstd
+    # Content-Encoding: the one import (transports/docker/httpx_import.py) leaves both out; zstandard still loads when a
+    # zstd layer needs it, and httpx works.
+    statements = ("from %stransports.docker.httpx_import import httpx" % MU,
+                  "assert 'zstd' not in httpx._decoders.SUPPORTED_DECODERS",
+                  "assert httpx.Client().headers['accept-encoding'].replace(' ', '').split(',')[:2] == ['gzip', 'deflate']",
+                  "assert 'zstandard' not in sys.modules and 'httpx._main' not in sys.modules",
+                  "from %scompression import compress_stream, ZSTD; b''.join(compress_stream([b'x'], ZSTD))" % MU,
+                  "assert sys.modules['zstandard'] is not None")
+    loaded = loaded_after(MU + 'transports.docker.httpx_import', *statements)
+    assert 'httpx' in loaded and 'zstandard' in loaded
+    assert sorted(loaded & {'rich', 'click', 'pygments', 'httpx._main'}) == []

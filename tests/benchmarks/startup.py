@@ -106,7 +106,7 @@ def import_profile(python: str, ansiballz: Path, env: t.Mapping[str, str], repea
 
 
 def parse_importtime(text: str) -> tuple[float, set[str], list[tuple[int, str]]]:
-    """Seconds (the sum of every module's own time), the names imported, (µs, name) of each top-level import."""
+    """Seconds (the sum of every module's own time), the names loaded (0.1 ms or more), (µs, name) of each top-level import."""
     total = 0
     names = set()
     top: list[tuple[int, str]] = []
@@ -116,7 +116,10 @@ def parse_importtime(text: str) -> tuple[float, set[str], list[tuple[int, str]]]
             continue
         own, cumulative, indent, name = int(match.group(1)), int(match.group(2)), match.group(3), match.group(4)
         total += own
-        names.add(name)
+        if cumulative >= 100:
+            # Under 0.1 ms nothing was loaded: an import answered from sys.modules, such as the zstandard that httpx_import.py
+            # makes httpx find missing (a line of a few µs), is not a package imported.
+            names.add(name)
         if not indent:
             top.append((cumulative, name))
     return total / 1e6, names, top

@@ -54,6 +54,7 @@ from ansible_collections.ocikit.images.plugins.module_utils.signature.identity i
     SignedIdentity,
     prefix_problem,
 )
+from ansible_collections.ocikit.images.plugins.module_utils.transports.containers_storage.transport import is_image_id
 
 # The files containers/image looks for, in order, when no path is given (signature/policy_config.go).
 USER_POLICY_PATH = os.path.join('.config', 'containers', 'policy.json')  # below $HOME
@@ -278,26 +279,14 @@ def storage_scope_problem(scope: str) -> str | None:
     if not (root if at else store).startswith('/'):
         return 'the store\'s root %s is not an absolute path' % quote(root if at else store)
     fields = rest.split('@', 2) if rest else []
-    if len(fields) == 2 and not (_is_image_id(fields[1]) or _is_digest(fields[1])):
+    if len(fields) == 2 and not (is_image_id(fields[1]) or Digest.is_valid(fields[1])):
         return '%s is neither an image ID (64 hex digits) nor a digest' % quote(fields[1])
     if len(fields) == 3:
-        if not _is_digest(fields[1]):
+        if not Digest.is_valid(fields[1]):
             return '%s is not a digest' % quote(fields[1])
-        if not _is_image_id(fields[2]):
+        if not is_image_id(fields[2]):
             return '%s is not an image ID (64 hex digits)' % quote(fields[2])
     return None
-
-
-def _is_image_id(value: str) -> bool:
-    return len(value) == 64 and all(c in '0123456789abcdef' for c in value)
-
-
-def _is_digest(value: str) -> bool:
-    try:
-        Digest(value)
-    except InvalidDigestError:
-        return False
-    return True
 
 
 def docker_scope_problem(scope: str) -> str | None:

@@ -56,6 +56,11 @@ _ID_RE = re.compile(r'[a-f0-9]{64}')
 EXPECTED = 'expected NAME[:TAG], NAME@DIGEST or @IMAGE_ID, optionally after [DRIVER@ROOT+RUNROOT]'
 
 
+def is_image_id(value: str) -> bool:
+    """Whether ``value`` is a containers/storage image ID: all 64 lowercase hex digits (containers/image's validateImageID)."""
+    return bool(_ID_RE.fullmatch(value))
+
+
 @dataclasses.dataclass(frozen=True)
 class StoreSpec:
     """A bracketed store: ``driver`` and ``runroot`` may be empty (not given), ``root`` too when a driver is given."""

@@ -418,6 +418,7 @@ diff:
   sample: {before: null, after: {digest: sha256:3f57d9401f8d42f986df300f0c69192fc41da28ccc8d797829467780db3dd741}}
 '''
 
+from ansible_collections.ocikit.images.plugins.module_utils import bytecode  # noqa: F401 pylint: disable=unused-import
 from ansible_collections.ocikit.images.plugins.module_utils.copy.execute import (
     additional_tag_references,
     additional_tags_kwargs,

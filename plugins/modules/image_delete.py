@@ -185,6 +185,7 @@ diff:
     after: null
 '''
 
+from ansible_collections.ocikit.images.plugins.module_utils import bytecode  # noqa: F401 pylint: disable=unused-import
 from ansible_collections.ocikit.images.plugins.module_utils.delete import delete_image
 from ansible_collections.ocikit.images.plugins.module_utils.module import (
     OcikitModule,

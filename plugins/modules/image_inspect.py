@@ -192,6 +192,7 @@ config:
       - sha256:0ba5d5d1d8ad47dcb2f4b6b1b4ba46ef1f2d3e76ea2e5a6d1a4b5b4e0a5d1c2e
 '''
 
+from ansible_collections.ocikit.images.plugins.module_utils import bytecode  # noqa: F401 pylint: disable=unused-import
 from ansible_collections.ocikit.images.plugins.module_utils.inspect import inspect_image
 from ansible_collections.ocikit.images.plugins.module_utils.module import (
     OcikitModule,

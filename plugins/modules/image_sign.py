@@ -412,6 +412,7 @@ fingerprint:
 
 import typing as t
 
+from ansible_collections.ocikit.images.plugins.module_utils import bytecode  # noqa: F401 pylint: disable=unused-import
 from ansible_collections.ocikit.images.plugins.module_utils import sign_actions
 from ansible_collections.ocikit.images.plugins.module_utils.copy.sign_image import sign_in_place
 from ansible_collections.ocikit.images.plugins.module_utils.copy.signing import SIGN_MUTUALLY_EXCLUSIVE, SignOptions, sign_argument_spec, sign_options

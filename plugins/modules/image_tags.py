@@ -132,6 +132,7 @@ count:
   sample: 3
 '''
 
+from ansible_collections.ocikit.images.plugins.module_utils import bytecode  # noqa: F401 pylint: disable=unused-import
 from ansible_collections.ocikit.images.plugins.module_utils.module import (
     OcikitModule,
     check_dependencies,

@@ -207,6 +207,7 @@ diff:
     after: {registries: [quay.io, registry.example.com], credentials: {registry.example.com: {username: alice, store: auth file}}}
 '''
 
+from ansible_collections.ocikit.images.plugins.module_utils import bytecode  # noqa: F401 pylint: disable=unused-import
 from ansible_collections.ocikit.images.plugins.module_utils.config.auth_write import auth_target
 from ansible_collections.ocikit.images.plugins.module_utils.errors import InvalidInputError
 from ansible_collections.ocikit.images.plugins.module_utils.login import login, logout, logout_all

@@ -191,6 +191,15 @@ def ansiballz_payload(ansiballz: Path) -> tuple[int, dict[str, int]]:
         return len(data), {info.filename: info.file_size for info in archive.infolist()}
 
 
+def ansiballz_files(ansiballz: Path) -> dict[str, bytes]:
+    """Every file of an AnsiballZ file's payload, by its path in the zip."""
+    match = _ZIP_DATA_RE.search(Path(ansiballz).read_text(encoding='utf-8'))
+    if not match:
+        raise ValueError('%s carries no zip_data' % ansiballz)
+    with zipfile.ZipFile(io.BytesIO(base64.b64decode(match.group(1)))) as archive:
+        return {info.filename: archive.read(info) for info in archive.infolist()}
+
+
 def skopeo(*args: str, check: bool = True) -> subprocess.CompletedProcess:
     """Run the reference peer."""
     return subprocess.run(['skopeo', *args], capture_output=True, text=True, check=check, timeout=600)

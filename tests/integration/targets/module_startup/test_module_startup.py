@@ -8,9 +8,14 @@ AnsiballZ, fail if one of those module_utils were missing from the payload.
 
 from __future__ import annotations
 
+import hashlib
+import marshal
+import subprocess
+import sys
+from importlib.util import MAGIC_NUMBER
 from pathlib import Path
 
-from ocikit_it import PASSWORD, USER, ansiballz_payload, run_playbook, skopeo_inspect
+from ocikit_it import PASSWORD, PYTHON, USER, ansiballz_files, ansiballz_payload, run_playbook, skopeo_inspect
 from ocikit_testbed import LayerSpec, build_image, build_index
 
 MU = 'ansible_collections/ocikit/images/plugins/module_utils/'
@@ -86,3 +91,59 @@ def test_lazily_imported_features_work_through_ansible_playbook(registry, tmp_pa
     # And only what a module's imports can reach: the policy options live apart from module.py, which every module imports.
     assert {MU + 'policy_options.py', MU + 'signature/policy.py'} <= payloads['AnsiballZ_image_copy.py']
     assert not {MU + 'policy_options.py', MU + 'signature/policy.py', MU + 'copy/execute.py'} & payloads['AnsiballZ_registry_login.py']
+
+
+CACHED_PLAY = '''
+- hosts: localhost
+  gather_facts: false
+  vars:
+    ansible_remote_tmp: "{{ remote_tmp }}"
+  tasks:
+    - ocikit.images.image_copy: {src: "{{ image }}", dest: "oci:{{ layout }}:v1"}
+    - ocikit.images.image_inspect: {image: "oci:{{ layout }}:v1"}
+'''
+
+
+def _cache_tag() -> str:
+    return subprocess.run([PYTHON, '-c', 'import sys; print(sys.implementation.cache_tag)'], capture_output=True, text=True, check=True).stdout.strip()
+
+
+def test_module_utils_bytecode_is_cached_between_tasks(tmp_path: Path):
+    """module_utils/bytecode.py through real AnsiballZ runs: the first run writes one entry per module_util it
+    compiled, keyed by that source in the payload; the next run compiles nothing new and writes nothing."""
+    image = build_image(tmp_path / 'img', 'v1', layers=[LayerSpec(size=30_000)])
+    remote, cache = tmp_path / 'remote', tmp_path / 'cache'
+    extra = {'image': image.oci_ref, 'layout': str(tmp_path / 'layout'), 'remote_tmp': str(remote)}
+    env = {'ANSIBLE_KEEP_REMOTE_FILES': '1', 'ANSIBLE_LOCAL_TEMP': str(tmp_path / 'local'), 'HOME': str(tmp_path / 'home'),
+           'XDG_CACHE_HOME': str(cache), 'PYTHONDONTWRITEBYTECODE': '', 'OCIKIT_BYTECODE_CACHE': ''}
+    first = run_playbook(CACHED_PLAY, extra, env=env)
+    assert first.rc == 0, (first.output, first.stderr)
+    copy, inspect = [result for dummy, result in first.tasks()]
+    assert copy['changed'] is True and inspect['digest'] == copy['digest'] == image.manifest_digest
+
+    directory = cache / 'ocikit' / 'bytecode-v1' / _cache_tag()
+    assert directory.stat().st_mode & 0o777 == 0o700
+    stored = {entry.name: entry.stat() for entry in directory.iterdir()}
+    assert stored and all(info.st_mode & 0o777 == 0o600 for info in stored.values())
+    sources = {}
+    for path in remote.glob('ansible-tmp-*/AnsiballZ_*.py'):
+        for name, data in ansiballz_files(path).items():
+            if name.startswith(MU) and name.endswith('.py') and not name.endswith('__init__.py'):
+                sources[hashlib.sha256(MAGIC_NUMBER + b'\0' + data).hexdigest()] = name
+    # Only if the interpreters agree on the magic number can keys be recomputed here; the test bed runs the same Python.
+    assert sys.implementation.cache_tag == _cache_tag()
+    assert set(stored) <= set(sources), 'entries that are no module_util of these payloads: %s' % (set(stored) - set(sources))
+    assert {MU + 'copy/execute.py', MU + 'inspect.py', MU + 'reference.py'} <= {sources[key] for key in stored}
+    assert MU + 'bytecode.py' not in {sources[key] for key in stored}  # loaded by zipimport, before the finder
+    code = marshal.loads((directory / next(key for key in stored if sources[key] == MU + 'copy/execute.py')).read_bytes())
+    assert code.co_filename.endswith('/' + MU + 'copy/execute.py')
+
+    second = run_playbook(CACHED_PLAY, extra, env=env)
+    assert second.rc == 0, (second.output, second.stderr)
+    copy2, inspect2 = [result for dummy, result in second.tasks()]
+    assert copy2['changed'] is False and copy2['digest'] == copy['digest'] and inspect2['digest'] == copy['digest']
+    assert {entry.name: entry.stat().st_mtime_ns for entry in directory.iterdir()} == {name: info.st_mtime_ns for name, info in stored.items()}
+
+    off = run_playbook(CACHED_PLAY, extra, env=dict(env, XDG_CACHE_HOME=str(tmp_path / 'off-cache'), OCIKIT_BYTECODE_CACHE='0'))
+    assert off.rc == 0 and [result['changed'] for dummy, result in off.tasks()] == [False, False]
+    assert not (tmp_path / 'off-cache' / 'ocikit' / 'bytecode-v1').exists()

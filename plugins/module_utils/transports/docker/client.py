@@ -126,6 +126,11 @@ DEFAULT_RETRY_DELAY = 1.0
 # Bodies are handed on in 1 MiB pieces: TLS gives 16 KiB reads, and every piece costs a trip
 # through the digest, the writer and several generators (the pull profile was half interpreter).
 BODY_CHUNK_SIZE = 1024 * 1024
+#: A body of at least this many bytes (HTTP/1.1, Content-Length, no encoding) is read from the socket
+#: into BODY_CHUNK_SIZE buffers, past httpx's 16 KiB-per-record generators (``_direct_body``); the
+#: connection is then closed, not reused, which costs a TLS handshake (~2 ms of CPU) that the
+#: saved interpreter time pays for from about 2 MiB on.
+DIRECT_BODY_MIN = 4 * 1024 * 1024
 MAX_REDIRECTS = 10
 REDIRECT_STATUSES = frozenset((301, 302, 303, 307, 308))
 #: Answers that a gateway may give after it passed the request on: the server may have acted on it.
@@ -921,13 +926,73 @@ class RegistryClient:
     def iter_body(self, response: 'httpx.Response') -> t.Iterator[bytes]:
         """The body's chunks as they arrive, network failures mapped to ConnectionFailedError."""
         host = _host_port(response.request.url)
+        direct = _direct_body(response)
         try:
-            for chunk in response.iter_bytes(BODY_CHUNK_SIZE):
+            for chunk in direct if direct is not None else response.iter_bytes(BODY_CHUNK_SIZE):
                 if chunk:
                     self._count('bytes_received', len(chunk))
                     yield chunk
         except httpx.TransportError as exc:
             raise transport_error(exc, host, self._timeout) from exc
+
+
+def _direct_body(response: 'httpx.Response') -> t.Iterator[bytes] | None:
+    """A large body read straight from the connection's socket in BODY_CHUNK_SIZE pieces; None to read it through httpx.
+
+    TLS hands over at most one 16 KiB record per read, and through httpx every record passes h11,
+    httpcore's and httpx's generators and a re-chunker: for a 300 MB pull about 0.2 s of CPU per
+    200 MB (measured). For an HTTP/1.1 body of DIRECT_BODY_MIN bytes or more with a Content-Length
+    and no Content-Encoding, the first chunk comes through httpx (h11 hands over everything it
+    already buffered in its first Data event), then the rest is ``recv_into`` one reused buffer on
+    the socket httpcore exposes (its documented ``network_stream`` extension) with the read
+    timeout of the request. The connection's HTTP state never learns that the body was read, so
+    closing the response closes the connection instead of returning it to the pool.
+    Errors are httpx's: ReadTimeout, ReadError, and RemoteProtocolError for a body cut short.
+    """
+    if response.http_version != 'HTTP/1.1' or response.is_stream_consumed or 'transfer-encoding' in response.headers:
+        return None
+    if response.headers.get('content-encoding', 'identity').strip().lower() != 'identity':
+        return None
+    length = response.headers.get('content-length', '')
+    if not length.isdigit() or int(length) < DIRECT_BODY_MIN:
+        return None
+    stream = response.extensions.get('network_stream')
+    sock = stream.get_extra_info('socket') if stream is not None and hasattr(stream, 'get_extra_info') else None
+    if sock is None or not hasattr(sock, 'recv_into'):
+        return None
+    timeout = (response.request.extensions.get('timeout') or {}).get('read')
+    return _read_direct(response, sock, int(length), timeout)
+
+
+def _read_direct(response: 'httpx.Response', sock: t.Any, length: int, timeout: float | None) -> t.Iterator[bytes]:
+    # Kept open until the body is read: closing it (or dropping it) makes httpcore close the connection.
+    raw = response.iter_raw()
+    first = next(raw, b'')
+    remaining = length - len(first)
+    received = len(first)
+    buffer = bytearray(min(BODY_CHUNK_SIZE, max(remaining, 0)))
+    view = memoryview(buffer)
+    try:
+        yield first
+        sock.settimeout(timeout)
+        while remaining:
+            want = min(len(buffer), remaining)
+            filled = 0
+            while filled < want:
+                count = sock.recv_into(view[filled:want])
+                if not count:
+                    raise httpx.RemoteProtocolError('peer closed connection without sending complete message body: received %d bytes, '
+                                                    'expected %d' % (received + filled, length))
+                filled += count
+            remaining -= filled
+            received += filled
+            yield bytes(view[:filled])
+    except TimeoutError as exc:  # socket.timeout
+        raise httpx.ReadTimeout(str(exc) or 'timed out') from exc
+    except OSError as exc:  # ssl.SSLError included
+        raise httpx.ReadError(str(exc) or type(exc).__name__) from exc
+    finally:
+        raw.close()
 
 
 def _refused_hint(creds: 't.Any') -> str:

@@ -35,7 +35,7 @@ import pytest
 from ocikit_it import PASSWORD, USER, run_module
 from ocikit_testbed import FaultProxy, LayerSpec, Registry, build_image, http_date
 
-OPS = ('push', 'pull', 'reg2reg', 'inspect', 'delete', 'login')
+OPS = ('push', 'pull', 'pull-big', 'reg2reg', 'inspect', 'delete', 'login')
 
 #: name -> (kind, parameters); ``retry_after`` given as a callable is evaluated when the cell runs.
 FAULTS: dict[str, tuple[str, dict[str, t.Any]]] = {
@@ -62,6 +62,7 @@ FAULTS: dict[str, tuple[str, dict[str, t.Any]]] = {
 TARGETS = {
     'push': ('PUT', r'/blobs/uploads/', 0),     # the first blob upload (its body is a stream)
     'pull': ('GET', r'/manifests/', 0),         # the source manifest
+    'pull-big': ('GET', r'/blobs/BIG$', 0),     # a 6 MiB layer: the client reads it from the socket past httpx (DIRECT_BODY_MIN)
     'reg2reg': ('GET', r'/blobs/', 0),          # the first blob read from the source registry
     'inspect': ('GET', r'/tags/list$', 0),      # the tag list (RepoTags)
     'delete': ('DELETE', r'/manifests/', 0),    # the DELETE itself
@@ -212,7 +213,9 @@ class Bed:  # pylint: disable=too-many-instance-attributes
         self.old = build_image(tmp / 'old', TAG, layers=[LayerSpec(size=30_000)], seed=1, labels={'generation': 'old'})
         self.new = build_image(tmp / 'new', TAG, layers=[LayerSpec(size=30_000), LayerSpec(size=5_000)], seed=2,
                                labels={'generation': 'new'})
-        self.digests = {self.old.manifest_digest: 'old', self.new.manifest_digest: 'new'}
+        self.big = build_image(tmp / 'big', TAG, layers=[LayerSpec(size=6 * 1024 * 1024, compressible=0.0), LayerSpec(size=5_000)], seed=3,
+                               labels={'generation': 'new'})
+        self.digests = {self.old.manifest_digest: 'old', self.new.manifest_digest: 'new', self.big.manifest_digest: 'new'}
 
     def connection(self, **extra: t.Any) -> dict[str, t.Any]:
         opts = {'username': USER, 'password': PASSWORD, 'cert_dir': str(self.reg.cert_dir), 'timeout': TIMEOUT,
@@ -225,11 +228,12 @@ class Bed:  # pylint: disable=too-many-instance-attributes
     def run(self, op: str, fault: str) -> Cell:
         cell = Cell(op, fault)
         repo = 'fm/%s-%s' % (op, fault)
-        prepare = getattr(self, 'prepare_' + op)
+        prepare = getattr(self, 'prepare_' + op.replace('-', '_'))
         state = prepare(repo)
         kind, params = FAULTS[fault]
         params = {key: (value() if callable(value) else value) for key, value in params.items()}
         method, path, skip = TARGET_OVERRIDES.get((fault, op), TARGETS[op])
+        path = path.replace('BIG', re.escape(self.big.layer_digests[0]))
         self.proxy.clear_faults()
         self.proxy.clear_requests()
         rule = self.proxy.add_fault(kind, method, path, skip=skip, times=1, **params)
@@ -263,7 +267,7 @@ class Bed:  # pylint: disable=too-many-instance-attributes
             if leaked:
                 return 'the redirect target received %s' % ', '.join(leaked)
         try:
-            return getattr(self, 'check_' + op)(repo, state, run)
+            return getattr(self, 'check_' + op.replace('-', '_'))(repo, state, run)
         except AssertionError as exc:
             return 'destination: %s' % exc
 
@@ -277,6 +281,12 @@ class Bed:  # pylint: disable=too-many-instance-attributes
 
     def prepare_pull(self, repo: str) -> Path:
         self.direct.push(self.new, repo)
+        layout = self.tmp / ('layout-' + repo.replace('/', '-'))
+        shutil.copytree(self.old.layout_dir, layout)
+        return layout
+
+    def prepare_pull_big(self, repo: str) -> Path:
+        self.direct.push(self.big, repo)
         layout = self.tmp / ('layout-' + repo.replace('/', '-'))
         shutil.copytree(self.old.layout_dir, layout)
         return layout
@@ -298,7 +308,7 @@ class Bed:  # pylint: disable=too-many-instance-attributes
         here = 'docker://' + self.proxy.ref(repo, TAG)
         if op == 'push':
             return 'image_copy', dict(self.connection(), src=self.new.oci_ref, dest=here)
-        if op == 'pull':
+        if op in ('pull', 'pull-big'):
             return 'image_copy', dict(self.connection(), src=here, dest='oci:%s:%s' % (state, TAG))
         if op == 'reg2reg':
             return 'image_copy', dict(self.connection(src_cert_dir=str(self.reg.cert_dir), dest_cert_dir=str(self.other.cert_dir)),
@@ -322,6 +332,12 @@ class Bed:  # pylint: disable=too-many-instance-attributes
 
     def check_pull(self, repo: str, state: t.Any, run: t.Any) -> str:
         return self._old_or_new(self.generation(layout_digest(state, TAG)), run)
+
+    def check_pull_big(self, repo: str, state: t.Any, run: t.Any) -> str:
+        found = self.generation(layout_digest(state, TAG))
+        if found == 'new' and layout_digest(state, TAG) != self.big.manifest_digest:
+            return 'holds an image that is not the one pulled'
+        return self._old_or_new(found, run)
 
     def check_reg2reg(self, repo: str, state: t.Any, run: t.Any) -> str:
         return self._old_or_new(self.generation(self.other_direct.complete_digest(repo)), run)

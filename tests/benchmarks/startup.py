@@ -46,7 +46,7 @@ sys.path[:0] = [str(HERE), str(REPO_ROOT / 'tests' / 'testbed')]
 
 # pylint: disable=wrong-import-position
 from ocikit_bench.measure import launcher, measure  # noqa: E402
-from ocikit_bench.sides import find_collections_root, isolated_argv, probe_cache_isolation, run_home  # noqa: E402
+from ocikit_bench.sides import bench_environ, find_collections_root, isolated_argv, probe_cache_isolation, run_home  # noqa: E402
 from ocikit_testbed import LayerSpec, Registry, build_image  # noqa: E402
 
 MODULES = ('image_copy', 'image_delete', 'image_inspect', 'image_sign', 'image_sync', 'registry_login')
@@ -70,7 +70,7 @@ class AnsiballzBuilder:
 
     def __init__(self, scratch: Path) -> None:
         self.scratch = scratch
-        self.env = dict(os.environ)
+        self.env = bench_environ()
         self.env.update(run_home(scratch / 'home'))
         self.env.update({'ANSIBLE_KEEP_REMOTE_FILES': '1', 'ANSIBLE_LOCAL_TEMP': str(scratch / 'local'),
                          'ANSIBLE_CONFIG': str(scratch / 'no-ansible.cfg'), 'TMPDIR': str(scratch / 'home' / 'tmp')})

@@ -39,7 +39,7 @@ os.environ.setdefault('OCIKIT_COLLECTION_ROOT', str(COLLECTION))
 sys.path[:0] = [str(HERE), str(REPO_ROOT / 'tests' / 'testbed'), str(REPO_ROOT / 'tests' / 'integration' / 'support'), str(COLLECTION.parents[2])]
 
 # pylint: disable=wrong-import-position
-from ocikit_bench.sides import isolated_argv, probe_cache_isolation  # noqa: E402
+from ocikit_bench.sides import bench_environ, isolated_argv, probe_cache_isolation  # noqa: E402
 from ocikit_it import run_module  # noqa: E402
 from ocikit_testbed import LayerSpec, Registry, build_image  # noqa: E402
 
@@ -76,7 +76,7 @@ def ours(a: Registry, b: Registry, dest: str, concurrency: int) -> float:
     started = time.monotonic()
     out = run_module('image_sync', {'src': '%s/bench/app' % a.host, 'dest': '%s/%s' % (b.host, dest), 'username': 'alice',
                                     'password': 'wonderland', 'src_cert_dir': str(a.cert_dir), 'dest_cert_dir': str(b.cert_dir),
-                                    'concurrency': concurrency}, timeout=3600)
+                                    'concurrency': concurrency}, timeout=3600, env={'PYTHONDONTWRITEBYTECODE': ''})  # as bench_environ()
     elapsed = time.monotonic() - started
     if out.failed:
         raise SystemExit('image_sync failed: %s' % out.msg)
@@ -90,7 +90,7 @@ def skopeo(a: Registry, b: Registry, dest: str, cache: Path, isolation: str) -> 
     mount namespace where ``cache`` is bind-mounted there (as run.py's runs), or, without namespaces, the file is removed.
     """
     with tempfile.TemporaryDirectory(prefix='ocikit-bench-home-') as home:
-        env = dict(os.environ, HOME=home, XDG_CACHE_HOME=home + '/.cache', XDG_CONFIG_HOME=home + '/.config', XDG_DATA_HOME=home + '/.local/share')
+        env = dict(bench_environ(), HOME=home, XDG_CACHE_HOME=home + '/.cache', XDG_CONFIG_HOME=home + '/.config', XDG_DATA_HOME=home + '/.local/share')
         argv = ['skopeo', 'sync', '--src', 'docker', '--dest', 'docker', '--src-cert-dir', str(a.cert_dir), '--dest-cert-dir',
                 str(b.cert_dir), '--src-creds', 'alice:wonderland', '--dest-creds', 'alice:wonderland', '%s/bench/app' % a.host,
                 '%s/%s' % (b.host, dest)]

@@ -75,6 +75,19 @@ class Outcome:
         return self.measurement.rc == 0 and not self.measurement.timed_out and not self.result.get('failed')
 
 
+def bench_environ() -> dict[str, str]:
+    """This process's environment for a measured run, without ``PYTHONDONTWRITEBYTECODE``.
+
+    Some machines (CI images, this project's sandbox) set it globally; a managed node usually does
+    not. With it, every module run would compile the collection again (no ``__pycache__`` from the
+    warm-up, no entries in module_utils/bytecode.py's cache), which is not what a user's second task
+    pays. skopeo does not read it.
+    """
+    env = dict(os.environ)
+    env.pop('PYTHONDONTWRITEBYTECODE', None)
+    return env
+
+
 def run_home(base: Path) -> dict[str, str]:
     """A throwaway HOME and XDG tree for one run: nothing read from or left in the real home."""
     for sub in ('config', 'data', 'cache', 'runtime', 'tmp'):
@@ -138,7 +151,7 @@ class Ours:
         home = run_home(scratch)
         args_path = scratch / 'args.json'
         args_path.write_text(json.dumps({'ANSIBLE_MODULE_ARGS': self.module_args(job, scratch / 'tmp')}), encoding='utf-8')
-        env = dict(os.environ)
+        env = bench_environ()
         env.update(home)
         env['PYTHONPATH'] = os.pathsep.join([str(self.collections_root)] + [p for p in env.get('PYTHONPATH', '').split(os.pathsep) if p])
         measurement = measure([self.python, str(self.module_path), str(args_path)], env=env, timeout=timeout, how=self.how)
@@ -231,7 +244,7 @@ class Skopeo:
     def run(self, job: Job, scratch: Path, timeout: float) -> Outcome:
         """Run skopeo for ``job`` with a fresh HOME and an empty blob-info cache."""
         home = run_home(scratch)
-        env = dict(os.environ)
+        env = bench_environ()
         env.update(home)
         argv = self.isolated(self.argv(job), scratch)
         notes: list[str] = []
@@ -251,7 +264,7 @@ class Skopeo:
         and changes nothing outside ``scratch``.
         """
         home = run_home(scratch)
-        env = dict(os.environ)
+        env = bench_environ()
         env.update(home)
         flags = endpoint.registry.skopeo_flags('') if endpoint.registry is not None else []
         argv = self.isolated([self.binary, 'inspect', *flags, endpoint.name], scratch)
@@ -331,7 +344,7 @@ class Playbook:
         text, extra = self.play(job, scratch)
         (scratch / 'play.yml').write_text(text, encoding='utf-8')
         (scratch / 'vars.json').write_text(json.dumps(extra), encoding='utf-8')
-        env = dict(os.environ)
+        env = bench_environ()
         env.update(run_home(scratch / 'home'))
         env.update({'ANSIBLE_COLLECTIONS_PATH': str(self.collections_root), 'ANSIBLE_PYTHON_INTERPRETER': self.python,
                     'ANSIBLE_NOCOLOR': '1', 'ANSIBLE_FORCE_COLOR': '0', 'ANSIBLE_RETRY_FILES_ENABLED': '0',

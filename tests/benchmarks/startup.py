@@ -51,7 +51,7 @@ from ocikit_testbed import LayerSpec, Registry, build_image  # noqa: E402
 
 MODULES = ('image_copy', 'image_delete', 'image_inspect', 'image_sign', 'image_sync', 'registry_login')
 # Packages only some runs need; the column says which of them a run imported.
-HEAVY = ('httpx', 'cryptography', 'gnupg', 'zstandard', 'yaml')
+HEAVY = ('httpx', 'cryptography', 'gnupg', 'zstandard', 'yaml', 'isal')
 USERS = {'alice': 'wonderland'}
 _IMPORTTIME_RE = re.compile(r'^import time:\s+(\d+) \|\s+(\d+) \| (\s*)(\S+)$')
 

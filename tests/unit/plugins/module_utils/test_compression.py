@@ -28,6 +28,31 @@ from ansible_collections.ocikit.images.plugins.module_utils.manifest import medi
 DATA = os.urandom(200000) + b'\0' * 3000000 + b'layer content ' * 50000
 
 
+@pytest.fixture(autouse=True, params=['zlib', 'isal'])
+def inflate(request, monkeypatch):
+    """Every test reads gzip with zlib and with python-isal (the faster inflater used when installed)."""
+    if request.param == 'isal':
+        module = pytest.importorskip('isal.isal_zlib')
+    else:
+        import zlib as module  # pylint: disable=import-outside-toplevel
+    monkeypatch.setattr(c, 'GZIP_INFLATE', module)
+    return module
+
+
+def test_isal_is_used_for_reading_gzip_when_installed_and_zlib_otherwise(monkeypatch):
+    import sys  # pylint: disable=import-outside-toplevel
+    import zlib  # pylint: disable=import-outside-toplevel
+    monkeypatch.setattr(c, 'GZIP_INFLATE', None)
+    try:
+        from isal import isal_zlib  # pylint: disable=import-outside-toplevel
+    except ImportError:
+        isal_zlib = None
+    assert c.gzip_inflate_module() is (isal_zlib or zlib)
+    monkeypatch.setattr(c, 'GZIP_INFLATE', None)
+    monkeypatch.setitem(sys.modules, 'isal', None)  # an import of isal now fails
+    assert c.gzip_inflate_module() is zlib
+
+
 def split(data, size=7919):
     return [data[i:i + size] for i in range(0, len(data), size)]
 

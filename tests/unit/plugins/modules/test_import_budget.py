@@ -22,7 +22,7 @@ import textwrap
 import pytest
 
 MU = 'ansible_collections.ocikit.images.plugins.module_utils.'
-OPTIONAL = ('httpx', 'zstandard', 'cryptography', 'gnupg', 'yaml')
+OPTIONAL = ('httpx', 'zstandard', 'cryptography', 'gnupg', 'yaml', 'isal')
 # Every transport's reader and writer, and the registry client: loaded by new_source/new_destination.
 TRANSPORT_IO = tuple(MU + 'transports.%s.%s' % (name, side) for name in ('containers_storage', 'dir', 'docker', 'docker_archive', 'docker_daemon',
                                                                          'oci_archive', 'oci_layout')

@@ -116,19 +116,22 @@ def main() -> None:
     parser.add_argument('--images', type=int, default=100)
     parser.add_argument('--concurrency', type=int, default=4)
     parser.add_argument('--repeat', type=int, default=1, help='runs of each side (alternating which goes first); medians are printed')
+    parser.add_argument('--auth', choices=('htpasswd', 'token'), default='htpasswd',
+                        help='how both registries authenticate: htpasswd (basic auth, a bcrypt check per request in the registry) or '
+                             'token (a bearer token from the test bed\'s token server, as public registries do)')
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix='ocikit-bench-sync-') as work:
         base = Path(work)
         isolation = probe_cache_isolation(base)
         if isolation.mode == 'delete':
             raise SystemExit('skopeo runs as root without mount namespaces here: its blob-info cache cannot be kept apart; not measured')
-        with Registry(base / 'a', tls=True, auth='htpasswd', users=USERS) as a:
+        with Registry(base / 'a', tls=True, auth=args.auth, users=USERS) as a:
             digests = seed(a, base / 'layout', args.images)
             rows = []
             for repetition in range(args.repeat):
                 # A registry B of its own per repetition: skopeo (as root) keeps its blob-info cache in /var/lib/containers/cache
                 # whatever HOME says, and would mount into a later repetition what an earlier one uploaded to the same registry.
-                with Registry(base / ('b%d' % repetition), tls=True, auth='htpasswd', users=USERS) as b:
+                with Registry(base / ('b%d' % repetition), tls=True, auth=args.auth, users=USERS) as b:
                     # skopeo's cache lives for one repetition (cold, then up to date), as a nightly sync's on one host would.
                     cache = base / ('skopeo-cache-%d' % repetition)
                     cache.mkdir()

@@ -65,9 +65,30 @@ def test_module_start_up_imports_no_optional_package_and_no_transport_io(name, a
 
 @pytest.mark.parametrize('name', ['image_delete', 'registry_login'])
 def test_registry_modules_import_no_signing_or_yaml_package(name):
-    # These two talk to a registry in most runs (delete.py and login.py import the client at the top).
     loaded = loaded_after('ansible_collections.ocikit.images.plugins.modules.' + name)
     assert sorted(loaded & {'cryptography', 'gnupg', 'yaml'}) == []
+
+
+def test_image_delete_loads_the_registry_client_only_to_delete_from_a_registry(tmp_path):
+    # registry_login still imports the client at the top (login.py subclasses it); delete.py imports
+    # delete_registry.py (the client, httpx) when the image is in a registry.
+    loaded = loaded_after('ansible_collections.ocikit.images.plugins.modules.image_delete')
+    assert sorted(loaded & ({'httpx', MU + 'delete_registry'} | set(TRANSPORT_IO))) == []
+    layout = tmp_path / 'layout'
+    layout.mkdir()
+    (layout / 'oci-layout').write_text('{"imageLayoutVersion": "1.0.0"}')
+    (layout / 'index.json').write_text('{"schemaVersion": 2, "manifests": []}')
+    (layout / 'blobs').mkdir()
+    statements = ("from %sdelete import delete_image" % MU, "from %stransports.names import parse_image_name" % MU,
+                  "from %stransports.base import ConnectionOptions" % MU,
+                  "assert delete_image(parse_image_name('oci:%s:v1'), ConnectionOptions()).changed is False" % layout)
+    loaded = loaded_after(MU + 'delete', *statements)
+    assert sorted(loaded & {'httpx', MU + 'delete_registry', MU + 'transports.docker.client'}) == []
+    # ...and the control: a registry delete loads them (it fails to connect, which is beside the point).
+    loaded = loaded_after(MU + 'delete', *statements[:3], "from %serrors import OcikitError" % MU,
+                          "try:\n    delete_image(parse_image_name('docker://127.0.0.1:9/a/b:c'), ConnectionOptions(retry_times=0, timeout=1))\n"
+                          "except OcikitError:\n    pass")
+    assert {'httpx', MU + 'delete_registry', MU + 'transports.docker.client'} <= loaded
 
 
 def test_image_inspect_does_not_load_the_copy_engine():

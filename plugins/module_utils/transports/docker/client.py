@@ -957,7 +957,12 @@ def _direct_body(response: 'httpx.Response') -> t.Iterator[bytes] | None:
     if not length.isdigit() or int(length) < DIRECT_BODY_MIN:
         return None
     stream = response.extensions.get('network_stream')
-    sock = stream.get_extra_info('socket') if stream is not None and hasattr(stream, 'get_extra_info') else None
+    # Only httpcore's plain stream, whose read is exactly the socket's recv (TLS to the registry, or
+    # plain TCP, possibly through a CONNECT or SOCKS tunnel). Not its TLS-in-TLS stream (an HTTPS
+    # proxy tunnelling TLS), whose socket carries the proxy's TLS around the registry's.
+    if type(stream).__name__ != 'SyncStream' or type(stream).__module__ != 'httpcore._backends.sync':
+        return None
+    sock = stream.get_extra_info('socket')
     if sock is None or not hasattr(sock, 'recv_into'):
         return None
     timeout = (response.request.extensions.get('timeout') or {}).get('read')

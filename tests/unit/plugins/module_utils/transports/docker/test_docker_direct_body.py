@@ -203,3 +203,19 @@ def test_a_consumer_that_stops_early_leaves_a_working_client(server: tuple[Serve
             body.close()
         assert direct_calls == [BIG]
         assert b''.join(read(client, 'full')) == BODY
+
+
+class _TLSinTLSStream:
+    """Stands for httpcore's TLS-in-TLS stream (an HTTPS proxy): its socket carries the proxy's TLS, not the body."""
+
+    def get_extra_info(self, info: str) -> t.Any:
+        return object() if info == 'socket' else None
+
+
+@pytest.mark.parametrize('stream', [None, _TLSinTLSStream()])
+def test_only_httpcores_plain_stream_is_read_directly(stream: t.Any):
+    import httpx  # pylint: disable=import-outside-toplevel
+    extensions = {} if stream is None else {'network_stream': stream}
+    response = httpx.Response(200, headers={'Content-Length': str(BIG)}, extensions=extensions, request=httpx.Request('GET', 'https://r.test/'),
+                              stream=httpx.ByteStream(BODY))
+    assert client_mod._direct_body(response) is None  # pylint: disable=protected-access

@@ -107,6 +107,18 @@ def read_child(src: ImageSource, desc: Descriptor) -> ImageManifest:
     return parsed
 
 
+def read_children(src: ImageSource, descs: t.Sequence[Descriptor]) -> tuple[ImageManifest, ...]:
+    """:func:`read_child` of each of ``descs``, in their order, several at once.
+
+    A registry answers them in parallel (within its client's bound on requests in flight): one
+    round trip for a 4-platform index instead of four. Every source reads manifests safely from
+    several threads, as it reads blobs. The first failure is raised.
+    """
+    if len(descs) <= 1:
+        return tuple(read_child(src, desc) for desc in descs)
+    return tuple(_run_parallel([lambda desc=desc: read_child(src, desc) for desc in descs], PARALLEL_MANIFESTS))
+
+
 def traits_of(dest: ImageDestination, dest_ref: ImageReference) -> DestinationTraits:
     """What the plan needs to know about ``dest``."""
     docker_ref = dest_ref.docker_reference()
@@ -133,7 +145,7 @@ def read_images(src: ImageSource, options: CopyOptions) -> SourceImage:
         instances = ()
     elif options.multi_arch == 'all' or options.platforms:
         descs = select_platforms(top, options.platforms) if options.platforms else list(top.manifests)
-        instances = tuple(read_child(src, d) for d in descs)
+        instances = read_children(src, descs)
     else:
         chosen_desc = choose_instance(top, options.override_os, options.override_arch, options.override_variant)
         chosen = read_child(src, chosen_desc)
@@ -180,6 +192,8 @@ def _needs_config(image: ImageManifest, traits: DestinationTraits, options: Copy
 
 
 BLOB_ATTEMPTS = 3
+#: Child manifests of an index read, or written to a registry, at once (the registry client's own bound still applies).
+PARALLEL_MANIFESTS = 6
 
 
 def _copy_one_blob(src: ImageSource, dest: ImageDestination, info: BlobInfo, candidates: t.Sequence[ImageReference],
@@ -417,8 +431,13 @@ def execute_plan(src: ImageSource, dest: ImageDestination, plan: CopyPlan, sourc
             _put_bytes(dest, data, desc, stats)
         written[str(image.source.digest)] = conversion
     if plan.index_type is not None and plan.index is not None:
-        for conversion in written.values():
-            dest.put_manifest(conversion.raw, conversion.media_type, conversion.digest)
+        puts = [lambda conversion=conversion: dest.put_manifest(conversion.raw, conversion.media_type, conversion.digest)
+                for conversion in written.values()]
+        if dest.parallel_instance_manifests:
+            _run_parallel(puts, PARALLEL_MANIFESTS)
+        else:
+            for put in puts:
+                put()
         index = build_index(plan.index, plan.index_type, written, options.platforms, options.multi_arch == 'index-only')
         final = ManifestWrite(index.raw, index.media_type, index.digest)
     else:
@@ -546,7 +565,7 @@ def _current_manifest(dest_ref: ImageReference, dest_options: ConnectionOptions,
             raw, media_type = current_src.get_manifest()
             current = parse_any(raw, media_type)
             if isinstance(current, ImageIndex):
-                return current, tuple(read_child(current_src, d) for d in current.manifests), None
+                return current, read_children(current_src, current.manifests), None
             config = None
             if with_config and isinstance(current, ImageManifest):
                 desc = current.config

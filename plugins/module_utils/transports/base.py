@@ -191,6 +191,9 @@ class ImageDestination(abc.ABC):
     #: Whether the destination knows images by ID, the config digest (a Docker daemon, containers-storage), and keeps no
     #: manifest: a name is then up to date when it holds the image ID the copy would write (get_image_id, copy/plan.py).
     by_image_id: bool = False
+    #: Whether an index's child manifests (``put_manifest`` with an ``instance_digest``) may be written from several
+    #: threads at once (copy/execute.py then writes them in parallel: one round trip to a registry instead of one each).
+    parallel_instance_manifests: bool = False
 
     @abc.abstractmethod
     def get_manifest_digest(self) -> Digest | None:

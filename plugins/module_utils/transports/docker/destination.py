@@ -159,6 +159,8 @@ class DockerImageDestination(ImageDestination):
     # As containers/image: registries and OCI layouts get compressed layers, docker-archive uncompressed ones.
     desired_layer_compression = 'compress'
     supports_index = True
+    # A child manifest PUT by digest touches no state of this object (only the final put by name does).
+    parallel_instance_manifests = True
 
     def __init__(self, reference: 'DockerImageReference', options: ConnectionOptions, client: RegistryClient | None = None,
                  actions: str = 'pull,push') -> None:

@@ -454,8 +454,67 @@ def test_read_source_index_all(world):
     source = read_source(FakeSource(world.store, world.index['digest'], world.log), CopyOptions(multi_arch='all'), AS_IS)
     assert [str(m.digest) for m in source.instances] == [world.amd64['digest'], world.arm64['digest']]
     assert source.chosen is None
-    assert world.log == [('src.get_manifest', None), ('src.get_manifest', world.amd64['digest']),
-                         ('src.get_manifest', world.arm64['digest'])]
+    # The top first; the children are read at once (read_children), so in any order.
+    assert world.log[0] == ('src.get_manifest', None)
+    assert sorted(world.log[1:]) == sorted([('src.get_manifest', world.amd64['digest']), ('src.get_manifest', world.arm64['digest'])])
+
+
+class _SlowChildren(FakeSource):
+    """Each child manifest takes 0.2 s to read; counts how many are read at once."""
+
+    def __init__(self, *args, fail=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.lock = threading.Lock()
+        self.now = self.most = 0
+        self.fail = fail
+
+    def get_manifest(self, instance_digest=None):
+        if instance_digest is None:
+            return super().get_manifest()
+        with self.lock:
+            self.now += 1
+            self.most = max(self.most, self.now)
+        try:
+            time.sleep(0.2)
+            if str(instance_digest) == self.fail:
+                raise ManifestError('cannot read %s' % instance_digest)
+            return super().get_manifest(instance_digest)
+        finally:
+            with self.lock:
+                self.now -= 1
+
+
+def test_an_indexs_children_are_read_at_once_and_kept_in_index_order(world):
+    images = [world.store.add_image('img%d' % number, b'base', b'app %d' % number) for number in range(4)]
+    top = world.store.add_index(*[(image, {'os': 'linux', 'architecture': arch}) for image, arch in zip(images, ('amd64', 'arm64', 'ppc64le', 's390x'))])
+    source = _SlowChildren(world.store, top['digest'], world.log)
+    started = time.monotonic()
+    read = read_source(source, CopyOptions(multi_arch='all'), AS_IS)
+    assert time.monotonic() - started < 0.6  # four reads of 0.2 s, one after the other, would take 0.8 s
+    assert source.most >= 2
+    assert [str(m.digest) for m in read.instances] == [image['digest'] for image in images]
+    failing = _SlowChildren(world.store, top['digest'], world.log, fail=images[2]['digest'])
+    with pytest.raises(ManifestError, match='cannot read %s' % images[2]['digest']):
+        read_source(failing, CopyOptions(multi_arch='all'), AS_IS)
+
+
+def test_child_manifests_go_to_a_registry_at_once_and_the_index_after_them(world):
+    class ParallelDestination(FakeDestination):
+        parallel_instance_manifests = True
+
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.both = threading.Barrier(2, timeout=5)
+
+        def put_manifest(self, raw, media_type, instance_digest=None):
+            if instance_digest is not None:
+                self.both.wait()  # breaks (BrokenBarrierError) unless the other child is being written at the same time
+            super().put_manifest(raw, media_type, instance_digest)
+
+    result, dest = world.copy(world.index, CopyOptions(multi_arch='all'), dest=ParallelDestination(world.log))
+    puts = [entry[1] for entry in world.log if entry[0] == 'dest.put_manifest']
+    assert sorted(puts[:2]) == sorted([world.amd64['digest'], world.arm64['digest']]) and puts[2:] == [None]
+    assert dest.name_points_at == world.index['digest'] and result.changed
 
 
 def test_read_source_index_only_reads_no_child(world):

@@ -974,7 +974,6 @@ def _read_direct(response: 'httpx.Response', sock: t.Any, length: int, timeout: 
     raw = response.iter_raw()
     first = next(raw, b'')
     remaining = length - len(first)
-    received = len(first)
     buffer = bytearray(min(BODY_CHUNK_SIZE, max(remaining, 0)))
     view = memoryview(buffer)
     try:
@@ -987,10 +986,9 @@ def _read_direct(response: 'httpx.Response', sock: t.Any, length: int, timeout: 
                 count = sock.recv_into(view[filled:want])
                 if not count:
                     raise httpx.RemoteProtocolError('peer closed connection without sending complete message body: received %d bytes, '
-                                                    'expected %d' % (received + filled, length))
+                                                    'expected %d' % (length - remaining + filled, length))
                 filled += count
             remaining -= filled
-            received += filled
             yield bytes(view[:filled])
     except TimeoutError as exc:  # socket.timeout
         raise httpx.ReadTimeout(str(exc) or 'timed out') from exc

@@ -155,7 +155,12 @@ def _store(directory: str, key: str, data: bytes) -> None:
 
 def _trim(directory: str) -> None:
     """Keep the newest MAX_ENTRIES // 2 entries once there are more than MAX_ENTRIES, and drop the
-    temporary files of writers killed more than STALE_SECONDS ago; called only after a write."""
+    temporary files of writers killed more than STALE_SECONDS ago; called only after a write.
+
+    Not fsutil's ``sweep_stale_temps`` (nor its other helpers): this file loads the collection's
+    module_utils, and a write happens while one of them is being loaded, fsutil or errors.py among
+    them, so importing either from here can meet it half-initialized.
+    """
     try:
         with os.scandir(directory) as scan:
             found = [(entry.name, entry.stat().st_mtime, entry.path) for entry in scan if entry.is_file(follow_symlinks=False)]

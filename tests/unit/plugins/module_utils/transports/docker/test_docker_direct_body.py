@@ -15,10 +15,8 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-import http.server
 import os
 import ssl
-import threading
 import time
 import typing as t
 
@@ -29,6 +27,7 @@ from ansible_collections.ocikit.images.plugins.module_utils.transports.base impo
 from ansible_collections.ocikit.images.plugins.module_utils.transports.docker import client as client_mod
 from ansible_collections.ocikit.images.plugins.module_utils.transports.docker.auth import Scope
 from ansible_collections.ocikit.images.plugins.module_utils.transports.docker.client import RegistryClient
+from ansible_collections.ocikit.images.tests.unit.plugins.module_utils.transports.docker.test_docker_tls import Server, _Handler
 
 trustme = pytest.importorskip('trustme')
 pytest.importorskip('httpx')
@@ -39,11 +38,8 @@ ENCODED = gzip.compress(BODY, 1)  # larger than DIRECT_BODY_MIN too
 SCOPES = (Scope('app', 'pull'),)
 
 
-class _Handler(http.server.BaseHTTPRequestHandler):
-    protocol_version = 'HTTP/1.1'
-
-    def log_message(self, *args: t.Any) -> None:  # pylint: disable=arguments-differ
-        pass
+class _BodyHandler(_Handler):
+    """Sends the bodies the tests name by the last path component, raw where a test needs it."""
 
     def do_GET(self) -> None:  # pylint: disable=invalid-name
         server = t.cast(t.Any, self.server)
@@ -91,25 +87,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         raise AssertionError('unknown path %s' % self.path)
 
 
-class Server:
-    def __init__(self, context: ssl.SSLContext) -> None:
-        self.httpd = http.server.ThreadingHTTPServer(('127.0.0.1', 0), _Handler)
-        self.httpd.daemon_threads = True
-        t.cast(t.Any, self.httpd).connections = set()
-        self.httpd.socket = context.wrap_socket(self.httpd.socket, server_side=True)
-        threading.Thread(target=self.httpd.serve_forever, kwargs={'poll_interval': 0.05}, daemon=True).start()
-
-    @property
-    def address(self) -> str:
-        return '127.0.0.1:%d' % self.httpd.server_address[1]
-
-    @property
-    def connections(self) -> int:
-        return len(t.cast(t.Any, self.httpd).connections)
-
-    def close(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
+def connections(server: Server) -> int:
+    """How many connections the server has accepted so far."""
+    return len(t.cast(t.Any, server.httpd).connections)
 
 
 @pytest.fixture(name='server')
@@ -120,7 +100,8 @@ def server_fixture(tmp_path: t.Any) -> t.Iterator[tuple[Server, str]]:
     certs = tmp_path / 'certs'
     certs.mkdir()
     ca.cert_pem.write_to_path(str(certs / 'ca.crt'))
-    server = Server(context)
+    server = Server(context, handler=_BodyHandler)
+    t.cast(t.Any, server.httpd).connections = set()
     yield server, str(certs)
     server.close()
 
@@ -159,10 +140,10 @@ def test_a_large_body_is_read_whole_in_big_pieces_and_its_connection_is_not_reus
         assert all(len(chunk) == client_mod.BODY_CHUNK_SIZE for chunk in chunks[1:-1]) and len(chunks[1:]) >= 3
         assert all(isinstance(chunk, bytes) for chunk in chunks)
         assert client.stats()['bytes_received'] == BIG
-        before = server[0].connections
+        before = connections(server[0])
         # The next requests work, on a new connection (the old one's HTTP state never saw the body end).
         assert read(client, 'small') == [BODY[:1000]]
-        assert server[0].connections == before + 1
+        assert connections(server[0]) == before + 1
         assert b''.join(read(client, 'full')) == BODY
 
 
@@ -190,9 +171,9 @@ def test_small_chunked_and_encoded_bodies_stay_on_the_httpx_path(server: tuple[S
         assert data == (BODY[:1000] if name == 'small' else BODY)  # the encoded one decoded by httpx, as before
         assert direct_calls == []
         if name == 'small':
-            before = server[0].connections
+            before = connections(server[0])
             read(client, 'small')
-            assert server[0].connections == before  # reused, as httpx does
+            assert connections(server[0]) == before  # reused, as httpx does
 
 
 def test_a_consumer_that_stops_early_leaves_a_working_client(server: tuple[Server, str], direct_calls: list[int]):

@@ -54,11 +54,12 @@ def _default_answer(handler: _Handler) -> tuple[int, dict[str, str], bytes]:
 
 
 class Server:
-    """An HTTP(S) server in a thread; ``answer(handler)`` gives (status, headers, body)."""
+    """An HTTP(S) server in a thread; ``answer(handler)`` gives (status, headers, body) to the default ``handler``."""
 
     def __init__(self, context: ssl.SSLContext | None = None,
-                 answer: t.Callable[[_Handler], tuple[int, dict[str, str], bytes]] = _default_answer) -> None:
-        self.httpd = http.server.ThreadingHTTPServer(('127.0.0.1', 0), _Handler)
+                 answer: t.Callable[[_Handler], tuple[int, dict[str, str], bytes]] = _default_answer,
+                 handler: type[http.server.BaseHTTPRequestHandler] = _Handler) -> None:
+        self.httpd = http.server.ThreadingHTTPServer(('127.0.0.1', 0), handler)
         self.httpd.daemon_threads = True
         httpd = t.cast(t.Any, self.httpd)
         httpd.seen = []

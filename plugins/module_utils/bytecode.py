@@ -49,6 +49,8 @@ from importlib.util import MAGIC_NUMBER
 PACKAGE = 'ansible_collections.ocikit.images.plugins.module_utils'
 ENV = 'OCIKIT_BYTECODE_CACHE'
 MAX_ENTRIES = 1024
+#: Largest entry read (the collection's largest module_util, copy/execute.py, marshals to ~78 KB); a larger one counts as damaged.
+MAX_ENTRY_BYTES = 8 * 1024 * 1024
 STALE_SECONDS = 600
 _OFF = ('0', 'off', 'false', 'no')
 _TRIMMED: set[str] = set()
@@ -111,7 +113,10 @@ class ZipSourceLoader:
         entry = os.path.join(self.directory, key)
         try:
             with open(entry, 'rb') as handle:
-                code = marshal.loads(handle.read())
+                data = handle.read(MAX_ENTRY_BYTES + 1)
+            if len(data) > MAX_ENTRY_BYTES:
+                raise ValueError(entry)
+            code = marshal.loads(data)
             if not isinstance(code, types.CodeType):
                 raise ValueError(entry)
             fix = getattr(sys.modules.get('_imp'), '_fix_co_filename', None)

@@ -140,7 +140,8 @@ def test_a_changed_source_never_gets_the_old_code(tmp_path: Path):
     assert key_of('reference.py', patched) in entries(cache) and key_of('reference.py') in entries(cache)
 
 
-@pytest.mark.parametrize('damage', [b'', b'not marshal data', marshal.dumps('a string, not code')])
+@pytest.mark.parametrize('damage', [b'', b'not marshal data', marshal.dumps('a string, not code'),
+                                    marshal.dumps(compile('x = 1', 'x', 'exec')) + b'\0' * bytecode.MAX_ENTRY_BYTES])
 def test_a_damaged_entry_is_compiled_again_and_replaced(tmp_path: Path, damage: bytes):
     cache = tmp_path / 'cache'
     archive = make_zip(tmp_path / 'p.zip')

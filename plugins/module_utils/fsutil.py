@@ -5,7 +5,8 @@
 
 """Small filesystem helpers shared by the local transports and the auth file.
 
-Exclusive temporary files and directories (held under a shared flock while their writer lives),
+The one way blob-sized files are opened for writing (:func:`open_writer`: writes reach the kernel in
+pieces of at most :data:`WRITE_PIECE` bytes), exclusive temporary files and directories (held under a shared flock while their writer lives),
 directory fsync, the one exclusive-lock helper (never following a symlink), the sweep of
 temporaries a killed run left behind, and bounded reads of local documents (never blocking on a FIFO).
 """
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import io
 import os
 import secrets
 import shutil
@@ -23,6 +25,35 @@ import time
 import typing as t
 
 from ansible_collections.ocikit.images.plugins.module_utils.errors import LayoutError, OcikitError
+
+
+#: The most bytes one write(2) of file data carries. A buffered write hands the kernel the whole
+#: chunk it was given (1 MiB from a registry body or a file read), and Linux (ext4 with large
+#: folios) allocates page cache in folios as large as the write. Measured on the 2-core test VM
+#: (dd of 300 MB after a few idle seconds): 1 MiB writes 0.25-0.7 s of system time, 512 KiB or
+#: less 0.05 s -- large free blocks had been handed back to the host and were faulted in again.
+#: Smaller pieces cost a few more system calls (about 1,200 per 300 MB) and nothing else.
+WRITE_PIECE = 256 * 1024
+
+
+class PiecewiseWriter(io.BufferedWriter):
+    """A buffered binary file whose large writes reach the kernel in pieces of at most :data:`WRITE_PIECE` bytes."""
+
+    def write(self, data: t.Any) -> int:  # a bytes-like object, as BufferedWriter.write takes
+        view = memoryview(data)
+        size = view.nbytes
+        if size <= WRITE_PIECE:
+            return super().write(view)
+        if view.format != 'B' or view.ndim != 1:
+            view = view.cast('B')
+        for start in range(0, size, WRITE_PIECE):
+            super().write(view[start:start + WRITE_PIECE])
+        return size
+
+
+def open_writer(file: int | str, mode: str = 'wb') -> t.BinaryIO:
+    """A :class:`PiecewiseWriter` on ``file``: an open descriptor (owned from now on) or a path opened with ``mode`` ('wb' or 'xb')."""
+    return PiecewiseWriter(io.FileIO(file, mode))
 
 
 def create_temp_file(directory: str, prefix: str, what: str = 'file') -> tuple[str, t.BinaryIO]:
@@ -43,7 +74,7 @@ def create_temp_file(directory: str, prefix: str, what: str = 'file') -> tuple[s
             raise LayoutError('cannot create a temporary %s in %s: %s' % (what, directory, exc.strerror or exc)) from None
         # Held until the file is closed: it tells sweep_stale_temps that a live process owns it.
         hold_shared_lock(fd)
-        return path, os.fdopen(fd, 'wb')
+        return path, open_writer(fd)
     raise LayoutError('cannot create a temporary %s in %s: too many name collisions' % (what, directory))
 
 

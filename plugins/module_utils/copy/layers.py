@@ -26,6 +26,7 @@ import typing as t
 from ansible_collections.ocikit.images.plugins.module_utils.compression import LayerType, is_layer_media_type, transcode
 from ansible_collections.ocikit.images.plugins.module_utils.digest import Digest, verified_stream
 from ansible_collections.ocikit.images.plugins.module_utils.errors import DigestMismatchError, InvalidInputError
+from ansible_collections.ocikit.images.plugins.module_utils.fsutil import open_writer
 from ansible_collections.ocikit.images.plugins.module_utils.manifest.model import Descriptor
 
 KEEP = 'keep'
@@ -135,7 +136,7 @@ def spool_transformed(chunks: t.Iterable[bytes], step: LayerStep, level: int | N
             raise
     work = transcode(verified, step.compression, level)
     try:
-        with os.fdopen(fd, 'wb') as handle:
+        with open_writer(fd) as handle:
             for chunk in work.chunks:
                 handle.write(chunk)
         if expected_diff_id is not None and work.diff_id != expected_diff_id:
@@ -160,7 +161,7 @@ def _remove(path: str) -> None:
 def _spool_measured(fd: int, path: str, verified: t.Iterable[bytes], step: LayerStep) -> SpooledLayer:
     """Spool the layer's bytes unchanged, then read the file back through a decompressor for its diff_id."""
     size = 0
-    with os.fdopen(fd, 'wb') as handle:
+    with open_writer(fd) as handle:
         for chunk in verified:
             handle.write(chunk)
             size += len(chunk)

@@ -262,11 +262,13 @@ class ImageDestination(abc.ABC):
         import os
         import tempfile
 
+        from ansible_collections.ocikit.images.plugins.module_utils.fsutil import open_writer
+
         hasher = hashlib.sha256()
         size = 0
         fd, path = tempfile.mkstemp(prefix='ocikit-blob-')
         try:
-            with os.fdopen(fd, 'wb') as handle:
+            with open_writer(fd) as handle:
                 for chunk in chunks:
                     hasher.update(chunk)
                     size += len(chunk)

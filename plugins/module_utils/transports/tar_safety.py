@@ -61,6 +61,7 @@ from ansible_collections.ocikit.images.plugins.module_utils.errors import (
     LayoutError,
     ManifestTooLargeError,
 )
+from ansible_collections.ocikit.images.plugins.module_utils.fsutil import WRITE_PIECE
 
 #: Entries an archive may hold; an image archive has a few per blob, so this only stops abuse.
 MAX_MEMBERS = 100000
@@ -219,7 +220,8 @@ class SafeTarReader:
         try:
             while True:
                 try:
-                    block = source.read(CHUNK_SIZE)
+                    # WRITE_PIECE, not CHUNK_SIZE: each block is one write to the spool (see fsutil.WRITE_PIECE).
+                    block = source.read(WRITE_PIECE)
                 except failures as exc:
                     action = 'decompress (%s)' % self.compression if self.compression else 'read'
                     raise LayoutError('cannot %s %s %s: %s' % (action, self.what, self.path, _describe_read_error(exc))) from None

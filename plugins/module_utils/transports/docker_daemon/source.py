@@ -35,7 +35,7 @@ from ansible_collections.ocikit.images.plugins.module_utils.errors import (
     ManifestError,
     ServerError,
 )
-from ansible_collections.ocikit.images.plugins.module_utils.fsutil import create_temp_dir, release_temp_dir, sweep_stale_temps
+from ansible_collections.ocikit.images.plugins.module_utils.fsutil import create_temp_dir, open_writer, release_temp_dir, sweep_stale_temps
 from ansible_collections.ocikit.images.plugins.module_utils.manifest import media_types as mt
 from ansible_collections.ocikit.images.plugins.module_utils.transports.base import ConnectionOptions
 from ansible_collections.ocikit.images.plugins.module_utils.transports.docker_archive.archive import ArchiveImage, DockerArchive
@@ -77,7 +77,7 @@ def spool(chunks: t.Iterable[bytes], path: str, limit: int, where: str) -> int:
     """Write ``chunks`` to the new file ``path``, failing (LayoutError) once more than ``limit`` bytes arrive; the size written."""
     written = 0
     try:
-        with open(path, 'xb') as handle:
+        with open_writer(path, 'xb') as handle:
             for chunk in chunks:
                 written += len(chunk)
                 if written > limit:

@@ -31,6 +31,9 @@ once and keeps its compiled code in the user's cache directory, one entry per so
 
 Outside a zip (tests, ``ansible-test``, a module run from a source tree) nothing is installed: the
 interpreter's ``__pycache__`` already does this job there.
+
+Being every module's first import, it also pauses garbage collection while a module's own process
+starts (:mod:`process`; a no-op in a process that only imports the module).
 """
 
 from __future__ import annotations
@@ -238,3 +241,8 @@ def install() -> bool:
 
 
 install()
+
+# Also the first thing a module's process does: garbage collection waits until the module's imports are done (process.py).
+from ansible_collections.ocikit.images.plugins.module_utils import process  # noqa: E402 pylint: disable=wrong-import-position
+
+process.pause()

@@ -15,6 +15,7 @@ import typing as t
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
+from ansible_collections.ocikit.images.plugins.module_utils import process
 from ansible_collections.ocikit.images.plugins.module_utils.errors import (
     QUOTE_LIMIT,
     OcikitError,
@@ -199,7 +200,14 @@ class OcikitModule(AnsibleModule):
 
     Ansible's own messages (argument validation: "value of state must be one of ..., got: X")
     quote user input too; every message leaves through here, escaped and redacted.
+
+    In a module's own process it also turns garbage collection back on once the arguments are
+    parsed, and spares the exit its last collection (process.py).
     """
+
+    def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
+        super().__init__(*args, **kwargs)
+        process.resume()
 
     def _secrets(self) -> list[str]:
         return secrets_of(getattr(self, 'params', None))
@@ -210,6 +218,7 @@ class OcikitModule(AnsibleModule):
 
     def exit_json(self, **kwargs: t.Any) -> t.NoReturn:
         kwargs.setdefault('invocation', self._invocation(self._secrets()))
+        process.before_exit()
         super().exit_json(**kwargs)
 
     def fail_json(self, msg: str, *, exception: t.Any = _UNSET, **kwargs: t.Any) -> t.NoReturn:  # type: ignore[override]
@@ -219,6 +228,7 @@ class OcikitModule(AnsibleModule):
         exception = _safe_exception(exception, secrets)
         if exception is not _UNSET:
             kwargs['exception'] = exception
+        process.before_exit()
         super().fail_json(**kwargs)
 
     def warn(self, warning: str, *, help_text: str | None = None) -> None:  # type: ignore[override]

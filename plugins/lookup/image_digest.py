@@ -21,8 +21,9 @@ description:
     with O(platform), the digest of that platform's image in the index (an image that is no index is returned as it is).
   - A bare name (V(nginx), V(registry.example.com:5000/team/app:1.2), V(app@sha256:...)) is a registry image,
     normalised as skopeo does (V(nginx) is V(docker.io/library/nginx:latest)). A name with a transport
-    (V(docker://...), V(oci:PATH:TAG), V(oci-archive:PATH), V(dir:PATH), V(docker-archive:PATH)) is read through that transport,
-    as M(ocikit.images.image_inspect) reads it.
+    (V(docker://...), V(oci:PATH:TAG), V(oci-archive:PATH), V(dir:PATH), V(docker-archive:PATH), V(docker-daemon:NAME:TAG),
+    V(containers-storage:NAME:TAG)) is read through that transport, as M(ocikit.images.image_inspect) reads it, with the
+    same digest (for the daemon and containers-storage, that of the manifest the engine makes for the stored image).
   - B(It runs on the controller), not on the managed node. Its Python requirements (httpx) must be installed for the
     Python that runs ansible-playbook, and O(authfile), O(cert_dir) and the default auth file paths are the controller's files.
 options:
@@ -72,6 +73,17 @@ options:
     description: How many times to retry a request that failed for a reason that may pass (connection errors, HTTP 429, 5xx).
     type: int
     default: 3
+  daemon_host:
+    description:
+      - >-
+        For V(docker-daemon:) names, the Docker Engine API to ask (skopeo's C(--daemon-host)): V(unix:///PATH) (a socket; Podman's
+        Docker-compatible service works too), V(tcp://HOST:PORT) (HTTPS; O(cert_dir) holds C(ca.pem), C(cert.pem) and C(key.pem))
+        or V(http://HOST:PORT). When unset, V(unix:///var/run/docker.sock); C(DOCKER_HOST) is not read, as skopeo does not read it.
+      - >-
+        For V(containers-storage:) names, the Podman API service whose store holds them, in the same forms; when unset,
+        V(unix:///run/podman/podman.sock) for root and V(unix://$XDG_RUNTIME_DIR/podman/podman.sock) for other users.
+      - The daemon or service is the controller's, or one the controller reaches.
+    type: str
   platform:
     description:
       - For an index, return the digest of the image for this platform, as C(os/arch) or C(os/arch/variant)
@@ -131,7 +143,7 @@ from ansible_collections.ocikit.images.plugins.module_utils.transports.base impo
 from ansible_collections.ocikit.images.plugins.module_utils.transports.names import has_transport, parse_image_name
 
 _OPTION_NAMES = ('username', 'password', 'registry_token', 'authfile', 'tls_verify', 'cert_dir', 'no_creds', 'timeout', 'retry_times',
-                 'platform')
+                 'daemon_host', 'platform')
 
 
 def image_name(term: str) -> str:
@@ -150,7 +162,7 @@ class LookupModule(LookupBase):
         return ConnectionOptions(username=options['username'], password=options['password'], registry_token=options['registry_token'],
                                  authfile=options['authfile'], tls_verify=bool(options['tls_verify']), cert_dir=options['cert_dir'],
                                  no_creds=bool(options['no_creds']), timeout=float(options['timeout']),
-                                 retry_times=max(0, int(options['retry_times'])))
+                                 retry_times=max(0, int(options['retry_times'])), daemon_host=options['daemon_host'])
 
     def run(self, terms: list[t.Any], variables: dict[str, t.Any] | None = None, **kwargs: t.Any) -> list[str]:
         self.set_options(var_options=variables, direct=kwargs)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from ocikit_it import creds, dir_image, run_module, signed_dir_copy, skopeo, skopeo_config
+from ocikit_it import creds, dir_image, run_module, run_playbook, signed_dir_copy, skopeo, skopeo_config
 from ocikit_testbed import LayerSpec, build_image
 from ocikit_testbed.podman import PodmanService as Service, podman_available
 
@@ -139,6 +139,24 @@ def test_image_inspect_and_bracket_and_id_references(service: Service, source: S
         by_id = run_module('image_inspect', {'image': 'containers-storage:' + image, 'daemon_host': service.host, 'config': True})
         assert not by_id.failed, by_id
         assert by_id.result['config']['rootfs']['diff_ids'] == source.diff_ids
+
+
+def test_the_digest_lookup_reads_the_service_given_by_daemon_host(service: Service, source: Source, registry: t.Any) -> None:
+    """lookup image_digest with daemon_host on a containers-storage: name: the digest image_inspect reports."""
+    assert not to_storage(service, source, registry).failed
+    inspected = run_module('image_inspect', {'image': 'containers-storage:%s' % NAME, 'daemon_host': service.host})
+    assert not inspected.failed, inspected
+    play = run_playbook('''
+- hosts: localhost
+  gather_facts: false
+  tasks:
+    - name: by name
+      ansible.builtin.set_fact:
+        found: "{{ lookup('ocikit.images.image_digest', 'containers-storage:' ~ image_name, daemon_host=service) }}"
+''', {'image_name': NAME, 'service': service.host})
+    assert play.rc == 0, (play.output, play.stderr)
+    assert dict(play.tasks())['by name']['ansible_facts']['found'] == inspected.result['digest']
+    assert inspected.result['digest'].startswith('sha256:')
 
 
 def test_bracket_of_another_store_is_refused(service: Service, source: Source, registry: t.Any) -> None:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from ocikit_it import creds, dir_image, run_module, signed_dir_copy, skopeo, skopeo_config
+from ocikit_it import creds, dir_image, run_module, run_playbook, signed_dir_copy, skopeo, skopeo_config
 from ocikit_testbed import LayerSpec, build_image, build_index
 from ocikit_testbed.podman import PodmanService as Service, free_port, podman_available
 
@@ -168,6 +168,35 @@ def test_image_inspect_matches_skopeo(service: Service, source: Source, registry
     by_id = run_module('image_inspect', {'image': 'docker-daemon:%s' % source.config_digest, 'daemon_host': service.host, 'config': True})
     assert not by_id.failed, by_id
     assert by_id.result['config']['rootfs']['diff_ids'] == source.diff_ids
+
+
+LOOKUP_PLAY = """
+- hosts: localhost
+  gather_facts: false
+  tasks:
+    - name: by name
+      ansible.builtin.set_fact:
+        by_name: "{{ lookup('ocikit.images.image_digest', 'docker-daemon:' ~ image_name, daemon_host=daemon_host) }}"
+    - name: missing
+      ansible.builtin.set_fact:
+        missing: "{{ lookup('ocikit.images.image_digest', 'docker-daemon:example.test/daemon/none:v1', daemon_host=daemon_host) }}"
+      ignore_errors: true
+"""
+
+
+def test_the_digest_lookup_reads_the_daemon_given_by_daemon_host(service: Service, source: Source, registry: t.Any) -> None:
+    """lookup image_digest with daemon_host: the digest image_inspect reports for the same name, and a clear miss."""
+    assert not to_daemon(service, source, registry).failed
+    inspected = run_module('image_inspect', {'image': 'docker-daemon:%s' % NAME, 'daemon_host': service.host})
+    assert not inspected.failed, inspected
+    play = run_playbook(LOOKUP_PLAY, {'image_name': NAME, 'daemon_host': service.host})
+    assert play.rc == 0, (play.output, play.stderr)
+    results = dict(play.tasks())
+    assert results['by name']['ansible_facts']['by_name'] == inspected.result['digest'] == inspected.result['inspect']['Digest']
+    assert inspected.result['digest'].startswith('sha256:')
+    missing = results['missing']
+    assert play.stats['ignored'] == 1
+    assert 'image_digest: ' in missing['msg'] and 'example.test/daemon/none:v1' in missing['msg'] and 'no such image' in missing['msg'], missing
 
 
 def test_skopeo_reads_what_we_wrote_and_we_read_what_skopeo_wrote(service: Service, source: Source, registry: t.Any, tmp_path: Path) -> None:

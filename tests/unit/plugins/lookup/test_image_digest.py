@@ -171,9 +171,11 @@ def test_lookup_resolves_each_term_in_order_with_its_options(lookup, monkeypatch
     fake = registry()
     built = on_fake(monkeypatch, fake)
     digests = lookup.run(['registry.test/team/app:1.0', 'docker://registry.test/team/app:multi', 'registry.test/team/app:multi'], {},
-                         platform='linux/arm64', username=USER, password=PASSWORD, tls_verify=False, cert_dir='/ca', timeout=5)
+                         platform='linux/arm64', username=USER, password=PASSWORD, tls_verify=False, cert_dir='/ca', timeout=5,
+                         daemon_host='unix:///run/test/docker.sock')
     assert digests == [sha256(MANIFEST), sha256(ARM_MANIFEST), sha256(ARM_MANIFEST)]
-    assert built == [ConnectionOptions(username=USER, password=PASSWORD, tls_verify=False, cert_dir='/ca', timeout=5.0)]
+    assert built == [ConnectionOptions(username=USER, password=PASSWORD, tls_verify=False, cert_dir='/ca', timeout=5.0,
+                                       daemon_host='unix:///run/test/docker.sock')]
 
 
 def test_a_list_among_the_terms_is_its_names(lookup, monkeypatch) -> None:

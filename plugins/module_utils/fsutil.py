@@ -5,10 +5,11 @@
 
 """Small filesystem helpers shared by the local transports and the auth file.
 
-The one way blob-sized files are opened for writing (:func:`open_writer`: writes reach the kernel in
-pieces of at most :data:`WRITE_PIECE` bytes), exclusive temporary files and directories (held under a shared flock while their writer lives),
-directory fsync, the one exclusive-lock helper (never following a symlink), the sweep of
-temporaries a killed run left behind, and bounded reads of local documents (never blocking on a FIFO).
+The one way blob-sized files are opened for writing (:func:`open_writer`: writes reach the kernel
+in pieces of at most :data:`WRITE_PIECE` bytes), exclusive temporary files and directories (held
+under a shared flock while their writer lives), directory fsync, the one exclusive-lock helper
+(never following a symlink), the sweep of temporaries a killed run left behind, and bounded reads of
+local documents (never blocking on a FIFO).
 """
 
 from __future__ import annotations

@@ -13,7 +13,9 @@ from __future__ import annotations
 import http.server
 import json
 import os
+import shutil
 import ssl
+import subprocess
 import threading
 import typing as t
 
@@ -236,7 +238,11 @@ def test_context_settings(tmp_path: t.Any, monkeypatch: pytest.MonkeyPatch) -> N
     strict = tls.ssl_context('registry.test', ConnectionOptions())
     assert strict.verify_mode == ssl.CERT_REQUIRED and strict.check_hostname
     assert strict.minimum_version == ssl.TLSVersion.TLSv1_2
-    assert strict.cert_store_stats()['x509_ca'] > 0
+    paths = ssl.get_default_verify_paths()
+    if paths.cafile and paths.capath and tls.bundle_in_directory(paths.cafile, paths.capath):
+        assert strict.cert_store_stats()['x509_ca'] == 0  # the system CAs are looked up in the hashed directory
+    else:
+        assert strict.cert_store_stats()['x509_ca'] > 0
     loose = tls.ssl_context('registry.test', ConnectionOptions(tls_verify=False))
     assert loose.verify_mode == ssl.CERT_NONE and not loose.check_hostname
 
@@ -251,3 +257,105 @@ def test_user_certs_d_comes_first(tmp_path: t.Any, monkeypatch: pytest.MonkeyPat
     assert tls.cert_dirs('reg.test:5000', ConnectionOptions()) == [str(user), str(system)]
     assert tls.cert_dirs('other.test', ConnectionOptions()) == []
     assert tls.cert_dirs('../etc', ConnectionOptions()) == []
+
+
+# -- system trust: the hashed directory alone where it holds the whole bundle ------------------------
+
+def subject_hash(ca: t.Any, tmp_path: t.Any) -> str:
+    """OpenSSL's subject hash of ``ca``'s certificate (the ``openssl`` command; skipped without it)."""
+    if shutil.which('openssl') is None:
+        pytest.skip('the openssl command is needed to name a hashed CA directory')
+    pem = tmp_path / ('hash-%d.pem' % id(ca))
+    ca.cert_pem.write_to_path(str(pem))
+    return subprocess.run(['openssl', 'x509', '-hash', '-noout', '-in', str(pem)], capture_output=True, text=True, check=True).stdout.strip()
+
+
+@pytest.fixture(name='system_trust')
+def system_trust_fixture(tmp_path: t.Any, monkeypatch: pytest.MonkeyPatch) -> t.Any:
+    """A private "system" bundle and hashed directory (SSL_CERT_FILE, SSL_CERT_DIR), no certs.d, no cached context."""
+    monkeypatch.setattr(tls, 'SYSTEM_CERT_ROOTS', ())
+    monkeypatch.setattr(tls, '_CONTEXTS', {})
+    monkeypatch.setenv('HOME', str(tmp_path / 'home'))
+    bundle = tmp_path / 'bundle.pem'
+    directory = tmp_path / 'certs'
+    directory.mkdir()
+    bundle.write_bytes(b'')
+    monkeypatch.setenv('SSL_CERT_FILE', str(bundle))
+    monkeypatch.setenv('SSL_CERT_DIR', str(directory))
+    return bundle, directory
+
+
+def hash_link(ca: t.Any, directory: t.Any, tmp_path: t.Any, index: int = 0) -> None:
+    ca.cert_pem.write_to_path(str(directory / ('%s.%d' % (subject_hash(ca, tmp_path), index))))
+
+
+def test_system_trust_from_the_hashed_directory_alone(tls_server: Server, ca: t.Any, system_trust: t.Any, tmp_path: t.Any) -> None:
+    bundle, directory = system_trust
+    other = trustme.CA()
+    bundle.write_bytes(ca.cert_pem.bytes() + b'# a comment between certificates\n' + other.cert_pem.bytes())
+    hash_link(ca, directory, tmp_path)
+    hash_link(other, directory, tmp_path)
+    assert tls.bundle_in_directory(str(bundle), str(directory))
+    context = tls.ssl_context(tls_server.address, ConnectionOptions())
+    assert context.cert_store_stats()['x509_ca'] == 0  # nothing parsed up front
+    assert list_tags(tls_server.address)[1]['tags'] == ['1']  # the CA found in the directory at the handshake
+
+
+def test_system_trust_loads_the_bundle_when_it_holds_more(tls_server: Server, ca: t.Any, system_trust: t.Any, tmp_path: t.Any) -> None:
+    bundle, directory = system_trust
+    other = trustme.CA()
+    bundle.write_bytes(other.cert_pem.bytes() + ca.cert_pem.bytes())  # ca: in the bundle only (appended by hand)
+    hash_link(other, directory, tmp_path)
+    assert not tls.bundle_in_directory(str(bundle), str(directory))
+    context = tls.ssl_context(tls_server.address, ConnectionOptions())
+    assert context.cert_store_stats()['x509_ca'] == 2
+    assert list_tags(tls_server.address)[1]['tags'] == ['1']
+
+
+def test_system_trust_of_another_ca_refuses_the_server(tls_server: Server, system_trust: t.Any, tmp_path: t.Any) -> None:
+    bundle, directory = system_trust
+    other = trustme.CA()
+    bundle.write_bytes(other.cert_pem.bytes())
+    hash_link(other, directory, tmp_path)
+    assert tls.bundle_in_directory(str(bundle), str(directory))
+    with pytest.raises(TLSError, match='^TLS certificate verification failed for %s: ' % tls_server.address):
+        list_tags(tls_server.address)
+
+
+def test_bundle_in_directory_follows_openssl_lookup(ca: t.Any, system_trust: t.Any, tmp_path: t.Any) -> None:
+    bundle, directory = system_trust
+    bundle.write_bytes(ca.cert_pem.bytes())
+    name = subject_hash(ca, tmp_path)
+    ca.cert_pem.write_to_path(str(directory / (name + '.1')))
+    assert not tls.bundle_in_directory(str(bundle), str(directory))  # OpenSSL stops at the missing .0
+    (directory / (name + '.0')).symlink_to(directory / 'gone.pem')
+    assert not tls.bundle_in_directory(str(bundle), str(directory))  # ... or at a dangling .0
+    (directory / (name + '.0')).unlink()
+    ca.cert_pem.write_to_path(str(directory / (name + '.0')))
+    assert tls.bundle_in_directory(str(bundle), str(directory))
+    ca.cert_pem.write_to_path(str(directory / 'by-name.pem'))
+    (directory / (name + '.0')).unlink()
+    (directory / (name + '.1')).unlink()
+    assert not tls.bundle_in_directory(str(bundle), str(directory))  # not under a hashed name
+
+
+@pytest.mark.parametrize('bundle_text', [
+    b'',  # no certificate: the caller falls back as before (certifi)
+    b'-----BEGIN TRUSTED CERTIFICATE-----\nAAAA\n-----END TRUSTED CERTIFICATE-----\n',
+    b'-----BEGIN X509 CRL-----\nAAAA\n-----END X509 CRL-----\n',
+    b'-----BEGIN CERTIFICATE-----\nAAAA\n',  # unterminated
+])
+def test_bundle_in_directory_refuses_what_it_cannot_compare(ca: t.Any, system_trust: t.Any, tmp_path: t.Any, bundle_text: bytes) -> None:
+    bundle, directory = system_trust
+    hash_link(ca, directory, tmp_path)
+    bundle.write_bytes(ca.cert_pem.bytes() + bundle_text if bundle_text else b'')
+    assert not tls.bundle_in_directory(str(bundle), str(directory))
+    assert not tls.bundle_in_directory(str(tmp_path / 'missing.pem'), str(directory))
+    assert not tls.bundle_in_directory(str(bundle), str(tmp_path / 'missing'))
+
+
+def test_pem_text_compares_whitespace_free(ca: t.Any) -> None:
+    pem = ca.cert_pem.bytes()
+    rewrapped = pem.replace(b'\n', b'\r\n')
+    assert tls._pem_certificates(pem) == tls._pem_certificates(rewrapped) != set()
+    assert len(tls._pem_certificates(pem + trustme.CA().cert_pem.bytes()) or ()) == 2

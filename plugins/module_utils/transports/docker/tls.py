@@ -126,10 +126,11 @@ def bundle_in_directory(bundle: str, directory: str) -> bool:
     """Whether every certificate of the PEM file ``bundle`` is in a hashed-name file of ``directory``.
 
     Hashed names are OpenSSL's lookup names, ``<8 hex digits>.<n>``, read as OpenSSL reads them
-    (``.0``, ``.1``, ... up to the first missing one); certificates are compared by their PEM text. False, so that the caller loads the bundle as well, for anything else: a bundle
-    with no certificate or with other PEM blocks (``TRUSTED CERTIFICATE``, a CRL), a file that
-    cannot be read. ~2.5 ms for Debian's 144 certificates (most of it opening their files), against
-    ~17 ms for OpenSSL to parse the bundle.
+    (``.0``, ``.1``, ... up to the first missing one); certificates are compared by their PEM text.
+    False, so that the caller loads the bundle as well, for anything else: a bundle with no
+    certificate or with other PEM blocks (``TRUSTED CERTIFICATE``, a CRL), a file that cannot be
+    read. ~2.5 ms for Debian's 144 certificates (most of it opening their files), against ~17 ms for
+    OpenSSL to parse the bundle.
     """
     try:
         indices: dict[str, set[int]] = {}

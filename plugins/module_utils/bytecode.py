@@ -33,7 +33,9 @@ Outside a zip (tests, ``ansible-test``, a module run from a source tree) nothing
 interpreter's ``__pycache__`` already does this job there.
 
 Being every module's first import, it also pauses garbage collection while a module's own process
-starts (:mod:`process`; a no-op in a process that only imports the module).
+starts (:mod:`process`) and, in that process only, serves the methods ``@dataclass`` generates from
+a compiled table in the same directory (:mod:`codecache`); both are no-ops in a process that only
+imports the module.
 """
 
 from __future__ import annotations
@@ -242,7 +244,10 @@ def install() -> bool:
 
 install()
 
-# Also the first thing a module's process does: garbage collection waits until the module's imports are done (process.py).
-from ansible_collections.ocikit.images.plugins.module_utils import process  # noqa: E402 pylint: disable=wrong-import-position
+# Also the first things a module's process does: garbage collection waits until the module's imports are done (process.py),
+# and the methods dataclasses generate come compiled from the cache (codecache.py).
+from ansible_collections.ocikit.images.plugins.module_utils import codecache, process  # noqa: E402 pylint: disable=wrong-import-position
 
 process.pause()
+if process.is_program():
+    codecache.install(cache_dir())

@@ -48,6 +48,11 @@ def runs_as_program() -> bool:
     return isinstance(path, str) and os.path.dirname(os.path.abspath(path)) == _MODULES_DIR
 
 
+def is_program() -> bool:
+    """True once :func:`pause` found this process to be a module's own."""
+    return bool(_STATE['program'])
+
+
 def pause() -> None:
     """Turn the collector off while a module's process starts (a no-op anywhere else, and after the first call)."""
     if _STATE['program'] or not runs_as_program():

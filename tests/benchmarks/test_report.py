@@ -159,3 +159,21 @@ def test_play_output_counts_loop_items_by_status() -> None:
     assert play('\n'.join(lines), rc=2)['failed'] is True
     broken = play('failed: [localhost] (item=t0) => {"msg": "boom"}\nok: [localhost] => (item=t1)\nok: [localhost] => (item=t2)', rc=2)
     assert (broken['failed'], broken['ok']) == (True, 2) and broken['msg'].endswith('of 3: failed: [localhost] (item=t0) => {"msg": "boom"}')
+
+
+def test_code_cache_files_move_to_a_fresh_home(tmp_path: t.Any) -> None:
+    from ocikit_bench.sides import CODE_CACHE_RELATIVE, read_files, seed_files
+    first = tmp_path / 'first'
+    (first / CODE_CACHE_RELATIVE / 'cpython-311').mkdir(parents=True)
+    (first / CODE_CACHE_RELATIVE / 'cpython-311' / 'dataclass-code-v1').write_bytes(b'table')
+    (first / CODE_CACHE_RELATIVE / 'cpython-311' / '.entry.123.tmp').write_bytes(b'half')
+    (first / 'ocikit' / 'blob-locations-v1.sqlite').write_bytes(b'not carried over')
+    files = read_files(first, CODE_CACHE_RELATIVE)
+    assert files == {CODE_CACHE_RELATIVE + '/cpython-311/dataclass-code-v1': b'table'}
+    second = tmp_path / 'second'
+    second.mkdir()
+    seed_files(second, files)
+    table = second / CODE_CACHE_RELATIVE / 'cpython-311' / 'dataclass-code-v1'
+    assert table.read_bytes() == b'table' and table.stat().st_mode & 0o777 == 0o600
+    assert all((second / CODE_CACHE_RELATIVE / part).stat().st_mode & 0o777 == 0o700 for part in ('', 'cpython-311'))
+    assert (second / 'ocikit').stat().st_mode & 0o777 == 0o700 and not (second / 'ocikit' / 'blob-locations-v1.sqlite').exists()

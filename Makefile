@@ -71,15 +71,15 @@ test: lint sanity units integration package
 demo: deps collection
 	@PATH=$(CURDIR)/$(VENV)/bin:$$PATH sh docs/demo/run.sh "$(COLL_ROOT)"
 
-# Every row of issue 10 (P1-P10; BENCH_ARGS=--big adds the 4 GiB layer), then docs/performance.md and its chart
+# Every row of issue 10 (P1-P10; medians of 5 runs per side, of 3 for the sync rows; BENCH_ARGS=--big adds the 4 GiB layer), then docs/performance.md and its chart
 # from this run's .bench/*.json alone. matplotlib (the chart) is a benchmark-only dependency, installed here only.
 # A failed benchmark still renders what it measured, and make bench then fails.
 bench: deps collection
 	@$(VENV)/bin/pip install --quiet --disable-pip-version-check -r tests/benchmarks/requirements.txt
 	@rm -f .bench/*.json
 	@status=0; \
-	PATH=$(CURDIR)/$(VENV)/bin:$$PATH ANSIBLE_COLLECTIONS_PATH=$(COLL_ROOT) $(VPY) tests/benchmarks/run.py $(BENCH_ARGS) || status=1; \
-	PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(VPY) tests/benchmarks/sync.py || status=1; \
+	PATH=$(CURDIR)/$(VENV)/bin:$$PATH ANSIBLE_COLLECTIONS_PATH=$(COLL_ROOT) $(VPY) tests/benchmarks/run.py --repeat 5 $(BENCH_ARGS) || status=1; \
+	PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(VPY) tests/benchmarks/sync.py --repeat 3 || status=1; \
 	PATH=$(CURDIR)/$(VENV)/bin:$$PATH ANSIBLE_COLLECTIONS_PATH=$(COLL_ROOT) $(VPY) tests/benchmarks/startup.py || status=1; \
 	$(VPY) tests/benchmarks/render.py || status=1; \
 	exit $$status

@@ -48,8 +48,8 @@ _STATE: dict[str, t.Any] = {'installed': False, 'path': None, 'table': {}, 'used
 
 def install(directory: str | None) -> bool:
     """Give ``dataclasses`` the caching ``exec`` when this process is a module's and ``directory`` (the cache) is usable."""
-    if _STATE['installed'] or directory is None:
-        return False
+    if _STATE['installed'] or directory is None or sys.flags.optimize:
+        return False  # (python -O compiles other code; the table holds the default level's only)
     import dataclasses  # pylint: disable=import-outside-toplevel
     if 'exec' in vars(dataclasses):
         return False  # somebody else's replacement: leave it
@@ -62,6 +62,9 @@ def install(directory: str | None) -> bool:
 
 def cached_exec(source: t.Any, globals_: t.Any = None, locals_: t.Any = None) -> None:
     """``exec`` for ``dataclasses``: the code of a text seen before comes from the table; anything else is compiled as exec compiles it."""
+    if globals_ is None:  # exec's own default: the caller's namespaces (dataclasses always passes its globals)
+        caller = sys._getframe(1)  # pylint: disable=protected-access
+        globals_, locals_ = caller.f_globals, caller.f_locals if locals_ is None else locals_
     if not isinstance(source, str):
         builtins.exec(source, globals_, locals_)
         return

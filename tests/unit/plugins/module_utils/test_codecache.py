@@ -187,3 +187,26 @@ def test_a_process_importing_a_module_is_left_alone(tmp_path: t.Any) -> None:
     assert result['digest'].startswith('sha256:')
     assert state == {'installed': False, 'compiled': 0, 'functions': 0}
     assert not os.path.exists(str(tmp_path / 'cache' / 'ocikit'))
+
+
+_SEEN: list[str] = []
+
+
+def test_exec_without_namespaces_runs_in_the_callers(state: dict[str, t.Any]) -> None:
+    namespace: dict[str, t.Any] = {}
+    codecache.cached_exec('found = marker + 1', {'marker': 41}, namespace)
+    assert namespace == {'found': 42}
+    marker = 1  # noqa: F841 pylint: disable=unused-variable
+    codecache.cached_exec('_SEEN.append((__name__, marker))')  # like exec(text): the calling frame's globals and locals
+    assert _SEEN.pop() == (__name__, 1)
+    assert state['compiled'] == 2
+
+
+def test_not_installed_under_python_dash_o(tmp_path: t.Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(codecache, '_STATE', dict(codecache._STATE, installed=False))
+
+    class Flags:
+        optimize = 1
+
+    monkeypatch.setattr(codecache.sys, 'flags', Flags())
+    assert codecache.install(str(tmp_path)) is False and 'exec' not in vars(dataclasses)

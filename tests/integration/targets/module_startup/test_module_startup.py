@@ -19,6 +19,8 @@ from ocikit_it import PASSWORD, PYTHON, USER, ansiballz_files, ansiballz_payload
 from ocikit_testbed import LayerSpec, build_image, build_index
 
 MU = 'ansible_collections/ocikit/images/plugins/module_utils/'
+#: module_utils/codecache.py's table, kept in the bytecode cache directory beside the entries.
+TABLE = 'dataclass-code-v1'
 PLAYBOOK = '''
 - hosts: localhost
   gather_facts: false
@@ -123,8 +125,14 @@ def test_module_utils_bytecode_is_cached_between_tasks(tmp_path: Path):
 
     directory = cache / 'ocikit' / 'bytecode-v1' / _cache_tag()
     assert directory.stat().st_mode & 0o777 == 0o700
-    stored = {entry.name: entry.stat() for entry in directory.iterdir()}
+    stored = {entry.name: entry.stat() for entry in directory.iterdir() if entry.name != TABLE}
     assert stored and all(info.st_mode & 0o777 == 0o600 for info in stored.values())
+    # Beside the entries, codecache.py's table of the methods @dataclass generated in these tasks.
+    table = directory / TABLE
+    assert table.stat().st_mode & 0o777 == 0o600
+    functions = marshal.loads(table.read_bytes()[len(MAGIC_NUMBER):])
+    assert len(functions) > 100 and all(text.lstrip().startswith('def __create_fn__') for text in functions), list(functions)[:3]
+    table_mtime = table.stat().st_mtime_ns
     sources = {}
     for path in remote.glob('ansible-tmp-*/AnsiballZ_*.py'):
         for name, data in ansiballz_files(path).items():
@@ -142,7 +150,9 @@ def test_module_utils_bytecode_is_cached_between_tasks(tmp_path: Path):
     assert second.rc == 0, (second.output, second.stderr)
     copy2, inspect2 = [result for dummy, result in second.tasks()]
     assert copy2['changed'] is False and copy2['digest'] == copy['digest'] and inspect2['digest'] == copy['digest']
-    assert {entry.name: entry.stat().st_mtime_ns for entry in directory.iterdir()} == {name: info.st_mtime_ns for name, info in stored.items()}
+    assert {entry.name: entry.stat().st_mtime_ns for entry in directory.iterdir() if entry.name != TABLE} == \
+        {name: info.st_mtime_ns for name, info in stored.items()}
+    assert table.stat().st_mtime_ns == table_mtime  # every dataclass method taken from the table, none compiled
 
     off = run_playbook(CACHED_PLAY, extra, env=dict(env, XDG_CACHE_HOME=str(tmp_path / 'off-cache'), OCIKIT_BYTECODE_CACHE='0'))
     assert off.rc == 0 and [result['changed'] for dummy, result in off.tasks()] == [False, False]

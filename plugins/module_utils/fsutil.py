@@ -6,7 +6,8 @@
 """Small filesystem helpers shared by the local transports and the auth file.
 
 The one way blob-sized files are opened for writing (:func:`open_writer`: writes reach the kernel
-in pieces of at most :data:`WRITE_PIECE` bytes), exclusive temporary files and directories (held
+in pieces of at most :data:`WRITE_PIECE` bytes, and a durable file's are sent on to disk as it
+grows), exclusive temporary files and directories (held
 under a shared flock while their writer lives), directory fsync, the one exclusive-lock helper
 (never following a symlink), the sweep of temporaries a killed run left behind, and bounded reads of
 local documents (never blocking on a FIFO).
@@ -21,6 +22,7 @@ import os
 import secrets
 import shutil
 import stat
+import sys
 import tempfile
 import time
 import typing as t
@@ -37,24 +39,78 @@ from ansible_collections.ocikit.images.plugins.module_utils.errors import Layout
 WRITE_PIECE = 256 * 1024
 
 
+#: A writer that makes a durable file (fsynced before it gets its name) asks the kernel to start
+#: writing each this many bytes to disk as soon as they are written (:func:`start_writeback`), so
+#: the final fsync waits only for the last piece: a 300 MB pull into an OCI layout on the test VM,
+#: in-process, median 0.521 -> 0.482 s, and steadier (0.47-0.49 s against 0.49-0.58 s).
+WRITEBACK_STEP = 8 * 1024 * 1024
+_SYNC_FILE_RANGE_WRITE = 2
+_SYNC_FILE_RANGE: list[t.Any] = []  # [the libc function, or None where there is none], resolved once
+
+
 class PiecewiseWriter(io.BufferedWriter):
-    """A buffered binary file whose large writes reach the kernel in pieces of at most :data:`WRITE_PIECE` bytes."""
+    """A buffered binary file whose large writes reach the kernel in pieces of at most :data:`WRITE_PIECE` bytes.
+
+    With ``writeback``, every :data:`WRITEBACK_STEP` bytes written are handed to :func:`start_writeback`.
+    """
+
+    def __init__(self, raw: io.RawIOBase, writeback: bool = False) -> None:
+        super().__init__(raw)
+        self._written = 0
+        self._writeback_from = 0 if writeback else -1
 
     def write(self, data: t.Any) -> int:  # a bytes-like object, as BufferedWriter.write takes
         view = memoryview(data)
         size = view.nbytes
         if size <= WRITE_PIECE:
-            return super().write(view)
-        if view.format != 'B' or view.ndim != 1:
-            view = view.cast('B')
-        for start in range(0, size, WRITE_PIECE):
-            super().write(view[start:start + WRITE_PIECE])
+            super().write(view)
+        else:
+            if view.format != 'B' or view.ndim != 1:
+                view = view.cast('B')
+            for start in range(0, size, WRITE_PIECE):
+                super().write(view[start:start + WRITE_PIECE])
+        self._written += size
+        if 0 <= self._writeback_from <= self._written - WRITEBACK_STEP:
+            # Bytes still in the buffer (a few KiB at most) are simply not dirty yet: the range is a hint.
+            start_writeback(self.fileno(), self._writeback_from, self._written - self._writeback_from)
+            self._writeback_from = self._written
         return size
 
 
-def open_writer(file: int | str, mode: str = 'wb') -> t.BinaryIO:
-    """A :class:`PiecewiseWriter` on ``file``: an open descriptor (owned from now on) or a path opened with ``mode`` ('wb' or 'xb')."""
-    return PiecewiseWriter(io.FileIO(file, mode))
+def start_writeback(fd: int, offset: int, length: int) -> None:
+    """Ask the kernel to start writing ``length`` bytes of ``fd`` from ``offset`` to disk, without waiting.
+
+    Linux's ``sync_file_range(SYNC_FILE_RANGE_WRITE)`` (through ``ctypes``, loaded on the first call:
+    Python has no binding); nothing elsewhere, nor where the call fails. Durability still comes from
+    the fsync the writer does at the end: this only moves most of that fsync's work earlier, while
+    the rest of the file is still arriving.
+    """
+    if not _SYNC_FILE_RANGE:
+        _SYNC_FILE_RANGE.append(_load_sync_file_range())
+    function = _SYNC_FILE_RANGE[0]
+    if function is not None:
+        function(fd, offset, length, _SYNC_FILE_RANGE_WRITE)  # the result is ignored: a hint
+
+
+def _load_sync_file_range() -> t.Any:
+    if not sys.platform.startswith('linux'):
+        return None
+    try:
+        import ctypes  # pylint: disable=import-outside-toplevel
+        function = ctypes.CDLL(None, use_errno=True).sync_file_range
+    except (ImportError, OSError, AttributeError):
+        return None
+    function.argtypes = [ctypes.c_int, ctypes.c_int64, ctypes.c_int64, ctypes.c_uint]
+    function.restype = ctypes.c_int
+    return function
+
+
+def open_writer(file: int | str, mode: str = 'wb', writeback: bool = False) -> t.BinaryIO:
+    """A :class:`PiecewiseWriter` on ``file``: an open descriptor (owned from now on) or a path opened with ``mode`` ('wb' or 'xb').
+
+    ``writeback``: the file will be fsynced (see :func:`start_writeback`); not for spools, which are read back and removed.
+    """
+    return PiecewiseWriter(io.FileIO(file, mode), writeback=writeback)
 
 
 def create_temp_file(directory: str, prefix: str, what: str = 'file') -> tuple[str, t.BinaryIO]:
@@ -62,7 +118,8 @@ def create_temp_file(directory: str, prefix: str, what: str = 'file') -> tuple[s
 
     ``open(..., 0o644)`` lets the umask apply (skopeo's blobs are 0644 less the umask), unlike
     mkstemp's 0600. The file is held under a shared ``flock`` while it is open (see
-    :func:`sweep_stale_temps`).
+    :func:`sweep_stale_temps`). Every caller fsyncs it before renaming it: its writer starts
+    writeback as it goes (:func:`start_writeback`).
     """
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, 'O_CLOEXEC', 0)
     for dummy in range(100):
@@ -75,7 +132,7 @@ def create_temp_file(directory: str, prefix: str, what: str = 'file') -> tuple[s
             raise LayoutError('cannot create a temporary %s in %s: %s' % (what, directory, exc.strerror or exc)) from None
         # Held until the file is closed: it tells sweep_stale_temps that a live process owns it.
         hold_shared_lock(fd)
-        return path, open_writer(fd)
+        return path, open_writer(fd, writeback=True)
     raise LayoutError('cannot create a temporary %s in %s: too many name collisions' % (what, directory))
 
 

@@ -105,3 +105,63 @@ def test_temp_files_are_piecewise_writers(tmp_path: t.Any) -> None:
     with handle:
         assert isinstance(handle, PiecewiseWriter)
     assert os.path.exists(path)
+
+
+# -- writeback: a durable file is sent on to disk as it grows ------------------------------------------
+
+def record_writeback(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, int, int]]:
+    calls: list[tuple[int, int, int]] = []
+    monkeypatch.setattr(fsutil, 'start_writeback', lambda fd, offset, length: calls.append((fd, offset, length)))
+    return calls
+
+
+def test_a_durable_writer_starts_writeback_every_step(tmp_path: t.Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    calls = record_writeback(monkeypatch)
+    monkeypatch.setattr(fsutil, 'WRITEBACK_STEP', 1024 * 1024)
+    data = os.urandom(5 * 1024 * 1024 + 1000)
+    with open_writer(str(tmp_path / 'durable'), 'xb', writeback=True) as handle:
+        for start in range(0, len(data), 300 * 1024):  # chunks that do not line up with the step
+            handle.write(data[start:start + 300 * 1024])
+        fd = handle.fileno()
+    assert (tmp_path / 'durable').read_bytes() == data
+    assert calls and all(call[0] == fd for call in calls)
+    ranges = [(offset, length) for dummy, offset, length in calls]
+    assert ranges[0][0] == 0 and all(length >= 1024 * 1024 for dummy, length in ranges)
+    assert all(a[0] + a[1] == b[0] for a, b in zip(ranges, ranges[1:]))  # contiguous, each range once
+    assert len(data) - (ranges[-1][0] + ranges[-1][1]) < 1024 * 1024  # the rest is the final fsync's
+
+
+def test_spools_and_temp_files(tmp_path: t.Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    calls = record_writeback(monkeypatch)
+    monkeypatch.setattr(fsutil, 'WRITEBACK_STEP', 64 * 1024)
+    with open_writer(str(tmp_path / 'spool'), 'xb') as spool:  # read back and removed: never sent on to disk
+        spool.write(os.urandom(512 * 1024))
+    assert calls == []
+    path, handle = create_temp_file(str(tmp_path), 'x-')  # every caller fsyncs and renames it
+    with handle:
+        for dummy in range(8):
+            handle.write(os.urandom(64 * 1024))
+    assert [call[1:] for call in calls] == [(number * 64 * 1024, 64 * 1024) for number in range(8)] and os.path.getsize(path) == 512 * 1024
+
+
+def test_start_writeback_is_the_kernel_call_on_linux(tmp_path: t.Any) -> None:
+    null = os.open(os.devnull, os.O_RDONLY)
+    fsutil.start_writeback(null, 0, 1)  # resolved once; errors (ESPIPE, EINVAL) ignored
+    os.close(null)
+    function = fsutil._SYNC_FILE_RANGE[0]
+    if not os.uname().sysname == 'Linux':
+        assert function is None
+        return
+    assert function is not None
+    path = tmp_path / 'file'
+    path.write_bytes(os.urandom(1024 * 1024))
+    fd = os.open(str(path), os.O_RDWR)
+    try:
+        assert function(fd, 0, 1024 * 1024, 2) == 0  # SYNC_FILE_RANGE_WRITE on a regular file succeeds
+        read_fd, write_fd = os.pipe()
+        assert function(read_fd, 0, 10, 2) == -1  # a pipe: ESPIPE, and start_writeback ignores it
+        fsutil.start_writeback(read_fd, 0, 10)
+        os.close(read_fd)
+        os.close(write_fd)
+    finally:
+        os.close(fd)

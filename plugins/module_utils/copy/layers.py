@@ -178,13 +178,15 @@ def transformed_stream(chunks: t.Iterable[bytes], step: LayerStep, level: int | 
                        expected_diff_id: Digest | None) -> tuple[t.Iterator[bytes], t.Any]:
     """Stream a layer through decompression and compression, for a destination that hashes as it writes.
 
-    Returns the output chunks and the Transcode (digest, size and diff_id once consumed). The source
-    is verified against its descriptor on the way; the last output chunk is held back until the
-    uncompressed content has matched ``expected_diff_id``, so a destination never completes a blob
-    made from the wrong content. Nothing touches the disk and memory stays flat.
+    Returns the output chunks and the Transcode (its diff_id once consumed; the output's digest and
+    size are the destination's to compute, as ``put_blob_unknown`` does while it writes, so they are
+    not computed twice). The source is verified against its descriptor on the way; the last output
+    chunk is held back until the uncompressed content has matched ``expected_diff_id``, so a
+    destination never completes a blob made from the wrong content. Nothing touches the disk and
+    memory stays flat.
     """
     source = step.source
-    work = transcode(verified_stream(chunks, source.digest, source.size, 'layer'), step.compression, level)
+    work = transcode(verified_stream(chunks, source.digest, source.size, 'layer'), step.compression, level, digest_output=False)
 
     def held_back() -> t.Iterator[bytes]:
         pending = b''

@@ -284,6 +284,46 @@ def test_transcode(source, target):
     assert c.detect(out[:8]) == target
 
 
+@pytest.mark.parametrize('target', [None, 'zstd'])
+def test_transcode_leaves_the_output_unhashed_for_a_consumer_that_hashes_it(target, monkeypatch):
+    hashed = []
+
+    class CountingTee(c.DigestingTee):
+        def __iter__(self):
+            for chunk in super().__iter__():
+                hashed.append(len(chunk))
+                yield chunk
+
+    monkeypatch.setattr(c, 'DigestingTee', CountingTee)
+    job = c.transcode(split(COMPRESSED['gzip'](DATA)), target, digest_output=False)
+    out = joined(job.chunks)
+    assert job.output is None and job.diff_id == 'sha256:' + hashlib.sha256(DATA).hexdigest()
+    assert sum(hashed) == len(DATA)  # the uncompressed content once (the diff_id), the output never
+    assert joined(c.auto_decompress([out])[1]) == DATA
+    with pytest.raises(RuntimeError, match='digest_output=False'):
+        job.digest  # pylint: disable=pointless-statement
+
+
+def test_recompression_into_a_destination_hashes_each_stream_once(monkeypatch):
+    """transformed_stream (recompression streamed into put_blob_unknown): source, uncompressed content, and the
+    destination's own hash of the output -- not the output a second time in the transcode (it was, before)."""
+    from ansible_collections.ocikit.images.plugins.module_utils.copy import layers
+    from ansible_collections.ocikit.images.plugins.module_utils.digest import Digest
+    from ansible_collections.ocikit.images.plugins.module_utils.manifest.model import Descriptor
+
+    tees = []
+    real_tee = c.DigestingTee
+    monkeypatch.setattr(c, 'DigestingTee', lambda chunks, *args: tees.append(real_tee(chunks, *args)) or tees[-1])
+    blob = COMPRESSED['gzip'](DATA)
+    source = Descriptor(mt.OCI_LAYER_GZIP, Digest('sha256:' + hashlib.sha256(blob).hexdigest()), len(blob))
+    step = layers.plan_layer(source, 'oci', layers.WANT_COMPRESSED, 'zstd', False)
+    assert step.compression == 'zstd' and step.changes_bytes
+    stream, work = layers.transformed_stream(split(blob), step, None, Digest('sha256:' + hashlib.sha256(DATA).hexdigest()))
+    out = joined(stream)
+    assert len(tees) == 1 and tees[0].size == len(DATA) and work.output is None
+    assert c.detect(out[:8]) == 'zstd' and joined(c.auto_decompress([out])[1]) == DATA
+
+
 def test_transcode_rejects_unknown_target():
     with pytest.raises(InvalidInputError):
         c.transcode([b''], 'xz')

@@ -89,6 +89,20 @@ def test_sync_rows_from_another_document_feed_p5_and_p6() -> None:
     assert (result['P5'][0], result['P6']) == ('pass', ('miss', ['ratio 0.50 > 0.3']))
 
 
+def test_a_sync_row_with_a_lower_bound_names_the_best_possible_ratio() -> None:
+    bounded = row('sync-up-to-date', side(0.6), side(1.2))
+    bounded['bound'] = {'startup_floor_s': 0.1, 'registry_cpu_s': 0.5, 'cores': 2, 'bound_s': 0.35, 'best_ratio': 0.35 / 1.2}
+    rows = merge_documents([{'benchmark': 'sync', 'scenarios': [row('sync-cold', side(2.0), side(10.0)), bounded]}])
+    assert verdicts(rows)['P6'] == ('miss', ['ratio 0.50 > 0.3 (best possible here 0.29)'])
+    assert verdicts(rows)['P5'] == ('pass', [])
+    page = performance_markdown([{'benchmark': 'sync', 'scenarios': rows}], evaluate_all(rows), rows, None)
+    section = page.split('## Lower bounds\n', 1)[1]
+    assert ('- sync-up-to-date: ours cannot finish in less than 0.35 s here: the start-up floor 0.100 s + the registries\' 0.50 CPU-s '
+            'for ours\' requests over 2 cores. skopeo took 1.20 s, so the best ratio any module could reach is 0.29; ours 0.50.') in section
+    assert 'sync-cold:' not in section
+    assert '## Lower bounds' not in performance_markdown([{'benchmark': 'sync', 'scenarios': rows[:1]}], evaluate_all(rows[:1]), rows[:1], None)
+
+
 def test_goal_table_text_and_markdown() -> None:
     goals = evaluate_all([row('push', side(0.5, median_requests=20), side(1.0, median_requests=30))])
     text = goal_table(goals).splitlines()

@@ -347,6 +347,16 @@ class Registry:
                 continue  # Go panics and such are not JSON
         return entries
 
+    def cpu_seconds(self) -> float | None:
+        """CPU seconds (user + system) the registry process has used since it started; None where /proc cannot say.
+
+        Benchmarks take the difference around a run: what a client's requests cost the registry.
+        (A token server runs in the test process, so its share is not counted here.)
+        """
+        if self._process is None or self._process.poll() is not None:
+            return None
+        return process_cpu_seconds(self._process.pid)
+
     # -- internals -------------------------------------------------------------------
 
     def config(self) -> dict[str, Any]:
@@ -500,6 +510,17 @@ class Registry:
     def __repr__(self) -> str:
         where = self.url if self.port is not None else "not started"
         return f"<Registry {where} tls={self.tls} auth={self.auth}>"
+
+
+def process_cpu_seconds(pid: int) -> float | None:
+    """User + system CPU seconds of one running process, from ``/proc/PID/stat`` (Linux); None elsewhere or once it is gone."""
+    try:
+        stat = Path("/proc/%d/stat" % pid).read_text(encoding="ascii")
+    except OSError:
+        return None
+    # Fields after the parenthesised command name (which may hold spaces): state is field 3, utime 14, stime 15.
+    fields = stat[stat.rindex(")") + 2 :].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _free_port() -> int:

@@ -50,10 +50,10 @@ sys.path[:0] = [str(HERE), str(REPO_ROOT / 'tests' / 'testbed')]
 
 # pylint: disable=wrong-import-position
 from ocikit_bench.machine import machine_facts, machine_line  # noqa: E402
-from ocikit_bench.measure import launcher, rss_baseline  # noqa: E402
-from ocikit_bench.report import evaluate_all, goal_table, ratio, summarize, table  # noqa: E402
+from ocikit_bench.measure import launcher, registries_cpu_seconds, rss_baseline, startup_floor  # noqa: E402
+from ocikit_bench.report import evaluate_all, goal_table, lower_bound, ratio, summarize, table  # noqa: E402
 from ocikit_bench.sides import (  # noqa: E402
-    Endpoint, Job, Ours, Outcome, Playbook, Skopeo, find_collections_root, probe_cache_isolation, skopeo_version)
+    Endpoint, Job, Ours, Outcome, Playbook, Skopeo, bench_environ, find_collections_root, probe_cache_isolation, skopeo_version)
 from ocikit_bench.verify import (  # noqa: E402
     OCI_LAYER_ZSTD, check_layout_image, check_recompressed_image, check_registry_image, settled_requests, wire_activity)
 from ocikit_testbed import FaultProxy, LayerSpec, Registry, build_image, build_index  # noqa: E402
@@ -78,6 +78,9 @@ LAYER_SCENARIOS = {'layer-256m': 256 << 20, 'layer-1g': 1 << 30, 'layer-4g': 4 <
 OPT_IN = ('layer-4g',)
 QUICK_SKIPS = ('layer-1g',)
 UP_TO_DATE = ('up-to-date', 'up-to-date-latency', 'playbook')
+#: Rows given a lower bound (report.lower_bound): one module process against skopeo. Not the playbook (ansible-playbook's
+#: own time per task is the larger part) nor the peak-RSS rows (their goal is memory).
+BOUNDED = ('push', 'pull', 'copy', 'up-to-date', 'up-to-date-latency', 'recompress', 'index')
 # Scenarios whose destination must receive every blob by upload, none by mount.
 FULL_TRANSFER = ('push', 'copy', 'recompress', 'index') + tuple(LAYER_SCENARIOS)
 INDEX_PLATFORMS = (('linux', 'amd64', None), ('linux', 'arm64', 'v8'), ('linux', 'arm', 'v7'), ('linux', 'ppc64le', None))
@@ -326,7 +329,10 @@ class Bench:
             for registry in registries.values():
                 if registry is not None:
                     registry.clear_requests()
+            serving = list({id(r): r for r in registries.values() if r is not None}.values())
+            served = registries_cpu_seconds(serving)
             outcome = contender.run(job, scratch / 'run', self.args.timeout)
+            served_after = registries_cpu_seconds(serving)
             wire = {side: wire_activity(settled_requests(registry)) for side, registry in registries.items() if registry is not None}
             if not problems:
                 problems = self.check(scenario, label, job, outcome, wire, scratch, facts)
@@ -341,6 +347,8 @@ class Bench:
             'src': job.src.name, 'dest': job.dest.name, 'compress_format': job.compress_format,
             'requests_besides_auth': sum(activity['requests_besides_auth'] for activity in wire.values()),
             'dest_writes': wire.get('dest', {}).get('writes', 0),
+            # What the run cost the registry processes (CPU seconds, /proc): the lower bound's share (report.lower_bound).
+            'registry_cpu_s': None if served is None or served_after is None else served_after - served,
         }
         if scenario == 'playbook':
             record['playbook'] = {k: outcome.result.get(k) for k in ('ok', 'changed', 'failed')}
@@ -424,17 +432,29 @@ def bench(args: argparse.Namespace, workdir: Path) -> int:
                         done, total, rep + 1, scenario, label, record['seconds'], record['cpu_user'] + record['cpu_system'],
                         record['max_rss'] / 1048576, status), flush=True)
 
+    floor = startup_floor(args.python, bench_environ())
+    environment['startup_floor_s'] = floor
     rows = []
     for scenario in args.scenarios:
         row: dict[str, t.Any] = {'scenario': scenario, 'description': SCENARIOS[scenario]}
         for label in SIDES:
             row[label] = summarize([r for r in state.records if r['scenario'] == scenario and r['side'] == label])
         row['ratio'] = ratio(row['ours'], row['skopeo'])
+        if scenario in BOUNDED:
+            bound = lower_bound(floor, row['ours'], row['skopeo'], os.cpu_count() or 1)
+            if bound is not None:
+                row['bound'] = bound
         rows.append(row)
     print()
     print('%d x %.0f MB image, %d repetition(s), medians of verified runs (* = some runs failed):' % (
         len(image.layers), image.total_size / 1e6, args.repeat))
     print(table(rows))
+    print('lower bounds (start-up floor %.3f s + the registries\' CPU for ours\' requests / %d cores):' % (floor, os.cpu_count() or 1))
+    for row in rows:
+        if row.get('bound'):
+            print('  %-18s >= %.2f s (registries %.2f CPU-s): best ratio %.2f, ours %s' % (
+                row['scenario'], row['bound']['bound_s'], row['bound']['registry_cpu_s'], row['bound']['best_ratio'],
+                '-' if row['ratio'] is None else '%.2f' % row['ratio']))
     goals = evaluate_all(rows)
     print()
     print('issue 10\'s goals (P5/P6: sync.py; render.py puts both in docs/performance.md):')

@@ -50,6 +50,8 @@ os.environ.setdefault('OCIKIT_COLLECTION_ROOT', str(COLLECTION))
 sys.path[:0] = [str(HERE), str(REPO_ROOT / 'tests' / 'testbed'), str(REPO_ROOT / 'tests' / 'integration' / 'support'), str(COLLECTION.parents[2])]
 
 # pylint: disable=wrong-import-position
+from ocikit_bench.measure import registries_cpu_seconds, startup_floor  # noqa: E402
+from ocikit_bench.report import lower_bound  # noqa: E402
 from ocikit_bench.sides import bench_environ, isolated_argv, probe_cache_isolation  # noqa: E402
 from ocikit_it import run_module  # noqa: E402
 from ocikit_testbed import LayerSpec, Registry, build_image  # noqa: E402
@@ -121,43 +123,13 @@ def children_cpu_seconds() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def registries_cpu_seconds(*registries: Registry) -> float | None:
-    """The registries' CPU seconds so far, summed; None where /proc cannot say."""
-    values = [registry.cpu_seconds() for registry in registries]
-    return None if None in values else sum(t.cast(float, value) for value in values)
-
-
 def timed(run: t.Callable[[], float], *registries: Registry) -> tuple[float, dict[str, float | None]]:
     """``run()``'s wall seconds, and the CPU seconds it cost its client and the registries."""
-    client, served = children_cpu_seconds(), registries_cpu_seconds(*registries)
+    client, served = children_cpu_seconds(), registries_cpu_seconds(registries)
     seconds = run()
-    served_after = registries_cpu_seconds(*registries)
+    served_after = registries_cpu_seconds(registries)
     return seconds, {'client': children_cpu_seconds() - client,
                      'registries': None if served is None or served_after is None else served_after - served}
-
-
-def startup_floor(repeat: int = 7) -> float:
-    """Median wall seconds of the least any Ansible module takes before its work: this interpreter importing
-    ``ansible.module_utils.basic`` from its compiled files, as a managed host has them."""
-    argv = [sys.executable, '-c', 'import ansible.module_utils.basic']
-    env = dict(bench_environ(), PYTHONDONTWRITEBYTECODE='')
-    subprocess.run(argv, check=True, env=env, timeout=120)  # compiles what is not compiled yet
-    runs = []
-    for dummy in range(repeat):
-        started = time.monotonic()
-        subprocess.run(argv, check=True, env=env, timeout=120)
-        runs.append(time.monotonic() - started)
-    return statistics.median(runs)
-
-
-def lower_bound(rows: t.Sequence[Row], scenario: str, floor: float, cores: int) -> dict[str, float] | None:
-    """Ours' least possible seconds for ``scenario`` on this machine (module docstring), from the median registries'
-    CPU of ours' runs; None where it was not measured."""
-    served = [cpu['registries'] for side, name, dummy, dummy2, cpu in rows if (side, name) == ('ours', scenario) and cpu['registries'] is not None]
-    if not served:
-        return None
-    registries = statistics.median(served)
-    return {'startup_floor_s': floor, 'registry_cpu_s': registries, 'cores': cores, 'bound_s': floor + registries / cores}
 
 
 def _median_of(rows: t.Sequence[Row], side: str, scenario: str, what: str) -> float | None:
@@ -211,7 +183,7 @@ def main() -> None:
                             counts = requests_per_registry(a, b)
                             rows.append((side, scenario, seconds, counts, cpu))
                         check(b, dest, digests)
-    floor, cores = startup_floor(), os.cpu_count() or 1
+    floor, cores = startup_floor(sys.executable, bench_environ()), os.cpu_count() or 1
     print('%d images, concurrency %d (ours), %d run(s) per side' % (args.images, args.concurrency, args.repeat))
     print('%-8s %-11s %9s %11s %14s  %-28s %-28s' % ('side', 'scenario', 'seconds', 'client CPU', 'registries CPU',
                                                      'source requests (manifest GET)', 'dest requests (manifest GET)'))
@@ -221,7 +193,8 @@ def main() -> None:
                                                            '%d (%d)' % (dst['total'], dst['manifest GET'])))
     medians = {(side, scenario): statistics.median(seconds for s, c, seconds, dummy, dummy2 in rows if (s, c) == (side, scenario))
                for side in ('ours', 'skopeo') for scenario in ('cold', 'up-to-date')}
-    bounds = {scenario: lower_bound(rows, scenario, floor, cores) for scenario in ('cold', 'up-to-date')}
+    bounds = {scenario: lower_bound(floor, {'median_registry_cpu_s': _median_of(rows, 'ours', scenario, 'registries')},
+                                    {'median_s': medians[('skopeo', scenario)]}, cores) for scenario in ('cold', 'up-to-date')}
     for scenario in ('cold', 'up-to-date'):
         skopeo_s = medians[('skopeo', scenario)]
         print('median %-11s ours %.2f s, skopeo %.2f s, ratio ours/skopeo %.2f'
@@ -254,7 +227,7 @@ def write_document(args: argparse.Namespace, rows: t.Sequence[Row], medians: dic
         entry['ratio'] = medians[('ours', scenario)] / medians[('skopeo', scenario)]
         bound = bounds.get(scenario)
         if bound is not None:
-            entry['bound'] = dict(bound, best_ratio=bound['bound_s'] / medians[('skopeo', scenario)])
+            entry['bound'] = bound
         scenarios.append(entry)
     document = {'benchmark': 'sync', 'generated': datetime.datetime.now(datetime.timezone.utc).isoformat(timespec='seconds'),
                 'command': ['python', 'tests/benchmarks/sync.py'] + sys.argv[1:],

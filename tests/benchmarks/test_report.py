@@ -16,7 +16,7 @@ import typing as t
 import pytest
 
 from ocikit_bench.measure import Measurement
-from ocikit_bench.report import GOALS, evaluate_all, goal_table, merge_documents, performance_markdown, summarize
+from ocikit_bench.report import GOALS, evaluate_all, goal_table, lower_bound, merge_documents, performance_markdown, summarize
 from ocikit_bench.sides import play_result
 from ocikit_bench.verify import wire_activity
 
@@ -101,6 +101,19 @@ def test_a_sync_row_with_a_lower_bound_names_the_best_possible_ratio() -> None:
             'for ours\' requests over 2 cores. skopeo took 1.20 s, so the best ratio any module could reach is 0.29; ours 0.50.') in section
     assert 'sync-cold:' not in section
     assert '## Lower bounds' not in performance_markdown([{'benchmark': 'sync', 'scenarios': rows[:1]}], evaluate_all(rows[:1]), rows[:1], None)
+
+
+def test_the_lower_bound_is_the_start_up_floor_plus_the_registries_cpu_over_the_cores() -> None:
+    runs = [{'verified': True, 'seconds': s, 'max_rss': 0, 'cpu_user': 0.1, 'cpu_system': 0.0, 'registry_cpu_s': cpu}
+            for s, cpu in ((0.5, 0.4), (0.6, 0.2), (0.7, None))] + [
+        {'verified': False, 'seconds': 0.1, 'max_rss': 0, 'cpu_user': 0.0, 'cpu_system': 0.0, 'registry_cpu_s': 9.0}]
+    ours = summarize(runs)
+    assert ours['median_registry_cpu_s'] == pytest.approx(0.3)  # verified runs that measured it only
+    bound = lower_bound(0.1, ours, {'median_s': 0.5}, 2)
+    assert bound == pytest.approx({'startup_floor_s': 0.1, 'registry_cpu_s': 0.3, 'cores': 2, 'bound_s': 0.25, 'best_ratio': 0.5})
+    assert lower_bound(0.1, {'median_registry_cpu_s': None}, {'median_s': 0.5}, 2) is None
+    assert lower_bound(0.1, ours, {'median_s': None}, 2) is None
+    assert 'median_registry_cpu_s' not in summarize(runs[2:])
 
 
 def test_goal_table_text_and_markdown() -> None:

@@ -23,6 +23,7 @@ import dataclasses
 import os
 import shutil
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -137,3 +138,28 @@ def rss_baseline(how: str) -> int:
     """Peak RSS in bytes the launcher reports for ``true``: the floor under every reading."""
     binary = shutil.which('true') or '/bin/true'
     return measure([binary], how=how, timeout=60).max_rss
+
+
+def startup_floor(python: str, env: t.Mapping[str, str], repeat: int = 7) -> float:
+    """Median wall seconds of the least any Ansible module takes before its work: ``python`` importing
+    ``ansible.module_utils.basic`` from its compiled files (one unmeasured run first compiles what is not), as a
+    managed host has them. ``env`` should not set ``PYTHONDONTWRITEBYTECODE`` (``sides.bench_environ()``)."""
+    argv = [python, '-c', 'import ansible.module_utils.basic']
+    subprocess.run(argv, check=True, env=dict(env), timeout=120, stdin=subprocess.DEVNULL)
+    runs = []
+    for dummy in range(repeat):
+        start = time.perf_counter()
+        subprocess.run(argv, check=True, env=dict(env), timeout=120, stdin=subprocess.DEVNULL)
+        runs.append(time.perf_counter() - start)
+    return statistics.median(runs)
+
+
+def registries_cpu_seconds(registries: t.Iterable[t.Any]) -> float | None:
+    """The CPU seconds the test-bed registries (``Registry.cpu_seconds()``) have used so far, summed; None where any cannot say."""
+    total = 0.0
+    for registry in registries:
+        value = registry.cpu_seconds()
+        if value is None:
+            return None
+        total += value
+    return total

@@ -37,6 +37,9 @@ def summarize(runs: t.Sequence[t.Mapping[str, t.Any]]) -> dict[str, t.Any]:
         if requests:
             summary.update(median_requests=statistics.median(requests), max_requests=max(requests),
                            max_writes=max(r.get('dest_writes', 0) for r in good))
+        served = [r['registry_cpu_s'] for r in good if r.get('registry_cpu_s') is not None]
+        if served:
+            summary['median_registry_cpu_s'] = statistics.median(served)
         changed = [r['playbook']['changed'] for r in good if r.get('playbook')]
         if changed:
             summary['max_changed'] = max(changed)
@@ -44,6 +47,22 @@ def summarize(runs: t.Sequence[t.Mapping[str, t.Any]]) -> dict[str, t.Any]:
         if written:
             summary['median_layer_bytes_written'] = statistics.median(written)
     return summary
+
+
+def lower_bound(startup_floor_s: float, ours: t.Mapping[str, t.Any], skopeo: t.Mapping[str, t.Any], cores: int) -> dict[str, float] | None:
+    """The least time ours could take on this machine, and the best ratio to skopeo's median that allows.
+
+    ``startup_floor_s`` (an interpreter importing ``ansible.module_utils.basic``: no Ansible module starts faster) plus
+    the CPU seconds the registries spent on ours' requests (``median_registry_cpu_s`` of ours' summary) spread over
+    every core: even a module whose own work took no CPU could not finish sooner, and ours' requests are the fewest the
+    protocol allows. None where the registries' CPU or skopeo's time was not measured.
+    """
+    served, theirs = ours.get('median_registry_cpu_s'), skopeo.get('median_s')
+    if served is None or not theirs or cores < 1:
+        return None
+    bound = startup_floor_s + float(served) / cores
+    return {'startup_floor_s': startup_floor_s, 'registry_cpu_s': float(served), 'cores': cores, 'bound_s': bound,
+            'best_ratio': bound / float(theirs)}
 
 
 def ratio(ours: t.Mapping[str, t.Any], skopeo: t.Mapping[str, t.Any]) -> float | None:
@@ -348,7 +367,7 @@ def performance_markdown(documents: t.Sequence[t.Mapping[str, t.Any]], goals: t.
 
 
 def bounds_markdown(rows: t.Sequence[t.Mapping[str, t.Any]]) -> str:
-    """The rows that carry a lower bound on ours' time on this machine (sync.py's), one line each; '' when none does."""
+    """The rows that carry a lower bound on ours' time on this machine (:func:`lower_bound`), one line each; '' when none does."""
     lines = []
     for row in rows:
         bound = row.get('bound')
@@ -361,7 +380,7 @@ def bounds_markdown(rows: t.Sequence[t.Mapping[str, t.Any]]) -> str:
     if not lines:
         return ''
     return '\n'.join([
-        'Where a row records them (tests/benchmarks/sync.py), the least time ours could take on this machine: the start-up',
+        'Where a row records them, the least time ours could take on this machine: the start-up',
         'floor (an interpreter importing `ansible.module_utils.basic`, the least any Ansible module costs before its work) plus',
         'the CPU the registries spent answering ours\' requests, spread over every core, as if ours\' own work took no CPU at',
         'all. Ours makes the protocol\'s fewest requests, so the registries\' share cannot shrink.',

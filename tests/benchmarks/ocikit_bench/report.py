@@ -373,17 +373,17 @@ def bounds_markdown(rows: t.Sequence[t.Mapping[str, t.Any]]) -> str:
         bound = row.get('bound')
         if not bound:
             continue
-        lines.append('- %s: ours cannot finish in less than %.2f s here: the start-up floor %.3f s + the registries\' %.2f CPU-s for '
-                     'ours\' requests over %d cores. skopeo took %s s, so the best ratio any module could reach is %.2f; ours %s.'
+        lines.append('- %s: no module sending ours\' requests could finish in less than %.2f s here: the start-up floor %.3f s + the '
+                     'registries\' %.2f CPU-s for those requests over %d cores. skopeo took %s s: best possible ratio %.2f; ours %s.'
                      % (row['scenario'], bound['bound_s'], bound['startup_floor_s'], bound['registry_cpu_s'], bound['cores'],
                         _fmt(_median(row['skopeo'])), bound['best_ratio'], _fmt(row.get('ratio'))))
     if not lines:
         return ''
     return '\n'.join([
-        'Where a row records them, the least time ours could take on this machine: the start-up',
+        'Where a row records them, the least time a module sending ours\' requests could take on this machine: the start-up',
         'floor (an interpreter importing `ansible.module_utils.basic`, the least any Ansible module costs before its work) plus',
-        'the CPU the registries spent answering ours\' requests, spread over every core, as if ours\' own work took no CPU at',
-        'all. Ours makes the protocol\'s fewest requests, so the registries\' share cannot shrink.',
+        'the CPU the registries spent answering ours\' requests, spread over every core, as if the module\'s own work took no',
+        'CPU at all. Ours sends no more requests than skopeo in any row (the protocol\'s fewest for the sync and up-to-date rows).',
         '',
     ] + lines)
 

@@ -50,12 +50,13 @@ def summarize(runs: t.Sequence[t.Mapping[str, t.Any]]) -> dict[str, t.Any]:
 
 
 def lower_bound(startup_floor_s: float, ours: t.Mapping[str, t.Any], skopeo: t.Mapping[str, t.Any], cores: int) -> dict[str, float] | None:
-    """The least time ours could take on this machine, and the best ratio to skopeo's median that allows.
+    """The least time a module sending ours' requests could take on this machine, and the best ratio to skopeo's median that allows.
 
     ``startup_floor_s`` (an interpreter importing ``ansible.module_utils.basic``: no Ansible module starts faster) plus
     the CPU seconds the registries spent on ours' requests (``median_registry_cpu_s`` of ours' summary) spread over
-    every core: even a module whose own work took no CPU could not finish sooner, and ours' requests are the fewest the
-    protocol allows. None where the registries' CPU or skopeo's time was not measured.
+    every core: even a module sending the same requests whose own work took no CPU could not finish sooner. (/proc
+    counts in 10 ms ticks, so a run of a request or two may show 0: the bound is then the floor, still a lower bound.)
+    None where the registries' CPU or skopeo's time was not measured.
     """
     served, theirs = ours.get('median_registry_cpu_s'), skopeo.get('median_s')
     if served is None or not theirs or cores < 1:

@@ -70,12 +70,10 @@ from ansible_collections.ocikit.images.plugins.module_utils.errors import (
     escape_controls,
     quote,
 )
-from ansible_collections.ocikit.images.plugins.module_utils.transports.docker.client import RegistryClient
+from ansible_collections.ocikit.images.plugins.module_utils.transports.docker.auth import AUTH_SCHEME_NONE
 
 if t.TYPE_CHECKING:  # pragma: no cover
     from ansible_collections.ocikit.images.plugins.module_utils.transports.base import ConnectionOptions
-
-AUTH_SCHEME_NONE = 'none'
 
 # [scheme://]userinfo@host: credentials in the registry option.
 _USERINFO_RE = re.compile(r'(?:[A-Za-z][A-Za-z0-9+.-]*://[^/@]*|[^/@:]*:[^/@]*)@')
@@ -100,16 +98,6 @@ class Verification:
 Verifier = t.Callable[[str, str, str, 'ConnectionOptions'], Verification]
 
 
-class _CheckingClient(RegistryClient):
-    """A RegistryClient that tells which auth scheme the registry's ping asked for."""
-
-    def auth_scheme(self) -> str:
-        """``bearer``, ``basic`` or ``none``, after the ping."""
-        self.ping()
-        challenge = self._challenge()
-        return challenge.scheme if challenge is not None else AUTH_SCHEME_NONE
-
-
 def verify_credentials(registry: str, username: str, password: str, options: ConnectionOptions, transport: t.Any = None) -> Verification:
     """Check ``username``/``password`` against ``registry`` (its host) by the registry's own auth flow.
 
@@ -119,9 +107,14 @@ def verify_credentials(registry: str, username: str, password: str, options: Con
     connection, TLS and other registry errors pass through as the client raises them. Only the
     given credentials are sent: auth files are not read.
     """
+    # Here, not at the top: a logout (or a login stored without checking) needs no registry client and no httpx.
+    from ansible_collections.ocikit.images.plugins.module_utils.transports.docker.client import (  # pylint: disable=import-outside-toplevel
+        RegistryClient,
+    )
+
     creds = Credentials(username=username, password=password, source='the task')
     check_options = dataclasses.replace(options, username=username, password=password, registry_token=None, authfile=None, no_creds=False)
-    with _CheckingClient(registry, check_options, transport=transport, credentials=lambda *args: creds) as client:
+    with RegistryClient(registry, check_options, transport=transport, credentials=lambda *args: creds) as client:
         scheme = client.auth_scheme()
         try:
             # No scope: for Bearer, a token for no repository proves the credentials, as containers/image CheckAuth does.

@@ -30,6 +30,8 @@ DEFAULT_TOKEN_LIFETIME = 60.0
 TOKEN_EARLY_RENEWAL = 10.0
 #: Largest token response read.
 MAX_TOKEN_BODY = 1024 * 1024
+#: The auth scheme of a registry whose ``/v2/`` asks for no authentication (RegistryClient.auth_scheme).
+AUTH_SCHEME_NONE = 'none'
 
 _TOKEN_CHARS = frozenset("!#$%&'*+-.^_`|~" + string.ascii_letters + string.digits)
 _TOKEN68_RE = re.compile(r'[A-Za-z0-9\-._~+/]+=*')

@@ -94,6 +94,7 @@ from ansible_collections.ocikit.images.plugins.module_utils.errors import (
     TooManyRequestsError,
 )
 from ansible_collections.ocikit.images.plugins.module_utils.transports.docker.auth import (
+    AUTH_SCHEME_NONE,
     MAX_TOKEN_BODY,
     Challenge,
     Scope,
@@ -573,6 +574,12 @@ class RegistryClient:
             if repository not in self._credentials:
                 self._credentials[repository] = self._resolver(self.registry, repository, self.options)
             return self._credentials[repository]
+
+    def auth_scheme(self) -> str:
+        """The auth scheme the registry's ping asked for: ``bearer``, ``basic``, or ``none`` for a registry that asks for none."""
+        self.ping()
+        challenge = self._challenge()
+        return challenge.scheme if challenge is not None else AUTH_SCHEME_NONE
 
     def _challenge(self) -> Challenge | None:
         for scheme in ('bearer', 'basic'):

@@ -55,6 +55,8 @@ def loaded_after(module: str, *statements: str) -> set[str]:
     ('image_sync', tuple(name for name in TRANSPORT_IO if '.docker.' not in name)),
     # image_tags filters with the sync's engine (sync.spec), so it loads what image_sync loads, and no more.
     ('image_tags', tuple(name for name in TRANSPORT_IO if '.docker.' not in name)),
+    # The registry client (and httpx) only when a login checks credentials: a logout needs neither.
+    ('registry_login', ()),
 ])
 def test_module_start_up_imports_no_optional_package_and_no_transport_io(name, allowed):
     loaded = loaded_after('ansible_collections.ocikit.images.plugins.modules.' + name)
@@ -70,8 +72,7 @@ def test_registry_modules_import_no_signing_or_yaml_package(name):
 
 
 def test_image_delete_loads_the_registry_client_only_to_delete_from_a_registry(tmp_path):
-    # registry_login still imports the client at the top (login.py subclasses it); delete.py imports
-    # delete_registry.py (the client, httpx) when the image is in a registry.
+    # delete.py imports delete_registry.py (the client, httpx) when the image is in a registry.
     loaded = loaded_after('ansible_collections.ocikit.images.plugins.modules.image_delete')
     assert sorted(loaded & ({'httpx', MU + 'delete_registry'} | set(TRANSPORT_IO))) == []
     layout = tmp_path / 'layout'
@@ -89,6 +90,22 @@ def test_image_delete_loads_the_registry_client_only_to_delete_from_a_registry(t
                           "try:\n    delete_image(parse_image_name('docker://127.0.0.1:9/a/b:c'), ConnectionOptions(retry_times=0, timeout=1))\n"
                           "except OcikitError:\n    pass")
     assert {'httpx', MU + 'delete_registry', MU + 'transports.docker.client'} <= loaded
+
+
+def test_registry_login_loads_the_registry_client_only_to_check_credentials(tmp_path):
+    authfile = tmp_path / 'auth.json'
+    authfile.write_text('{"auths": {"registry.example": {"auth": "YWxpY2U6d29uZGVybGFuZA=="}}}')
+    statements = ("from %slogin import logout, verify_credentials" % MU, "from %sconfig.auth_write import auth_target" % MU,
+                  "assert logout('registry.example', auth_target(%r))['changed'] is True" % str(authfile))
+    loaded = loaded_after(MU + 'login', *statements)
+    assert sorted(loaded & {'httpx', MU + 'transports.docker.client'}) == []
+    assert 'registry.example' not in authfile.read_text()
+    # ...and the control: checking credentials loads them (the connection is refused, which is beside the point).
+    loaded = loaded_after(MU + 'login', *statements[:2], "from %serrors import OcikitError" % MU,
+                          "from %stransports.base import ConnectionOptions" % MU,
+                          "try:\n    verify_credentials('127.0.0.1:9', 'alice', 'secret', ConnectionOptions(retry_times=0, timeout=1))\n"
+                          "except OcikitError:\n    pass\nelse:\n    raise AssertionError('no error from a refused connection')")
+    assert {'httpx', MU + 'transports.docker.client'} <= loaded
 
 
 def test_image_inspect_does_not_load_the_copy_engine():

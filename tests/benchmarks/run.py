@@ -50,7 +50,7 @@ sys.path[:0] = [str(HERE), str(REPO_ROOT / 'tests' / 'testbed')]
 
 # pylint: disable=wrong-import-position
 from ocikit_bench.machine import machine_facts, machine_line  # noqa: E402
-from ocikit_bench.measure import launcher, registries_cpu_seconds, rss_baseline, startup_floor  # noqa: E402
+from ocikit_bench.measure import launcher, registries_cpu_seconds, registries_cpu_spent, rss_baseline, startup_floor  # noqa: E402
 from ocikit_bench.report import evaluate_all, goal_table, lower_bound, ratio, summarize, table  # noqa: E402
 from ocikit_bench.sides import (  # noqa: E402
     Endpoint, Job, Ours, Outcome, Playbook, Skopeo, bench_environ, find_collections_root, probe_cache_isolation, skopeo_version)
@@ -332,7 +332,7 @@ class Bench:
             serving = list({id(r): r for r in registries.values() if r is not None}.values())
             served = registries_cpu_seconds(serving)
             outcome = contender.run(job, scratch / 'run', self.args.timeout)
-            served_after = registries_cpu_seconds(serving)
+            registry_cpu = registries_cpu_spent(serving, served)
             wire = {side: wire_activity(settled_requests(registry)) for side, registry in registries.items() if registry is not None}
             if not problems:
                 problems = self.check(scenario, label, job, outcome, wire, scratch, facts)
@@ -348,7 +348,7 @@ class Bench:
             'requests_besides_auth': sum(activity['requests_besides_auth'] for activity in wire.values()),
             'dest_writes': wire.get('dest', {}).get('writes', 0),
             # What the run cost the registry processes (CPU seconds, /proc): the lower bound's share (report.lower_bound).
-            'registry_cpu_s': None if served is None or served_after is None else served_after - served,
+            'registry_cpu_s': registry_cpu,
         }
         if scenario == 'playbook':
             record['playbook'] = {k: outcome.result.get(k) for k in ('ok', 'changed', 'failed')}

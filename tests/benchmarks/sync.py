@@ -50,14 +50,28 @@ os.environ.setdefault('OCIKIT_COLLECTION_ROOT', str(COLLECTION))
 sys.path[:0] = [str(HERE), str(REPO_ROOT / 'tests' / 'testbed'), str(REPO_ROOT / 'tests' / 'integration' / 'support'), str(COLLECTION.parents[2])]
 
 # pylint: disable=wrong-import-position
-from ocikit_bench.measure import registries_cpu_seconds, startup_floor  # noqa: E402
+from ocikit_bench.measure import registries_cpu_seconds, registries_cpu_spent, startup_floor  # noqa: E402
 from ocikit_bench.report import lower_bound  # noqa: E402
 from ocikit_bench.sides import bench_environ, isolated_argv, probe_cache_isolation  # noqa: E402
 from ocikit_it import run_module  # noqa: E402
 from ocikit_testbed import LayerSpec, Registry, build_image  # noqa: E402
 
-Row = tuple[str, str, float, list[dict[str, int]], dict[str, float | None]]
-"""side, scenario, wall seconds, requests per registry (A, B), CPU seconds {'client': ..., 'registries': ...}."""
+SCENARIOS = ('cold', 'up-to-date')
+SIDES = ('ours', 'skopeo')
+
+
+class Run(t.NamedTuple):
+    """One timed run of one side."""
+
+    side: str
+    scenario: str
+    seconds: float
+    #: Requests per registry (A, B): {'total': ..., 'manifest GET': ...}.
+    counts: list[dict[str, int]]
+    #: CPU seconds of the side's process tree.
+    client_cpu_s: float
+    #: CPU seconds the two registries spent meanwhile; None where /proc could not say.
+    registry_cpu_s: float | None
 
 USERS = {'alice': 'wonderland'}
 
@@ -123,18 +137,39 @@ def children_cpu_seconds() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def timed(run: t.Callable[[], float], *registries: Registry) -> tuple[float, dict[str, float | None]]:
-    """``run()``'s wall seconds, and the CPU seconds it cost its client and the registries."""
-    client, served = children_cpu_seconds(), registries_cpu_seconds(registries)
+def timed(side: str, scenario: str, run: t.Callable[[], float], a: Registry, b: Registry) -> Run:
+    """``run()`` measured: its wall seconds, the requests it made, and the CPU seconds it cost its client and the registries."""
+    a.clear_requests()
+    b.clear_requests()
+    client, served = children_cpu_seconds(), registries_cpu_seconds((a, b))
     seconds = run()
-    served_after = registries_cpu_seconds(registries)
-    return seconds, {'client': children_cpu_seconds() - client,
-                     'registries': None if served is None or served_after is None else served_after - served}
+    registry_cpu = registries_cpu_spent((a, b), served)
+    return Run(side, scenario, seconds, requests_per_registry(a, b), children_cpu_seconds() - client, registry_cpu)
 
 
-def _median_of(rows: t.Sequence[Row], side: str, scenario: str, what: str) -> float | None:
-    values = [cpu[what] for s, c, dummy, dummy2, cpu in rows if (s, c) == (side, scenario) and cpu[what] is not None]
-    return statistics.median(values) if values else None
+def _median(values: t.Iterable[float | None]) -> float | None:
+    present = [value for value in values if value is not None]
+    return statistics.median(present) if present else None
+
+
+def summarize_runs(runs: t.Sequence[Run], images: int, floor: float, cores: int) -> list[dict[str, t.Any]]:
+    """The rows sync-cold and sync-up-to-date, in the format render.py reads (tests/benchmarks/README.md, JSON):
+    per side the medians of wall time, client and registry CPU and requests; the ratio; ours' lower bound."""
+    entries = []
+    for scenario in SCENARIOS:
+        entry: dict[str, t.Any] = {'scenario': 'sync-' + scenario, 'description': '%d small images, registry A -> B (%s)' % (images, scenario)}
+        for side in SIDES:
+            mine = [run for run in runs if (run.side, run.scenario) == (side, scenario)]
+            entry[side] = {'median_s': statistics.median(run.seconds for run in mine), 'runs': len(mine), 'failed': 0, 'peak_rss_mib': None,
+                           'median_cpu_s': _median(run.client_cpu_s for run in mine),
+                           'median_registry_cpu_s': _median(run.registry_cpu_s for run in mine),
+                           'median_requests': statistics.median(sum(registry['total'] for registry in run.counts) for run in mine)}
+        entry['ratio'] = entry['ours']['median_s'] / entry['skopeo']['median_s']
+        bound = lower_bound(floor, entry['ours'], entry['skopeo'], cores)
+        if bound is not None:
+            entry['bound'] = bound
+        entries.append(entry)
+    return entries
 
 
 def check(b: Registry, dest: str, digests: dict[str, str]) -> None:
@@ -163,7 +198,7 @@ def main() -> None:
             raise SystemExit('skopeo runs as root without mount namespaces here: its blob-info cache cannot be kept apart; not measured')
         with Registry(base / 'a', tls=True, auth=args.auth, users=USERS) as a:
             digests = seed(a, base / 'layout', args.images)
-            rows: list[Row] = []
+            runs: list[Run] = []
             for repetition in range(args.repeat):
                 # A registry B of its own per repetition: skopeo (as root) keeps its blob-info cache in /var/lib/containers/cache
                 # whatever HOME says, and would mount into a later repetition what an earlier one uploaded to the same registry.
@@ -176,59 +211,33 @@ def main() -> None:
                     # Alternated, so that neither side always runs after the other on a machine whose load changes.
                     for side, run in (sides if repetition % 2 == 0 else sides[::-1]):
                         dest = '%s-mirror' % side
-                        for scenario in ('cold', 'up-to-date'):
-                            a.clear_requests()
-                            b.clear_requests()
-                            seconds, cpu = timed(lambda run=run, dest=dest: run(dest), a, b)
-                            counts = requests_per_registry(a, b)
-                            rows.append((side, scenario, seconds, counts, cpu))
+                        for scenario in SCENARIOS:
+                            runs.append(timed(side, scenario, lambda run=run, dest=dest: run(dest), a, b))
                         check(b, dest, digests)
     floor, cores = startup_floor(sys.executable, bench_environ()), os.cpu_count() or 1
     print('%d images, concurrency %d (ours), %d run(s) per side' % (args.images, args.concurrency, args.repeat))
     print('%-8s %-11s %9s %11s %14s  %-28s %-28s' % ('side', 'scenario', 'seconds', 'client CPU', 'registries CPU',
                                                      'source requests (manifest GET)', 'dest requests (manifest GET)'))
-    for side, scenario, seconds, (src, dst), cpu in rows:
-        print('%-8s %-11s %9.2f %11s %14s  %-28s %-28s' % (side, scenario, seconds, _seconds(cpu['client']), _seconds(cpu['registries']),
-                                                           '%d (%d)' % (src['total'], src['manifest GET']),
-                                                           '%d (%d)' % (dst['total'], dst['manifest GET'])))
-    medians = {(side, scenario): statistics.median(seconds for s, c, seconds, dummy, dummy2 in rows if (s, c) == (side, scenario))
-               for side in ('ours', 'skopeo') for scenario in ('cold', 'up-to-date')}
-    bounds = {scenario: lower_bound(floor, {'median_registry_cpu_s': _median_of(rows, 'ours', scenario, 'registries')},
-                                    {'median_s': medians[('skopeo', scenario)]}, cores) for scenario in ('cold', 'up-to-date')}
-    for scenario in ('cold', 'up-to-date'):
-        skopeo_s = medians[('skopeo', scenario)]
-        print('median %-11s ours %.2f s, skopeo %.2f s, ratio ours/skopeo %.2f'
-              % (scenario, medians[('ours', scenario)], skopeo_s, medians[('ours', scenario)] / skopeo_s))
-        bound = bounds[scenario]
+    for run in runs:
+        src, dst = run.counts
+        print('%-8s %-11s %9.2f %11.2f %14s  %-28s %-28s' % (run.side, run.scenario, run.seconds, run.client_cpu_s,
+                                                             '-' if run.registry_cpu_s is None else '%.2f' % run.registry_cpu_s,
+                                                             '%d (%d)' % (src['total'], src['manifest GET']),
+                                                             '%d (%d)' % (dst['total'], dst['manifest GET'])))
+    entries = summarize_runs(runs, args.images, floor, cores)
+    for entry in entries:
+        ours_s, skopeo_s = entry['ours']['median_s'], entry['skopeo']['median_s']
+        print('median %-11s ours %.2f s, skopeo %.2f s, ratio ours/skopeo %.2f' % (entry['scenario'][len('sync-'):], ours_s, skopeo_s, entry['ratio']))
+        bound = entry.get('bound')
         if bound is not None:
             print('  lower bound for ours: start-up floor %.3f s + registries %.2f CPU-s / %d cores = %.2f s; best ratio %.2f'
-                  % (bound['startup_floor_s'], bound['registry_cpu_s'], cores, bound['bound_s'], bound['bound_s'] / skopeo_s))
-    path = write_document(args, rows, medians, bounds)
+                  % (bound['startup_floor_s'], bound['registry_cpu_s'], bound['cores'], bound['bound_s'], bound['best_ratio']))
+    path = write_document(args, entries)
     print('results: %s' % path)
 
 
-def _seconds(value: float | None) -> str:
-    return '-' if value is None else '%.2f' % value
-
-
-def write_document(args: argparse.Namespace, rows: t.Sequence[Row], medians: dict[tuple[str, str], float],
-                   bounds: t.Mapping[str, dict[str, float] | None]) -> Path:
-    """``.bench/sync.json`` in the format render.py reads (tests/benchmarks/README.md, JSON): rows sync-cold and sync-up-to-date."""
-    scenarios = []
-    for scenario in ('cold', 'up-to-date'):
-        entry: dict[str, object] = {'scenario': 'sync-' + scenario,
-                                    'description': '%d small images, registry A -> B (%s)' % (args.images, scenario)}
-        for side in ('ours', 'skopeo'):
-            runs = [(seconds, counts) for s, c, seconds, counts, dummy in rows if (s, c) == (side, scenario)]
-            entry[side] = {'median_s': medians[(side, scenario)], 'runs': len(runs), 'failed': 0, 'peak_rss_mib': None,
-                           'median_cpu_s': _median_of(rows, side, scenario, 'client'),
-                           'median_registry_cpu_s': _median_of(rows, side, scenario, 'registries'),
-                           'median_requests': statistics.median(sum(registry['total'] for registry in counts) for dummy, counts in runs)}
-        entry['ratio'] = medians[('ours', scenario)] / medians[('skopeo', scenario)]
-        bound = bounds.get(scenario)
-        if bound is not None:
-            entry['bound'] = bound
-        scenarios.append(entry)
+def write_document(args: argparse.Namespace, scenarios: list[dict[str, t.Any]]) -> Path:
+    """``.bench/sync.json`` in the format render.py reads: the rows of :func:`summarize_runs`."""
     document = {'benchmark': 'sync', 'generated': datetime.datetime.now(datetime.timezone.utc).isoformat(timespec='seconds'),
                 'command': ['python', 'tests/benchmarks/sync.py'] + sys.argv[1:],
                 'settings': {'images': args.images, 'concurrency': args.concurrency, 'repeat': args.repeat}, 'scenarios': scenarios}

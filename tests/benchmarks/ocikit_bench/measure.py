@@ -163,3 +163,9 @@ def registries_cpu_seconds(registries: t.Iterable[t.Any]) -> float | None:
             return None
         total += value
     return total
+
+
+def registries_cpu_spent(registries: t.Sequence[t.Any], before: float | None) -> float | None:
+    """The registries' CPU seconds since ``before`` (their :func:`registries_cpu_seconds` then); None where either reading failed."""
+    after = registries_cpu_seconds(registries)
+    return None if before is None or after is None else after - before

@@ -73,6 +73,7 @@ class Run(t.NamedTuple):
     #: CPU seconds the two registries spent meanwhile; None where /proc could not say.
     registry_cpu_s: float | None
 
+
 USERS = {'alice': 'wonderland'}
 
 

@@ -57,13 +57,23 @@ def lower_bound(startup_floor_s: float, ours: t.Mapping[str, t.Any], skopeo: t.M
     every core: even a module sending the same requests whose own work took no CPU could not finish sooner. (/proc
     counts in 10 ms ticks, so a run of a request or two may show 0: the bound is then the floor, still a lower bound.)
     None where the registries' CPU or skopeo's time was not measured.
+
+    Where ours' CPU was measured too (``median_cpu_s``), ``cpu_limit_s`` is the least time that CPU and the registries'
+    allow on ``cores`` cores, everything perfectly parallel (not a bound on any module: on this implementation),
+    ``cpu_limit_ratio`` that time over skopeo's, and ``busy_share`` that time over ours' median: how much of the
+    machine ours' run kept busy (near 1: the row is CPU-bound here, and only less CPU, on either side, makes it faster).
     """
     served, theirs = ours.get('median_registry_cpu_s'), skopeo.get('median_s')
     if served is None or not theirs or cores < 1:
         return None
     bound = startup_floor_s + float(served) / cores
-    return {'startup_floor_s': startup_floor_s, 'registry_cpu_s': float(served), 'cores': cores, 'bound_s': bound,
-            'best_ratio': bound / float(theirs)}
+    out = {'startup_floor_s': startup_floor_s, 'registry_cpu_s': float(served), 'cores': cores, 'bound_s': bound,
+           'best_ratio': bound / float(theirs)}
+    own, took = ours.get('median_cpu_s'), ours.get('median_s')
+    if own is not None and took:
+        limit = (float(own) + float(served)) / cores
+        out.update(ours_cpu_s=float(own), cpu_limit_s=limit, cpu_limit_ratio=limit / float(theirs), busy_share=limit / float(took))
+    return out
 
 
 def ratio(ours: t.Mapping[str, t.Any], skopeo: t.Mapping[str, t.Any]) -> float | None:
@@ -374,10 +384,11 @@ def bounds_markdown(rows: t.Sequence[t.Mapping[str, t.Any]]) -> str:
         bound = row.get('bound')
         if not bound:
             continue
+        limit = cpu_limit_line(bound)
         lines.append('- %s: no module sending ours\' requests could finish in less than %.2f s here: the start-up floor %.3f s + the '
-                     'registries\' %.2f CPU-s for those requests over %d cores. skopeo took %s s: best possible ratio %.2f; ours %s.'
+                     'registries\' %.2f CPU-s for those requests over %d cores. skopeo took %s s: best possible ratio %.2f; ours %s%s.'
                      % (row['scenario'], bound['bound_s'], bound['startup_floor_s'], bound['registry_cpu_s'], bound['cores'],
-                        _fmt(_median(row['skopeo'])), bound['best_ratio'], _fmt(row.get('ratio'))))
+                        _fmt(_median(row['skopeo'])), bound['best_ratio'], _fmt(row.get('ratio')), '; ' + limit if limit else ''))
     if not lines:
         return ''
     return '\n'.join([
@@ -385,8 +396,19 @@ def bounds_markdown(rows: t.Sequence[t.Mapping[str, t.Any]]) -> str:
         'floor (an interpreter importing `ansible.module_utils.basic`, the least any Ansible module costs before its work) plus',
         'the CPU the registries spent answering ours\' requests, spread over every core, as if the module\'s own work took no',
         'CPU at all. Ours sends no more requests than skopeo in any row (the protocol\'s fewest for the sync and up-to-date rows).',
+        'Where ours\' CPU was measured, each line then adds what ours\' own CPU and the registries\' allow on these cores with',
+        'all of it perfectly parallel, and how busy ours\' run kept the machine: near 100 %, only less CPU makes the row faster.',
         '',
     ] + lines)
+
+
+def cpu_limit_line(bound: t.Mapping[str, t.Any]) -> str:
+    """"with ours' X CPU-s too >= Y s (ratio R), machine B % busy" for a bound that carries ``cpu_limit_s``
+    (:func:`lower_bound`), else '': printed by run.py and sync.py and put in docs/performance.md."""
+    if bound.get('cpu_limit_s') is None:
+        return ''
+    return 'with ours\' %.2f CPU-s too >= %.2f s (ratio %.2f), machine %.0f %% busy' % (
+        bound['ours_cpu_s'], bound['cpu_limit_s'], bound['cpu_limit_ratio'], 100 * bound['busy_share'])
 
 
 BUSY_LOAD_PER_CORE = 0.5

@@ -59,9 +59,10 @@ def lower_bound(startup_floor_s: float, ours: t.Mapping[str, t.Any], skopeo: t.M
     None where the registries' CPU or skopeo's time was not measured.
 
     Where ours' CPU was measured too (``median_cpu_s``), ``cpu_limit_s`` is the least time that CPU and the registries'
-    allow on ``cores`` cores, everything perfectly parallel (not a bound on any module: on this implementation),
-    ``cpu_limit_ratio`` that time over skopeo's, and ``busy_share`` that time over ours' median: how much of the
-    machine ours' run kept busy (near 1: the row is CPU-bound here, and only less CPU, on either side, makes it faster).
+    allow on ``cores`` cores (not a bound on any module: on this implementation): the start-up floor, which runs on one
+    core before any request, then the rest of ours' CPU and the registries' perfectly parallel. ``cpu_limit_ratio`` is
+    that time over skopeo's, ``busy_share`` that time over ours' median: how much of what the machine could do ours'
+    run used (near 1: the row is CPU-bound here, and only less CPU, on either side, makes it faster).
     """
     served, theirs = ours.get('median_registry_cpu_s'), skopeo.get('median_s')
     if served is None or not theirs or cores < 1:
@@ -71,7 +72,7 @@ def lower_bound(startup_floor_s: float, ours: t.Mapping[str, t.Any], skopeo: t.M
            'best_ratio': bound / float(theirs)}
     own, took = ours.get('median_cpu_s'), ours.get('median_s')
     if own is not None and took:
-        limit = (float(own) + float(served)) / cores
+        limit = startup_floor_s + max(0.0, float(own) - startup_floor_s + float(served)) / cores
         out.update(ours_cpu_s=float(own), cpu_limit_s=limit, cpu_limit_ratio=limit / float(theirs), busy_share=limit / float(took))
     return out
 
@@ -396,8 +397,9 @@ def bounds_markdown(rows: t.Sequence[t.Mapping[str, t.Any]]) -> str:
         'floor (an interpreter importing `ansible.module_utils.basic`, the least any Ansible module costs before its work) plus',
         'the CPU the registries spent answering ours\' requests, spread over every core, as if the module\'s own work took no',
         'CPU at all. Ours sends no more requests than skopeo in any row (the protocol\'s fewest for the sync and up-to-date rows).',
-        'Where ours\' CPU was measured, each line then adds what ours\' own CPU and the registries\' allow on these cores with',
-        'all of it perfectly parallel, and how busy ours\' run kept the machine: near 100 %, only less CPU makes the row faster.',
+        'Where ours\' CPU was measured, each line then adds the least time ours\' own CPU and the registries\' allow here (the',
+        'start-up floor on one core, then the rest of both perfectly parallel), and how much of that the run used: near',
+        '100 % busy, only less CPU on some side makes the row faster.',
         '',
     ] + lines)
 

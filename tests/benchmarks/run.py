@@ -51,7 +51,7 @@ sys.path[:0] = [str(HERE), str(REPO_ROOT / 'tests' / 'testbed')]
 # pylint: disable=wrong-import-position
 from ocikit_bench.machine import machine_facts, machine_line  # noqa: E402
 from ocikit_bench.measure import launcher, registries_cpu_seconds, registries_cpu_spent, rss_baseline, startup_floor  # noqa: E402
-from ocikit_bench.report import cpu_limit_line, evaluate_all, goal_table, lower_bound, ratio, summarize, table  # noqa: E402
+from ocikit_bench.report import cpu_limit_suffix, evaluate_all, goal_table, lower_bound, ratio, summarize, table  # noqa: E402
 from ocikit_bench.sides import (  # noqa: E402
     Endpoint, Job, Ours, Outcome, Playbook, Skopeo, bench_environ, find_collections_root, probe_cache_isolation, skopeo_version)
 from ocikit_bench.verify import (  # noqa: E402
@@ -454,7 +454,7 @@ def bench(args: argparse.Namespace, workdir: Path) -> int:
         if row.get('bound'):
             print('  %-18s >= %.2f s (registries %.2f CPU-s): best ratio %.2f, ours %s%s' % (
                 row['scenario'], row['bound']['bound_s'], row['bound']['registry_cpu_s'], row['bound']['best_ratio'],
-                '-' if row['ratio'] is None else '%.2f' % row['ratio'], '; ' + cpu_limit_line(row['bound']) if cpu_limit_line(row['bound']) else ''))
+                '-' if row['ratio'] is None else '%.2f' % row['ratio'], cpu_limit_suffix(row['bound'])))
     goals = evaluate_all(rows)
     print()
     print('issue 10\'s goals (P5/P6: sync.py; render.py puts both in docs/performance.md):')

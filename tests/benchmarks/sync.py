@@ -51,7 +51,7 @@ sys.path[:0] = [str(HERE), str(REPO_ROOT / 'tests' / 'testbed'), str(REPO_ROOT /
 
 # pylint: disable=wrong-import-position
 from ocikit_bench.measure import registries_cpu_seconds, registries_cpu_spent, startup_floor  # noqa: E402
-from ocikit_bench.report import cpu_limit_line, lower_bound  # noqa: E402
+from ocikit_bench.report import cpu_limit_suffix, lower_bound  # noqa: E402
 from ocikit_bench.sides import bench_environ, isolated_argv, probe_cache_isolation  # noqa: E402
 from ocikit_it import run_module  # noqa: E402
 from ocikit_testbed import LayerSpec, Registry, build_image  # noqa: E402
@@ -233,7 +233,7 @@ def main() -> None:
         if bound is not None:
             print('  lower bound for ours: start-up floor %.3f s + registries %.2f CPU-s / %d cores = %.2f s; best ratio %.2f%s'
                   % (bound['startup_floor_s'], bound['registry_cpu_s'], bound['cores'], bound['bound_s'], bound['best_ratio'],
-                     '; ' + cpu_limit_line(bound) if cpu_limit_line(bound) else ''))
+                     cpu_limit_suffix(bound)))
     path = write_document(args, entries)
     print('results: %s' % path)
 

@@ -72,7 +72,7 @@ def lower_bound(startup_floor_s: float, ours: t.Mapping[str, t.Any], skopeo: t.M
            'best_ratio': bound / float(theirs)}
     own, took = ours.get('median_cpu_s'), ours.get('median_s')
     if own is not None and took:
-        limit = startup_floor_s + max(0.0, float(own) - startup_floor_s + float(served)) / cores
+        limit = startup_floor_s + (max(0.0, float(own) - startup_floor_s) + float(served)) / cores
         out.update(ours_cpu_s=float(own), cpu_limit_s=limit, cpu_limit_ratio=limit / float(theirs), busy_share=limit / float(took))
     return out
 
@@ -385,11 +385,10 @@ def bounds_markdown(rows: t.Sequence[t.Mapping[str, t.Any]]) -> str:
         bound = row.get('bound')
         if not bound:
             continue
-        limit = cpu_limit_line(bound)
         lines.append('- %s: no module sending ours\' requests could finish in less than %.2f s here: the start-up floor %.3f s + the '
                      'registries\' %.2f CPU-s for those requests over %d cores. skopeo took %s s: best possible ratio %.2f; ours %s%s.'
                      % (row['scenario'], bound['bound_s'], bound['startup_floor_s'], bound['registry_cpu_s'], bound['cores'],
-                        _fmt(_median(row['skopeo'])), bound['best_ratio'], _fmt(row.get('ratio')), '; ' + limit if limit else ''))
+                        _fmt(_median(row['skopeo'])), bound['best_ratio'], _fmt(row.get('ratio')), cpu_limit_suffix(bound)))
     if not lines:
         return ''
     return '\n'.join([
@@ -404,12 +403,12 @@ def bounds_markdown(rows: t.Sequence[t.Mapping[str, t.Any]]) -> str:
     ] + lines)
 
 
-def cpu_limit_line(bound: t.Mapping[str, t.Any]) -> str:
-    """"with ours' X CPU-s too >= Y s (ratio R), machine B % busy" for a bound that carries ``cpu_limit_s``
-    (:func:`lower_bound`), else '': printed by run.py and sync.py and put in docs/performance.md."""
+def cpu_limit_suffix(bound: t.Mapping[str, t.Any]) -> str:
+    """"; with ours' X CPU-s too >= Y s (ratio R), machine B % busy" for a bound that carries ``cpu_limit_s``
+    (:func:`lower_bound`), else '': the end of a bound's line in run.py's and sync.py's printout and docs/performance.md."""
     if bound.get('cpu_limit_s') is None:
         return ''
-    return 'with ours\' %.2f CPU-s too >= %.2f s (ratio %.2f), machine %.0f %% busy' % (
+    return '; with ours\' %.2f CPU-s too >= %.2f s (ratio %.2f), machine %.0f %% busy' % (
         bound['ours_cpu_s'], bound['cpu_limit_s'], bound['cpu_limit_ratio'], 100 * bound['busy_share'])
 
 

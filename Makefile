@@ -51,8 +51,10 @@ deps: system-deps venv $(PIP_CACHE_SCRIPT)
 sanity: deps collection
 	cd $(COLL) && $(ANSIBLE_TEST) sanity --python $(TEST_PY) --color no
 
+# Then the benchmark scripts' own unit tests (their report and log readers; the benchmarks themselves are not run).
 units: deps collection
 	cd $(COLL) && $(ANSIBLE_TEST) units --python $(TEST_PY) --requirements --color no
+	cd $(COLL)/tests/benchmarks && $(VPY) -B -m pytest -q -p no:cacheprovider test_report.py test_timeline.py
 
 integration: deps collection
 	cd $(COLL) && $(ANSIBLE_TEST) integration --python $(TEST_PY) --requirements --color no

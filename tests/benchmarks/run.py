@@ -140,6 +140,12 @@ def layer_specs(size_mb: float) -> list[LayerSpec]:
     return specs
 
 
+def index_layer_specs(index_mb: float) -> list[LayerSpec]:
+    """P10's layers per platform: two, whose blobs add up to about ``index_mb`` MB over the INDEX_PLATFORMS."""
+    per_platform = index_mb * 1e6 / len(INDEX_PLATFORMS)
+    return [LayerSpec(size=int(per_platform * 0.7), compressible=0.0), LayerSpec(size=int(per_platform * 0.3 / 0.5), compressible=0.5)]
+
+
 @dataclasses.dataclass
 class Images:
     """Everything built offline: the main image and what the other rows need (when they run)."""
@@ -169,9 +175,7 @@ def build_images(args: argparse.Namespace, workdir: Path) -> Images:
             images.layers[scenario] = built
             print('%s: one layer of %.0f MiB, built in %.1f s' % (scenario, built.total_size / 1048576, time.perf_counter() - started))
     if 'index' in args.scenarios:
-        per_platform = args.index_mb * 1e6 / len(INDEX_PLATFORMS)
-        images.index = build_index(workdir / 'index', TAG, INDEX_PLATFORMS, seed=3, layers=[
-            LayerSpec(size=int(per_platform * 0.7), compressible=0.0), LayerSpec(size=int(per_platform * 0.3 / 0.5), compressible=0.5)])
+        images.index = build_index(workdir / 'index', TAG, INDEX_PLATFORMS, seed=3, layers=index_layer_specs(args.index_mb))
         blob_mb = sum(image.total_size for image in images.index.images) / 1e6
         print('index: %d platforms, %.1f MB of blobs, %s' % (len(INDEX_PLATFORMS), blob_mb, images.index.digest))
     if 'playbook' in args.scenarios:

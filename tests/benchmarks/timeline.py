@@ -33,8 +33,8 @@ sys.path[:0] = [str(HERE), str(REPO_ROOT / 'tests' / 'testbed')]
 # pylint: disable=wrong-import-position
 from ocikit_bench.measure import launcher  # noqa: E402
 from ocikit_bench.sides import Endpoint, Job, Ours, Skopeo, find_collections_root, probe_cache_isolation  # noqa: E402
-from ocikit_testbed import LayerSpec, Registry, build_image, build_index  # noqa: E402
-from run import INDEX_PLATFORMS, SIDES, TAG, USERS, layer_specs  # noqa: E402
+from ocikit_testbed import Registry, build_image, build_index  # noqa: E402
+from run import INDEX_PLATFORMS, SIDES, TAG, USERS, index_layer_specs, layer_specs  # noqa: E402
 
 _GO_DURATION_PART = re.compile(r'([0-9]+(?:\.[0-9]+)?)(h|ms|m|s|µs|us|ns)')
 _GO_UNITS = {'h': 3600.0, 'm': 60.0, 's': 1.0, 'ms': 1e-3, 'µs': 1e-6, 'us': 1e-6, 'ns': 1e-9}
@@ -75,9 +75,7 @@ def completed_requests(entries: t.Iterable[t.Mapping[str, t.Any]], registry: str
 def seed(args: argparse.Namespace, work: Path, reg_a: Registry, skopeo: Skopeo) -> Endpoint:
     """Build the image (or index) and push it to registry A with skopeo; its name there."""
     if args.scenario == 'index':
-        per_platform = args.index_mb * 1e6 / len(INDEX_PLATFORMS)
-        image = build_index(work / 'image', TAG, INDEX_PLATFORMS, seed=3, layers=[
-            LayerSpec(size=int(per_platform * 0.7), compressible=0.0), LayerSpec(size=int(per_platform * 0.3 / 0.5), compressible=0.5)])
+        image = build_index(work / 'image', TAG, INDEX_PLATFORMS, seed=3, layers=index_layer_specs(args.index_mb))
     else:
         image = build_image(work / 'image', TAG, layers=layer_specs(args.size_mb))
     source = Endpoint('docker://' + reg_a.ref('bench/source', TAG), reg_a, 'bench/source')
